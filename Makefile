@@ -1,0 +1,87 @@
+# hybridcloud.migration: `make demo` and `make test` work on a fresh machine (they install what they need).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT      := $(abspath .)
+VENV      := $(ROOT)/.venv
+BIN       := $(VENV)/bin
+PYTHON    ?= $(shell $(ROOT)/.ci/find-python)
+# ansible-test needs the collection at .../ansible_collections/<namespace>/<name>: a copy of the tree.
+ATEST_DIR := $(ROOT)/build/ansible-test/ansible_collections/hybridcloud/migration
+# Everything else (ansible-playbook, pytest) finds the collection through a link to this tree.
+COLL_PATH := $(ROOT)/build/collections
+COLL_LINK := $(COLL_PATH)/ansible_collections/hybridcloud/migration
+PYVER      = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+export ANSIBLE_COLLECTIONS_PATH := $(COLL_PATH)
+export PYTHONPATH := $(COLL_PATH):$(ROOT)$(if $(PYTHONPATH),:$(PYTHONPATH))
+export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
+PYTEST     = $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: help venv collection-link sanity lint units integration molecule test demo build install-check bench clean vcsim
+
+help:
+	@echo "make demo   - start the simulators/emulators and run the migration playbooks against them"
+	@echo "make test   - everything CI runs: sanity lint units integration molecule build"
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt test-requirements.txt
+	@echo "== virtualenv with $(PYTHON)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt -r test-requirements.txt
+	touch $@
+
+collection-link:
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn $(ROOT) $(COLL_LINK)
+
+# A fresh copy of what git tracks (plus new, unignored files), so ansible-test sees exactly the repo.
+$(ATEST_DIR): FORCE
+	@rm -rf $(ATEST_DIR) && mkdir -p $(ATEST_DIR)
+	@git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C $(ATEST_DIR)
+FORCE:
+
+sanity: venv $(ATEST_DIR)
+	@echo "== ansible-test sanity"
+	$(BIN)/python .ci/seed_get_pip.py
+	cd $(ATEST_DIR) && $(BIN)/ansible-test sanity --venv --python $(PYVER) --color no --exclude tests/vcsim/
+	@for f in tests/sanity/ignore-*.txt; do [ ! -s "$$f" ] || { echo "$$f must be empty"; exit 1; }; done
+
+lint: venv collection-link
+	@echo "== ansible-lint --profile production"
+	$(BIN)/ansible-lint --profile production
+
+units: venv collection-link vcsim
+	@echo "== unit and emulator contract tests"
+	$(PYTEST) -q tests/unit tests/emulators tests/vcsim
+
+integration: venv collection-link vcsim
+	@echo "== integration tests (modules through ansible-playbook against the emulators and vcsim)"
+	$(PYTEST) -q tests/integration
+
+molecule: venv collection-link vcsim
+	@echo "== molecule"
+	@if [ -d extensions/molecule ]; then cd extensions && $(BIN)/molecule test --all; else echo "no scenarios yet"; fi
+
+build: venv
+	@echo "== ansible-galaxy collection build + install"
+	@rm -rf build/dist build/install && mkdir -p build/dist build/install
+	$(BIN)/ansible-galaxy collection build --output-path build/dist .
+	$(BIN)/ansible-galaxy collection install --offline -p build/install build/dist/hybridcloud-migration-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=build/install $(BIN)/ansible-doc -l hybridcloud.migration >/dev/null
+
+vcsim:
+	@bash tests/vcsim/build.sh
+
+test: sanity lint units integration molecule build
+	@echo "== make test: all passed"
+
+demo: venv collection-link vcsim
+	$(BIN)/python -m tests.demo
+
+bench: venv collection-link vcsim
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+clean:
+	rm -rf build

@@ -1,0 +1,269 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one REST client every platform client extends.
+
+It owns: the base URL, one ``requests.Session`` per module run, JSON in and out (also JSON
+served as text/plain), separate connect and read timeouts, bounded retries with backoff and
+jitter, TLS verification passed on every request, typed errors, one re-login on an expired
+session, and redaction of secrets from every message it produces.
+
+Platforms customise it through a few hooks: ``parse_error`` (the API's error body),
+``is_retryable`` (which answers mean "try again later"), ``is_session_expired`` and ``login``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+try:
+    import requests
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+    from requests.exceptions import ConnectTimeout, ReadTimeout, SSLError
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # reported by the module base with missing_required_lib
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = exc
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, Clock
+
+MASK = "********"
+RETRY_AFTER_CAP = 60.0  # seconds; a server asking for longer is treated as "give up"
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+# Secrets that travel in well-known places: masked even when the client was never told the value.
+_SECRET_PATTERNS = [
+    re.compile(r"(?i)(\b(?:authorization|x-auth-token|x-subject-token|x-xsrf-token|vmware-api-session-id|cookie|set-cookie)"
+               r"[\"']?\s*[:=]\s*[\"']?)([^\"',;\r\n}]+)"),
+    re.compile(r"(?i)(\b(?:j_password|password|passwd|sshPrivKey|secret|token|JSESSIONID)[\"']?\s*[:=]\s*[\"']?)([^\"'&,;\s}]+)"),
+]
+
+
+class Redactor:
+    """Masks known secret values and secret-looking fields in any text."""
+
+    def __init__(self, secrets=(), on_secret=None):
+        self.secrets = set()
+        self.on_secret = on_secret
+        for value in secrets:
+            self.add(value)
+
+    def add(self, value):
+        """Remember VALUE (a password, token, session id) as secret from now on."""
+        if value is None:
+            return
+        value = str(value)
+        if len(value) < 4:  # masking "a" everywhere would destroy every message
+            return
+        self.secrets.add(value)
+        if self.on_secret:
+            self.on_secret(value)
+
+    def __call__(self, text):
+        if text is None:
+            return None
+        text = str(text)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        for pattern in _SECRET_PATTERNS:
+            text = pattern.sub(lambda m: m.group(1) + MASK, text)
+        return text
+
+
+class Response:
+    """What a call returns: status, headers, the decoded body (JSON, text or None)."""
+
+    def __init__(self, status, headers, body, url):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.url = url
+
+    @property
+    def ok(self):
+        return 200 <= self.status < 300
+
+
+def decode_body(raw, content_type=""):
+    """JSON whatever the Content-Type says (vcsim serves JSON as text/plain); else the text; '' -> None."""
+    if not raw:
+        return None
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class RestClient:
+    """Base REST client. One instance per module run; call ``close()`` at the end."""
+
+    # Answers that mean "not done, try again later", for any method (the server did no work).
+    retry_statuses = frozenset((429, 503))
+    error_class_by_status = {401: _errors.AuthError, 403: _errors.AuthError, 404: _errors.NotFoundError,
+                             409: _errors.ConflictError}
+
+    def __init__(self, base_url, validate_certs=True, ca_path=None, connect_timeout=10.0, read_timeout=60.0,
+                 retries=5, backoff=None, clock=None, redactor=None, headers=None, user_agent=None):
+        if not HAS_REQUESTS:
+            raise _errors.MigrationError("the Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
+        self.base_url = base_url.rstrip("/")
+        # verify goes on every request: a Session's verify=False loses to REQUESTS_CA_BUNDLE.
+        self.verify = (ca_path or True) if validate_certs else False
+        if not validate_certs:
+            # The user chose this; urllib3's per-request warning would only add noise.
+            requests.packages.urllib3.disable_warnings(requests.packages.urllib3.exceptions.InsecureRequestWarning)
+        self.timeout = (connect_timeout, read_timeout)
+        self.retries = retries
+        self.backoff = backoff or Backoff(initial=1.0, factor=2.0, maximum=30.0, jitter=0.2)
+        self.clock = clock or Clock()
+        self.redact = redactor or Redactor()
+        self.session = requests.Session()
+        self.session.headers.update({"Accept": "application/json",
+                                     "User-Agent": user_agent or "hybridcloud.migration"})
+        self.session.headers.update(headers or {})
+        self.calls = 0  # HTTP requests sent, for benchmarks and tests
+        self._relogging = False
+
+    # -- hooks for platform clients --------------------------------------------------------
+    def parse_error(self, response):
+        """Return (code, message) from an error response; platforms know their error bodies."""
+        body = response.body
+        if isinstance(body, dict):
+            return body.get("code") or body.get("error_code"), body.get("message") or body.get("error_message")
+        return None, body if isinstance(body, str) else None
+
+    def is_retryable(self, response):
+        """True when RESPONSE says the server did nothing and a later identical call may work."""
+        return response.status in self.retry_statuses
+
+    def is_session_expired(self, response):
+        """True when RESPONSE means the session or token is no longer valid (then: login, repeat once)."""
+        return False
+
+    def login(self):
+        """(Re)establish the session. Platforms with sessions override it."""
+        raise NotImplementedError
+
+    # -- calls -------------------------------------------------------------------------------
+    def url(self, path):
+        if path.startswith("http://") or path.startswith("https://"):
+            return path
+        return "%s/%s" % (self.base_url, path.lstrip("/"))
+
+    def request(self, method, path, json_body=None, data=None, params=None, headers=None, operation=None,
+                resource=None, idempotent=None, read_timeout=None, expect=None, relogin=True):
+        """Send one call; return a Response or raise a typed error.
+
+        ``idempotent`` (default: GET/HEAD/OPTIONS) allows a retry after the request may have
+        reached the server (connection reset, read timeout). ``expect`` lists statuses that are
+        not errors besides 2xx (e.g. 404 for "look up, may be absent").
+        """
+        method = method.upper()
+        operation = operation or "%s %s" % (method, path.split("?")[0])
+        idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        delays = self.backoff.delays()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send(method, path, json_body, data, params, headers, read_timeout)
+            except _RetryableTransport as exc:
+                if (exc.safe or idempotent) and attempt <= self.retries:
+                    self.clock.sleep(next(delays))
+                    continue
+                raise self._error(_errors.TransportError, str(exc.cause), operation, resource)
+            if response.ok or (expect and response.status in expect):
+                return response
+            if self.is_retryable(response) and attempt <= self.retries:
+                self.clock.sleep(self._retry_after(response) or next(delays))
+                continue
+            if relogin and not self._relogging and self.is_session_expired(response):
+                self._relogging = True
+                try:
+                    self.login()
+                finally:
+                    self._relogging = False
+                return self.request(method, path, json_body, data, params, headers, operation, resource,
+                                    idempotent, read_timeout, expect, relogin=False)
+            raise self.error_from(response, operation, resource)
+
+    def _send(self, method, path, json_body, data, params, headers, read_timeout):
+        kwargs = {"params": params, "headers": headers, "verify": self.verify,
+                  "timeout": (self.timeout[0], read_timeout or self.timeout[1])}
+        if json_body is not None:
+            kwargs["data"] = json.dumps(json_body)
+            kwargs["headers"] = dict(headers or {}, **{"Content-Type": "application/json;charset=UTF-8"})
+        elif data is not None:
+            kwargs["data"] = data
+        self.calls += 1
+        try:
+            raw = self.session.request(method, self.url(path), **kwargs)
+        except SSLError as exc:
+            # Not transient: a certificate problem does not go away with a retry.
+            raise self._error(_errors.TransportError, "TLS error: %s" % exc, "%s %s" % (method, path.split("?")[0]))
+        except ConnectTimeout as exc:
+            raise _RetryableTransport(exc, safe=True)
+        except ReadTimeout as exc:
+            raise _RetryableTransport(exc, safe=False)
+        except RequestsConnectionError as exc:
+            # Refused before sending is safe to repeat; a reset after sending may have done the work.
+            raise _RetryableTransport(exc, safe=_never_sent(exc))
+        return Response(raw.status_code, raw.headers, decode_body(raw.content), raw.url)
+
+    def _retry_after(self, response):
+        value = response.headers.get("Retry-After") if response.headers else None
+        try:
+            return min(float(value), RETRY_AFTER_CAP) if value else None
+        except ValueError:
+            return None
+
+    def error_from(self, response, operation, resource=None):
+        """The typed error for an error RESPONSE, with the API's own code and message."""
+        code, message = self.parse_error(response)
+        cls = self.error_class_by_status.get(response.status, _errors.ApiError)
+        text = message or (response.body if isinstance(response.body, str) else None) or "HTTP %s" % response.status
+        return self._error(cls, text, operation, resource, status=response.status, code=code, api_message=message,
+                           details=response.body if isinstance(response.body, (dict, list)) else None)
+
+    def _error(self, cls, message, operation, resource=None, status=None, code=None, api_message=None, details=None):
+        details = json.loads(self.redact(json.dumps(details))) if details is not None else None
+        return cls(self.redact(message), operation=self.redact(operation), resource=self.redact(resource),
+                   status=status, code=code, api_message=self.redact(api_message), details=details)
+
+    # -- shorthands ----------------------------------------------------------------------------
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json_body=None, **kwargs):
+        return self.request("POST", path, json_body=json_body, **kwargs)
+
+    def put(self, path, json_body=None, **kwargs):
+        return self.request("PUT", path, json_body=json_body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+    def close(self):
+        self.session.close()
+
+
+class _RetryableTransport(Exception):
+    """A transport failure; ``safe`` when the request certainly never reached the server."""
+
+    def __init__(self, cause, safe):
+        super().__init__(str(cause))
+        self.cause = cause
+        self.safe = safe
+
+
+def _never_sent(exc):
+    text = str(exc)
+    return any(marker in text for marker in ("Connection refused", "NewConnectionError", "Name or service not known",
+                                              "Failed to establish a new connection"))

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The base every module subclasses.
+
+A module is an argument spec plus ``run()``:
+
+    class ZstackPsMigrate(MigrationModule):
+        connection = zstack.CONNECTION      # the platform's connection argspec + client factory
+        argument_spec = dict(vm=dict(...), ...)
+
+        def run(self):
+            ...read, plan, self.exit_if_check_mode(plan), apply...
+
+    def main():
+        ZstackPsMigrate().execute()
+
+The base merges the platform's connection options into the argspec, opens the client, turns
+typed errors into ``fail_json`` (msg, error_code, status), closes the client whatever happens,
+and implements check mode and diff once.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import MigrationError, ParameterError
+
+
+class Connection:
+    """A platform's connection options and how to open its client from the module parameters."""
+
+    def __init__(self, argument_spec, open_client, **module_kwargs):
+        self.argument_spec = argument_spec
+        self.open_client = open_client  # callable(module) -> client
+        self.module_kwargs = module_kwargs  # e.g. required_together on connection options
+
+
+class MigrationModule:
+    connection = None  # a Connection, or None for a module without a platform client
+    argument_spec = {}
+    module_kwargs = {}
+
+    def __init__(self, argv_module=None):
+        spec = {}
+        kwargs = {}
+        if self.connection:
+            spec.update(copy.deepcopy(self.connection.argument_spec))
+            kwargs = _merge_kwargs(kwargs, self.connection.module_kwargs)
+        spec.update(copy.deepcopy(self.argument_spec))
+        kwargs = _merge_kwargs(kwargs, self.module_kwargs)
+        self.module = argv_module or AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+        self.params = self.module.params
+        self.result = {"changed": False}
+        self.client = None
+
+    # -- what a module implements -------------------------------------------------------------
+    def run(self):
+        raise NotImplementedError
+
+    # -- helpers for run() ---------------------------------------------------------------------
+    @property
+    def check_mode(self):
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self):
+        return self.module._diff
+
+    def register_secret(self, value):
+        """Mask VALUE (a token, a session id learnt at run time) in everything Ansible prints."""
+        if value:
+            self.module.no_log_values.add(str(value))
+
+    def changed(self, before=None, after=None):
+        """Mark the run as changed; in diff mode record BEFORE/AFTER (dicts) once."""
+        self.result["changed"] = True
+        if self.diff_mode and (before is not None or after is not None):
+            self.result["diff"] = {"before": before if before is not None else {},
+                                   "after": after if after is not None else {}}
+
+    def fail_parameter(self, name, problem):
+        """Bad input: say which parameter and what is wrong with it, before any mutating call."""
+        raise ParameterError("parameter '%s' %s" % (name, problem))
+
+    def warn(self, message):
+        self.module.warn(message)
+
+    # -- the run ------------------------------------------------------------------------------
+    def execute(self):
+        try:
+            if self.connection:
+                self.client = self.connection.open_client(self)
+            self.run()
+        except MigrationError as error:
+            self._close()
+            self.module.fail_json(msg=str(error), **dict(self.result, **error.to_result()))
+        self._close()
+        self.module.exit_json(**self.result)
+
+    def _close(self):
+        client, self.client = self.client, None
+        if client is not None:
+            try:
+                client.close()
+            except MigrationError as error:  # a failed logout must not hide the real outcome
+                self.module.warn("closing the session failed: %s" % error)
+
+
+def _merge_kwargs(first, second):
+    """AnsibleModule keyword arguments: list-valued ones (mutually_exclusive...) are concatenated."""
+    merged = dict(first)
+    for key, value in second.items():
+        if isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = merged[key] + value
+        else:
+            merged[key] = value
+    return merged

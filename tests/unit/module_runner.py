@@ -1,0 +1,21 @@
+"""Run a module's main() in-process with given arguments and return its JSON result."""
+
+import contextlib
+import io
+import json
+
+from ansible.module_utils.testing import patch_module_args
+
+
+def run_module(main, args, check_mode=False, diff=False):
+    """Return (result, exit_code). ``main`` is the module's main() (or any callable that exits)."""
+    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff, _ansible_remote_tmp="/tmp",
+                _ansible_keep_remote_files=False)
+    out = io.StringIO()
+    with patch_module_args(args), contextlib.redirect_stdout(out):
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+    return json.loads(out.getvalue()), code

@@ -1,0 +1,108 @@
+"""The module base: argspec merge, error -> fail_json, check mode and diff helpers, client closing."""
+
+import pytest
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ApiError, ParameterError
+from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection, MigrationModule
+from tests.unit.module_runner import run_module
+
+SECRET = "hunter2-very-secret"
+
+
+class FakeClient:
+    closed = 0
+
+    def close(self):
+        FakeClient.closed += 1
+
+
+def open_fake(module):
+    module.register_secret("session-" + module.params["password"])
+    return FakeClient()
+
+
+CONNECTION = Connection(
+    dict(host=dict(type="str", required=True), password=dict(type="str", no_log=True, required=True)),
+    open_fake,
+)
+
+
+class Demo(MigrationModule):
+    connection = CONNECTION
+    argument_spec = dict(name=dict(type="str", required=True), size=dict(type="int", default=1),
+                         behaviour=dict(type="str", default="ok"))
+
+    def run(self):
+        behaviour = self.params["behaviour"]
+        if behaviour == "bad-input":
+            self.fail_parameter("size", "must be positive, got %d" % self.params["size"])
+        if behaviour == "api-error":
+            raise ApiError("volume busy", operation="Migrate", resource="vm-1", status=503, code="SYS.1006")
+        if behaviour == "leak":
+            self.result["token"] = "session-" + self.params["password"]
+        before = {"size": 1}
+        after = {"size": self.params["size"]}
+        if before != after:
+            self.changed(before, after)
+            if self.check_mode:
+                return
+            self.result["applied"] = True
+
+
+def main():
+    Demo().execute()
+
+
+BASE = dict(host="h", password=SECRET, name="n")
+
+
+@pytest.fixture(autouse=True)
+def reset_closed():
+    FakeClient.closed = 0
+
+
+def test_merged_argspec_and_unchanged_run_closes_the_client():
+    result, code = run_module(main, BASE)
+    assert code == 0 and result["changed"] is False
+    assert FakeClient.closed == 1
+
+
+def test_changed_with_diff():
+    result, code = run_module(main, dict(BASE, size=3), diff=True)
+    assert result["changed"] and result["applied"]
+    assert result["diff"] == {"before": {"size": 1}, "after": {"size": 3}}
+
+
+def test_check_mode_reports_change_without_applying():
+    result, _ = run_module(main, dict(BASE, size=3), check_mode=True)
+    assert result["changed"] and "applied" not in result and "diff" not in result
+
+
+def test_parameter_error_names_the_parameter():
+    result, code = run_module(main, dict(BASE, behaviour="bad-input", size=-1))
+    assert code == 1 and result["failed"]
+    assert result["msg"] == "parameter 'size' must be positive, got -1"
+    assert FakeClient.closed == 1
+
+
+def test_api_error_becomes_fail_json_with_code_and_status():
+    result, code = run_module(main, dict(BASE, behaviour="api-error"))
+    assert code == 1
+    assert result["msg"] == "Migrate on vm-1 failed: volume busy (HTTP 503; error code SYS.1006)"
+    assert result["error_code"] == "SYS.1006" and result["status"] == 503
+    assert "Traceback" not in str(result)
+
+
+def test_missing_connection_option_is_rejected_by_ansible():
+    result, code = run_module(main, dict(name="n", password=SECRET))
+    assert code == 1 and "host" in result["msg"]
+
+
+def test_runtime_secrets_are_masked_in_results():
+    result, _ = run_module(main, dict(BASE, behaviour="leak"))
+    assert SECRET not in str(result)
+    assert result["token"] != "session-" + SECRET
+
+
+def test_parameter_error_class():
+    assert issubclass(ParameterError, Exception)
