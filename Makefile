@@ -40,6 +40,8 @@ collection-link:
 $(ATEST_DIR): FORCE
 	@rm -rf $(ATEST_DIR) && mkdir -p $(ATEST_DIR)
 	@git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C $(ATEST_DIR)
+	@# Its own git repository: inside this one, build/ is ignored and ansible-test would skip everything.
+	@cd $(ATEST_DIR) && git init -q && git add -A
 FORCE:
 
 sanity: venv $(ATEST_DIR)
@@ -68,8 +70,10 @@ build: venv
 	@echo "== ansible-galaxy collection build + install"
 	@rm -rf build/dist build/install && mkdir -p build/dist build/install
 	$(BIN)/ansible-galaxy collection build --output-path build/dist .
-	$(BIN)/ansible-galaxy collection install --offline -p build/install build/dist/hybridcloud-migration-*.tar.gz
-	ANSIBLE_COLLECTIONS_PATH=build/install $(BIN)/ansible-doc -l hybridcloud.migration >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/build/install $(BIN)/ansible-galaxy collection install --offline --force \
+	  -p build/install build/dist/hybridcloud-migration-*.tar.gz
+	test -f build/install/ansible_collections/hybridcloud/migration/MANIFEST.json
+	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/build/install $(BIN)/ansible-doc -l hybridcloud.migration
 
 vcsim:
 	@bash tests/vcsim/build.sh

@@ -263,7 +263,10 @@ class _RetryableTransport(Exception):
         self.safe = safe
 
 
+_NEVER_SENT_MARKERS = ("Connection refused", "NewConnectionError", "Name or service not known",
+                       "Failed to establish a new connection")
+
+
 def _never_sent(exc):
     text = str(exc)
-    return any(marker in text for marker in ("Connection refused", "NewConnectionError", "Name or service not known",
-                                              "Failed to establish a new connection"))
+    return any(marker in text for marker in _NEVER_SENT_MARKERS)

@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, decode_body
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, FakeClock
-from tests.emulators._server import Emulator, Running, empty_response, json_response, route, text_response
+from tests.emulators._server import Emulator, Fault, Running, json_response, route, text_response
 
 SECRET = "s3cr3t-Pa55"
 
@@ -141,7 +141,6 @@ def test_retries_are_bounded(server, scripted):
 def test_post_is_not_resent_after_a_lost_response(server, scripted):
     # The server did the work and then dropped the connection: resending could do it twice.
     server.emulator.faults = []
-    from tests.emulators._server import Fault
     server.emulator.faults.append(Fault({"method": "POST", "path": "/create", "drop": True, "after": True}))
     c = client(server)
     with pytest.raises(_errors.TransportError):
@@ -151,7 +150,6 @@ def test_post_is_not_resent_after_a_lost_response(server, scripted):
 
 
 def test_get_is_resent_after_a_dropped_connection(server, scripted):
-    from tests.emulators._server import Fault
     server.emulator.faults.append(Fault({"method": "GET", "path": "/drop", "drop": True}))
     c = client(server)
     assert c.get("/drop").status == 200
@@ -235,7 +233,6 @@ def test_expired_session_is_renewed_once_and_the_call_repeated(server, scripted)
         return text_response(401, "expired")
 
     scripted.script["/auth"] = [needs_token]
-    c = client(server).__class__  # noqa: F841 - keep a plain client too
     r = Renewing(server.url, ca_path=server.ca_path)
     assert r.get("/auth").body == {"ok": 1} and r.logins == 1
 

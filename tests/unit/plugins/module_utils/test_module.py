@@ -74,7 +74,7 @@ def test_changed_with_diff():
 
 
 def test_check_mode_reports_change_without_applying():
-    result, _ = run_module(main, dict(BASE, size=3), check_mode=True)
+    result = run_module(main, dict(BASE, size=3), check_mode=True)[0]
     assert result["changed"] and "applied" not in result and "diff" not in result
 
 
@@ -99,7 +99,7 @@ def test_missing_connection_option_is_rejected_by_ansible():
 
 
 def test_runtime_secrets_are_masked_in_results():
-    result, _ = run_module(main, dict(BASE, behaviour="leak"))
+    result = run_module(main, dict(BASE, behaviour="leak"))[0]
     assert SECRET not in str(result)
     assert result["token"] != "session-" + SECRET
 

@@ -7,7 +7,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._polling imp
 
 
 def take(iterator, n):
-    return [next(iterator) for _ in range(n)]
+    return [next(iterator) for dummy in range(n)]
 
 
 def test_backoff_grows_geometrically_and_caps():
