@@ -1,0 +1,644 @@
+"""IBM PowerVC emulator: Keystone v3 tokens and Nova with PowerVC's VSN APIs (/work/shared/api/powervc.md).
+
+Real PowerVC serves Keystone on :5000 and Nova on :8774 (or behind the :443 proxy). The emulator
+serves all of it from its one listener:
+
+* Keystone: ``POST|GET|HEAD|DELETE /v3/auth/tokens`` (password method, ``Default`` domain only).
+* Nova, under ``/v2.1/{tenant_id}`` and ``/powervc/openstack/compute/v2.1/{tenant_id}``:
+  ``GET|PUT|POST /virtual-serial-number`` (``?action=move|reserve|unreserve|update_reservation``),
+  ``GET /servers``, ``/servers/detail``, ``/servers/{id}``, ``POST /servers``,
+  ``POST /servers/{id}/action`` (``assign_vsn``, ``unassign_vsn``, ``os-stop``, ``os-start``),
+  ``DELETE /servers/{id}``, ``GET /os-hypervisors/detail`` (admin only).
+
+Nova paths answer 401 in Keystone's format (keystonemiddleware) and every other error in Nova's
+fault envelope ``{"badRequest": {"code": 400, "message": ...}}``.
+
+VSN model: every VSN the emulator knows has one record: the host that owns it, the server using
+it (or None) and whether it is reserved (with a description). Free = owned, unused, unreserved:
+``auto`` picks from these. GET /virtual-serial-number lists reserved VSNs that no server uses, so
+a VSN reserved while still on a VM shows up only after unassign or delete. Assigning a reserved
+VSN consumes the reservation; unassign and unreserve return a VSN to its host's free pool.
+Reserving an unknown VSN is 404 (VSNs come with the hardware; they cannot be invented).
+
+Delays are computed on read: a move changes the owner at once, but GET keeps showing the old host
+until ``move_delay`` has passed; likewise a server shows its previous VSN for ``assign_delay``.
+
+Seed (all keys optional, defaults from ``DEFAULT_SEED``; ``GET /__emulator__/state`` returns the
+same shape)::
+
+    {"settings": {"token_ttl": 21600, "move_delay": 0, "assign_delay": 0,   # seconds, float ok
+                  "catalog": "direct" | "proxy", "region": "RegionOne"},
+     "project": {"id": ..., "name": "ibm-default"},
+     "users": [{"id", "name", "password", "role": "admin" | any other role = non-admin}],
+     "hosts": [{"name": "9080HEX_1234ABC", "display_name", "managed_by": "novalink" | "hmc",
+                "hypervisor_hostname", "free_vsns": [...]}],
+     "reserved": [{"virtual_serial_number", "host", "description"}],
+     "servers": [{"id", "name", "host", "status": "ACTIVE" | "SHUTOFF", "virtual_serial_number"}]}
+
+Admin action (besides the framework's): ``POST /__emulator__/settings`` with any of the
+``settings`` keys; a new ``token_ttl`` applies to tokens issued afterwards.
+"""
+
+import copy
+import functools
+import hashlib
+import re
+import secrets
+import time
+import uuid
+from datetime import datetime, timezone
+
+from tests.emulators._server import Emulator, empty_response, json_response, route
+
+PROJECT_ID = "a99e9b4e6a3c4c5fb3d5e0f7b2c41d2e"
+HOST_A = "9080HEX_1234ABC"  # NovaLink-managed Power10
+HOST_B = "9109RMD_1031CAT"  # NovaLink-managed Power10
+HOST_HMC = "900942A_78ABCDE"  # HMC-managed POWER9
+
+DEFAULT_SEED = {
+    "settings": {"token_ttl": 6 * 3600, "move_delay": 0, "assign_delay": 0, "catalog": "direct",
+                 "region": "RegionOne"},
+    "project": {"id": PROJECT_ID, "name": "ibm-default"},
+    "users": [
+        {"id": "0688b01e6439ca32d698d20789d52169", "name": "root", "password": "passw0rd", "role": "admin"},
+        {"id": "5f2c8e1d9a7b4c3e8d6f1a2b3c4d5e6f", "name": "deployer1", "password": "deploy-me",
+         "role": "deployer"},
+    ],
+    # The VSNs of IBM's examples (ABCD567, ABCDEFG, ABCD001, CDF0002/3) exist, in the state the
+    # examples need, so requests copied from the documentation succeed.
+    "hosts": [
+        {"name": HOST_A, "display_name": "prod-p10-a", "managed_by": "novalink",
+         "hypervisor_hostname": "p10a-novalink.lab.example.com",
+         "free_vsns": ["ABCD567", "ABCDEFG", "ABCD101", "ABCD102"]},
+        {"name": HOST_B, "display_name": "dr-p10-b", "managed_by": "novalink",
+         "hypervisor_hostname": "p10b-novalink.lab.example.com",
+         "free_vsns": ["CDF0011", "CDF0012", "CDF0013"]},
+        {"name": HOST_HMC, "display_name": "legacy-p9-c", "managed_by": "hmc",
+         "hypervisor_hostname": "p9c.hmc.lab.example.com", "free_vsns": ["HMC0002", "HMC0003"]},
+    ],
+    "reserved": [
+        {"virtual_serial_number": "ABCD001", "host": HOST_A, "description": "kept from deleted ibmi-old-01"},
+        {"virtual_serial_number": "CDF0002", "host": HOST_A, "description": "DR pool for ibmi-prod"},
+        {"virtual_serial_number": "CDF0003", "host": HOST_A, "description": "DR pool for ibmi-prod"},
+        {"virtual_serial_number": "HMC0009", "host": HOST_HMC, "description": "legacy licence"},
+    ],
+    "servers": [
+        {"id": "3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e01", "name": "ibmi-prod-01", "host": HOST_A,
+         "status": "ACTIVE", "virtual_serial_number": "ABCD100"},
+        {"id": "3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e02", "name": "ibmi-test-02", "host": HOST_A,
+         "status": "SHUTOFF"},
+        {"id": "3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e03", "name": "ibmi-dev-03", "host": HOST_B,
+         "status": "SHUTOFF", "virtual_serial_number": "CDF0010"},
+        {"id": "3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e04", "name": "ibmi-legacy-04", "host": HOST_HMC,
+         "status": "ACTIVE", "virtual_serial_number": "HMC0001"},
+    ],
+}
+
+NOVA = r"(?:/powervc/openstack/compute)?/v2(?:\.1)?/(?P<tenant>[^/]+)"
+SERVER_ID = r"(?P<server_id>(?!detail\Z)[^/]+)"
+VSN_RE = re.compile(r"[A-Z0-9]{7}\Z")
+DOMAIN = {"id": "default", "name": "Default"}
+AUTH_REQUIRED = "The request you have made requires authentication."
+NOT_FOUND = "The resource could not be found."
+NOVA_FAULTS = {400: "badRequest", 403: "forbidden", 404: "itemNotFound", 409: "conflictingRequest"}
+KEYSTONE_TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
+VM_STATES = {"ACTIVE": ("active", 1), "SHUTOFF": ("stopped", 4)}  # status -> vm_state, power_state
+
+
+class ApiError(Exception):
+    """An error answer; the Keystone or Nova wrapper renders it in its own format."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def nova_fault(status, message):
+    return json_response(status, {NOVA_FAULTS.get(status, "computeFault"): {"code": status, "message": message}})
+
+
+def keystone_error(status, message, headers=None):
+    return json_response(status, {"error": {"code": status, "title": KEYSTONE_TITLES[status], "message": message}},
+                         headers)
+
+
+def keystone_time(ts):
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def nova_time(ts):
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stable_id(*parts):
+    return uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)).hex
+
+
+def body_of(request):
+    try:
+        return request.json()
+    except ValueError:  # includes UnicodeDecodeError; typographic quotes end up here
+        raise ApiError(400, "Malformed request body")
+
+
+def field(obj, key, kind, target):
+    """OBJ[KEY] if OBJ is a dict holding a KIND there, else Keystone's 400 for a missing attribute."""
+    if not isinstance(obj, dict) or not isinstance(obj.get(key), kind):
+        raise ApiError(400, "Expecting to find %s in %s. The server could not comply with the request since it "
+                            "is either malformed or otherwise incorrect. The client is assumed to be in error."
+                       % (key, target))
+    return obj[key]
+
+
+def valid_vsn(value, name="virtual_serial_number"):
+    if not isinstance(value, str) or not VSN_RE.match(value):
+        raise ApiError(400, "Invalid input for field/attribute %s. Value: %r. A virtual serial number is 7 "
+                            "upper-case alphanumeric characters." % (name, value))
+    return value
+
+
+def keystone(handler):
+    """Render ApiErrors of a Keystone handler in Keystone's format."""
+
+    @functools.wraps(handler)
+    def wrapped(self, request, **groups):
+        try:
+            return handler(self, request, **groups)
+        except ApiError as err:
+            if err.status == 401:
+                return self._unauthorized()
+            return keystone_error(err.status, err.message)
+
+    return wrapped
+
+
+def nova(handler):
+    """A Nova handler: token check (keystonemiddleware's 401), Nova's project check, fault envelope."""
+
+    @functools.wraps(handler)
+    def wrapped(self, request, tenant, **groups):
+        token = self._token(request)
+        if token is None:
+            return self._unauthorized()
+        if tenant != self.project["id"]:
+            return nova_fault(400, "Malformed request URL: URL's project_id '%s' doesn't match Context's "
+                                   "project_id '%s'" % (tenant, self.project["id"]))
+        try:
+            return handler(self, request, token, **groups)
+        except ApiError as err:
+            return nova_fault(err.status, err.message)
+
+    return wrapped
+
+
+class PowerVC(Emulator):
+    name = "powervc"
+
+    def load(self, seed):
+        seed = copy.deepcopy(dict(DEFAULT_SEED, **seed))
+        self.settings = dict(DEFAULT_SEED["settings"], **seed["settings"])
+        self.project = seed["project"]
+        self.users = {user["id"]: user for user in seed["users"]}
+        self.hosts = {host["name"]: host for host in seed["hosts"]}
+        self.vsns = {}  # VSN -> {"host", "server", "reserved", "description", "moved_from", "visible_at"}
+        for host in self.hosts.values():
+            for vsn in host.pop("free_vsns", []):
+                self._add_vsn(vsn, host["name"])
+        for item in seed["reserved"]:
+            record = self.vsns.get(item["virtual_serial_number"]) or self._add_vsn(
+                item["virtual_serial_number"], item["host"])
+            record.update(reserved=True, description=item.get("description", ""))
+        now = time.time()
+        self.servers = {}
+        for server in seed["servers"]:
+            vsn = server.pop("virtual_serial_number", None)
+            self._add_server(server, now)
+            if vsn:
+                record = self.vsns.get(vsn) or self._add_vsn(vsn, server["host"])
+                record["server"] = server["id"]
+        self.tokens = {}  # token id -> {"user", "issued", "expires", "audit_id"}
+
+    def _add_vsn(self, vsn, host):
+        record = {"host": host, "server": None, "reserved": False, "description": "", "moved_from": None,
+                  "visible_at": 0}
+        self.vsns[vsn] = record
+        return record
+
+    def _add_server(self, server, now):
+        server.setdefault("status", "ACTIVE")
+        server.setdefault("flavor", "ibmi-small")
+        server.setdefault("image", "ibmi-7.5-base")
+        server.setdefault("user_id", next(iter(self.users)))
+        server.setdefault("created", now)
+        server.update(vsn_before=None, vsn_visible_at=0)
+        self.servers[server["id"]] = server
+
+    def snapshot(self):
+        now = time.time()
+        hosts = [dict(host, free_vsns=sorted(v for v, r in self.vsns.items()
+                                             if r["host"] == name and not r["server"] and not r["reserved"]))
+                 for name, host in self.hosts.items()]
+        reserved = [{"virtual_serial_number": vsn, "host": r["host"], "description": r["description"],
+                     "assigned_to": r["server"]} for vsn, r in sorted(self.vsns.items()) if r["reserved"]]
+        servers = [{"id": s["id"], "name": s["name"], "host": s["host"], "status": s["status"],
+                    "virtual_serial_number": self._vsn_of(s["id"]), "shown_vsn": self._shown_vsn(s, now)}
+                   for s in self.servers.values()]
+        return {"settings": self.settings, "project": self.project, "users": list(self.users.values()),
+                "hosts": hosts, "reserved": reserved, "servers": servers,
+                "valid_tokens": sum(1 for t in self.tokens.values() if t["expires"] > now)}
+
+    def expire_sessions(self):
+        now = time.time()
+        for token in self.tokens.values():
+            token["expires"] = min(token["expires"], now)
+
+    def admin(self, request, action):
+        if request.method != "POST" or action != "settings":
+            return None
+        try:
+            changes = request.json() or {}
+        except ValueError as exc:
+            return json_response(400, {"error": str(exc)})
+        unknown = sorted(set(changes) - set(self.settings))
+        if unknown:
+            return json_response(400, {"error": "unknown settings: %s" % ", ".join(unknown)})
+        with self.lock:
+            self.settings.update(changes)
+            return json_response(200, self.settings)
+
+    def connection_info(self):
+        users = list(self.users.values())
+        admin = next(u for u in users if u["role"] == "admin")
+        other = next((u for u in users if u["role"] != "admin"), admin)
+        return {
+            "auth_url": self._base_url() + "/v3",
+            "username": admin["name"], "password": admin["password"],
+            "user_domain_name": "Default", "project_domain_name": "Default",
+            "project_name": self.project["name"], "project_id": self.project["id"],
+            "nonadmin_username": other["name"], "nonadmin_password": other["password"],
+            "compute_url": self._compute_url(),
+            "hosts": {h["display_name"]: name for name, h in self.hosts.items()},
+            "hmc_hosts": [name for name, h in self.hosts.items() if h["managed_by"] == "hmc"],
+            "servers": {s["name"]: s["id"] for s in self.servers.values()},
+        }
+
+    def not_found(self, request):
+        if re.match(NOVA, request.path):
+            if self._token(request) is None:
+                return self._unauthorized()
+            return nova_fault(404, NOT_FOUND)
+        return keystone_error(404, NOT_FOUND)
+
+    # -- Keystone -------------------------------------------------------------------------
+    def _base_url(self):
+        return self.server.url if self.server else "https://powervc.example.com"
+
+    def _compute_url(self):
+        proxy = "/powervc/openstack/compute" if self.settings["catalog"] == "proxy" else ""
+        return "%s%s/v2.1/%s" % (self._base_url(), proxy, self.project["id"])
+
+    def _unauthorized(self):
+        return keystone_error(401, AUTH_REQUIRED, {"WWW-Authenticate": 'Keystone uri="%s"' % self._base_url()})
+
+    def _token(self, request, header="X-Auth-Token"):
+        token = self.tokens.get(request.header(header) or "")
+        return token if token and token["expires"] > time.time() else None
+
+    def _authenticate(self, body):
+        """The user of a password-method request scoped to our project (Keystone's checks)."""
+        auth = field(body, "auth", dict, "request body")
+        identity = field(auth, "identity", dict, "auth")
+        if "password" not in (identity.get("methods") or []):
+            raise ApiError(401, AUTH_REQUIRED)
+        ref = field(field(identity, "password", dict, "identity"), "user", dict, "password")
+        user = self._find(ref, self.users.values(), "user")
+        if user is None or ref.get("password") != user["password"]:
+            raise ApiError(401, AUTH_REQUIRED)
+        scope = auth.get("scope")
+        if scope is not None:  # unscoped requests get the user's default project, ibm-default
+            project_ref = field(scope, "project", dict, "scope")
+            if self._find(project_ref, [self.project], "project") is None:
+                raise ApiError(401, AUTH_REQUIRED)
+        return user
+
+    @staticmethod
+    def _find(ref, candidates, target):
+        """The candidate REF names by id, or by name within the Default domain (the only one)."""
+        if "id" in ref:
+            return next((c for c in candidates if c["id"] == ref["id"]), None)
+        name = field(ref, "name", str, target)
+        domain = field(ref, "domain", dict, target)
+        in_default = domain.get("id") == "default" if "id" in domain else domain.get("name") == "Default"
+        return next((c for c in candidates if c["name"] == name), None) if in_default else None
+
+    def _token_body(self, token):
+        user = self.users[token["user"]]
+        region = self.settings["region"]
+
+        def service(kind, name, url):
+            return {"id": stable_id(kind), "type": kind, "name": name, "endpoints": [
+                {"id": stable_id(kind, "public"), "interface": "public", "region": region, "region_id": region,
+                 "url": url}]}
+
+        return {"token": {
+            "methods": ["password"],
+            "user": {"id": user["id"], "name": user["name"], "domain": DOMAIN, "password_expires_at": None},
+            "audit_ids": [token["audit_id"]],
+            "issued_at": keystone_time(token["issued"]),
+            "expires_at": keystone_time(token["expires"]),
+            "project": {"id": self.project["id"], "name": self.project["name"], "domain": DOMAIN},
+            "is_domain": False,
+            "roles": [{"id": stable_id("role", user["role"]), "name": user["role"]}],
+            "catalog": [service("compute", "nova", self._compute_url()),
+                        service("identity", "keystone", self._base_url() + "/v3")],
+        }}
+
+    @route("POST", r"/v3/auth/tokens")
+    @keystone
+    def create_token(self, request):
+        user = self._authenticate(body_of(request))
+        now = time.time()
+        token_id = "gAAAAAB" + secrets.token_urlsafe(96)
+        self.tokens[token_id] = {"user": user["id"], "issued": now, "expires": now + float(self.settings["token_ttl"]),
+                                 "audit_id": secrets.token_urlsafe(16)}
+        return json_response(201, self._token_body(self.tokens[token_id]), {"X-Subject-Token": token_id})
+
+    def _subject(self, request):
+        if self._token(request) is None:
+            raise ApiError(401, AUTH_REQUIRED)
+        subject_id = request.header("X-Subject-Token")
+        if not subject_id:
+            raise ApiError(400, "Expecting to find X-Subject-Token in request headers.")
+        if self._token(request, "X-Subject-Token") is None:
+            raise ApiError(404, "Could not find token: %s." % subject_id)
+        return subject_id
+
+    @route("GET", r"/v3/auth/tokens")
+    @keystone
+    def validate_token(self, request):
+        subject_id = self._subject(request)
+        return json_response(200, self._token_body(self.tokens[subject_id]), {"X-Subject-Token": subject_id})
+
+    @route("HEAD", r"/v3/auth/tokens")
+    @keystone
+    def check_token(self, request):
+        return empty_response(200, {"X-Subject-Token": self._subject(request)})
+
+    @route("DELETE", r"/v3/auth/tokens")
+    @keystone
+    def revoke_token(self, request):
+        del self.tokens[self._subject(request)]
+        return empty_response(204)
+
+    # -- VSN APIs ---------------------------------------------------------------------------
+    def _host(self, name):
+        if name not in self.hosts:
+            raise ApiError(404, "Compute host %s could not be found." % name)
+        return self.hosts[name]
+
+    def _shown_host(self, record, now):
+        return record["moved_from"] if now < record["visible_at"] else record["host"]
+
+    @route("GET", NOVA + r"/virtual-serial-number")
+    @nova
+    def list_vsns(self, request, token):
+        now = time.time()
+        wanted = request.arg("host")  # only the TTTTMMM_SERIAL form matches anything
+        items = [{"virtual_serial_number": vsn, "host": self._shown_host(r, now), "description": r["description"]}
+                 for vsn, r in sorted(self.vsns.items()) if r["reserved"] and not r["server"]]
+        return json_response(200, {"virtual_serial_numbers": [
+            item for item in items if wanted is None or item["host"] == wanted]})
+
+    @route("PUT", NOVA + r"/virtual-serial-number")
+    @nova
+    def move_vsns(self, request, token):
+        body = body_of(request)
+        if request.arg("action") != "move":
+            raise ApiError(400, "Invalid action %r; PUT supports action=move." % request.arg("action"))
+        spec = body.get("move_vsns") if isinstance(body, dict) else None
+        spec = spec if isinstance(spec, dict) else {}
+        source, target, vsns = spec.get("source_host"), spec.get("target_host"), spec.get("vsns")
+        if not (isinstance(source, str) and isinstance(target, str) and isinstance(vsns, list) and vsns):
+            raise ApiError(400, "Invalid input for field/attribute move_vsns: source_host, target_host and a "
+                                "non-empty list vsns are required.")
+        for vsn in vsns:
+            valid_vsn(vsn, "vsns")
+        self._host(source)
+        self._host(target)
+        if source == target:
+            raise ApiError(400, "The source host and the target host must differ.")
+        for vsn in vsns:
+            record = self.vsns.get(vsn)
+            if record is None or record["host"] != source or record["server"]:
+                raise ApiError(400, "Virtual serial number %s is not available for move on host %s." % (vsn, source))
+        visible_at = time.time() + float(self.settings["move_delay"])
+        for vsn in vsns:
+            self.vsns[vsn].update(host=target, moved_from=source, visible_at=visible_at)
+        return empty_response(202)
+
+    @route("POST", NOVA + r"/virtual-serial-number")
+    @nova
+    def vsn_action(self, request, token):
+        body = body_of(request)
+        action = request.arg("action")
+        if action not in ("reserve", "unreserve", "update_reservation"):
+            raise ApiError(400, "Invalid action %r; POST supports action=reserve, unreserve or "
+                                "update_reservation." % action)
+        if not isinstance(body, dict):
+            raise ApiError(400, "Invalid input: the body must be a JSON object with virtual_serial_number.")
+        vsn = valid_vsn(body.get("virtual_serial_number"))
+        description = body.get("description", "")
+        if not isinstance(description, str) or len(description) > 255 or (
+                action == "update_reservation" and "description" not in body):
+            raise ApiError(400, "Invalid input for field/attribute description: a string of at most 255 "
+                                "characters is required.")
+        record = self.vsns.get(vsn)
+        if record is None:
+            raise ApiError(404, "Virtual serial number %s could not be found." % vsn)
+        if action != "reserve" and not record["reserved"]:
+            raise ApiError(404, "Reserved virtual serial number %s could not be found." % vsn)
+        if self.hosts[record["host"]]["managed_by"] != "novalink":
+            raise ApiError(400, "The %s operation is supported only on NovaLink managed hosts; host %s is "
+                                "managed by an HMC." % (action, record["host"]))
+        if action == "reserve" and record["reserved"]:
+            raise ApiError(409, "Virtual serial number %s is already reserved." % vsn)
+        if action == "unreserve":  # back to the host's pool (or still on the server using it)
+            record.update(reserved=False, description="")
+        else:  # a VSN still in use stays on its server; it is listed once released
+            record.update(reserved=True, description=description)
+        return empty_response(200)
+
+    # -- servers ----------------------------------------------------------------------------
+    def _server(self, server_id):
+        if server_id not in self.servers:
+            raise ApiError(404, "Instance %s could not be found." % server_id)
+        return self.servers[server_id]
+
+    def _vsn_of(self, server_id):
+        return next((vsn for vsn, r in self.vsns.items() if r["server"] == server_id), None)
+
+    def _shown_vsn(self, server, now):
+        return server["vsn_before"] if now < server["vsn_visible_at"] else self._vsn_of(server["id"])
+
+    def _pick_vsn(self, host, value):
+        """The VSN VALUE ("auto" or a VSN) names for a server on HOST; raises when it is unusable."""
+        if value == "auto":
+            vsn = next((vsn for vsn, r in sorted(self.vsns.items())
+                        if r["host"] == host and not r["server"] and not r["reserved"]), None)
+            if vsn is None:
+                raise ApiError(409, "No free virtual serial number is available on host %s." % host)
+            return vsn
+        record = self.vsns.get(valid_vsn(value))
+        if record and record["server"]:
+            raise ApiError(409, "Virtual serial number %s is in use by server %s." % (value, record["server"]))
+        if record is None or record["host"] != host:
+            raise ApiError(400, "Virtual serial number %s is not available on host %s." % (value, host))
+        return value
+
+    def _take_vsn(self, vsn, server_id):
+        # Assigning a reserved VSN is how a reservation is used up.
+        self.vsns[vsn].update(server=server_id, reserved=False, description="")
+
+    def _server_view(self, server, token, detail):
+        base = self._compute_url()
+        view = {
+            "id": server["id"], "name": server["name"],
+            "links": [{"rel": "self", "href": "%s/servers/%s" % (base, server["id"])},
+                      {"rel": "bookmark", "href": "%s/servers/%s" % (base.replace("/v2.1/", "/"), server["id"])}],
+            "virtual_serial_number": self._shown_vsn(server, time.time()) or "none",
+        }
+        if not detail:
+            return view
+        vm_state, power_state = VM_STATES[server["status"]]
+        view.update({
+            "status": server["status"], "tenant_id": self.project["id"], "user_id": server["user_id"],
+            "metadata": {}, "addresses": {}, "accessIPv4": "", "accessIPv6": "",
+            "hostId": hashlib.sha224((self.project["id"] + server["host"]).encode()).hexdigest(),
+            "created": nova_time(server["created"]), "updated": nova_time(server["created"]),
+            "flavor": {"id": server["flavor"]}, "image": {"id": server["image"]},
+            "OS-EXT-STS:vm_state": vm_state, "OS-EXT-STS:power_state": power_state, "OS-EXT-STS:task_state": None,
+            "OS-EXT-AZ:availability_zone": "Default Group", "OS-DCF:diskConfig": "MANUAL",
+        })
+        if self.users[token["user"]]["role"] == "admin":  # Nova's default policy hides these from others
+            view.update({"OS-EXT-SRV-ATTR:host": server["host"],
+                         "OS-EXT-SRV-ATTR:hypervisor_hostname": self.hosts[server["host"]]["hypervisor_hostname"],
+                         "OS-EXT-SRV-ATTR:instance_name": "%s-%s" % (server["name"], server["id"][:8])})
+        return view
+
+    def _list_servers(self, request, token, detail):
+        name, status = request.arg("name"), request.arg("status")
+        servers = [s for s in self.servers.values()
+                   if (name is None or re.search(name, s["name"])) and (status is None or s["status"] == status)]
+        return json_response(200, {"servers": [self._server_view(s, token, detail) for s in servers]})
+
+    @route("GET", NOVA + r"/servers")
+    @nova
+    def list_servers(self, request, token):
+        return self._list_servers(request, token, False)
+
+    @route("GET", NOVA + r"/servers/detail")
+    @nova
+    def list_servers_detail(self, request, token):
+        return self._list_servers(request, token, True)
+
+    @route("GET", NOVA + r"/servers/" + SERVER_ID)
+    @nova
+    def show_server(self, request, token, server_id):
+        return json_response(200, {"server": self._server_view(self._server(server_id), token, True)})
+
+    @route("POST", NOVA + r"/servers")
+    @nova
+    def create_server(self, request, token):
+        body = body_of(request)
+        spec = body.get("server") if isinstance(body, dict) else None
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+            raise ApiError(400, "Invalid input for field/attribute server: 'name' is a required property.")
+        flavor = spec.get("flavor") if isinstance(spec.get("flavor"), dict) else {}
+        if not flavor and not spec.get("flavorRef"):
+            raise ApiError(400, "Invalid input for field/attribute server: 'flavorRef' is a required property.")
+        # availability_zone ":<host>" pins the host; else the first NovaLink host, as a scheduler might.
+        host = str(spec.get("availability_zone") or "").partition(":")[2] or next(
+            n for n, h in self.hosts.items() if h["managed_by"] == "novalink")
+        if host not in self.hosts:
+            raise ApiError(400, "Compute host %s could not be found." % host)
+        extra_specs = flavor.get("extra_specs") if isinstance(flavor.get("extra_specs"), dict) else {}
+        value = extra_specs.get("powervm:virtual_serial_number", "none")
+        vsn = None if value == "none" else self._pick_vsn(host, value)
+        server = {"id": str(uuid.uuid4()), "name": spec["name"], "host": host, "user_id": token["user"],
+                  "flavor": str(spec.get("flavorRef") or flavor.get("name") or "inline"),
+                  "image": spec.get("imageRef") or ""}
+        self._add_server(server, time.time())
+        if vsn:
+            self._take_vsn(vsn, server["id"])
+        link = "%s/servers/%s" % (self._compute_url(), server["id"])
+        return json_response(202, {"server": {
+            "id": server["id"], "links": [{"rel": "self", "href": link}], "OS-DCF:diskConfig": "MANUAL",
+            "security_groups": [{"name": "default"}], "adminPass": secrets.token_urlsafe(9)}}, {"Location": link})
+
+    @route("DELETE", NOVA + r"/servers/" + SERVER_ID)
+    @nova
+    def delete_server(self, request, token, server_id):
+        self._server(server_id)
+        vsn = self._vsn_of(server_id)
+        if vsn:  # back to the pool, or into the reserved list if it was reserved while in use
+            self.vsns[vsn]["server"] = None
+        del self.servers[server_id]
+        return empty_response(204)
+
+    @route("POST", NOVA + r"/servers/" + SERVER_ID + r"/action")
+    @nova
+    def server_action(self, request, token, server_id):
+        body = body_of(request)
+        if not isinstance(body, dict) or len(body) != 1:
+            raise ApiError(400, "Malformed request body")
+        (action, arg), = body.items()
+        if action == "assign_vsn":
+            value = arg.get("virtual_serial_number") if isinstance(arg, dict) else None
+            if value != "auto":
+                valid_vsn(value)
+        elif action == "unassign_vsn":
+            if arg not in (None, {}):
+                raise ApiError(400, "Invalid input for field/attribute unassign_vsn: null expected.")
+        elif action not in ("os-stop", "os-start"):
+            raise ApiError(400, "There is no such action: %s" % action)
+        server = self._server(server_id)
+        wanted = {"assign_vsn": "SHUTOFF", "unassign_vsn": "SHUTOFF", "os-stop": "ACTIVE", "os-start": "SHUTOFF"}
+        if server["status"] != wanted[action]:
+            raise ApiError(409, "Cannot '%s' instance %s while it is in vm_state %s"
+                           % (action, server_id, VM_STATES[server["status"]][0]))
+        if action in ("os-stop", "os-start"):
+            server["status"] = "SHUTOFF" if action == "os-stop" else "ACTIVE"
+            return empty_response(202)
+        old = self._vsn_of(server_id)
+        if action == "assign_vsn" and old:
+            raise ApiError(409, "Instance %s already has virtual serial number %s." % (server_id, old))
+        if action == "unassign_vsn" and not old:
+            raise ApiError(409, "Instance %s has no virtual serial number." % server_id)
+        new = self._pick_vsn(server["host"], value) if action == "assign_vsn" else None
+        server.update(vsn_before=self._shown_vsn(server, time.time()),
+                      vsn_visible_at=time.time() + float(self.settings["assign_delay"]))
+        if old:  # unassign: back to the host's pool; a VSN reserved while in use becomes listed
+            self.vsns[old]["server"] = None
+        if new:
+            self._take_vsn(new, server_id)
+        return empty_response(202)
+
+    @route("GET", NOVA + r"/os-hypervisors/detail")
+    @nova
+    def list_hypervisors(self, request, token):
+        if self.users[token["user"]]["role"] != "admin":
+            raise ApiError(403, "Policy doesn't allow os_compute_api:os-hypervisors:detail to be performed.")
+        hypervisors = []
+        for number, (name, host) in enumerate(self.hosts.items(), 1):
+            running = sum(1 for s in self.servers.values() if s["host"] == name)
+            hypervisors.append({
+                "id": number, "hypervisor_hostname": host["hypervisor_hostname"], "hypervisor_type": "phyp",
+                "hypervisor_version": 1, "state": "up", "status": "enabled", "running_vms": running,
+                "service": {"id": 100 + number, "host": name, "host_display_name": host["display_name"],
+                            "disabled_reason": None},
+            })
+        return json_response(200, {"hypervisors": hypervisors})
+
+
+EMULATOR = PowerVC
