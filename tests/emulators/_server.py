@@ -233,14 +233,20 @@ class Emulator:
                 self.faults = []
                 return json_response(200, {})
             if request.method == "POST" and action == "reset":
-                self.load(request.json() or {})
+                try:
+                    self.load(request.json() or {})
+                except (ValueError, KeyError, TypeError) as exc:
+                    return text_response(400, "bad seed: %r" % (exc,))
                 self.journal = []
                 self.faults = []
                 return json_response(200, self.snapshot())
             if request.method == "POST" and action == "expire-sessions":
                 self.expire_sessions()
                 return json_response(200, {})
-        response = self.admin(request, action)
+            try:
+                response = self.admin(request, action)
+            except (ValueError, KeyError, TypeError) as exc:  # a bad admin body is the test's mistake
+                return text_response(400, "bad admin request: %r" % (exc,))
         return response or text_response(404, "unknown admin action " + action)
 
 

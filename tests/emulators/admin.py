@@ -1,5 +1,7 @@
 """Test-side client of the emulators' admin API (``/__emulator__/...``)."""
 
+import re
+
 import requests
 
 from tests.emulators._server import ADMIN_PREFIX, MUTATING
@@ -22,9 +24,13 @@ class AdminClient:
     def journal(self):
         return self._call("GET", "journal")
 
-    def mutations(self):
-        """Journal entries that changed something (not injected faults, not login/logout noise)."""
-        return [e for e in self.journal() if e["method"] in MUTATING and not e["injected"]]
+    def mutations(self, ignore=()):
+        """Mutating calls the emulator answered (injected faults excluded).
+
+        IGNORE lists path regexes to leave out, e.g. the platform's login/logout paths.
+        """
+        return [e for e in self.journal() if e["method"] in MUTATING and not e["injected"]
+                and not any(re.search(pattern, e["path"]) for pattern in ignore)]
 
     def clear_journal(self):
         self._call("DELETE", "journal")
