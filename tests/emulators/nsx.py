@@ -189,9 +189,9 @@ class NsxEmulator(Emulator):
         denied = api_error(403, 98, AUTH_FAILED)
         auth = request.header("Authorization")
         if auth is not None:
-            scheme, _, encoded = auth.partition(" ")
+            scheme, dummy, encoded = auth.partition(" ")
             try:
-                user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+                user, dummy, password = base64.b64decode(encoded, validate=True).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 return denied, None
             ok = scheme.lower() == "basic" and user in self.users and self.users[user] == password
@@ -218,7 +218,7 @@ class NsxEmulator(Emulator):
         return morsel.value if morsel else None
 
     def not_found(self, request):
-        denied, _ = self._authenticate(request)
+        denied = self._authenticate(request)[0]
         return denied or self._unknown_uri(request)
 
     @staticmethod
@@ -260,7 +260,7 @@ class NsxEmulator(Emulator):
 
     @route("POST", VMGROUP)
     def vmgroup(self, request):
-        denied, _ = self._authenticate(request)
+        denied = self._authenticate(request)[0]
         if denied:
             return denied
         action = {"pre_migrate": self._pre_migrate, "post_migrate": self._post_migrate}.get(
@@ -309,7 +309,7 @@ class NsxEmulator(Emulator):
 
     @route("GET", DETAILS)
     def execution_details(self, request):
-        denied, _ = self._authenticate(request)
+        denied = self._authenticate(request)[0]
         if denied:
             return denied
         group_id = request.arg("group_id")
@@ -346,7 +346,7 @@ class NsxEmulator(Emulator):
 
     @route("POST", FINALIZE)
     def finalize_infra(self, request):
-        denied, _ = self._authenticate(request)
+        denied = self._authenticate(request)[0]
         if denied:
             return denied
         if request.arg("action") != "finalize_infra":

@@ -135,7 +135,7 @@ def test_contract_5_idle_session_expires(nsx):
     assert nsx.admin.state()["session_timeout"] == 1800
     nsx.admin.action("settings", {"session_timeout": 0.3})
     headers = session_headers(login(nsx))
-    for _ in range(3):  # use keeps it alive: 0.45 s in total, never 0.3 s idle
+    for dummy in range(3):  # use keeps it alive: 0.45 s in total, never 0.3 s idle
         time.sleep(0.15)
         assert get_with(nsx, headers).status_code == 200
     time.sleep(0.4)
@@ -250,8 +250,8 @@ def test_contract_8_post_migrate_unknown_group_is_404(nsx):
 
 
 def test_contract_8_post_migrate_records_failed_ids(nsx):
-    response = call(nsx, "POST", POST, json={"group_id": "wave-00", "failed_vm_instance_ids": [VM_GONE],
-                                              "allow_override": False})
+    body = {"group_id": "wave-00", "failed_vm_instance_ids": [VM_GONE], "allow_override": False}
+    response = call(nsx, "POST", POST, json=body)
     assert response.status_code == 204 and response.content == b""
     group = nsx.admin.state()["groups"]["wave-00"]
     assert group["failed_vm_instance_ids"] == [VM_GONE] and group["state"] == "post_migrated"
@@ -275,7 +275,7 @@ def test_contract_10_fault_kinds_n_times(nsx, kind, status, code, module):
     nsx.admin.action("nsx-fault", {"kind": kind, "call": "pre_migrate", "times": 2})
     body = {"group_id": "wave-01", "vm_instance_ids": [VM_WEB01]}
     assert details(nsx, "wave-00").status_code == 200  # another call: untouched
-    for _ in range(2):
+    for dummy in range(2):
         error = assert_api_error(call(nsx, "POST", PRE, json=body), status, code)
         assert error["httpStatus"] == HTTPStatus(status).name
         assert error["module_name"] == module

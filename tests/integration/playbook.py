@@ -77,7 +77,7 @@ class AnsibleRunner:
             "ANSIBLE_LOCAL_TEMP": os.path.join(self.workdir, "tmp"),
         })
         environment.update(env or {})
-        proc = subprocess.run(command, cwd=self.workdir, env=environment, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(command, cwd=self.workdir, env=environment, capture_output=True, text=True, check=False, timeout=600)
         parsed = []
         if os.path.exists(records):
             with open(records) as handle:

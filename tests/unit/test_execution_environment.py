@@ -20,7 +20,7 @@ def test_ansible_builder_create(tmp_path):
     builder = os.path.join(os.path.dirname(sys.executable), "ansible-builder")
     proc = subprocess.run([builder, "create", "-f", os.path.join(ROOT, "docs", "execution-environment.yml"),
                            "-c", str(tmp_path), "--output-filename", "Containerfile"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     containerfile = (tmp_path / "Containerfile").read_text()
     assert "ansible-galaxy" in containerfile and "introspect" in containerfile

@@ -1,6 +1,5 @@
 """Tests for the vCenter simulator launcher (tests/vcsim) and its gap-closing behaviour."""
 
-import threading
 import time
 
 import pytest
@@ -86,7 +85,7 @@ def dvpg_map(si):
         objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[
             PC.TraversalSpec(name="v", type=vim.view.ContainerView, path="view", skip=False)])],
         propSet=[PC.PropertySpec(type=vim.dvs.DistributedVirtualPortgroup, pathSet=[
-                     "key", "config.backingType", "config.logicalSwitchUuid", "config.distributedVirtualSwitch"]),
+            "key", "config.backingType", "config.logicalSwitchUuid", "config.distributedVirtualSwitch"]),
                  PC.PropertySpec(type=vim.DistributedVirtualSwitch, pathSet=["uuid", "config.productInfo.version"])])
     objs = []
     res = content.propertyCollector.RetrievePropertiesEx([spec], PC.RetrieveOptions())
@@ -191,7 +190,7 @@ def test_relocate_applies_device_change(vcsim, si):
         nic_edit(devs[4001], opaque_backing(ls_opaque), vif1),
     ])
     task = vm.RelocateVM_Task(spec=spec, priority="highPriority")
-    state, _ = wait_tasks(si, [task])
+    state = wait_tasks(si, [task])[0]
     assert state == {task._moId: "success"}
     after = nics(vm)
     b0, b1 = after[4000].backing, after[4001].backing
@@ -244,7 +243,7 @@ def test_parallel_relocations_take_one_duration(slow_vcsim, slow_si):
     tasks = [vm.RelocateVM_Task(spec=vim.vm.RelocateSpec()) for vm in vms]
     submitted = time.monotonic() - t0
     states = [t.info.state for t in tasks]
-    state, _ = wait_tasks(slow_si, tasks)
+    state = wait_tasks(slow_si, tasks)[0]
     elapsed = time.monotonic() - t0
     assert submitted < 1.0 and states == ["running"] * 4
     assert set(state.values()) == {"success"} and len(state) == 4
@@ -311,7 +310,7 @@ def test_cross_vcenter_relocation_moves_vm_to_target(vcsim_pair, pair_si):
     src, dst = pair_si
     v = vcsim_pair.source.info["vms"][2]
     vm = get_vm(src, v["moref"])
-    mapping, _ = dvpg_map(dst)
+    mapping = dvpg_map(dst)[0]
     ls, (key, dvs_uuid) = sorted(mapping.items())[0]
     opaque = vcsim_pair.target.info["opaque_networks"][0]["id"]
     devs = nics(vm)
@@ -351,7 +350,7 @@ def test_cross_vcenter_keep_source_marks_vm(tmp_path):
         try:
             v = source.info["vms"][0]
             vm = get_vm(src, v["moref"])
-            key, _ = next(iter(target.info["nsx_dvpgs"].items()))
+            key = next(iter(target.info["nsx_dvpgs"]))
             pair = type("P", (), {"source": source, "target": target})
             devices = [nic_edit(nics(vm)[4000], dvpg_backing(key, target.info["dvs"][0]["uuid"]), "vif")]
             task = vm.RelocateVM_Task(spec=cross_spec(pair, dst, target.thumbprint, devices))
