@@ -84,9 +84,11 @@ def dvpg_map(si):
     spec = PC.FilterSpec(
         objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[
             PC.TraversalSpec(name="v", type=vim.view.ContainerView, path="view", skip=False)])],
-        propSet=[PC.PropertySpec(type=vim.dvs.DistributedVirtualPortgroup, pathSet=[
-            "key", "config.backingType", "config.logicalSwitchUuid", "config.distributedVirtualSwitch"]),
-                 PC.PropertySpec(type=vim.DistributedVirtualSwitch, pathSet=["uuid", "config.productInfo.version"])])
+        propSet=[
+            PC.PropertySpec(type=vim.dvs.DistributedVirtualPortgroup, pathSet=[
+                "key", "config.backingType", "config.logicalSwitchUuid", "config.distributedVirtualSwitch"]),
+            PC.PropertySpec(type=vim.DistributedVirtualSwitch, pathSet=["uuid", "config.productInfo.version"]),
+        ])
     objs = []
     res = content.propertyCollector.RetrievePropertiesEx([spec], PC.RetrieveOptions())
     while res:
