@@ -180,7 +180,12 @@ class Emulator:
             return None if fault.drop else fault.response()
         return response
 
+    def before_request(self):
+        """Called under the lock before every API request: advance time-driven state here."""
+
     def _dispatch(self, request):
+        with self.lock:
+            self.before_request()
         for method, pattern, handler in self._routes:
             if method != request.method:
                 continue
