@@ -1,0 +1,652 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The vSphere (SOAP, pyVmomi) client: connection options, connect/close, bulk reads, lookups.
+
+* ``VSPHERE_ARGSPEC`` / ``vsphere_argspec(prefix, env)`` and ``CONNECTION``: the connection options
+  (documented 1:1 by ``plugins/doc_fragments/vsphere.py``) and how a module opens a ``VSphere``.
+* ``VSphere``: ``connect()``, ``content``, ``si``, ``retrieve()`` (paged bulk PropertyCollector
+  reads), ``find()`` (name, inventory path or moref id -> moref, cached per run), ``calls`` (SOAP
+  round trips), ``close()``.
+* For the NSX V2T vMotion recipe (/work/shared/api/nsx.md section 6): ``find_vm_by_instance_uuid``,
+  ``vm_facts`` (many VMs by instance UUID in two bulk reads), ``nsx_networks`` (the DVPG map and
+  the opaque network ids in one round trip), ``nic_backing``, ``service_locator`` (cross-vCenter,
+  with ``fetch_thumbprint``) and ``run_tasks`` (bounded parallel tasks, one waiter for all).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import socket
+import ssl
+import threading
+
+try:
+    from pyVim.connect import SmartConnect
+    from pyVmomi import vim, vmodl
+    HAS_PYVMOMI = True
+    PYVMOMI_IMPORT_ERROR = None
+except ImportError as exc:  # reported as a ParameterError when a module opens the client
+    HAS_PYVMOMI = False
+    PYVMOMI_IMPORT_ERROR = exc
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor
+from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, Clock, wait_for
+
+
+def vsphere_argspec(prefix="", env=True, required=True):
+    """The connection options, names prefixed with PREFIX (``target_vcenter_`` ...).
+
+    ``env`` False drops the VMWARE_* fallbacks (a second vCenter must not silently take the
+    first one's credentials); ``required`` False makes hostname optional (e.g. "same as source").
+    """
+    def fallback(name):
+        return {"fallback": (env_fallback, [name])} if env else {}
+
+    spec = {
+        "hostname": dict(type="str", **fallback("VMWARE_HOST")),
+        "username": dict(type="str", aliases=["user"], **fallback("VMWARE_USER")),
+        "password": dict(type="str", aliases=["pass", "pwd"], no_log=True, **fallback("VMWARE_PASSWORD")),
+        "port": dict(type="int", default=443, **fallback("VMWARE_PORT")),
+        "validate_certs": dict(type="bool", default=True, **fallback("VMWARE_VALIDATE_CERTS")),
+        "ca_path": dict(type="path"),
+    }
+    if not env:
+        # No environment to fall back to: a None default lets "inherit from the source" work.
+        spec["port"].pop("default")
+        spec["validate_certs"].pop("default")
+    out = {}
+    for name, option in spec.items():
+        option = dict(option)
+        if "aliases" in option:
+            option["aliases"] = [prefix + alias for alias in option["aliases"]]
+        out[prefix + name] = option
+    return out
+
+
+VSPHERE_ARGSPEC = vsphere_argspec()
+VSPHERE_REQUIRED = ("hostname", "username", "password")
+
+# find() kinds -> managed object type names (resolved lazily: pyVmomi may be missing).
+KINDS = {
+    "datacenter": "Datacenter",
+    "cluster": "ClusterComputeResource",
+    "host": "HostSystem",
+    "resource_pool": "ResourcePool",
+    "folder": "Folder",
+    "datastore": "Datastore",
+    "network": "Network",
+    "vm": "VirtualMachine",
+}
+# Every managed entity that can sit on an inventory path between the root and an object.
+_PATH_TYPES = ("Folder", "Datacenter", "ComputeResource", "ResourcePool", "HostSystem")
+
+
+def connection_params(params, prefix="", fallback=None):
+    """The connection options of PARAMS under PREFIX as VSphere keyword arguments.
+
+    A missing value is taken from FALLBACK (another such dict), e.g. the target vCenter
+    inheriting the source's credentials.
+    """
+    out = {}
+    for name in ("hostname", "username", "password", "port", "validate_certs", "ca_path"):
+        value = params.get(prefix + name)
+        if value is None and fallback is not None:
+            value = fallback.get(name)
+        out[name] = value
+    if out["port"] is None:
+        out["port"] = 443
+    if out["validate_certs"] is None:
+        out["validate_certs"] = True
+    return out
+
+
+def open_vsphere(module, prefix="", fallback=None, **kwargs):
+    """A connected VSphere from MODULE's options under PREFIX; missing options raise ParameterError."""
+    if not HAS_PYVMOMI:
+        raise _errors.ParameterError(missing_required_lib("pyvmomi") + ": %s" % PYVMOMI_IMPORT_ERROR)
+    options = connection_params(module.params, prefix, fallback)
+    for name in VSPHERE_REQUIRED:
+        if not options[name]:
+            raise _errors.ParameterError("parameter '%s%s' is required (or set it through the environment)" % (prefix, name))
+    client = VSphere(redactor=Redactor([options["password"]], on_secret=module.register_secret), **dict(options, **kwargs))
+    client.connect()
+    return client
+
+
+CONNECTION = Connection(VSPHERE_ARGSPEC, open_vsphere)
+
+
+def ssl_context(validate_certs=True, ca_path=None):
+    """TLS context: verified against CA_PATH (or the system store), or verification really off."""
+    if validate_certs:
+        return ssl.create_default_context(cafile=ca_path) if ca_path else ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _type(name):
+    return getattr(vim, name)
+
+
+class VSphere:
+    """One vCenter session. Not thread-safe for ``find`` caching; SOAP calls themselves are."""
+
+    def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_path=None,
+                 redactor=None, connect_timeout=30):
+        self.hostname = hostname
+        self.username = username
+        self.password = password
+        self.port = int(port or 443)
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.connect_timeout = connect_timeout
+        self.redact = redactor or Redactor([password])
+        self.si = None
+        self.calls = 0  # SOAP round trips since connect() (login included), for benches and tests
+        self._lock = threading.Lock()
+        self._cache = {}
+
+    # -- session -----------------------------------------------------------------------------
+    @property
+    def target(self):
+        return "vCenter %s:%s" % (self.hostname, self.port)
+
+    def connect(self):
+        if not HAS_PYVMOMI:
+            raise _errors.ParameterError(missing_required_lib("pyvmomi") + ": %s" % PYVMOMI_IMPORT_ERROR)
+        context = ssl_context(self.validate_certs, self.ca_path)
+        try:
+            self.si = SmartConnect(host=self.hostname, port=self.port, user=self.username, pwd=self.password,
+                                   sslContext=context, disableSslCertValidation=not self.validate_certs,
+                                   httpConnectionTimeout=self.connect_timeout)
+        except vim.fault.InvalidLogin as exc:
+            raise self._error(_errors.AuthError, exc.msg or "incorrect user name or password", "login")
+        except ssl.SSLError as exc:
+            raise self._error(_errors.TransportError, "TLS error: %s" % exc, "login")
+        except (OSError, socket.timeout) as exc:
+            raise self._error(_errors.TransportError, "cannot connect: %s" % exc, "login")
+        except vmodl.MethodFault as exc:
+            raise self._error(_errors.ApiError, exc.msg or type(exc).__name__, "login", code=type(exc).__name__)
+        self.calls += 2  # RetrieveServiceContent + Login made by SmartConnect
+        self._count_calls(self.si._stub)
+        return self
+
+    def _count_calls(self, stub):
+        invoke = stub.InvokeMethod
+
+        def counted(*args, **kwargs):
+            with self._lock:
+                self.calls += 1
+            return invoke(*args, **kwargs)
+        stub.InvokeMethod = counted
+
+    @property
+    def content(self):
+        if "content" not in self._cache:
+            self._cache["content"] = self.si.RetrieveContent()
+        return self._cache["content"]
+
+    @property
+    def stub(self):
+        return self.si._stub
+
+    def close(self):
+        """Log out. Errors are raised as TransportError; the module base turns them into a warning."""
+        si, self.si = self.si, None
+        if si is None:
+            return
+        try:
+            si.content.sessionManager.Logout()
+        except Exception as exc:  # pylint: disable=broad-except  # any logout failure is only a warning
+            raise self._error(_errors.TransportError, "logout failed: %s" % exc, "logout")
+
+    def _error(self, cls, message, operation, resource=None, code=None):
+        return cls(self.redact(message), operation=operation, resource=self.redact(resource or self.target), code=code)
+
+    def fault(self, exc, operation, resource=None):
+        """The typed error for a vmodl fault EXC raised by OPERATION on RESOURCE."""
+        message = getattr(exc, "msg", None) or str(exc)
+        cls = _errors.NotFoundError if isinstance(exc, vmodl.fault.ManagedObjectNotFound) else _errors.ApiError
+        return self._error(cls, message, operation, resource, code=type(exc).__name__.split(".")[-1])
+
+    # -- bulk reads --------------------------------------------------------------------------
+    def retrieve(self, types, properties, container=None, objects=None, page_size=None):
+        """Properties of many objects in as few round trips as the server allows.
+
+        TYPES: a managed object type (``vim.VirtualMachine``) or a list of them; PROPERTIES: a list
+        of property paths for every type, or a dict {type: [paths]}. Without OBJECTS, one
+        ContainerView (recursive) over CONTAINER (default: the root folder) covers all TYPES in
+        ONE RetrievePropertiesEx; with OBJECTS (morefs), exactly those are read. Pages are
+        followed with ContinueRetrievePropertiesEx. Returns [(moref, {path: value})]; a property
+        that is unset is missing from the dict.
+        """
+        types = list(types) if isinstance(types, (list, tuple)) else [types]
+        if not isinstance(properties, dict):
+            properties = dict((t, list(properties)) for t in types)
+        prop_specs = [vmodl.query.PropertyCollector.PropertySpec(type=t, pathSet=list(properties.get(t, [])),
+                                                                 all=False) for t in types]
+        view = None
+        collector = self.content.propertyCollector
+        try:
+            if objects is not None:
+                if not objects:
+                    return []
+                object_specs = [vmodl.query.PropertyCollector.ObjectSpec(obj=o, skip=False) for o in objects]
+            else:
+                view = self.content.viewManager.CreateContainerView(container or self.content.rootFolder, types, True)
+                traversal = vmodl.query.PropertyCollector.TraversalSpec(name="view", path="view", skip=False,
+                                                                        type=vim.view.ContainerView)
+                object_specs = [vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traversal])]
+            spec = vmodl.query.PropertyCollector.FilterSpec(objectSet=object_specs, propSet=prop_specs,
+                                                            reportMissingObjectsInResults=False)
+            options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=page_size)
+            out = []
+            result = collector.RetrievePropertiesEx(specSet=[spec], options=options)
+            while result is not None:
+                for item in result.objects or []:
+                    out.append((item.obj, dict((p.name, p.val) for p in item.propSet or [])))
+                if not result.token:
+                    break
+                result = collector.ContinueRetrievePropertiesEx(token=result.token)
+            return out
+        except vmodl.MethodFault as exc:
+            raise self.fault(exc, "RetrievePropertiesEx", ", ".join(t.__name__ for t in types))
+        finally:
+            if view is not None:
+                try:
+                    view.DestroyView()
+                except vmodl.MethodFault:
+                    pass  # the view dies with the session anyway
+
+    # -- lookups -----------------------------------------------------------------------------
+    def find(self, kind, ref, datacenter=None):
+        """The moref of the KIND object named REF: a name, an inventory path or a moref id.
+
+        KIND: one of KINDS. A path starts with "/" and names the datacenter first
+        (``/DC0/vm/folder/x``, ``/DC0/host/C0/Resources``). DATACENTER (name, path or moref id)
+        limits name lookups to that datacenter. One bulk read per kind, cached for the run.
+        Raises NotFoundError (unknown) or ParameterError (several objects match a name).
+        """
+        if kind not in KINDS:
+            raise _errors.ParameterError("unknown inventory kind '%s' (one of %s)" % (kind, ", ".join(sorted(KINDS))))
+        ref = str(ref)
+        objects = self._entities(kind)
+        by_id = dict((moref._moId, moref) for moref, dummy in objects)
+        if ref in by_id:
+            return by_id[ref]
+        if ref.startswith("/"):
+            wanted = ref.rstrip("/")
+            matches = [moref for moref, dummy in objects if self.path(moref) == wanted]
+        else:
+            matches = [moref for moref, props in objects if props.get("name") == ref]
+            if datacenter is not None and matches:
+                dc = datacenter if not isinstance(datacenter, str) else self.find("datacenter", datacenter)
+                matches = [moref for moref in matches if self._datacenter_of(moref) == dc._moId]
+        if not matches:
+            where = " in datacenter %s" % datacenter if datacenter is not None and not isinstance(datacenter, vim.ManagedEntity) else ""
+            raise _errors.NotFoundError("no %s '%s'%s" % (kind.replace("_", " "), ref, where),
+                                        operation="find %s" % kind, resource=self.target)
+        if len(matches) > 1:
+            paths = sorted(self.path(moref) for moref in matches)
+            raise _errors.ParameterError("%s '%s' is ambiguous, matches: %s (give a path or moref)"
+                                         % (kind.replace("_", " "), ref, ", ".join(paths)))
+        return matches[0]
+
+    def _entities(self, kind):
+        key = ("kind", kind)
+        if key not in self._cache:
+            self._cache[key] = self.retrieve(_type(KINDS[kind]), ["name", "parent"])
+        return self._cache[key]
+
+    def _tree(self):
+        """{moref id: (name, parent moref id, type name)} of every entity that can be on a path."""
+        if "tree" not in self._cache:
+            rows = self.retrieve([_type(t) for t in _PATH_TYPES], ["name", "parent"])
+            tree = {}
+            for moref, props in rows:
+                parent = props.get("parent")
+                tree[moref._moId] = (props.get("name"), parent._moId if parent is not None else None,
+                                     type(moref).__name__)
+            self._cache["tree"] = tree
+        return self._cache["tree"]
+
+    def _chain(self, moref):
+        """[(name, moref id, type name)] from the object up to (not including) the root folder."""
+        tree = self._tree()
+        kind_rows = dict((m._moId, (p.get("name"), p.get("parent"))) for k in self._cached_kinds() for m, p in k)
+        chain = []
+        current = moref._moId
+        name, parent = kind_rows.get(current, (None, None))
+        if current in tree:
+            name, parent_id, dummy = tree[current]
+        else:
+            parent_id = parent._moId if parent is not None else None
+        chain.append((name, current, type(moref).__name__))
+        while parent_id is not None and parent_id in tree:
+            name, next_id, type_name = tree[parent_id]
+            if next_id is None:  # the root folder ("Datacenters") is not part of a path
+                break
+            chain.append((name, parent_id, type_name))
+            parent_id = next_id
+        return chain
+
+    def _cached_kinds(self):
+        return [rows for key, rows in self._cache.items() if isinstance(key, tuple) and key[0] == "kind"]
+
+    def path(self, moref):
+        """The inventory path of MOREF: ``/DC0/vm/folder/name``."""
+        return "/" + "/".join(name for name, dummy, dummy2 in reversed(self._chain(moref)))
+
+    def _datacenter_of(self, moref):
+        for dummy, moref_id, type_name in self._chain(moref):
+            if type_name.endswith("Datacenter"):
+                return moref_id
+        return None
+
+    # -- the NSX V2T vMotion recipe (nsx.md section 6) ---------------------------------------------
+    def find_vm_by_instance_uuid(self, instance_uuid):
+        """One VM by ``config.instanceUuid`` or None. Keywords matter: positionally it searches BIOS UUIDs."""
+        try:
+            return self.content.searchIndex.FindByUuid(datacenter=None, uuid=instance_uuid, vmSearch=True,
+                                                       instanceUuid=True)
+        except vmodl.MethodFault as exc:
+            raise self.fault(exc, "FindByUuid", instance_uuid)
+
+    def vm_facts(self, instance_uuids):
+        """{instance uuid: facts} for those of INSTANCE_UUIDS that this vCenter has, in two bulk reads.
+
+        First the instance UUIDs of every VM (light), then devices and placement of the wanted
+        ones only. Facts are plain data (see ``_nsx_plan``); the morefs and device objects needed
+        to relocate are kept on the client (``vm_handle``).
+        """
+        wanted = set(instance_uuids)
+        rows = self.retrieve(vim.VirtualMachine, ["config.instanceUuid"])
+        morefs = [moref for moref, props in rows if props.get("config.instanceUuid") in wanted]
+        details = self.retrieve(vim.VirtualMachine, ["name", "parent", "config.instanceUuid", "config.hardware.device",
+                                                     "runtime.host", "resourcePool", "datastore"], objects=morefs)
+        facts = {}
+        handles = self._cache.setdefault("vm_handles", {})
+        instance = self.content.about.instanceUuid
+        for moref, props in details:
+            uuid = props.get("config.instanceUuid")
+            if not uuid:
+                continue
+            nics, devices = [], {}
+            for device in props.get("config.hardware.device") or []:
+                if isinstance(device, vim.vm.device.VirtualEthernetCard):
+                    devices[str(device.key)] = device
+                    nics.append({"key": str(device.key),
+                                 "label": device.deviceInfo.label if device.deviceInfo else None,
+                                 "backing": describe_backing(device.backing),
+                                 "external_id": device.externalId})
+            facts[uuid] = {"instance_uuid": uuid, "name": props.get("name"), "moref": moref._moId,
+                           "vcenter": instance, "host": _moid(props.get("runtime.host")),
+                           "resource_pool": _moid(props.get("resourcePool")), "folder": _moid(props.get("parent")),
+                           "datastores": sorted(_moid(ds) for ds in props.get("datastore") or []), "nics": nics}
+            handles[uuid] = (moref, devices)
+        return facts
+
+    def vm_handle(self, instance_uuid):
+        """(VM moref, {device key: device}) of a VM returned by ``vm_facts``."""
+        return self._cache["vm_handles"][instance_uuid]
+
+    def nsx_networks(self):
+        """The NSX segments this vCenter offers, from ONE PropertyCollector round trip.
+
+        Returns (dvpgs, opaque): dvpgs = {logicalSwitchUuid: {"key", "switch_uuid", "name",
+        "dvs_version"}} for DVPGs with backingType "nsx" and a logicalSwitchUuid; opaque =
+        {opaqueNetworkId: name} for nsx.LogicalSwitch opaque networks.
+        """
+        if "nsx_networks" in self._cache:
+            return self._cache["nsx_networks"]
+        dvpg, dvs, opaque = vim.dvs.DistributedVirtualPortgroup, vim.DistributedVirtualSwitch, vim.OpaqueNetwork
+        rows = self.retrieve([dvpg, dvs, opaque], {
+            dvpg: ["name", "key", "config.backingType", "config.logicalSwitchUuid", "config.distributedVirtualSwitch"],
+            dvs: ["uuid", "summary.productInfo.version"],
+            opaque: ["name", "summary.opaqueNetworkId", "summary.opaqueNetworkType"]})
+        switches = dict((moref._moId, props) for moref, props in rows if isinstance(moref, dvs))
+        dvpgs, opaque_ids = {}, {}
+        for moref, props in rows:
+            if isinstance(moref, dvpg):
+                ls_id = (props.get("config.logicalSwitchUuid") or "").strip()
+                if props.get("config.backingType") != "nsx" or not ls_id:
+                    continue
+                switch = switches.get(_moid(props.get("config.distributedVirtualSwitch")), {})
+                dvpgs[ls_id] = {"key": props.get("key"), "switch_uuid": switch.get("uuid"), "name": props.get("name"),
+                                "dvs_version": switch.get("summary.productInfo.version")}
+            elif isinstance(moref, opaque) and props.get("summary.opaqueNetworkType", "nsx.LogicalSwitch") == "nsx.LogicalSwitch":
+                opaque_ids[props.get("summary.opaqueNetworkId")] = props.get("name")
+        self._cache["nsx_networks"] = (dvpgs, opaque_ids)
+        return dvpgs, opaque_ids
+
+    def placement_facts(self, host=None, cluster=None):
+        """Hosts of CLUSTER, root pool of HOST's or CLUSTER's compute resource and the datacenter's VM folder.
+
+        One bulk read of the compute resources and one of the datacenters (both cached).
+        """
+        if "compute" not in self._cache:
+            rows = self.retrieve(vim.ComputeResource, ["host", "resourcePool"])
+            self._cache["compute"] = dict((m._moId, (m, p)) for m, p in rows)
+        compute = self._cache["compute"]
+        owner = None
+        if cluster is not None:
+            owner = compute.get(cluster._moId)
+        elif host is not None:
+            owner = next((row for row in compute.values() if host._moId in [h._moId for h in row[1].get("host", [])]), None)
+        anchor = cluster or host
+        folder = None
+        if anchor is not None:
+            if "dc_folders" not in self._cache:
+                self._cache["dc_folders"] = dict((m._moId, p.get("vmFolder")) for m, p in self.retrieve(vim.Datacenter, ["vmFolder"]))
+            folder = self._cache["dc_folders"].get(self._datacenter_of(anchor))
+        return {"hosts": list(owner[1].get("host", [])) if owner else [],
+                "resource_pool": owner[1].get("resourcePool") if owner else None,
+                "folder": folder}
+
+    def service_locator(self, thumbprint=None):
+        """A vim.ServiceLocator for THIS vCenter as the target of a cross-vCenter relocation."""
+        return vim.ServiceLocator(instanceUuid=self.content.about.instanceUuid,
+                                  url="https://%s:%s/sdk" % (self.hostname, self.port),
+                                  credential=vim.ServiceLocator.NamePassword(username=self.username, password=self.password),
+                                  sslThumbprint=thumbprint or self.thumbprint())
+
+    def thumbprint(self):
+        """SHA-1 of this vCenter's DER certificate, as colon-separated upper-case hex pairs."""
+        if "thumbprint" not in self._cache:
+            self._cache["thumbprint"] = fetch_thumbprint(self.hostname, self.port,
+                                                         ssl_context(self.validate_certs, self.ca_path), self.connect_timeout)
+        return self._cache["thumbprint"]
+
+    def relocate(self, instance_uuid, nic_changes, host=None, pool=None, datastore=None, folder=None, service=None):
+        """Start RelocateVM_Task for a VM from ``vm_facts``; return the task moref.
+
+        NIC_CHANGES: [{"key": "4000", "after": {backing}, "external_id": "uuid:4000"}] as ``_nsx_plan`` plans them.
+        """
+        moref, devices = self.vm_handle(instance_uuid)
+        spec = vim.vm.RelocateSpec(host=host, pool=pool, datastore=datastore, folder=folder, service=service)
+        spec.deviceChange = []
+        for change in nic_changes:
+            device = devices[change["key"]]
+            device.backing = nic_backing(change["after"])
+            device.externalId = change["external_id"]
+            spec.deviceChange.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=device))
+        try:
+            return moref.RelocateVM_Task(spec=spec, priority="highPriority")
+        except vmodl.MethodFault as exc:
+            raise self.fault(exc, "RelocateVM_Task", instance_uuid)
+
+    def run_tasks(self, jobs, parallel, timeout, clock=None, max_wait=30):
+        """Start JOBS with at most PARALLEL tasks in flight; wait for every one; report every outcome.
+
+        JOBS: [(key, start)] where ``start()`` returns a vim.Task or raises a MigrationError.
+        Returns {key: {"state": "success"|"error"|"timeout"|"not_started", "error": message|None}}.
+        One private PropertyCollector watches all tasks through a ListView (tasks are added in one
+        call per batch); a failure never stops the others. TIMEOUT (seconds, None: no limit)
+        bounds the whole run; tasks still running then are reported as "timeout".
+        """
+        waiter = TaskWaiter(self, max_wait=max_wait)
+        outcomes, in_flight = {}, {}
+        pending = list(jobs)
+        clock = clock or Clock()
+        deadline = None if timeout is None else clock.now() + timeout
+        try:
+            while pending or in_flight:
+                started = []
+                while pending and len(in_flight) < max(1, parallel) and (deadline is None or clock.now() < deadline):
+                    key, start = pending.pop(0)
+                    try:
+                        task = start()
+                    except _errors.MigrationError as exc:
+                        outcomes[key] = {"state": "error", "error": str(exc)}
+                        continue
+                    in_flight[task._moId] = key
+                    started.append(task)
+                if started:
+                    waiter.add(started)
+                if not in_flight:
+                    break
+
+                def check():
+                    remaining = None if deadline is None else deadline - clock.now()
+                    done = waiter.wait(remaining)
+                    return done or None
+                try:
+                    done = wait_for(check, None if deadline is None else max(deadline - clock.now(), 0),
+                                    backoff=Backoff(initial=0.01, factor=1.0, maximum=0.01, jitter=0), clock=clock,
+                                    what="%d vSphere tasks" % len(in_flight))
+                except _errors.WaitTimeoutError:
+                    break
+                for task_id, state, error in done:
+                    key = in_flight.pop(task_id, None)
+                    if key is not None:
+                        outcomes[key] = {"state": state, "error": error}
+        finally:
+            waiter.close()
+        for task_id, key in in_flight.items():
+            outcomes[key] = {"state": "timeout", "error": "task %s still running after %s s" % (task_id, timeout)}
+        for key, dummy in pending:
+            outcomes[key] = {"state": "not_started", "error": "not started: the %s s timeout was reached" % timeout}
+        return outcomes
+
+
+class TaskWaiter:
+    """Watch many tasks with one private PropertyCollector (nsx.md 6.7): WaitForUpdatesEx, never polling."""
+
+    def __init__(self, client, max_wait=30):
+        self.client = client
+        self.max_wait = max_wait
+        self.version = ""
+        self.states = {}
+        pq = vmodl.query.PropertyCollector
+        self.collector = client.content.propertyCollector.CreatePropertyCollector()
+        self.view = client.content.viewManager.CreateListView(obj=[])
+        traversal = pq.TraversalSpec(name="tasks", type=vim.view.ListView, path="view", skip=False)
+        spec = pq.FilterSpec(objectSet=[pq.ObjectSpec(obj=self.view, skip=True, selectSet=[traversal])],
+                             propSet=[pq.PropertySpec(type=vim.Task, pathSet=["info.state", "info.error"])])
+        self.filter = self.collector.CreateFilter(spec, partialUpdates=False)
+        self.reported = set()
+        self._update(self.collector.WaitForUpdatesEx(self.version, pq.WaitOptions(maxWaitSeconds=0)))
+
+    def add(self, tasks):
+        try:
+            self.view.ModifyListView(add=list(tasks))
+        except vmodl.MethodFault as exc:
+            raise self.client.fault(exc, "ModifyListView", ", ".join(t._moId for t in tasks))
+
+    def wait(self, remaining=None):
+        """[(task id, "success"|"error", error message)] of tasks newly finished; [] if none within the wait."""
+        # maxWaitSeconds 0 means "compute once and return": used when the deadline is (almost) here.
+        seconds = self.max_wait if remaining is None else max(0, min(self.max_wait, int(math.ceil(remaining))))
+        options = vmodl.query.PropertyCollector.WaitOptions(maxWaitSeconds=seconds)
+        try:
+            update = self.collector.WaitForUpdatesEx(self.version, options)
+        except vmodl.MethodFault as exc:
+            raise self.client.fault(exc, "WaitForUpdatesEx", "%d tasks" % len(self.states))
+        self._update(update)  # None: the wait timed out with no change
+        done = []
+        for task_id, props in self.states.items():
+            state = props.get("info.state")
+            if task_id not in self.reported and state in ("success", "error"):
+                self.reported.add(task_id)
+                done.append((task_id, state, fault_message(props.get("info.error")) if state == "error" else None))
+        return done
+
+    def _update(self, update):
+        if update is None:
+            return
+        self.version = update.version
+        for filter_update in update.filterSet or []:
+            for object_update in filter_update.objectSet or []:
+                props = self.states.setdefault(object_update.obj._moId, {})
+                for change in object_update.changeSet or []:
+                    props[change.name] = change.val
+
+    def close(self):
+        for call in (self.filter.DestroyPropertyFilter, self.collector.DestroyPropertyCollector, self.view.DestroyView):
+            try:
+                call()
+            except Exception:  # pylint: disable=broad-except  # best effort: they die with the session
+                pass
+
+
+def fault_message(fault):
+    """A readable message of a vmodl fault (task info.error): its text and its type name."""
+    if fault is None:
+        return "unknown error"
+    name = type(fault).__name__.split(".")[-1]
+    text = getattr(fault, "msg", None) or getattr(fault, "localizedMessage", None)
+    if not text and getattr(fault, "faultMessage", None):
+        text = "; ".join(m.message for m in fault.faultMessage if getattr(m, "message", None))
+    return "%s: %s" % (name, text) if text else name
+
+
+def describe_backing(backing):
+    """A vNIC backing as plain data: {"type": "dvpg"|"opaque"|"network"|<class>, ...ids}."""
+    if isinstance(backing, vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo):
+        port = backing.port
+        return {"type": "dvpg", "portgroup_key": port.portgroupKey if port else None,
+                "switch_uuid": port.switchUuid if port else None}
+    if isinstance(backing, vim.vm.device.VirtualEthernetCard.OpaqueNetworkBackingInfo):
+        return {"type": "opaque", "opaque_network_id": backing.opaqueNetworkId,
+                "opaque_network_type": backing.opaqueNetworkType}
+    if isinstance(backing, vim.vm.device.VirtualEthernetCard.NetworkBackingInfo):
+        return {"type": "network", "network": backing.deviceName}
+    return {"type": type(backing).__name__.split(".")[-1] if backing is not None else None}
+
+
+def nic_backing(backing):
+    """The pyVmomi backing object for a planned backing (``describe_backing`` form)."""
+    card = vim.vm.device.VirtualEthernetCard
+    if backing["type"] == "dvpg":
+        return card.DistributedVirtualPortBackingInfo(
+            port=vim.dvs.PortConnection(portgroupKey=backing["portgroup_key"], switchUuid=backing["switch_uuid"]))
+    if backing["type"] == "opaque":
+        return card.OpaqueNetworkBackingInfo(opaqueNetworkId=backing["opaque_network_id"],
+                                             opaqueNetworkType=backing.get("opaque_network_type") or "nsx.LogicalSwitch")
+    raise _errors.ParameterError("cannot build a vNIC backing of type %s" % backing["type"])
+
+
+def fetch_thumbprint(host, port, context, timeout=30):
+    """SHA-1 of the DER certificate HOST:PORT presents (through CONTEXT, so verified if it verifies)."""
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=host) as tls:
+                der = tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError) as exc:
+        raise _errors.TransportError("cannot read the certificate: %s" % exc, operation="fetch SSL thumbprint",
+                                     resource="%s:%s" % (host, port))
+    digest = hashlib.sha1(der).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def _moid(moref):
+    return moref._moId if moref is not None else None

@@ -1,0 +1,197 @@
+"""Pure planning of the NSX V2T vMotion recipe."""
+
+import pytest
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _nsx_plan as plan
+
+VC = "vc-target"
+SW = "50 11 22 33"
+LS1, LS2, LS3 = "ls-1", "ls-2", "ls-3"
+DVPGS = {LS1: {"key": "dvportgroup-1", "switch_uuid": SW, "name": "seg1", "dvs_version": "7.0.0"},
+         LS2: {"key": "dvportgroup-2", "switch_uuid": SW, "name": "seg2", "dvs_version": "7.0.3"}}
+OPAQUE = {LS2: "seg2", LS3: "seg3"}
+OLD = {"type": "dvpg", "portgroup_key": "dvportgroup-9", "switch_uuid": "old"}
+
+
+def details(mapping, failed=None):
+    """mapping {ls: {vm: [vnics]}} -> the wire form."""
+    body = {plan.MAP_KEY: [{"ls_id": ls, "vm_and_vnics_mapping": [{"vm_instance_id": vm, "vnics": vnics} for vm, vnics in vms.items()]}
+                           for ls, vms in mapping.items()]}
+    if failed is not None:
+        body[plan.FAILED_KEY] = failed
+    return body
+
+
+def vm(uuid, nics, host="host-1", vcenter=VC, **extra):
+    facts = {"instance_uuid": uuid, "name": "vm-" + uuid, "vcenter": vcenter, "host": host, "resource_pool": "pool-1",
+             "folder": "folder-1", "datastores": ["ds-1"],
+             "nics": [{"key": k, "label": "nic " + k, "backing": b, "external_id": e} for k, (b, e) in nics.items()]}
+    facts.update(extra)
+    return facts
+
+
+def dvpg_backing(ls):
+    return {"type": "dvpg", "portgroup_key": DVPGS[ls]["key"], "switch_uuid": SW}
+
+
+def opaque_backing(ls):
+    return {"type": "opaque", "opaque_network_id": ls, "opaque_network_type": "nsx.LogicalSwitch"}
+
+
+PLACE = {"vcenter": VC, "cross_vcenter": False}
+
+
+def test_vnic_map_and_failed_ids():
+    d = details({LS1: {"a": ["4000"], "b": [4001]}, LS2: {"a": ["4001"]}}, failed=["x", "x"])
+    assert plan.vnic_map(d) == {"a": {"4000": LS1, "4001": LS2}, "b": {"4001": LS1}}
+    assert plan.nsx_failed_ids(d) == ["x"]
+    assert plan.nsx_failed_ids({plan.FAILED_KEY: None}) == [] and plan.nsx_failed_ids({}) == [] and plan.vnic_map(None) == {}
+
+
+def test_vif_id():
+    assert plan.vif_id("52630e5d-ce6f-fac0-424c-4aa4bdf6bd56", 4001) == "52630e5d-ce6f-fac0-424c-4aa4bdf6bd56:4001"
+
+
+@pytest.mark.parametrize("ls,mode,expected", [
+    (LS1, "auto", "dvpg"), (LS1, "dvpg", "dvpg"), (LS1, "opaque", None),
+    (LS2, "auto", "dvpg"), (LS2, "opaque", "opaque"),
+    (LS3, "auto", "opaque"), (LS3, "dvpg", None), (LS3, "opaque", "opaque"),
+    ("ls-missing", "auto", None)])
+def test_choose_backing(ls, mode, expected):
+    backing, error = plan.choose_backing(ls, mode, DVPGS, OPAQUE)
+    assert (backing or {}).get("type") == expected
+    assert (error is None) == (expected is not None)
+    if error:
+        assert ls in error and "target vCenter" in error
+
+
+def test_auto_prefers_opaque_on_an_old_vds():
+    dvpgs = {LS2: dict(DVPGS[LS2], dvs_version="6.6.0")}
+    assert plan.choose_backing(LS2, "auto", dvpgs, OPAQUE)[0]["type"] == "opaque"
+    assert plan.choose_backing(LS2, "dvpg", dvpgs, OPAQUE)[0]["type"] == "dvpg"  # asked for explicitly
+    assert plan.choose_backing(LS1, "auto", {LS1: dict(DVPGS[LS1], dvs_version=None)}, {})[0] is None
+
+
+def test_relocates_and_reports_every_mapped_vnic():
+    d = details({LS1: {"a": ["4000"]}, LS3: {"a": ["4001"]}})
+    vms = {"a": vm("a", {"4000": (OLD, None), "4001": (OLD, None), "4002": (OLD, None)})}
+    [entry] = plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE)
+    assert entry["action"] == "relocate" and entry["error"] is None and entry["move"] is False
+    assert [(n["key"], n["after"]["type"], n["external_id"], n["changed"]) for n in entry["nics"]] == [
+        ("4000", "dvpg", "a:4000", True), ("4001", "opaque", "a:4001", True)]  # 4002 unmapped: untouched
+    assert entry["nics"][0]["before"] == OLD
+
+
+def test_already_done_is_skipped():
+    d = details({LS1: {"a": ["4000"]}})
+    vms = {"a": vm("a", {"4000": (dvpg_backing(LS1), "a:4000"), "4001": (OLD, None)})}
+    [entry] = plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE)
+    assert entry["action"] == "none" and entry["nics"][0]["changed"] is False
+
+
+def test_missing_external_id_alone_means_relocate():
+    d = details({LS1: {"a": ["4000"]}})
+    vms = {"a": vm("a", {"4000": (dvpg_backing(LS1), None)})}
+    assert plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE)[0]["action"] == "relocate"
+    vms = {"a": vm("a", {"4000": (dvpg_backing(LS1), "other:4000")})}
+    assert plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE)[0]["action"] == "relocate"
+
+
+def test_backing_kind_change_means_relocate():
+    d = details({LS2: {"a": ["4000"]}})
+    vms = {"a": vm("a", {"4000": (opaque_backing(LS2), "a:4000")})}
+    assert plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE, backing="opaque")[0]["action"] == "none"
+    assert plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE, backing="dvpg")[0]["action"] == "relocate"
+    assert plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE, backing="auto")[0]["action"] == "relocate"
+
+
+def test_missing_segment_fails_only_that_vm():
+    d = details({LS1: {"a": ["4000"], "b": ["4000"]}, LS3: {"b": ["4001"]}})
+    vms = {"a": vm("a", {"4000": (OLD, None)}), "b": vm("b", {"4000": (OLD, None), "4001": (OLD, None)})}
+    entries = plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE, backing="dvpg")
+    assert [(e["instance_uuid"], e["action"]) for e in entries] == [("a", "relocate"), ("b", "fail")]
+    assert "vNIC 4001: segment ls-3 has no NSX distributed port group" in entries[1]["error"]
+    assert plan.failed_ids(entries) == ["b"]
+
+
+def test_nsx_failed_and_unknown_vms_fail():
+    d = details({LS1: {"a": ["4000"], "ghost": ["4000"]}}, failed=["gone"])
+    vms = {"a": vm("a", {"4000": (OLD, None)})}
+    entries = plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE, extra_ids=["a", "gone"])
+    assert [(e["instance_uuid"], e["action"]) for e in entries] == [("a", "relocate"), ("ghost", "fail"), ("gone", "fail")]
+    assert "no VM with instance UUID ghost" in entries[1]["error"] and "failed_vm_instance_ids" in entries[2]["error"]
+    assert plan.failed_ids(entries, {"a": {"state": "error"}}) == ["ghost", "gone", "a"]
+    assert plan.failed_ids(entries, {"a": {"state": "success"}}) == ["ghost", "gone"]
+
+
+def test_vnic_listed_by_nsx_but_absent_on_the_vm():
+    d = details({LS1: {"a": ["4007"]}})
+    entry = plan.plan_migration(d, {"a": vm("a", {"4000": (OLD, None)})}, DVPGS, OPAQUE, PLACE)[0]
+    assert entry["action"] == "fail" and "vNIC 4007" in entry["error"]
+
+
+@pytest.mark.parametrize("placement,placed", [
+    ({"host": "host-1"}, True), ({"host": "host-2"}, False),
+    ({"hosts": ["host-1", "host-3"]}, True), ({"hosts": ["host-2"]}, False),
+    ({"resource_pool": "pool-1"}, True), ({"resource_pool": "pool-2"}, False),
+    ({"datastore": "ds-1"}, True), ({"datastore": "ds-2"}, False),
+    ({"folder": "folder-1"}, True), ({"folder": "folder-2"}, False),
+    ({"vcenter": "other"}, False), ({}, True)])
+def test_is_placed(placement, placed):
+    assert plan.is_placed(vm("a", {}), dict({"vcenter": VC}, **placement) if "vcenter" not in placement else placement) is placed
+
+
+def test_placement_change_alone_means_relocate():
+    d = details({LS1: {"a": ["4000"]}})
+    vms = {"a": vm("a", {"4000": (dvpg_backing(LS1), "a:4000")})}
+    [entry] = plan.plan_migration(d, vms, DVPGS, OPAQUE, dict(PLACE, host="host-2"))
+    assert entry["action"] == "relocate" and entry["move"] is True
+    assert entry["placement"]["before"]["host"] == "host-1" and entry["placement"]["after"]["host"] == "host-2"
+
+
+def test_cluster_hosts_used_in_turn_and_placed_vms_stay():
+    d = details({LS1: {"a": ["4000"], "b": ["4000"], "c": ["4000"]}})
+    vms = {"a": vm("a", {"4000": (OLD, None)}, host="host-9"), "b": vm("b", {"4000": (OLD, None)}, host="host-8"),
+           "c": vm("c", {"4000": (OLD, None)}, host="host-3")}
+    entries = plan.plan_migration(d, vms, DVPGS, OPAQUE, dict(PLACE, hosts=["host-2", "host-3"]))
+    assert [e["placement"]["after"]["host"] for e in entries] == ["host-2", "host-3", "host-3"]
+    assert [e["move"] for e in entries] == [True, True, False]
+
+
+def test_cross_vcenter_needs_every_vnic_mapped():
+    d = details({LS1: {"a": ["4000"], "b": ["4000"]}})
+    vms = {"a": vm("a", {"4000": (OLD, None), "4001": (OLD, None)}, vcenter="src"),
+           "b": vm("b", {"4000": (OLD, None)}, vcenter="src")}
+    place = {"vcenter": VC, "cross_vcenter": True, "host": "host-5", "resource_pool": "pool-5", "datastore": "ds-5",
+             "folder": "folder-5"}
+    entries = plan.plan_migration(d, vms, DVPGS, OPAQUE, place)
+    assert entries[0]["action"] == "fail" and "vNIC 4001 has no NSX segment" in entries[0]["error"]
+    assert entries[1]["action"] == "relocate" and entries[1]["placement"]["after"]["folder"] == "folder-5"
+
+
+def test_cross_vcenter_rerun_on_target_is_unchanged():
+    d = details({LS1: {"a": ["4000"]}})
+    vms = {"a": vm("a", {"4000": (dvpg_backing(LS1), "a:4000")}, host="host-5", datastores=["ds-5"])}
+    place = {"vcenter": VC, "cross_vcenter": True, "hosts": ["host-5", "host-6"], "resource_pool": "pool-1",
+             "datastore": "ds-5"}
+    assert plan.plan_migration(d, vms, DVPGS, OPAQUE, place)[0]["action"] == "none"
+
+
+def test_diff_shows_each_changed_vnic():
+    d = details({LS1: {"a": ["4000", "4001"]}})
+    vms = {"a": vm("a", {"4000": (OLD, None), "4001": (dvpg_backing(LS1), "a:4001")})}
+    entries = plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE)
+    before, after = plan.diff(entries)
+    assert before == {"vm-a (a)": {"placement": {"host": "host-1", "resource_pool": "pool-1", "folder": "folder-1",
+                                                 "datastore": "ds-1"},
+                                   "nics": {"4000": {"backing": "dvpg dvportgroup-9 on switch old", "external_id": None}}}}
+    assert after["vm-a (a)"]["nics"] == {"4000": {"backing": "dvpg dvportgroup-1 on switch 50 11 22 33", "external_id": "a:4000"}}
+    assert plan.diff([dict(entries[0], action="none")]) == ({}, {})
+
+
+def test_backing_text_and_bad_mode():
+    assert plan.backing_text(None) == "none"
+    assert plan.backing_text({"type": "network", "network": "VM Network"}) == "network VM Network"
+    assert plan.backing_text(opaque_backing(LS3)) == "opaque ls-3 (nsx.LogicalSwitch)"
+    with pytest.raises(ValueError):
+        plan.plan_migration({}, {}, {}, {}, PLACE, backing="nvds")
