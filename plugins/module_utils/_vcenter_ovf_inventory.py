@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Where an OVF deploy lands: names -> morefs, the target folder's VMs, power-on.
+
+Two interchangeable sources with the same small interface:
+
+* ``SoapInventory`` over pyVmomi (``vsphere.VSphere``): works everywhere, including vcsim, which
+  has no REST inventory endpoints; accepts names, inventory paths and moref ids.
+* ``RestInventory`` over ``GET /api/vcenter/<kind>?names=..``: no pyVmomi needed; names and moref
+  ids only.
+
+``resolve_placement`` turns the module's placement options into the deploy target using either.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, wait_for
+
+try:
+    from pyVmomi import vim, vmodl
+except ImportError:  # only SoapInventory needs it; vsphere.open_vsphere reports the missing library
+    vim = vmodl = None
+
+ROOT_POOL_NAME = "Resources"  # every cluster's and standalone host's root resource pool
+POWER_ON_TIMEOUT = 300
+
+
+def resolve_placement(inventory, datacenter, cluster=None, resource_pool=None, host=None, folder=None,
+                      datastore=None, network_mappings=None):
+    """Morefs of the deploy target; raises NotFoundError / ParameterError (ambiguous) naming the option."""
+    resolved = {"datacenter": inventory.resolve("datacenter", datacenter)}
+    dc = resolved["datacenter"]
+    if cluster:
+        resolved["cluster"] = inventory.resolve("cluster", cluster, dc)
+    if host:
+        resolved["host"] = inventory.resolve("host", host, dc)
+    if resource_pool:
+        resolved["resource_pool"] = inventory.resource_pool(resource_pool, dc, resolved.get("cluster"))
+    elif cluster:
+        resolved["resource_pool"] = inventory.root_pool("cluster", resolved["cluster"])
+    elif host:
+        resolved["resource_pool"] = inventory.root_pool("host", resolved["host"])
+    else:
+        raise _errors.ParameterError("one of the parameters 'cluster', 'resource_pool' or 'host' is required")
+    resolved["folder"] = inventory.resolve("folder", folder, dc) if folder else inventory.vm_folder(dc)
+    if datastore:
+        resolved["datastore"] = inventory.resolve("datastore", datastore, dc)
+    resolved["network_mappings"] = {
+        ovf_name: inventory.resolve("network", network, dc) for ovf_name, network in (network_mappings or {}).items()}
+    return resolved
+
+
+def _named(kind, option):
+    return option or kind.replace("_", " ")
+
+
+# -- SOAP ------------------------------------------------------------------------------------------
+class SoapInventory:
+    """Lookups through vsphere.VSphere (opened lazily by OPEN, a callable returning a connected VSphere)."""
+
+    def __init__(self, open_soap):
+        self._open = open_soap
+        self._soap = None
+        self._objects = {}  # moref id -> moref object
+
+    @property
+    def soap(self):
+        if self._soap is None:
+            self._soap = self._open()
+        return self._soap
+
+    def _remember(self, moref):
+        self._objects[moref._moId] = moref
+        return moref._moId
+
+    def _moref(self, moref_id):
+        return self._objects[moref_id]
+
+    def resolve(self, kind, ref, datacenter=None):
+        dc = self._moref(datacenter) if datacenter else None
+        return self._remember(self.soap.find(kind, ref, datacenter=dc))
+
+    def root_pool(self, kind, moref_id):
+        owner = self._moref(moref_id)
+        if kind == "host":
+            ((dummy, props),) = self.soap.retrieve(vim.HostSystem, ["parent"], objects=[owner])
+            owner = props["parent"]
+        ((dummy, props),) = self.soap.retrieve(vim.ComputeResource, ["resourcePool"], objects=[owner])
+        return self._remember(props["resourcePool"])
+
+    def resource_pool(self, ref, datacenter, cluster=None):
+        """A pool by name inside CLUSTER when given (every cluster has a 'Resources'), else by find()."""
+        if cluster and not ref.startswith("/"):
+            rows = self.soap.retrieve(vim.ResourcePool, ["name"], container=self._moref(cluster))
+            matches = [moref for moref, props in rows if props.get("name") == ref or moref._moId == ref]
+            if len(matches) == 1:
+                return self._remember(matches[0])
+            if len(matches) > 1:
+                raise _errors.ParameterError("resource pool '%s' is ambiguous in cluster %s: %s (give a path or moref)"
+                                             % (ref, cluster, ", ".join(sorted(m._moId for m in matches))))
+        return self.resolve("resource_pool", ref, datacenter)
+
+    def vm_folder(self, datacenter):
+        ((dummy, props),) = self.soap.retrieve(vim.Datacenter, ["vmFolder"], objects=[self._moref(datacenter)])
+        return self._remember(props["vmFolder"])
+
+    def vms_in_folder(self, name, folder):
+        """Ids of the VMs named NAME directly in FOLDER (fresh read, never cached)."""
+        rows = self.soap.retrieve(vim.VirtualMachine, ["name", "parent"], container=self._moref(folder))
+        return sorted(self._remember(moref) for moref, props in rows
+                      if props.get("name") == name and getattr(props.get("parent"), "_moId", None) == folder)
+
+    def power_on(self, vm_id, timeout=POWER_ON_TIMEOUT):
+        vm = self._objects.get(vm_id) or vim.VirtualMachine(vm_id, self.soap.stub)
+        try:
+            task = vm.PowerOnVM_Task()
+        except vmodl.MethodFault as exc:
+            raise self.soap.fault(exc, "PowerOnVM_Task", vm_id)
+
+        def finished():
+            info = task.info
+            if info.state == "success":
+                return True
+            if info.state == "error":
+                fault = info.error
+                raise _errors.JobFailedError(getattr(fault, "msg", None) or str(fault), operation="PowerOnVM_Task",
+                                             resource=vm_id, code=type(fault).__name__.split(".")[-1])
+            return None
+        wait_for(finished, timeout, backoff=Backoff(initial=0.5, factor=1.5, maximum=5.0), what="power-on of %s" % vm_id)
+
+    def close(self):
+        soap, self._soap = self._soap, None
+        if soap is not None:
+            soap.close()
+
+
+# -- REST ------------------------------------------------------------------------------------------
+_REST_KINDS = {  # find kind -> (URL kind, id field of the summary, id filter)
+    "datacenter": ("datacenter", "datacenter", "datacenters"),
+    "cluster": ("cluster", "cluster", "clusters"),
+    "host": ("host", "host", "hosts"),
+    "resource_pool": ("resource-pool", "resource_pool", "resource_pools"),
+    "folder": ("folder", "folder", "folders"),
+    "datastore": ("datastore", "datastore", "datastores"),
+    "network": ("network", "network", "networks"),
+    "vm": ("vm", "vm", "vms"),
+}
+
+
+class RestInventory:
+    """Lookups through the ``/api/vcenter/<kind>`` list endpoints of a VcenterRestClient."""
+
+    def __init__(self, rest):
+        self.rest = rest
+
+    def _ids(self, kind, **filters):
+        url_kind, id_field, dummy = _REST_KINDS[kind]
+        return sorted({entry.get(id_field) for entry in self.rest.list_inventory(url_kind, **filters)
+                       if entry.get(id_field)})
+
+    def _one(self, kind, ref, ids, scope=""):
+        if not ids:
+            raise _errors.NotFoundError("no %s '%s'%s" % (kind.replace("_", " "), ref, scope),
+                                        operation="find %s" % kind, resource="vCenter %s" % self.rest.base_url)
+        if len(ids) > 1:
+            raise _errors.ParameterError("%s '%s' is ambiguous%s, matches: %s (give a moref)"
+                                         % (kind.replace("_", " "), ref, scope, ", ".join(ids)))
+        return ids[0]
+
+    def resolve(self, kind, ref, datacenter=None, **filters):
+        id_filter = _REST_KINDS[kind][2]
+        if kind != "datacenter" and datacenter:
+            filters["datacenters"] = [datacenter]
+        if kind == "folder":
+            filters["type"] = "VIRTUAL_MACHINE"
+        ids = self._ids(kind, names=[ref], **filters) or self._ids(kind, **dict(filters, **{id_filter: [ref]}))
+        return self._one(kind, ref, ids, " in datacenter %s" % datacenter if datacenter and kind != "datacenter" else "")
+
+    def root_pool(self, kind, moref_id):
+        ids = self._ids("resource_pool", names=[ROOT_POOL_NAME], **{kind + "s": [moref_id]})
+        return self._one("resource_pool", ROOT_POOL_NAME, ids, " of %s %s" % (kind, moref_id))
+
+    def resource_pool(self, ref, datacenter, cluster=None):
+        if cluster:
+            return self.resolve("resource_pool", ref, datacenter, clusters=[cluster])
+        return self.resolve("resource_pool", ref, datacenter)
+
+    def vm_folder(self, datacenter):
+        ids = self._ids("folder", names=["vm"], datacenters=[datacenter], type="VIRTUAL_MACHINE")
+        return self._one("folder", "vm", ids, " (the VM folder of datacenter %s)" % datacenter)
+
+    def vms_in_folder(self, name, folder):
+        return self._ids("vm", names=[name], folders=[folder])
+
+    def power_on(self, vm_id, timeout=POWER_ON_TIMEOUT):
+        self.rest.power_on(vm_id)
+
+    def close(self):
+        pass

@@ -1,0 +1,222 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Pure planning for content-library OVF deploy and capture: API data in, request bodies out.
+
+No I/O here. The two URL families differ in how they spell a vAPI map (``/rest``: a list of
+``{"key", "value"}`` pairs, ``/api``: a JSON object) and in the EULA key of 9.1+ servers; the
+rest of a deploy body is the same (/work/shared/api/vcenter_rest.md, section 2).
+"""
+
+from __future__ import annotations
+
+API = "api"
+REST = "rest"
+FAMILIES = (API, REST)
+
+EULA_KEY = "accept_all_EULA"        # 7.x / 8.x spelling
+EULA_KEY_91 = "accept_all_eula"     # the 9.1 spec's spelling
+PROPERTY_PARAMS_CLASS = "com.vmware.vcenter.ovf.property_params"
+DEPLOYMENT_OPTION_CLASS = "com.vmware.vcenter.ovf.deployment_option_params"
+STORAGE_PROVISIONING = ("thin", "thick", "eagerZeroedThick")
+
+
+def encode_map(family, mapping):
+    """A vAPI map in FAMILY's form; keys sorted so that bodies are stable."""
+    if family == REST:
+        return [{"key": key, "value": mapping[key]} for key in sorted(mapping)]
+    return dict(mapping)
+
+
+def decode_map(value):
+    """Either form back to a dict; None (vcsim's empty list) is an empty map."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    return {entry.get("key"): entry.get("value") for entry in value if isinstance(entry, dict)}
+
+
+def eula_key(version):
+    """The EULA field for a server VERSION tuple: 9.1+ renamed it; unknown versions get the classic key."""
+    if version and tuple(version[:2]) >= (9, 1):
+        return EULA_KEY_91
+    return EULA_KEY
+
+
+def parse_version(text):
+    """'8.0.3.00400' -> (8, 0, 3, 400); anything unparsable -> None."""
+    if not isinstance(text, str):
+        return None
+    parts = []
+    for piece in text.split("."):
+        if not piece.isdigit():
+            break
+        parts.append(int(piece))
+    return tuple(parts) or None
+
+
+def deploy_target(resource_pool_id, folder_id=None, host_id=None):
+    target = {"resource_pool_id": resource_pool_id}
+    if folder_id:
+        target["folder_id"] = folder_id
+    if host_id:
+        target["host_id"] = host_id
+    return target
+
+
+def deployment_spec(family, name, accept_all_eula, eula_field=EULA_KEY, annotation=None, datastore_id=None,
+                    storage_provisioning=None, network_mappings=None, ovf_properties=None, deployment_option=None):
+    """The ``deployment_spec`` of a deploy body (morefs already resolved)."""
+    spec = {"name": name, eula_field: bool(accept_all_eula)}
+    if annotation is not None:
+        spec["annotation"] = annotation
+    if datastore_id:
+        spec["default_datastore_id"] = datastore_id
+    if storage_provisioning:
+        spec["storage_provisioning"] = storage_provisioning
+    if network_mappings:
+        spec["network_mappings"] = encode_map(family, network_mappings)
+    additional = []
+    if ovf_properties:
+        additional.append({"@class": PROPERTY_PARAMS_CLASS, "type": "PropertyParams",
+                           "properties": [{"id": key, "value": _property_text(ovf_properties[key])}
+                                          for key in sorted(ovf_properties)]})
+    if deployment_option:
+        additional.append({"@class": DEPLOYMENT_OPTION_CLASS, "type": "DeploymentOptionParams",
+                           "selected_key": deployment_option})
+    if additional:
+        spec["additional_parameters"] = additional
+    return spec
+
+
+def deploy_body(family, target, spec, client_token=None):
+    """Both families put target and deployment_spec at the top; only /rest takes client_token in the body."""
+    body = {"target": target, "deployment_spec": spec}
+    if client_token and family == REST:
+        body["client_token"] = client_token
+    return body
+
+
+def switch_eula_key(body):
+    """BODY with the other EULA spelling (for the one retry a 9.1 server may ask for)."""
+    spec = dict(body["deployment_spec"])
+    for old, new in ((EULA_KEY, EULA_KEY_91), (EULA_KEY_91, EULA_KEY)):
+        if old in spec:
+            spec[new] = spec.pop(old)
+            break
+    return dict(body, deployment_spec=spec)
+
+
+def create_body(source_vm_id, library_id, name, library_item_id=None, description=None, flags=None,
+                client_token=None, family=API):
+    """Capture body. Overwriting an item sends library_id too: the reference calls it 'currently required'."""
+    target = {"library_id": library_id}
+    if library_item_id:
+        target["library_item_id"] = library_item_id
+    spec = {"name": name}
+    if description is not None:
+        spec["description"] = description
+    if flags:
+        spec["flags"] = list(flags)
+    body = {"source": {"type": "VirtualMachine", "id": source_vm_id}, "target": target, "create_spec": spec}
+    if client_token and family == REST:
+        body["client_token"] = client_token
+    return body
+
+
+def _property_text(value):
+    """OVF property values are strings; Ansible may hand us booleans or numbers."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+# -- results ---------------------------------------------------------------------------------
+def outcome(result):
+    """(succeeded, resource, messages) of a DeploymentResult or CreateResult.
+
+    Anything but ``succeeded: true`` is a failure (vcsim omits the key on failure; real vCenter
+    answers HTTP 200 with ``succeeded: false``). ``messages`` collects every server message.
+    """
+    if not isinstance(result, dict):
+        return False, None, ["unexpected answer %r" % (result,)] if result not in (None, "") else []
+    succeeded = result.get("succeeded") is True
+    resource = result.get("resource_id")
+    if isinstance(resource, dict):
+        resource = resource.get("id")
+    resource = resource or result.get("ovf_library_item_id")
+    return succeeded, resource if isinstance(resource, str) else None, result_messages(result.get("error"))
+
+
+def result_messages(error):
+    """Every default_message of ``error.errors[]`` in the shapes seen: error.messages, message, issues."""
+    if not isinstance(error, dict):
+        return [error] if isinstance(error, str) and error else []
+    messages = []
+    for entry in error.get("errors") or []:
+        if not isinstance(entry, dict):
+            continue
+        inner = entry.get("error") if isinstance(entry.get("error"), dict) else {}
+        candidates = list(inner.get("messages") or [])
+        candidates.append(entry.get("message"))
+        candidates.extend(issue.get("message") for issue in entry.get("issues") or [] if isinstance(issue, dict))
+        for message in candidates:
+            text = message_text(message)
+            if text and text not in messages:
+                messages.append(text)
+    return messages
+
+
+def message_text(message):
+    """A LocalizableMessage's text: default_message, else its id with args."""
+    if isinstance(message, str):
+        return message
+    if not isinstance(message, dict):
+        return None
+    text = message.get("default_message")
+    if text:
+        return text
+    if message.get("id"):
+        args = message.get("args") or []
+        return "%s%s" % (message["id"], " %s" % ", ".join(str(a) for a in args) if args else "")
+    return None
+
+
+# -- what the item needs -----------------------------------------------------------------------
+def summary_problems(summary, network_mappings, ovf_properties, accept_all_eula):
+    """Problems with the user's input given the item's OvfSummary (from ``filter``), as (parameter, text).
+
+    A server that returns no networks or properties (vcsim answers only ``name``) cannot be
+    checked against, so nothing is reported for those.
+    """
+    summary = summary if isinstance(summary, dict) else {}
+    problems = []
+    networks = summary.get("networks") or []
+    unknown = sorted(set(network_mappings or {}) - set(networks))
+    if networks and unknown:
+        problems.append(("network_mappings", "names OVF networks the item does not have: %s (the item's networks: %s)"
+                         % (", ".join(unknown), ", ".join(networks))))
+    known_properties = summary_properties(summary)
+    unknown = sorted(set(ovf_properties or {}) - set(known_properties))
+    if known_properties and unknown:
+        problems.append(("ovf_properties", "names properties the item does not have: %s (the item's properties: %s)"
+                         % (", ".join(unknown), ", ".join(known_properties))))
+    if summary.get("eulas") and not accept_all_eula:
+        problems.append(("accept_all_eula", "must be true: the item has a EULA that must be accepted to deploy it"))
+    return problems
+
+
+def summary_properties(summary):
+    props = []
+    for params in summary.get("additional_params") or []:
+        if isinstance(params, dict) and params.get("type") == "PropertyParams":
+            props.extend(p.get("id") for p in params.get("properties") or [] if isinstance(p, dict) and p.get("id"))
+    return props
+
+
+def prefer_exact(name, named):
+    """NAMED is [(id, name)] matched case-insensitively (real vCenter's find); keep exact-case ones if any."""
+    exact = [entry for entry in named if entry[1] == name]
+    return exact or named

@@ -1,0 +1,383 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""vSphere Automation REST client for content-library OVF work, both URL families.
+
+``/api`` (vCenter 7.0U2+) and the legacy ``/rest`` (older vCenter, and govmomi's vcsim) differ in
+paths, envelopes (``/rest`` wraps answers in ``{"value"}`` and single structs in a named key), map
+encoding and id spelling (``id:<id>`` in ``/rest`` paths). ``api_family: auto`` tries
+``POST /api/session`` and falls back to ``/rest`` on 404. Facts: /work/shared/api/vcenter_rest.md.
+
+Deploy is synchronous: the POST stays open for the whole disk copy, so it gets its own long read
+timeout, and after a timeout or a lost connection the caller's ``reconcile`` looks the VM up by
+name instead of resubmitting.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from urllib.parse import quote
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _vcenter_ovf_plan as plan
+from ansible_collections.hybridcloud.migration.plugins.module_utils import vsphere
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient
+from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
+from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import (
+    RestInventory, SoapInventory)
+
+API_FAMILIES = ("auto", plan.API, plan.REST)
+DEFAULT_DEPLOY_TIMEOUT = 3 * 3600  # seconds; the disk copy of a large OVF takes hours
+
+_PATHS = {
+    "session": {plan.API: "/api/session", plan.REST: "/rest/com/vmware/cis/session"},
+    "library": {plan.API: "/api/content/library", plan.REST: "/rest/com/vmware/content/library"},
+    "item": {plan.API: "/api/content/library/item", plan.REST: "/rest/com/vmware/content/library/item"},
+    "ovf": {plan.API: "/api/vcenter/ovf/library-item", plan.REST: "/rest/com/vmware/vcenter/ovf/library-item"},
+    "vcenter": {plan.API: "/api/vcenter", plan.REST: "/rest/vcenter"},
+    "version": {plan.API: "/api/appliance/system/version", plan.REST: "/rest/appliance/system/version"},
+}
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# Options added to the vSphere connection options (documented 1:1 in doc_fragments/vcenter_rest.py).
+REST_ARGUMENT_SPEC = dict(
+    api_family=dict(type="str", default="auto", choices=list(API_FAMILIES)),
+    inventory_lookup=dict(type="str", default="soap", choices=["soap", "rest"]),
+)
+
+
+class VcenterRestClient(RestClient):
+    """One authenticated REST session against a vCenter; ``close()`` always logs out."""
+
+    def __init__(self, hostname, username, password, port=443, api_family="auto", validate_certs=True,
+                 ca_path=None, redactor=None, deploy_timeout=DEFAULT_DEPLOY_TIMEOUT, scheme="https", **kwargs):
+        if api_family not in API_FAMILIES:
+            raise _errors.ParameterError("parameter 'api_family' must be one of %s, got '%s'"
+                                         % (", ".join(API_FAMILIES), api_family))
+        redactor = redactor or Redactor()
+        redactor.add(password)
+        super().__init__("%s://%s:%s" % (scheme, hostname, port), validate_certs=validate_certs, ca_path=ca_path,
+                         redactor=redactor, **kwargs)
+        self.username = username
+        basic = base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")
+        self.redact.add(basic)
+        self._basic = "Basic " + basic
+        self.requested_family = api_family
+        self.family = None if api_family == "auto" else api_family
+        self.token = None
+        self.deploy_timeout = deploy_timeout
+        self._version = False  # not read yet
+
+    # -- hooks -----------------------------------------------------------------------------
+    def parse_error(self, response):
+        return parse_error(response.body)
+
+    def is_session_expired(self, response):
+        return response.status == 401 and self.token is not None
+
+    def login(self):
+        """Create a session (detecting the family on first use); remember and mask its token."""
+        self.token = None
+        self.session.headers.pop("vmware-api-session-id", None)
+        self.session.cookies.clear()
+        # Header auth only: without this vcsim also sets a session cookie.
+        headers = {"Authorization": self._basic, "vmware-use-header-authn": "true"}
+        families = [self.family] if self.family else [plan.API, plan.REST]
+        for family in families:
+            expect = (404,) if self.family is None and family == plan.API else None
+            try:
+                response = self.request("POST", _PATHS["session"][family], headers=headers, expect=expect,
+                                        operation="log in to vCenter REST (%s)" % _PATHS["session"][family],
+                                        relogin=False)
+            except _errors.AuthError as error:
+                if error.status == 401:
+                    error.message = "vCenter rejected the credentials of user '%s'" % self.username
+                raise
+            if response.status == 404:
+                continue  # no /api on this server: the legacy family serves everything
+            token = response.body.get("value") if isinstance(response.body, dict) else response.body
+            if not isinstance(token, str) or not token:
+                raise _errors.ApiError("no session id in the login answer", operation="log in to vCenter REST",
+                                       status=response.status)
+            self.family = family
+            self.redact.add(token)
+            self.token = token
+            self.session.headers["vmware-api-session-id"] = token
+            return token
+        raise _errors.ApiError("the server has no vSphere Automation REST endpoint (/api and /rest both 404)",
+                               operation="log in to vCenter REST", status=404)
+
+    def logout(self):
+        """DELETE the session (sessions are a limited resource); an already-gone session is fine."""
+        if self.token is None:
+            return
+        try:
+            self.request("DELETE", _PATHS["session"][self.family], expect=(401,), operation="log out of vCenter REST",
+                         relogin=False)
+        finally:
+            self.token = None
+            self.session.headers.pop("vmware-api-session-id", None)
+
+    def close(self):
+        try:
+            self.logout()
+        finally:
+            super().close()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def path(self, kind, *parts):
+        """The family's path of KIND, with ``id:`` before ids on /rest content and OVF paths."""
+        base = _PATHS[kind][self.family]
+        for part in parts:
+            part = quote(part, safe="")
+            base += "/" + ("id:" + part if self.family == plan.REST and kind != "vcenter" else part)
+        return base
+
+    def action(self, name, **params):
+        params["~action" if self.family == plan.REST else "action"] = name
+        return params
+
+    def value(self, response):
+        """The payload: bare on /api, under ``value`` on /rest (vcsim sends lists as null)."""
+        body = response.body
+        if self.family == plan.REST and isinstance(body, dict) and "value" in body:
+            return body["value"]
+        return body
+
+    def ids(self, response):
+        found = self.value(response)
+        return [i for i in found if isinstance(i, str)] if isinstance(found, list) else []
+
+    def struct(self, name, body):
+        """/rest names single-struct parameters (``{"spec": ...}``); /api sends them bare."""
+        return {name: body} if self.family == plan.REST else body
+
+    # -- server -----------------------------------------------------------------------------
+    def server_version(self):
+        """The vCenter version as a tuple, or None when the server does not say (vcsim)."""
+        if self._version is False:
+            response = self.get(self.path("version"), expect=(404, 403, 400), operation="read the vCenter version")
+            data = self.value(response) if response.ok else None
+            self._version = plan.parse_version(data.get("version") if isinstance(data, dict) else None)
+        return self._version
+
+    # -- content library ----------------------------------------------------------------------
+    def find_libraries(self, name):
+        spec = {"name": name}
+        response = self.post(self.path("library"), self.struct("spec", spec), params=self.action("find"),
+                             operation="find content library", resource="'%s'" % name, idempotent=True)
+        return self.ids(response)
+
+    def get_library(self, library_id):
+        """The library, or None when there is no such id (404, also vcsim's plain-text one)."""
+        response = self.get(self.path("library", library_id), expect=(404,), operation="read content library",
+                            resource=library_id)
+        return self.value(response) if response.ok else None
+
+    def find_items(self, name, library_id=None):
+        spec = {"name": name}
+        if library_id:
+            spec["library_id"] = library_id
+        response = self.post(self.path("item"), self.struct("spec", spec), params=self.action("find"),
+                             operation="find library item", resource="'%s'" % name, idempotent=True)
+        return self.ids(response)
+
+    def get_item(self, item_id):
+        response = self.get(self.path("item", item_id), expect=(404,), operation="read library item",
+                            resource=item_id)
+        return self.value(response) if response.ok else None
+
+    def resolve_library(self, ref):
+        """The id of the library REF (an id or a name); NotFoundError / ParameterError (ambiguous)."""
+        if _UUID.match(ref):
+            library = self.get_library(ref)
+            if library:
+                return library.get("id") or ref
+        ids = self.find_libraries(ref)
+        named = [(i, (self.get_library(i) or {}).get("name")) for i in ids] if len(ids) > 1 else [(i, ref) for i in ids]
+        return _pick("content library", ref, plan.prefer_exact(ref, named))
+
+    def resolve_item(self, ref, library_id=None):
+        """The library item REF (an id or a name, within LIBRARY_ID if given) as its info dict."""
+        if _UUID.match(ref):
+            item = self.get_item(ref)
+            if item:
+                if library_id and item.get("library_id") not in (None, library_id):
+                    raise _errors.NotFoundError("library item %s is not in library %s" % (ref, library_id),
+                                                operation="find library item", resource=ref)
+                return dict(item, id=item.get("id") or ref)
+        ids = self.find_items(ref, library_id)
+        items = {i: self.get_item(i) or {"id": i} for i in ids}
+        named = plan.prefer_exact(ref, [(i, items[i].get("name", ref)) for i in ids])
+        chosen = _pick("library item", ref, named, scope=" in library %s" % library_id if library_id else
+                       " (set 'library' to choose)")
+        return dict(items[chosen], id=chosen)
+
+    # -- OVF ---------------------------------------------------------------------------------
+    def filter_item(self, item_id, target):
+        """The item's OvfSummary for TARGET (networks, EULAs, properties); validates the placement too."""
+        response = self.post(self.path("ovf", item_id), {"target": target}, params=self.action("filter"),
+                             operation="validate OVF deployment (filter)", resource="library item %s" % item_id,
+                             idempotent=True)
+        summary = self.value(response)
+        return summary if isinstance(summary, dict) else {}
+
+    def deploy(self, item_id, target, spec, reconcile=None, timeout=None):
+        """Deploy ITEM_ID; return ``(vm_id, adopted)``.
+
+        Failures with HTTP 200 and ``succeeded`` not true raise JobFailedError with every server
+        message. After a read timeout or a lost connection, ``reconcile()`` (the VM by name in the
+        target folder, or None) decides: adopt the VM, or fail without resubmitting.
+        """
+        eula_field = plan.eula_key(self.server_version())
+        spec = dict(spec)
+        if plan.EULA_KEY in spec and eula_field != plan.EULA_KEY:
+            spec[eula_field] = spec.pop(plan.EULA_KEY)
+        body = plan.deploy_body(self.family, target, spec, client_token=str(uuid.uuid4()))
+        resource = "library item %s (VM '%s')" % (item_id, spec.get("name"))
+        operation = "deploy OVF"
+        try:
+            try:
+                response = self._deploy_call(item_id, body, operation, resource, timeout)
+            except _errors.ApiError as error:
+                if error.status != 400 or not _names_eula_field(error):
+                    raise
+                # A 9.1 server may insist on the other spelling: the 400 means nothing was done.
+                response = self._deploy_call(item_id, plan.switch_eula_key(body), operation, resource, timeout)
+        except _errors.TransportError as error:
+            vm_id = reconcile() if reconcile else None
+            if vm_id:
+                return vm_id, True
+            error.message += ("; no VM named '%s' appeared in the target folder, so the deploy was not resubmitted"
+                              % spec.get("name"))
+            raise
+        succeeded, vm_id, messages = plan.outcome(self.value(response))
+        if not succeeded or not vm_id:
+            raise _errors.JobFailedError(
+                "; ".join(messages) or "the server did not report success (no 'succeeded: true' in the answer)",
+                operation=operation, resource=resource, status=response.status)
+        return vm_id, False
+
+    def _deploy_call(self, item_id, body, operation, resource, timeout):
+        return self.post(self.path("ovf", item_id), body, params=self.action("deploy"), operation=operation,
+                         resource=resource, idempotent=False, read_timeout=timeout or self.deploy_timeout)
+
+    def create_item(self, source_vm_id, library_id, name, library_item_id=None, description=None, flags=None,
+                    reconcile=None, timeout=None):
+        """Capture SOURCE_VM_ID as an OVF item; return ``(item_id, adopted)`` (same failure rules as deploy)."""
+        body = plan.create_body(source_vm_id, library_id, name, library_item_id, description, flags,
+                                client_token=str(uuid.uuid4()), family=self.family)
+        resource = "VM %s -> library %s item '%s'" % (source_vm_id, library_id, name)
+        operation = "capture VM as OVF (create)"
+        try:
+            response = self.post(self.path("ovf"), body, operation=operation, resource=resource, idempotent=False,
+                                 read_timeout=timeout or self.deploy_timeout)
+        except _errors.TransportError as error:
+            item_id = reconcile() if reconcile else None
+            if item_id:
+                return item_id, True
+            error.message += "; the capture was not resubmitted"
+            raise
+        succeeded, item_id, messages = plan.outcome(self.value(response))
+        if not succeeded and response.body is None and library_item_id:
+            # vcsim answers an overwrite with HTTP 200 and an empty body.
+            return library_item_id, False
+        if not succeeded:
+            raise _errors.JobFailedError(
+                "; ".join(messages) or "the server did not report success (no 'succeeded: true' in the answer)",
+                operation=operation, resource=resource, status=response.status)
+        return item_id or library_item_id, False
+
+    # -- inventory over REST (real vCenter and the emulator; vcsim has none) ---------------------
+    def list_inventory(self, kind, **filters):
+        """``GET /api/vcenter/<kind>?names=..`` summaries; /rest spells filters ``filter.<name>``."""
+        params = {}
+        for key, value in filters.items():
+            if value in (None, [], ""):
+                continue
+            params[key if self.family == plan.API else "filter." + key] = value
+        response = self.get(self.path("vcenter", kind), params=params, operation="list %s" % kind)
+        found = self.value(response)
+        return [entry for entry in found if isinstance(entry, dict)] if isinstance(found, list) else []
+
+    def power_on(self, vm_id):
+        if self.family == plan.API:
+            self.post(self.path("vcenter", "vm", vm_id, "power"), params={"action": "start"},
+                      operation="power on VM", resource=vm_id, idempotent=True)
+        else:
+            self.post(self.path("vcenter", "vm", vm_id, "power", "start"), operation="power on VM", resource=vm_id,
+                      idempotent=True)
+
+
+def parse_error(body):
+    """(error code, message) from either family's error body, or from vcsim's empty / plain-text ones."""
+    if isinstance(body, dict):
+        inner = body.get("value") if isinstance(body.get("value"), dict) else body
+        code = inner.get("error_type") or body.get("error_type")
+        if not code and isinstance(body.get("type"), str):
+            code = body["type"].rsplit(".", 1)[-1].upper()
+        texts = [plan.message_text(m) for m in inner.get("messages") or []]
+        texts = [t for t in texts if t]
+        message = "; ".join(texts) or (body.get("type") if isinstance(body.get("type"), str) else None)
+        return code or None, message
+    if isinstance(body, str) and body.strip():
+        return None, body.strip()
+    return None, "no details given (empty response body)"
+
+
+def _pick(what, ref, named, scope=""):
+    if not named:
+        raise _errors.NotFoundError("no %s named '%s'%s" % (what, ref, scope.replace(" (set 'library' to choose)", "")),
+                                    operation="find %s" % what, resource="'%s'" % ref)
+    if len(named) > 1:
+        raise _errors.ParameterError("%s '%s' is ambiguous%s: %d matches (ids %s)"
+                                     % (what, ref, scope, len(named), ", ".join(sorted(i for i, dummy in named))))
+    return named[0][0]
+
+
+def _names_eula_field(error):
+    text = "%s %s" % (error.message, error.api_message or "")
+    return plan.EULA_KEY_91 in text or plan.EULA_KEY in text
+
+
+# -- what a module opens -------------------------------------------------------------------------
+class VcenterSession:
+    """The REST client plus the inventory lookups (SOAP opened only when first needed); closes both."""
+
+    def __init__(self, rest, inventory):
+        self.rest = rest
+        self.inventory = inventory
+
+    def close(self):
+        try:
+            self.inventory.close()
+        finally:
+            self.rest.close()
+
+
+def open_vcenter(module):
+    """Log in over REST with the vSphere connection options; SOAP only if inventory_lookup=soap needs it."""
+    params = module.params
+    options = vsphere.connection_params(params)
+    for name in vsphere.VSPHERE_REQUIRED:
+        if not options[name]:
+            raise _errors.ParameterError("parameter '%s' is required (or set it through the environment)" % name)
+    redactor = Redactor([options["password"]], on_secret=module.register_secret)
+    rest = VcenterRestClient(options["hostname"], options["username"], options["password"], port=options["port"],
+                             api_family=params["api_family"], validate_certs=options["validate_certs"],
+                             ca_path=options["ca_path"], redactor=redactor)
+    if params["inventory_lookup"] == "rest":
+        inventory = RestInventory(rest)
+    else:
+        inventory = SoapInventory(lambda: vsphere.open_vsphere(module))
+    rest.login()
+    return VcenterSession(rest, inventory)
+
+
+# The argspec here is the REST options only, 1:1 with doc_fragments/vcenter_rest.py; modules add
+# vsphere.VSPHERE_ARGSPEC (the shared connection options, fragment hybridcloud.migration.vsphere).
+CONNECTION = Connection(REST_ARGUMENT_SPEC, open_vcenter)

@@ -1,0 +1,82 @@
+"""vcenter_ovf_capture through ansible-playbook: the vCenter REST emulator (/api) and vcsim (/rest, SOAP)."""
+
+import tempfile
+
+import pytest
+
+from tests.integration.vcsim_library import make_library
+from tests.vcsim_fixtures import start_vcsim
+
+MODULE = "hybridcloud.migration.vcenter_ovf_capture"
+TEMPLATES = "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f"
+UBUNTU = "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d"
+
+
+def task(title, check=False, **args):
+    entry = {"name": title, MODULE: args, "ignore_errors": True}
+    if check:
+        entry["check_mode"] = True
+    return entry
+
+
+def creates(admin):
+    return [e for e in admin.mutations() if e["path"].endswith("/ovf/library-item")]
+
+
+def emulator_defaults(vc):
+    return {"group/hybridcloud.migration.vmware": dict(
+        hostname="127.0.0.1", port=int(vc.url.rsplit(":", 1)[1]), username=vc.info["username"],
+        password=vc.info["password"], ca_path=vc.ca_path, inventory_lookup="rest")}
+
+
+def test_capture_idempotent_check_mode_and_overwrite(vcenter_rest_emulator, ansible):
+    vc = vcenter_rest_emulator
+    args = dict(vm="web01", datacenter="DC-East", library="Migration Templates", name="web01-template",
+                description="web01 at the freeze")
+    run = ansible.play([task("check", check=True, **args), task("capture", **args), task("again", **args),
+                        task("overwrite", overwrite=True, **args),
+                        task("overwrite seeded", **dict(args, name="UBUNTU-22.04", overwrite=True)),
+                        task("unknown vm", **dict(args, vm="no-such-vm"))],
+                       module_defaults=emulator_defaults(vc), verbosity=4)
+    check, first, again = run.result("check"), run.result("capture"), run.result("again")
+    assert check["changed"] is True and check["library_item"]["id"] is None, check
+    assert first["changed"] is True and first["vm"] == "vm-101" and first["library_item"]["id"], first
+    assert again["changed"] is False and again["library_item"]["id"] == first["library_item"]["id"], again
+    overwrite = run.result("overwrite")
+    assert overwrite["changed"] is True and overwrite["overwritten"] is True
+    assert overwrite["library_item"]["id"] == first["library_item"]["id"]
+    seeded = run.result("overwrite seeded")  # case-insensitive find, like vCenter
+    assert seeded["library_item"]["id"] == UBUNTU and seeded["overwritten"] is True
+    unknown = run.result("unknown vm")
+    assert unknown["_status"] == "failed" and "no vm 'no-such-vm'" in unknown["msg"], unknown
+    bodies = [c["body"] for c in creates(vc.admin)]
+    assert len(bodies) == 3  # capture + two overwrites; check mode and the re-run sent nothing
+    assert bodies[0]["target"] == {"library_id": TEMPLATES}
+    assert bodies[1]["target"] == {"library_id": TEMPLATES, "library_item_id": first["library_item"]["id"]}
+    items = {i["id"]: i for i in vc.admin.state()["items"]}
+    assert items[UBUNTU]["name"] == "ubuntu-22.04" and items[UBUNTU]["content_version"] == "3"
+    assert vc.info["password"] not in run.output and "Traceback" not in run.output
+
+
+@pytest.fixture(scope="module")
+def sim():
+    instance = start_vcsim(tempfile.mkdtemp(prefix="vcsim-cap-"), name="vcsim-cap", tls=True)
+    try:
+        instance.library = make_library(instance)
+        yield instance
+    finally:
+        instance.stop()
+
+
+def test_vcsim_capture(sim, ansible):
+    lib = sim.library
+    vm = sim.info["vms"][0]
+    args = dict(hostname=sim.host, port=sim.port, username=sim.username, password=sim.password,
+                ca_path=sim.cert_path, vm=vm["name"], datacenter=lib.datacenter, library=lib.library_name,
+                name="captured")
+    run = ansible.play([task("capture", **args), task("again", **args), task("overwrite", overwrite=True, **args)])
+    first, again, overwrite = run.result("capture"), run.result("again"), run.result("overwrite")
+    assert first["changed"] is True and first["api_family"] == "rest" and first["vm"] == vm["moref"], first
+    assert again["changed"] is False and again["library_item"]["id"] == first["library_item"]["id"], again
+    # vcsim answers an overwrite with 200 and an empty body.
+    assert overwrite["changed"] is True and overwrite["library_item"]["id"] == first["library_item"]["id"], overwrite

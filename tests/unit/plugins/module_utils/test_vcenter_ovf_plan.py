@@ -1,0 +1,121 @@
+"""Pure planning of OVF deploy/capture bodies and result parsing."""
+
+import pytest
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _vcenter_ovf_plan as plan
+
+
+@pytest.mark.parametrize("family, expected", [
+    ("rest", [{"key": "A", "value": "network-1"}, {"key": "B", "value": "network-2"}]),
+    ("api", {"B": "network-2", "A": "network-1"}),
+])
+def test_encode_map_per_family(family, expected):
+    assert plan.encode_map(family, {"B": "network-2", "A": "network-1"}) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, {}), ({"a": 1}, {"a": 1}), ([{"key": "a", "value": 1}, "junk"], {"a": 1}),
+])
+def test_decode_map_accepts_both_forms_and_null(value, expected):
+    assert plan.decode_map(value) == expected
+
+
+@pytest.mark.parametrize("version, key", [
+    (None, "accept_all_EULA"), ((8, 0, 3), "accept_all_EULA"), ((9, 0), "accept_all_EULA"),
+    ((9, 1, 0, 0), "accept_all_eula"), ((10,), "accept_all_eula"), ((10, 0), "accept_all_eula"),
+])
+def test_eula_key_by_version(version, key):
+    assert plan.eula_key(version) == key
+
+
+@pytest.mark.parametrize("text, expected", [("8.0.3.00400", (8, 0, 3, 400)), ("9.1.0.0", (9, 1, 0, 0)),
+                                            ("x", None), (None, None), ("7.0.3b", (7, 0))])
+def test_parse_version(text, expected):
+    assert plan.parse_version(text) == expected
+
+
+def test_deployment_spec_full_rest():
+    spec = plan.deployment_spec("rest", "vm1", True, annotation="note", datastore_id="datastore-14",
+                                storage_provisioning="thin", network_mappings={"VM Network": "network-12"},
+                                ovf_properties={"b": True, "a": 5, "c": None}, deployment_option="small")
+    assert spec == {
+        "name": "vm1", "accept_all_EULA": True, "annotation": "note", "default_datastore_id": "datastore-14",
+        "storage_provisioning": "thin", "network_mappings": [{"key": "VM Network", "value": "network-12"}],
+        "additional_parameters": [
+            {"@class": "com.vmware.vcenter.ovf.property_params", "type": "PropertyParams",
+             "properties": [{"id": "a", "value": "5"}, {"id": "b", "value": "true"}, {"id": "c", "value": ""}]},
+            {"@class": "com.vmware.vcenter.ovf.deployment_option_params", "type": "DeploymentOptionParams",
+             "selected_key": "small"}]}
+
+
+def test_deployment_spec_minimal_api_and_91_spelling():
+    assert plan.deployment_spec("api", "vm1", False) == {"name": "vm1", "accept_all_EULA": False}
+    assert plan.deployment_spec("api", "vm1", True, eula_field="accept_all_eula") == {"name": "vm1",
+                                                                                       "accept_all_eula": True}
+
+
+def test_deploy_body_client_token_only_on_rest():
+    target = plan.deploy_target("resgroup-22", "group-v3", "host-50")
+    assert target == {"resource_pool_id": "resgroup-22", "folder_id": "group-v3", "host_id": "host-50"}
+    assert plan.deploy_body("rest", target, {}, "tok")["client_token"] == "tok"
+    assert "client_token" not in plan.deploy_body("api", target, {}, "tok")
+    assert plan.deploy_target("resgroup-22") == {"resource_pool_id": "resgroup-22"}
+
+
+def test_switch_eula_key_both_ways():
+    body = {"target": {}, "deployment_spec": {"name": "x", "accept_all_EULA": True}}
+    switched = plan.switch_eula_key(body)
+    assert switched["deployment_spec"] == {"name": "x", "accept_all_eula": True}
+    assert plan.switch_eula_key(switched)["deployment_spec"] == {"name": "x", "accept_all_EULA": True}
+    assert body["deployment_spec"] == {"name": "x", "accept_all_EULA": True}  # not mutated
+
+
+def test_create_body_new_and_overwrite():
+    new = plan.create_body("vm-1", "lib", "tpl", description="d", flags=["EXTRA_CONFIG"], client_token="t",
+                           family="rest")
+    assert new == {"source": {"type": "VirtualMachine", "id": "vm-1"}, "target": {"library_id": "lib"},
+                   "create_spec": {"name": "tpl", "description": "d", "flags": ["EXTRA_CONFIG"]}, "client_token": "t"}
+    over = plan.create_body("vm-1", "lib", "tpl", library_item_id="item", client_token="t", family="api")
+    assert over["target"] == {"library_id": "lib", "library_item_id": "item"} and "client_token" not in over
+
+
+def test_outcome_success_and_failure_shapes():
+    assert plan.outcome({"succeeded": True, "resource_id": {"type": "VirtualMachine", "id": "vm-9"}}) == (True, "vm-9", [])
+    assert plan.outcome({"succeeded": True, "ovf_library_item_id": "i-1"}) == (True, "i-1", [])
+    failed = {"succeeded": False, "resource_id": None, "error": {"errors": [
+        {"category": "SERVER", "error": {"@class": "x", "messages": [{"id": "a", "default_message": "disk missing"}]}},
+        {"category": "INPUT", "message": {"id": "b", "default_message": "bad input", "args": []}},
+        {"category": "VALIDATION", "issues": [{"message": {"id": "c.d", "args": ["1"]}}]},
+        {"category": "SERVER", "error": {"messages": [{"default_message": "disk missing"}]}}, "junk"]}}
+    assert plan.outcome(failed) == (False, None, ["disk missing", "bad input", "c.d 1"])
+
+
+@pytest.mark.parametrize("result", [
+    {"resource_id": {"id": "vm-1"}},          # vcsim: no succeeded key
+    {"succeeded": "true"}, {"succeeded": None}, None, "", [],
+])
+def test_outcome_anything_but_true_is_failure(result):
+    assert plan.outcome(result)[0] is False
+
+
+def test_outcome_of_an_unexpected_answer_says_so():
+    assert plan.outcome("oops")[2] == ["unexpected answer 'oops'"]
+
+
+def test_summary_problems():
+    summary = {"networks": ["VM Network", "Backend"], "eulas": ["license"], "additional_params": [
+        {"type": "PropertyParams", "properties": [{"id": "hostname"}]}, {"type": "Other"}]}
+    assert plan.summary_problems(summary, {"VM Network": "x"}, {"hostname": "h"}, True) == []
+    problems = plan.summary_problems(summary, {"Frontend": "x"}, {"ip": "1"}, False)
+    assert [p[0] for p in problems] == ["network_mappings", "ovf_properties", "accept_all_eula"]
+    assert "Frontend" in problems[0][1] and "VM Network, Backend" in problems[0][1]
+
+
+def test_summary_problems_with_vcsims_name_only_summary():
+    assert plan.summary_problems({"name": "tiny"}, {"anything": "x"}, {"p": 1}, False) == []
+    assert plan.summary_problems(None, None, None, False) == []
+
+
+def test_prefer_exact():
+    assert plan.prefer_exact("Tiny", [("1", "tiny"), ("2", "Tiny")]) == [("2", "Tiny")]
+    assert plan.prefer_exact("TINY", [("1", "tiny"), ("2", "Tiny")]) == [("1", "tiny"), ("2", "Tiny")]

@@ -1,0 +1,84 @@
+"""vcenter_ovf_deploy and vcenter_ovf_capture in-process against the vCenter REST emulator (REST lookups)."""
+
+import pytest
+
+from ansible_collections.hybridcloud.migration.plugins.modules import vcenter_ovf_capture, vcenter_ovf_deploy
+from tests.unit.module_runner import run_module
+
+
+def connection(handle, **extra):
+    info = handle.info
+    return dict(extra, hostname="127.0.0.1", port=int(handle.url.rsplit(":", 1)[1]), username=info["username"],
+                password=info["password"], ca_path=handle.ca_path, inventory_lookup="rest")
+
+
+DEPLOY = dict(library="Migration Templates", item="ubuntu-22.04", name="unit-vm", datacenter="DC-East",
+              resource_pool="Migrations", accept_all_eula=True)
+
+
+def ovf_mutations(handle):
+    """Deploy and create calls: filter and find are POSTs that change nothing."""
+    return [e for e in handle.admin.mutations() if "/ovf/" in e["path"] and "filter" not in e["query"]]
+
+
+def test_check_mode_then_deploy_then_unchanged_with_diff(vcenter_rest_emulator):
+    vc = vcenter_rest_emulator
+    result, code = run_module(vcenter_ovf_deploy.main, connection(vc, **DEPLOY), check_mode=True, diff=True)
+    assert code == 0 and result["changed"] is True and result["vm"]["moref"] is None
+    assert result["diff"] == {"before": {}, "after": {"vm": "unit-vm", "library_item": result["library_item"]["id"],
+                                                      "target": {"resource_pool_id": "resgroup-22",
+                                                                 "folder_id": "group-v3"}}}
+    assert ovf_mutations(vc) == []
+    result, code = run_module(vcenter_ovf_deploy.main, connection(vc, **DEPLOY))
+    assert code == 0 and result["changed"] is True and result["vm"]["moref"].startswith("vm-")
+    vc.admin.clear_journal()
+    again, _ = run_module(vcenter_ovf_deploy.main, connection(vc, **DEPLOY))
+    assert again["changed"] is False and again["vm"]["moref"] == result["vm"]["moref"] and ovf_mutations(vc) == []
+
+
+@pytest.mark.parametrize("extra, message", [
+    (dict(network_mappings={"VM Network": ""}), "parameter 'network_mappings' maps 'VM Network'"),
+    (dict(ovf_properties={"hostname": {"a": 1}}), "parameter 'ovf_properties' sets 'hostname' to a dict"),
+    (dict(timeout=0), "parameter 'timeout' must be a positive number"),
+    (dict(name=" "), "parameter 'name' must not be empty"),
+    (dict(resource_pool="Nope"), "no resource pool 'Nope'"),
+])
+def test_bad_input_fails_before_any_change(vcenter_rest_emulator, extra, message):
+    result, code = run_module(vcenter_ovf_deploy.main, connection(vcenter_rest_emulator, **dict(DEPLOY, **extra)))
+    assert code == 1 and message in result["msg"], result
+    assert ovf_mutations(vcenter_rest_emulator) == []
+
+
+def test_missing_hostname_is_a_parameter_error(vcenter_rest_emulator, monkeypatch):
+    monkeypatch.delenv("VMWARE_HOST", raising=False)
+    args = connection(vcenter_rest_emulator, **DEPLOY)
+    del args["hostname"]
+    result, code = run_module(vcenter_ovf_deploy.main, args)
+    assert code == 1 and "parameter 'hostname' is required" in result["msg"]
+
+
+def test_env_fallback_for_the_connection(vcenter_rest_emulator, monkeypatch):
+    args = connection(vcenter_rest_emulator, **DEPLOY)
+    monkeypatch.setenv("VMWARE_HOST", args.pop("hostname"))
+    monkeypatch.setenv("VMWARE_PASSWORD", args.pop("password"))
+    result, code = run_module(vcenter_ovf_deploy.main, args, check_mode=True)
+    assert code == 0 and result["changed"] is True
+
+
+def test_power_on_via_rest_is_reported(vcenter_rest_emulator):
+    # The emulator has no power endpoint (reported); the failure must still be a clean API error.
+    result, code = run_module(vcenter_ovf_deploy.main, connection(vcenter_rest_emulator, power_on=True, **DEPLOY))
+    assert code == 1 and "power on VM" in result["msg"] and result["vm"]["moref"].startswith("vm-"), result
+
+
+def test_capture_then_unchanged(vcenter_rest_emulator):
+    vc = vcenter_rest_emulator
+    args = connection(vc, vm="db01", library="Golden Images", name="db01-tpl")
+    result, code = run_module(vcenter_ovf_capture.main, args, check_mode=True)
+    assert code == 0 and result["changed"] is True and ovf_mutations(vc) == []
+    result, code = run_module(vcenter_ovf_capture.main, args)
+    assert code == 0 and result["changed"] is True and result["vm"] == "vm-102" and result["library_item"]["id"]
+    again, _ = run_module(vcenter_ovf_capture.main, args)
+    assert again["changed"] is False and again["library_item"]["id"] == result["library_item"]["id"]
+    bad, code = run_module(vcenter_ovf_capture.main, dict(args, timeout=-1))
+    assert code == 1 and "parameter 'timeout'" in bad["msg"]
