@@ -1,0 +1,288 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Pure PowerVC planning: VSN and host (MTMS) syntax, reading raw API JSON, desired changes.
+
+API data in, decisions out; no I/O. The rules are those of /work/shared/api/powervc.md
+(sections 5, 6 and 8): parse every documented variant, never assume one MTMS form.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ParameterError
+
+AUTO = "auto"
+VSN_PATTERN = re.compile(r"[A-Z0-9]{7}\Z")
+# HMC form TTTT-MMM*SSSSSSS and PowerVC host name form TTTTMMM_SSSSSSS; serials are 7 in every
+# IBM example, but nothing promises it, so any length of alphanumerics is accepted.
+_MTMS_FORMS = (re.compile(r"([A-Z0-9]{4})-([A-Z0-9]{3})\*([A-Z0-9]+)\Z"),
+               re.compile(r"([A-Z0-9]{4})([A-Z0-9]{3})_([A-Z0-9]+)\Z"))
+_NO_VSN = ("", "none", "null")
+_VSN_KEYS = ("virtual_serial_number", "powervm:virtual_serial_number", "vsn")
+VSN_FIELDS = _VSN_KEYS + ("metadata",)  # where a server object may carry its VSN
+_LIST_SERIAL_KEYS = ("virtual_serial_number", "vsn", "serial", "serial_number", "name")
+_LIST_HOST_KEYS = ("host", "host_mtms", "mtms", "host_name")
+
+
+# -- VSN syntax --------------------------------------------------------------------------------
+def normalize_vsn(value, name="vsn", allow_auto=False):
+    """VALUE upper-cased if it is 7 alphanumerics (or ``auto`` when allowed); else ParameterError."""
+    text = str(value or "").strip()
+    if allow_auto and text.lower() == AUTO:
+        return AUTO
+    upper = text.upper()
+    if not VSN_PATTERN.match(upper):
+        expected = "7 letters or digits%s" % (", or 'auto'" if allow_auto else "")
+        raise ParameterError("parameter '%s' must be %s; got %r" % (name, expected, value))
+    return upper
+
+
+# -- hosts (MTMS) ---------------------------------------------------------------------------------
+def parse_mtms(text):
+    """(type, model, serial) upper-cased from either MTMS form, or None when TEXT is neither."""
+    if not isinstance(text, str):
+        return None
+    upper = text.strip().upper()
+    for form in _MTMS_FORMS:
+        match = form.match(upper)
+        if match:
+            return match.groups()
+    return None
+
+
+def host_key(text):
+    """The canonical key ``TTTTMMM_SERIAL`` of an MTMS in either form, or None."""
+    parts = parse_mtms(text)
+    return "%s%s_%s" % parts if parts else None
+
+
+def hmc_form(text):
+    """The HMC form ``TTTT-MMM*SERIAL`` of an MTMS in either form, or None."""
+    parts = parse_mtms(text)
+    return "%s-%s*%s" % parts if parts else None
+
+
+def same_host(first, second):
+    """True when two host ids name the same machine (their canonical keys match)."""
+    key = host_key(first)
+    return key is not None and key == host_key(second)
+
+
+def hosts_from_hypervisors(body):
+    """[{"name": service.host, "key", "display_name", "hypervisor_hostname"}] from os-hypervisors/detail."""
+    hosts = []
+    items = body.get("hypervisors") if isinstance(body, dict) else None
+    for item in items or []:
+        service = item.get("service") if isinstance(item, dict) else None
+        if not isinstance(service, dict) or not service.get("host"):
+            continue
+        hosts.append({"name": service["host"], "key": host_key(service["host"]),
+                      "display_name": service.get("host_display_name"),
+                      "hypervisor_hostname": item.get("hypervisor_hostname")})
+    return hosts
+
+
+def resolve_host(text, hosts, name="host"):
+    """The entry of HOSTS (see hosts_from_hypervisors) that TEXT names, else ParameterError.
+
+    TEXT is an MTMS in either form (matched on the canonical key), a PowerVC display name, or a
+    hypervisor host name. HOSTS None means the hypervisor list is not readable (non-admin
+    user): an MTMS is then taken as written, a display name cannot be resolved.
+    """
+    key = host_key(text)
+    if hosts is None:
+        if key is None:
+            raise ParameterError("parameter '%s': %r is not an MTMS (TTTT-MMM*SSSSSSS or TTTTMMM_SSSSSSS) and "
+                                 "display names need the hypervisor list, which this user may not read"
+                                 % (name, text))
+        return {"name": key, "key": key, "display_name": None, "hypervisor_hostname": None}
+    if key is not None:
+        found = [h for h in hosts if h["key"] == key]
+    else:
+        found = [h for h in hosts if text in (h["display_name"], h["hypervisor_hostname"])]
+        if not found:  # display names are typed by people; accept another case if it is unique
+            found = [h for h in hosts if str(text).lower() in
+                     (str(h["display_name"]).lower(), str(h["hypervisor_hostname"]).lower())]
+    if len(found) > 1:
+        raise ParameterError("parameter '%s': %r matches several hosts: %s"
+                             % (name, text, ", ".join(sorted(h["name"] for h in found))))
+    if not found:
+        known = ", ".join("%s (%s)" % (h["name"], h["display_name"]) for h in hosts) or "none"
+        raise ParameterError("parameter '%s': no PowerVC host %r; known hosts: %s" % (name, text, known))
+    return found[0]
+
+
+def fill_endpoint_template(url, project_id):
+    """A catalog URL with its tenant placeholder filled in; PowerVC registers ``%(tenant_id)s`` templates."""
+    for placeholder in ("%(tenant_id)s", "$(tenant_id)s", "%(project_id)s", "$(project_id)s"):
+        url = url.replace(placeholder, project_id or "")
+    return url
+
+
+# -- reading raw API JSON ------------------------------------------------------------------------
+def _clean_vsn(value):
+    if value is None or (isinstance(value, str) and value.strip().lower() in _NO_VSN):
+        return None
+    return str(value).strip().upper()
+
+
+def server_vsn(server):
+    """The VSN of a raw server object, or None; every key and 'no VSN' spelling of section 8."""
+    places = [server] + ([server["metadata"]] if isinstance(server.get("metadata"), dict) else [])
+    for place in places:
+        for key in _VSN_KEYS:
+            if key in place:
+                vsn = _clean_vsn(place[key])
+                if vsn:
+                    return vsn
+    return None
+
+
+def parse_vsn_list(body):
+    """(records, surprising) from GET /virtual-serial-number.
+
+    Records are {"virtual_serial_number", "host", "description"}; SURPRISING is True when the
+    body did not have the assumed shape (the caller logs the raw JSON then).
+    """
+    items, surprising = None, False
+    if isinstance(body, list):
+        items, surprising = body, True
+    elif isinstance(body, dict):
+        if isinstance(body.get("virtual_serial_numbers"), list):
+            items = body["virtual_serial_numbers"]
+        else:
+            items = next((value for value in body.values() if isinstance(value, list)), None)
+            surprising = True
+    elif body is not None:
+        surprising = True
+    records = []
+    for item in items or []:
+        if isinstance(item, str):
+            item = {"virtual_serial_number": item}
+            surprising = True
+        if not isinstance(item, dict):
+            surprising = True
+            continue
+        serial = next((item[k] for k in _LIST_SERIAL_KEYS if _clean_vsn(item.get(k))), None)
+        if serial is None:
+            surprising = True
+            continue
+        host = next((item[k] for k in _LIST_HOST_KEYS if item.get(k)), None)
+        records.append({"virtual_serial_number": _clean_vsn(serial), "host": host,
+                        "description": item.get("description") or ""})
+    return records, surprising
+
+
+def find_reserved(records, vsn):
+    return next((r for r in records if r["virtual_serial_number"] == vsn), None)
+
+
+def find_server(ref, servers, name="server"):
+    """The server whose id or name is REF; ParameterError when none or several match."""
+    by_id = [s for s in servers if s.get("id") == ref]
+    if by_id:
+        return by_id[0]
+    by_name = [s for s in servers if s.get("name") == ref]
+    if len(by_name) > 1:
+        raise ParameterError("parameter '%s': the name %r is ambiguous, %d servers have it (ids %s); give the id"
+                             % (name, ref, len(by_name), ", ".join(s.get("id", "?") for s in by_name)))
+    if not by_name:
+        raise ParameterError("parameter '%s': no server with id or name %r" % (name, ref))
+    return by_name[0]
+
+
+def server_summary(server):
+    """What the modules return about a server."""
+    return {"id": server.get("id"), "name": server.get("name"), "status": server.get("status"),
+            "host": server.get("OS-EXT-SRV-ATTR:host"), "virtual_serial_number": server_vsn(server)}
+
+
+# -- plans ---------------------------------------------------------------------------------------
+def plan_reserve(vsn, description, listed):
+    """The call that makes VSN reserved with DESCRIPTION (None: any), given the listed record or None."""
+    if listed is None:
+        return "reserve"
+    if description is not None and listed["description"] != description:
+        return "update_reservation"
+    return None
+
+
+def plan_unreserve(listed):
+    return "unreserve" if listed is not None else None
+
+
+def plan_assign(server, wanted, name="server"):
+    """'assign_vsn' when SERVER must get WANTED (a VSN or 'auto'); None when it already has it.
+
+    A server with another VSN is an error: replacing an IBM i serial changes its licence, so
+    the user must unassign first. A server that is not SHUTOFF is an error too.
+    """
+    current = server_vsn(server)
+    if current and (wanted == AUTO or current == wanted):
+        return None
+    if current:
+        raise ParameterError("parameter '%s': server %s already has VSN %s; unassign it first (state: unassigned) "
+                             "to give it %s" % (name, server.get("name"), current, wanted))
+    require_shutoff(server, "assign a VSN to", name)
+    return "assign_vsn"
+
+
+def plan_unassign(server, vsn=None, name="server"):
+    """'unassign_vsn' when SERVER has a VSN (VSN, when given, must be that one); else None."""
+    current = server_vsn(server)
+    if current is None or (vsn is not None and current != vsn):
+        return None
+    require_shutoff(server, "unassign the VSN of", name)
+    return "unassign_vsn"
+
+
+def require_shutoff(server, what, name="server"):
+    status = server.get("status")
+    if status != "SHUTOFF":
+        raise ParameterError("parameter '%s': cannot %s server %s while it is %s; stop the VM first (it must be "
+                             "SHUTOFF)" % (name, what, server.get("name"), status or "in an unknown state"))
+
+
+def plan_move(vsns, source, target, records):
+    """Which VSNs to move from host SOURCE to TARGET (host keys), given the reserved RECORDS.
+
+    VSNS None means every VSN reserved on SOURCE. Returns {"move": [...], "already": [...],
+    "unlisted": [...]}: ``already`` are listed on TARGET (nothing to do), ``unlisted`` are not in
+    the reserved list at all, so they are sent but cannot be confirmed afterwards. A VSN listed
+    on a third host is an error.
+    """
+    by_vsn = {r["virtual_serial_number"]: r for r in records}
+    if vsns is None:
+        vsns = sorted(v for v, r in by_vsn.items() if same_host(r["host"], source))
+    plan = {"move": [], "already": [], "unlisted": []}
+    for vsn in vsns:
+        record = by_vsn.get(vsn)
+        if record is None:
+            plan["move"].append(vsn)
+            plan["unlisted"].append(vsn)
+        elif same_host(record["host"], target):
+            plan["already"].append(vsn)
+        elif same_host(record["host"], source):
+            plan["move"].append(vsn)
+        else:
+            raise ParameterError("parameter 'vsns': VSN %s is reserved on host %s, not on source_host %s"
+                                 % (vsn, record["host"], source))
+    return plan
+
+
+def moved_pending(vsns, target, records):
+    """The VSNs of VSNS not yet listed on TARGET (a host key)."""
+    on_target = set(r["virtual_serial_number"] for r in records if same_host(r["host"], target))
+    return [v for v in vsns if v not in on_target]
+
+
+def vsn_state(vsn, listed, servers):
+    """A VSN's state for results and diffs: reservation, host, description, the server using it."""
+    user = next((s for s in servers if server_vsn(s) == vsn), None)
+    return {"virtual_serial_number": vsn, "reserved": listed is not None,
+            "host": listed["host"] if listed else (user or {}).get("OS-EXT-SRV-ATTR:host"),
+            "description": listed["description"] if listed else None,
+            "server": {"id": user.get("id"), "name": user.get("name")} if user else None}

@@ -1,0 +1,375 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""IBM PowerVC client: Keystone v3 password auth through keystoneauth1, Nova VSN calls through RestClient.
+
+keystoneauth owns the identity side (token request, token reuse, service catalog, the refresh
+schedule); every Nova call goes through the collection's one HTTP client (``RestClient``) with
+the token in ``X-Auth-Token``. A 401 makes keystoneauth forget the token and fetch a new one,
+and the call is repeated once (RestClient's re-login). The token is revoked in ``close()``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+
+try:
+    from keystoneauth1 import exceptions as ks_exceptions
+    from keystoneauth1 import session as ks_session
+    from keystoneauth1.identity import v3 as ks_v3
+    HAS_KEYSTONEAUTH = True
+except ImportError:  # reported by open_client with missing_required_lib
+    HAS_KEYSTONEAUTH = False
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient
+from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
+from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
+    VSN_FIELDS, fill_endpoint_template, hmc_form, hosts_from_hypervisors, parse_vsn_list, server_vsn)
+
+# IBM: get a new token at least 1 h before it expires (powervc.md section 1). For tokens that
+# live less than 2 h (a short powervc-config TTL) the margin is half the lifetime instead, so
+# that a token is still used for a while rather than replaced before every call.
+REFRESH_BEFORE = 3600
+DEFAULT_API_TIMEOUT = 60
+AUTH_KEYS = ("auth_url", "username", "user_id", "password", "project_name", "project_id",
+             "user_domain_name", "user_domain_id", "project_domain_name", "project_domain_id")
+# Where each auth key comes from when neither 'auth' nor 'cloud' gives it (openstack.cloud's names).
+ENV_VARIABLES = {
+    "auth_url": "OS_AUTH_URL", "username": "OS_USERNAME", "user_id": "OS_USER_ID", "password": "OS_PASSWORD",
+    "project_name": "OS_PROJECT_NAME", "project_id": "OS_PROJECT_ID", "user_domain_name": "OS_USER_DOMAIN_NAME",
+    "user_domain_id": "OS_USER_DOMAIN_ID", "project_domain_name": "OS_PROJECT_DOMAIN_NAME",
+    "project_domain_id": "OS_PROJECT_DOMAIN_ID"}
+VSN_PATH = "virtual-serial-number"
+
+ARGUMENT_SPEC = dict(
+    cloud=dict(type="str", fallback=(env_fallback, ["OS_CLOUD"])),
+    auth=dict(type="dict", options=dict(
+        auth_url=dict(type="str"),
+        username=dict(type="str"),
+        user_id=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        project_name=dict(type="str"),
+        project_id=dict(type="str"),
+        user_domain_name=dict(type="str"),
+        user_domain_id=dict(type="str"),
+        project_domain_name=dict(type="str"),
+        project_domain_id=dict(type="str"),
+    )),
+    auth_type=dict(type="str", choices=["password", "v3password"]),
+    region_name=dict(type="str", fallback=(env_fallback, ["OS_REGION_NAME"])),
+    interface=dict(type="str", choices=["public", "internal", "admin"],
+                   fallback=(env_fallback, ["OS_INTERFACE"])),
+    validate_certs=dict(type="bool", aliases=["verify"]),
+    ca_cert=dict(type="path", aliases=["cacert"], fallback=(env_fallback, ["OS_CACERT"])),
+    api_timeout=dict(type="int"),
+)
+
+
+# -- where the credentials come from -------------------------------------------------------------
+def load_cloud(name):
+    """The clouds.yaml entry NAME through openstacksdk's own loader (imported only for this)."""
+    try:
+        from openstack import config as os_config  # pylint: disable=import-outside-toplevel
+        from openstack import exceptions as os_exceptions  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise _errors.ParameterError("parameter 'cloud' needs openstacksdk: %s" % missing_required_lib("openstacksdk"))
+    try:
+        with warnings.catch_warnings():  # openstacksdk's deprecation notices are not the user's business here
+            warnings.simplefilter("ignore")
+            region = os_config.OpenStackConfig().get_one(cloud=name)
+    except os_exceptions.ConfigException as exc:
+        raise _errors.ParameterError("parameter 'cloud': %s (clouds.yaml is searched in OS_CLIENT_CONFIG_FILE, "
+                                     "./clouds.yaml, ~/.config/openstack and /etc/openstack)" % exc)
+    return dict(region.config)
+
+
+def connection_settings(params, environ=None, cloud_loader=load_cloud):
+    """The effective auth dict, TLS, region, interface and timeout from options, a cloud, OS_* variables.
+
+    Precedence: explicit ``auth`` keys, then the ``cloud`` entry when one is named, else the
+    ``OS_*`` environment variables. Raises ParameterError naming what is missing.
+    """
+    environ = os.environ if environ is None else environ
+    cloud = cloud_loader(params["cloud"]) if params.get("cloud") else {}
+    if cloud:
+        auth = dict((k, v) for k, v in (cloud.get("auth") or {}).items() if k in AUTH_KEYS and v)
+    else:
+        auth = dict((k, environ[ENV_VARIABLES[k]]) for k in AUTH_KEYS if environ.get(ENV_VARIABLES[k]))
+    auth.update((k, v) for k, v in (params.get("auth") or {}).items() if v not in (None, ""))
+
+    auth_type = params.get("auth_type") or cloud.get("auth_type") or "password"
+    if auth_type not in ("password", "v3password"):
+        raise _errors.ParameterError("parameter 'auth_type': only password authentication is supported, the cloud "
+                                     "entry asks for %r" % auth_type)
+    source = "in cloud %r" % params["cloud"] if cloud else "as OS_* environment variables"
+    for needed in (("auth_url",), ("password",), ("username", "user_id"), ("project_name", "project_id")):
+        if not any(auth.get(key) for key in needed):
+            raise _errors.ParameterError(
+                "parameter 'auth': %s is missing; give it in 'auth', %s, or name a 'cloud'"
+                % (" or ".join("auth." + key for key in needed),
+                   "or " + " or ".join(ENV_VARIABLES[key] for key in needed) if not cloud else source))
+    # "Default is the only supported value" (IBM); needed whenever a name has to be looked up.
+    if auth.get("username") and not (auth.get("user_domain_name") or auth.get("user_domain_id")):
+        auth["user_domain_name"] = "Default"
+    if auth.get("project_name") and not (auth.get("project_domain_name") or auth.get("project_domain_id")):
+        auth["project_domain_name"] = "Default"
+    auth["auth_url"] = keystone_v3_url(auth["auth_url"])
+
+    validate = params.get("validate_certs")
+    if validate is None:
+        validate = cloud.get("verify", True) is not False
+    ca_cert = params.get("ca_cert") or cloud.get("cacert")
+    return {
+        "auth": auth,
+        "verify": (ca_cert or True) if validate else False,
+        "region_name": params.get("region_name") or cloud.get("region_name") or None,
+        "interface": params.get("interface") or cloud.get("interface") or "public",
+        "api_timeout": params.get("api_timeout") or _number(cloud.get("api_timeout")) or DEFAULT_API_TIMEOUT,
+    }
+
+
+def keystone_v3_url(url):
+    """AUTH_URL ending in /v3: PowerVC users often give just https://host:5000 (no discovery here)."""
+    url = url.rstrip("/")
+    if re.search(r"/v3\Z", url):
+        return url
+    if re.search(r"/v[0-9.]+\Z", url):
+        raise _errors.ParameterError("parameter 'auth.auth_url': %s is not a Keystone v3 URL; PowerVC needs "
+                                     "https://<pvc>:5000/v3" % url)
+    return url + "/v3"
+
+
+def _number(value):
+    try:
+        return int(float(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+# -- the client ------------------------------------------------------------------------------
+class PowerVCClient(RestClient):
+    """Nova calls of the VSN feature, authenticated by a keystoneauth password plugin."""
+
+    def __init__(self, settings, redactor=None, warn=None, **kwargs):
+        if not HAS_KEYSTONEAUTH:
+            raise _errors.MigrationError(missing_required_lib("keystoneauth1"))
+        auth = settings["auth"]
+        self.auth_url = auth["auth_url"]
+        self.user = auth.get("username") or auth.get("user_id")
+        self.project = auth.get("project_name") or auth.get("project_id")
+        self.settings = settings
+        self.warn = warn or (lambda message: None)
+        redactor = redactor or Redactor()
+        redactor.add(auth.get("password"))
+        self.plugin = ks_v3.Password(**auth)
+        self.keystone = ks_session.Session(auth=self.plugin, verify=settings["verify"],
+                                           timeout=settings["api_timeout"], user_agent="hybridcloud.migration")
+        self.token = None
+        self._hosts = False  # not read yet; None = not readable
+        validate = settings["verify"] is not False
+        super().__init__("https://compute.invalid", validate_certs=validate,
+                         ca_path=settings["verify"] if isinstance(settings["verify"], str) else None,
+                         read_timeout=settings["api_timeout"], redactor=redactor, **kwargs)
+        self.base_url = self._authenticate().rstrip("/")
+
+    # -- identity ----------------------------------------------------------------------------
+    def _keystone(self, call, operation):
+        """Run a keystoneauth CALL, turning its exceptions into the collection's typed errors."""
+        try:
+            return call()
+        except ks_exceptions.HttpError as exc:
+            code, message = _keystone_error(exc)
+            cls = _errors.AuthError if exc.http_status in (401, 403) else _errors.ApiError
+            raise self._error(cls, message or str(exc), operation, "user %s in project %s" % (self.user, self.project),
+                              status=exc.http_status, code=code, api_message=message)
+        except ks_exceptions.SSLError as exc:
+            raise self._error(_errors.TransportError, "TLS error: %s" % exc, operation, self.auth_url)
+        except (ks_exceptions.ConnectionError, ks_exceptions.ConnectTimeout) as exc:
+            raise self._error(_errors.TransportError, str(exc), operation, self.auth_url)
+        except ks_exceptions.EndpointNotFound as exc:
+            raise self._error(_errors.ApiError, "the token's catalog has no usable compute endpoint: %s" % exc,
+                              operation, self.auth_url)
+        except ks_exceptions.ClientException as exc:
+            raise self._error(_errors.ApiError, str(exc), operation, self.auth_url)
+
+    def _authenticate(self):
+        """A token (new or still good) and the compute endpoint from its catalog."""
+        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
+        endpoint = self._keystone(lambda: self.plugin.get_endpoint(
+            self.keystone, service_type="compute", interface=self.settings["interface"],
+            region_name=self.settings["region_name"]), "compute endpoint lookup")
+        if not endpoint:
+            raise _errors.ApiError("the token's catalog has no %s compute endpoint%s" % (
+                self.settings["interface"],
+                " in region %s" % self.settings["region_name"] if self.settings["region_name"] else ""),
+                operation="compute endpoint lookup", resource=self.auth_url)
+        return fill_endpoint_template(endpoint, self.plugin.auth_ref.project_id)
+
+    def _use_token(self, token):
+        if token != self.token:
+            self.redact.add(token)  # also registered with Ansible's no_log values
+            self.token = token
+            self.session.headers["X-Auth-Token"] = token
+        access = self.plugin.auth_ref
+        if access is not None and access.expires and access.issued:
+            lifetime = (access.expires - access.issued).total_seconds()
+            # keystoneauth re-authenticates when the token expires within this many seconds.
+            self.plugin.MIN_TOKEN_LIFE_SECONDS = max(1, min(REFRESH_BEFORE, lifetime / 2))
+
+    def login(self):
+        """After a 401: forget the token, get a new one (keystoneauth's invalidate + re-auth)."""
+        self.plugin.invalidate()
+        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
+
+    def request(self, method, path, *args, **kwargs):
+        # A token close to expiry is replaced before the call rather than after a 401.
+        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
+        return super().request(method, path, *args, **kwargs)
+
+    def is_session_expired(self, response):
+        return response.status == 401
+
+    def parse_error(self, response):
+        """Nova's fault envelope {"badRequest": {"code", "message"}} or Keystone's {"error": {...}}."""
+        body = response.body
+        if isinstance(body, dict) and len(body) == 1:
+            name, inner = next(iter(body.items()))
+            if isinstance(inner, dict) and ("message" in inner or "code" in inner):
+                if name == "error":
+                    return inner.get("title") or inner.get("code"), inner.get("message")
+                return name, inner.get("message")
+        return super().parse_error(response)
+
+    def close(self):
+        """Revoke the token (DELETE /v3/auth/tokens), then close both HTTP sessions."""
+        try:
+            if self.token:
+                RestClient.request(self, "DELETE", self.auth_url + "/auth/tokens",
+                                   headers={"X-Subject-Token": self.token}, operation="DELETE /v3/auth/tokens",
+                                   resource="this run's token", relogin=False, expect=(401, 404))
+        finally:
+            self.token = None
+            self.keystone.close()
+            super().close()
+
+    # -- reads -------------------------------------------------------------------------------
+    def list_reserved(self):
+        """Every reserved VSN (unfiltered: the server's MTMS form for ?host= is unknown; filter locally)."""
+        response = self.get(VSN_PATH, operation="list reserved VSNs", resource="GET /virtual-serial-number")
+        records, surprising = parse_vsn_list(response.body)
+        if surprising:
+            self.warn("GET /virtual-serial-number answered in an unexpected shape; parsed %d VSN(s) from: %s"
+                      % (len(records), self.redact(json.dumps(response.body)[:2000])))
+        return records
+
+    def hosts(self):
+        """The PowerVC hosts from /os-hypervisors/detail (read once per run); None if the user may not read it."""
+        if self._hosts is False:
+            response = self.get("os-hypervisors/detail", operation="list hypervisors", expect=(403,))
+            if response.status == 403:
+                self._hosts = None
+                self.warn("this user may not list hypervisors (admin only): hosts can be given only as MTMS and "
+                          "are not checked before the call")
+            else:
+                self._hosts = hosts_from_hypervisors(response.body)
+        return self._hosts
+
+    def list_servers(self):
+        """Every server with status and (for admins) host, and its VSN as GET /servers shows it.
+
+        IBM documents the VSN on GET /servers; /servers/detail (status, host) is assumed to carry
+        it too, so the VSN fields of the plain list are laid over the detailed one.
+        """
+        response = self.get("servers/detail", operation="list servers")
+        servers = (response.body or {}).get("servers") or []
+        plain = dict((s.get("id"), s) for s in self._plain_servers())
+        for server in servers:
+            server.update((k, v) for k, v in plain.get(server.get("id"), {}).items() if k in VSN_FIELDS)
+        return servers
+
+    def server_vsns(self):
+        """{server id: VSN or None} from GET /servers, the list IBM documents the VSN on."""
+        return dict((s.get("id"), server_vsn(s)) for s in self._plain_servers())
+
+    def _plain_servers(self):
+        response = self.get("servers", operation="list servers")
+        return (response.body or {}).get("servers") or []
+
+    # -- VSN actions ---------------------------------------------------------------------------
+    def _vsn_action(self, action, body):
+        self.post(VSN_PATH, json_body=body, params={"action": action}, operation="%s VSN" % action,
+                  resource=body["virtual_serial_number"])
+
+    def reserve(self, vsn, description=None):
+        body = {"virtual_serial_number": vsn}
+        if description is not None:
+            body["description"] = description
+        self._vsn_action("reserve", body)
+
+    def update_reservation(self, vsn, description):
+        self._vsn_action("update_reservation", {"virtual_serial_number": vsn, "description": description})
+
+    def unreserve(self, vsn):
+        self._vsn_action("unreserve", {"virtual_serial_number": vsn})
+
+    def move(self, source, target, vsns):
+        """PUT ?action=move with the service.host names; on 400/404 once more with the HMC form.
+
+        SOURCE and TARGET are host names as PowerVC lists them. Returns the (source, target)
+        strings the API accepted.
+        """
+        resource = "VSNs %s (%s -> %s)" % (", ".join(vsns), source, target)
+        attempts = [(source, target)]
+        if hmc_form(source) and hmc_form(target):
+            attempts.append((hmc_form(source), hmc_form(target)))
+        first = None
+        for src, dst in attempts:
+            try:
+                self.put(VSN_PATH, json_body={"move_vsns": {"source_host": src, "target_host": dst, "vsns": vsns}},
+                         params={"action": "move"}, operation="move VSNs", resource=resource)
+                return src, dst
+            except _errors.ApiError as error:
+                if error.status not in (400, 404):
+                    raise
+                if first is not None:
+                    first.message = "%s; the retry with the HMC host form %s -> %s failed too: %s" % (
+                        first.message, src, dst, error.api_message or error.message)
+                    raise first
+                first = error
+        raise first
+
+    def assign(self, server_id, value):
+        self.post("servers/%s/action" % server_id, json_body={"assign_vsn": {"virtual_serial_number": value}},
+                  operation="assign_vsn", resource="server %s" % server_id)
+
+    def unassign(self, server_id):
+        self.post("servers/%s/action" % server_id, json_body={"unassign_vsn": None},
+                  operation="unassign_vsn", resource="server %s" % server_id)
+
+
+def _keystone_error(exc):
+    """(code, message) from a keystoneauth HttpError's response body (Keystone's error format)."""
+    response = getattr(exc, "response", None)
+    try:
+        body = response.json() if response is not None else None
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return error.get("title") or error.get("code"), error.get("message")
+    return None, getattr(exc, "message", None)
+
+
+def open_client(module):
+    settings = connection_settings(module.params)
+    return PowerVCClient(settings, redactor=Redactor(on_secret=module.register_secret), warn=module.warn)
+
+
+CONNECTION = Connection(ARGUMENT_SPEC, open_client)

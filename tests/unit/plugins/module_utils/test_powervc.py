@@ -1,0 +1,320 @@
+"""PowerVC client: keystoneauth + RestClient against the PowerVC emulator, and credential sources."""
+
+import time
+
+import pytest
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors, powervc
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import FakeClock
+
+PASSWORD = "passw0rd"
+
+
+def params(handle, **overrides):
+    info = handle.info
+    values = dict(cloud=None, auth=dict(auth_url=info["auth_url"], username=info["username"], password=info["password"],
+                                        project_name=info["project_name"]),
+                  auth_type=None, region_name=None, interface=None, validate_certs=None, ca_cert=handle.ca_path,
+                  api_timeout=None)
+    values.update(overrides)
+    return values
+
+
+def make_client(handle, warnings=None, **overrides):
+    settings = powervc.connection_settings(params(handle, **overrides), environ={})
+    sink = warnings if warnings is not None else []
+    return powervc.PowerVCClient(settings, redactor=Redactor(), warn=sink.append, clock=FakeClock())
+
+
+def token_posts(handle):
+    return [e for e in handle.admin.journal() if e["method"] == "POST" and e["path"] == "/v3/auth/tokens"]
+
+
+# -- credentials ------------------------------------------------------------------------------
+EMPTY = dict(cloud=None, auth=None, auth_type=None, region_name=None, interface=None, validate_certs=None,
+             ca_cert=None, api_timeout=None)
+
+
+def test_settings_from_os_environment_variables():
+    env = {"OS_AUTH_URL": "https://pvc:5000", "OS_USERNAME": "root", "OS_PASSWORD": "pw",
+           "OS_PROJECT_ID": "p1", "OS_USER_DOMAIN_NAME": "Default"}
+    settings = powervc.connection_settings(dict(EMPTY), environ=env)
+    assert settings["auth"] == {"auth_url": "https://pvc:5000/v3", "username": "root", "password": "pw",
+                                "project_id": "p1", "user_domain_name": "Default"}
+    assert settings["verify"] is True and settings["interface"] == "public" and settings["api_timeout"] == 60
+
+
+def test_explicit_auth_wins_over_environment_and_domains_default():
+    env = {"OS_AUTH_URL": "https://env:5000/v3", "OS_USERNAME": "env", "OS_PASSWORD": "envpw", "OS_PROJECT_NAME": "p"}
+    settings = powervc.connection_settings(dict(EMPTY, auth={"username": "root", "password": None}), environ=env)
+    assert settings["auth"] == {"auth_url": "https://env:5000/v3", "username": "root", "password": "envpw",
+                                "project_name": "p", "user_domain_name": "Default", "project_domain_name": "Default"}
+
+
+def test_cloud_entry_is_the_base_and_options_override_it():
+    cloud = {"auth": {"auth_url": "https://c:5000/v3/", "username": "u", "password": "pw", "project_name": "p",
+                      "token": "ignored"},
+             "verify": False, "cacert": "/ca.pem", "region_name": "R1", "interface": "internal", "api_timeout": "30",
+             "auth_type": "password"}
+    env = {"OS_PASSWORD": "not-used-with-a-cloud"}
+    settings = powervc.connection_settings(dict(EMPTY, cloud="pvc"), environ=env, cloud_loader=lambda name: cloud)
+    assert settings["auth"]["password"] == "pw" and "token" not in settings["auth"]
+    assert settings["verify"] is False and settings["region_name"] == "R1" and settings["interface"] == "internal"
+    assert settings["api_timeout"] == 30
+    settings = powervc.connection_settings(dict(EMPTY, cloud="pvc", validate_certs=True, region_name="R2"),
+                                           environ=env, cloud_loader=lambda name: dict(cloud, verify=True))
+    assert settings["verify"] == "/ca.pem" and settings["region_name"] == "R2"
+
+
+def test_missing_credentials_name_every_source():
+    with pytest.raises(_errors.ParameterError, match=r"auth.password is missing; give it in 'auth', or OS_PASSWORD"):
+        powervc.connection_settings(dict(EMPTY), environ={"OS_AUTH_URL": "https://x:5000"})
+    with pytest.raises(_errors.ParameterError, match=r"auth.project_name or auth.project_id is missing"):
+        powervc.connection_settings(dict(EMPTY, auth={"auth_url": "https://x", "username": "u", "password": "p"}),
+                                    environ={})
+
+
+def test_only_password_auth_and_keystone_v3():
+    cloud = {"auth": {"auth_url": "https://c:5000/v3"}, "auth_type": "v3applicationcredential"}
+    with pytest.raises(_errors.ParameterError, match="only password authentication"):
+        powervc.connection_settings(dict(EMPTY, cloud="c"), environ={}, cloud_loader=lambda name: cloud)
+    with pytest.raises(_errors.ParameterError, match="not a Keystone v3 URL"):
+        powervc.keystone_v3_url("https://pvc:5000/v2.0")
+    assert powervc.keystone_v3_url("https://pvc:5000/v3/") == "https://pvc:5000/v3"
+
+
+def test_unknown_cloud_is_a_parameter_error(tmp_path, monkeypatch):
+    config = tmp_path / "clouds.yaml"
+    config.write_text("clouds:\n  pvc:\n    auth:\n      auth_url: https://pvc:5000/v3\n      password: pw\n"
+                      "      username: root\n      project_name: ibm-default\n    verify: false\n")
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(config))
+    assert powervc.load_cloud("pvc")["auth"]["username"] == "root"
+    with pytest.raises(_errors.ParameterError, match="parameter 'cloud': Cloud nope was not found"):
+        powervc.load_cloud("nope")
+
+
+# -- identity ---------------------------------------------------------------------------------
+def test_login_uses_the_catalog_compute_endpoint_and_revokes_on_close(powervc_emulator):
+    client = make_client(powervc_emulator)
+    assert client.base_url == powervc_emulator.info["compute_url"]
+    assert client.session.headers["X-Auth-Token"] == client.token
+    assert client.token in client.redact.secrets and PASSWORD in client.redact.secrets
+    assert powervc_emulator.admin.state()["valid_tokens"] == 1
+    assert [s["name"] for s in client.list_servers()][:2] == ["ibmi-prod-01", "ibmi-test-02"]
+    client.close()
+    assert powervc_emulator.admin.state()["valid_tokens"] == 0
+    revokes = [e for e in powervc_emulator.admin.journal() if e["method"] == "DELETE"]
+    assert [(e["path"], e["status"]) for e in revokes] == [("/v3/auth/tokens", 204)]
+
+
+def test_proxy_catalog_and_region(powervc_emulator):
+    powervc_emulator.admin.action("settings", {"catalog": "proxy"})
+    client = make_client(powervc_emulator, region_name="RegionOne")
+    try:
+        assert "/powervc/openstack/compute/v2.1/" in client.base_url
+        assert client.list_reserved()
+    finally:
+        client.close()
+    with pytest.raises(_errors.ApiError, match="compute endpoint lookup .*failed: the token's catalog has no usable"):
+        make_client(powervc_emulator, region_name="Elsewhere")
+
+
+def test_wrong_password_is_an_auth_error_with_keystone_code_and_no_secret(powervc_emulator):
+    auth = dict(params(powervc_emulator)["auth"], password="Wr0ng-Secret")
+    with pytest.raises(_errors.AuthError) as caught:
+        make_client(powervc_emulator, auth=auth)
+    text = str(caught.value)
+    assert text.startswith("POST /v3/auth/tokens on user root in project ibm-default failed: The request you have made")
+    assert "HTTP 401; error code Unauthorized" in text and "Wr0ng-Secret" not in text
+
+
+def test_tls_verification_and_validate_certs_false(powervc_emulator, monkeypatch):
+    with pytest.raises(_errors.TransportError, match="TLS error"):
+        make_client(powervc_emulator, ca_cert=None)
+    # requests would let this variable override a session-wide verify=False
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca-bundle.pem")
+    client = make_client(powervc_emulator, ca_cert=None, validate_certs=False)
+    try:
+        assert client.keystone.verify is False and client.verify is False
+        assert client.list_reserved()
+    finally:
+        client.close()
+
+
+def test_expired_token_is_replaced_once_and_the_call_repeated(powervc_emulator):
+    client = make_client(powervc_emulator)
+    first = client.token
+    powervc_emulator.admin.fault(method="GET", path="/virtual-serial-number", expire_session=True)
+    try:
+        assert len(client.list_reserved()) == 4
+        assert client.token != first and client.session.headers["X-Auth-Token"] == client.token
+        assert first in client.redact.secrets and client.token in client.redact.secrets
+        assert len(token_posts(powervc_emulator)) == 2
+    finally:
+        client.close()
+
+
+def test_a_second_401_in_a_row_is_an_auth_error(powervc_emulator):
+    client = make_client(powervc_emulator)
+    body = {"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}
+    powervc_emulator.admin.fault(method="GET", path="/servers/detail", status=401, body=body, times=2)
+    try:
+        with pytest.raises(_errors.AuthError, match=r"list servers failed: .*HTTP 401; error code Unauthorized"):
+            client.list_servers()
+    finally:
+        client.close()
+
+
+def test_token_near_expiry_is_replaced_before_the_call(powervc_emulator):
+    powervc_emulator.admin.action("settings", {"token_ttl": 2})
+    client = make_client(powervc_emulator)
+    try:
+        assert client.plugin.MIN_TOKEN_LIFE_SECONDS == pytest.approx(1, abs=0.01)  # half of a short lifetime
+        first, calls = client.token, client.calls
+        time.sleep(1.1)
+        client.list_reserved()
+        assert client.token != first and client.calls == calls + 1  # no 401 round trip
+    finally:
+        client.close()
+
+
+def test_default_refresh_margin_is_one_hour(powervc_emulator):
+    client = make_client(powervc_emulator)
+    try:
+        assert client.plugin.MIN_TOKEN_LIFE_SECONDS == 3600
+    finally:
+        client.close()
+
+
+# -- Nova --------------------------------------------------------------------------------------
+def test_nova_fault_envelope_becomes_the_typed_error(powervc_emulator):
+    client = make_client(powervc_emulator)
+    try:
+        with pytest.raises(_errors.ConflictError) as caught:
+            client.reserve("ABCD001", "again")
+        assert str(caught.value) == ("reserve VSN on ABCD001 failed: Virtual serial number ABCD001 is already reserved. "
+                                     "(HTTP 409; error code conflictingRequest)")
+        with pytest.raises(_errors.ApiError, match=r"HTTP 400; error code badRequest"):
+            client.reserve("HMC0002")
+        with pytest.raises(_errors.NotFoundError, match="itemNotFound"):
+            client.assign("nope", "auto")
+    finally:
+        client.close()
+
+
+def test_hypervisors_are_read_once_and_403_means_not_readable(powervc_emulator):
+    client = make_client(powervc_emulator)
+    try:
+        calls = client.calls
+        assert [h["display_name"] for h in client.hosts()] == ["prod-p10-a", "dr-p10-b", "legacy-p9-c"]
+        client.hosts()
+        assert client.calls == calls + 1
+    finally:
+        client.close()
+    info = powervc_emulator.info
+    warnings = []
+    auth = dict(params(powervc_emulator)["auth"], username=info["nonadmin_username"], password=info["nonadmin_password"])
+    client = make_client(powervc_emulator, warnings, auth=auth)
+    try:
+        assert client.hosts() is None and "admin only" in warnings[0]
+    finally:
+        client.close()
+
+
+def test_surprising_list_shape_is_parsed_and_warned_about(powervc_emulator):
+    warnings = []
+    client = make_client(powervc_emulator, warnings)
+    powervc_emulator.admin.fault(method="GET", path="/virtual-serial-number", status=200,
+                                 body=[{"vsn": "ABCD001", "host_mtms": "9080-HEX*1234ABC"}])
+    try:
+        assert client.list_reserved() == [{"virtual_serial_number": "ABCD001", "host": "9080-HEX*1234ABC",
+                                           "description": ""}]
+        assert "unexpected shape" in warnings[0] and "ABCD001" in warnings[0]
+    finally:
+        client.close()
+
+
+def test_move_retries_once_with_the_hmc_form(powervc_emulator):
+    client = make_client(powervc_emulator)
+    powervc_emulator.admin.fault(method="PUT", path="/virtual-serial-number", status=404,
+                                 body={"itemNotFound": {"code": 404, "message": "Compute host 9080HEX_1234ABC could not be found."}})
+    try:
+        with pytest.raises(_errors.NotFoundError) as caught:
+            client.move("9080HEX_1234ABC", "9109RMD_1031CAT", ["CDF0002"])
+        assert "the retry with the HMC host form 9080-HEX*1234ABC -> 9109-RMD*1031CAT failed too" in str(caught.value)
+        puts = [e["body"]["move_vsns"] for e in powervc_emulator.admin.journal() if e["method"] == "PUT"]
+        assert [(p["source_host"], p["target_host"]) for p in puts] == [
+            ("9080HEX_1234ABC", "9109RMD_1031CAT"), ("9080-HEX*1234ABC", "9109-RMD*1031CAT")]
+    finally:
+        client.close()
+
+
+def test_move_accepted_with_the_hmc_form(powervc_emulator, monkeypatch):
+    client = make_client(powervc_emulator)
+    sent = []
+
+    def put(path, json_body=None, **kwargs):
+        sent.append(json_body["move_vsns"]["source_host"])
+        if len(sent) == 1:
+            raise _errors.ApiError("bad host", status=400, code="badRequest")
+        return None
+
+    monkeypatch.setattr(client, "put", put)
+    try:
+        assert client.move("9080HEX_1234ABC", "9109RMD_1031CAT", ["CDF0002"]) == ("9080-HEX*1234ABC", "9109-RMD*1031CAT")
+        assert sent == ["9080HEX_1234ABC", "9080-HEX*1234ABC"]
+    finally:
+        client.close()
+
+
+def test_move_server_error_is_not_retried_with_another_form(powervc_emulator):
+    client = make_client(powervc_emulator)
+    powervc_emulator.admin.fault(method="PUT", path="/virtual-serial-number", status=500,
+                                 body={"computeFault": {"code": 500, "message": "Unexpected API Error."}})
+    try:
+        with pytest.raises(_errors.ApiError, match=r"move VSNs on VSNs CDF0002 .*Unexpected API Error. \(HTTP 500; "
+                                                   r"error code computeFault\)"):
+            client.move("9080HEX_1234ABC", "9109RMD_1031CAT", ["CDF0002"])
+        assert [e["injected"] for e in powervc_emulator.admin.journal() if e["method"] == "PUT"] == [True]
+    finally:
+        client.close()
+
+
+def test_503_is_retried(powervc_emulator):
+    client = make_client(powervc_emulator)
+    powervc_emulator.admin.fault(method="POST", path="/virtual-serial-number", status=503,
+                                 body={"computeFault": {"code": 503, "message": "busy"}})
+    try:
+        client.update_reservation("CDF0002", "new text")
+        assert client.clock.sleeps  # backed off once
+        assert [r["description"] for r in client.list_reserved() if r["virtual_serial_number"] == "CDF0002"] == ["new text"]
+    finally:
+        client.close()
+
+
+def test_assign_and_unassign_bodies(powervc_emulator):
+    client = make_client(powervc_emulator)
+    server_id = powervc_emulator.info["servers"]["ibmi-test-02"]
+    try:
+        client.assign(server_id, "auto")
+        assert client.server_vsns()[server_id] == "ABCD101"
+        client.unassign(server_id)
+        bodies = [e["body"] for e in powervc_emulator.admin.mutations() if e["path"].endswith("/action")]
+        assert bodies == [{"assign_vsn": {"virtual_serial_number": "auto"}}, {"unassign_vsn": None}]
+    finally:
+        client.close()
+
+
+def test_vsn_comes_from_get_servers_when_the_detail_list_lacks_it(powervc_emulator):
+    client = make_client(powervc_emulator)
+    server_id = powervc_emulator.info["servers"]["ibmi-prod-01"]
+    powervc_emulator.admin.fault(method="GET", path="/servers/detail", status=200,
+                                 body={"servers": [{"id": server_id, "name": "ibmi-prod-01", "status": "ACTIVE"}]})
+    try:
+        servers = client.list_servers()
+        assert servers == [{"id": server_id, "name": "ibmi-prod-01", "status": "ACTIVE",
+                            "virtual_serial_number": "ABCD100"}]
+        assert client.server_vsns()[server_id] == "ABCD100"
+    finally:
+        client.close()
