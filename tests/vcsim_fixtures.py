@@ -136,6 +136,8 @@ def start_vcsim(tmp_dir, wait=True, **options):
     tmp_dir.mkdir(parents=True, exist_ok=True)
     name = options.pop("name", None) or f"vcsim-{uuid.uuid4().hex[:8]}"
     info_path = tmp_dir / f"{name}.json"
+    if info_path.exists():  # a stale file from an earlier run would look like a ready launcher
+        info_path.unlink()
     log_path = tmp_dir / f"{name}.log"
     options.setdefault("listen", "127.0.0.1:0")
     cmd = [build_launcher(), f"-info={info_path}", *_flags(options)]

@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Connection options of the ZStack modules; 1:1 with zstack_argument_spec() in module_utils/zstack.py."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  host:
+    description:
+      - Address (name or IP) of the ZStack management node.
+      - If not set, the value of the E(ZSTACK_HOST) environment variable is used.
+    type: str
+    required: true
+  port:
+    description:
+      - Port of the ZStack REST API.
+      - If not set, the value of the E(ZSTACK_PORT) environment variable is used.
+    type: int
+    default: 8080
+  protocol:
+    description:
+      - V(http) (the ZStack default) or V(https), for a management node behind a TLS proxy.
+      - If not set, the value of the E(ZSTACK_PROTOCOL) environment variable is used.
+    type: str
+    choices: [http, https]
+    default: http
+  account_name:
+    description:
+      - ZStack account to log in with (for example V(admin)). Requires O(password).
+      - The module logs in once, reuses the session for all its calls, logs in again once if
+        the session expires, and logs out at the end.
+      - If not set, the value of the E(ZSTACK_ACCOUNT) environment variable is used.
+    type: str
+  password:
+    description:
+      - Password of O(account_name). Only its SHA-512 hash is sent, as ZStack expects.
+      - If not set, the value of the E(ZSTACK_PASSWORD) environment variable is used.
+    type: str
+  access_key_id:
+    description:
+      - "AccessKey id, to sign each call (C(Authorization: ZStack <id>:<signature>), HMAC-SHA1 over
+        method, date and path as the ZStack Java SDK does) instead of logging in. Requires O(access_key_secret)."
+      - Used instead of O(account_name) and O(password) when both AccessKey options are set.
+      - If not set, the value of the E(ZSTACK_ACCESS_KEY_ID) environment variable is used.
+    type: str
+  access_key_secret:
+    description:
+      - AccessKey secret belonging to O(access_key_id).
+      - If not set, the value of the E(ZSTACK_ACCESS_KEY_SECRET) environment variable is used.
+    type: str
+  validate_certs:
+    description:
+      - Verify the server certificate when O(protocol=https). Set to V(false) only for test systems.
+      - If not set, the value of the E(ZSTACK_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the CA(s) that signed the server certificate, for O(protocol=https).
+      - If not set, the value of the E(ZSTACK_CA_PATH) environment variable is used.
+    type: path
+  poll_interval:
+    description:
+      - Seconds before the first re-poll of a running job.
+      - Later polls are spaced further apart (doubling), never more than 10% of the time waited so
+        far, nor more than O(poll_max_interval) seconds.
+    type: float
+    default: 0.5
+  poll_max_interval:
+    description:
+      - Longest pause, in seconds, between two polls of a running job.
+    type: float
+    default: 15.0
+notes:
+  - ZStack answers every mutating call asynchronously. The modules send their own C(X-Job-UUID)
+    with each such call, so a call whose answer was lost is resent safely.
+  - The job location ZStack returns names the management node's own address; the modules poll
+    the job at O(host) and O(port) instead, so they also work through NAT or a proxy.
+"""

@@ -1,0 +1,300 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Pure planning for the ZStack modules: API data in, desired changes out. No I/O.
+
+Field names and states follow the ZStack v1 REST API (see the project's api/zstack.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+UUID_RE = re.compile(r"\A[0-9a-f]{32}\Z")
+
+# -- polling schedule -----------------------------------------------------------------------------
+
+
+def next_poll_delay(previous, waited, initial, factor, maximum, ratio):
+    """The next delay between two polls of a job.
+
+    Starts at ``initial`` and grows by ``factor``, but never beyond ``ratio`` x the time already
+    waited (so completion is noticed at most ``ratio`` late, or ``initial`` for short jobs) nor
+    beyond ``maximum``. The number of polls then grows with the logarithm of the job's length
+    until the ``maximum`` is reached.
+    """
+    if previous is None:
+        return initial
+    return min(previous * factor, maximum, max(initial, ratio * waited))
+
+
+# -- identifiers ----------------------------------------------------------------------------------
+
+def is_uuid(value):
+    """ZStack uuids are 32 lowercase hex characters (a UUID without dashes)."""
+    return isinstance(value, str) and bool(UUID_RE.match(value))
+
+
+V2V_NAMESPACE = uuid.UUID("5b0f1f64-3c5e-4c4b-9a55-2f6f3d6c1e7a")  # fixed: derived uuids must be stable
+
+
+def derive_v2v_job_uuid(url, name):
+    """The V2V LongJob uuid chosen for URL + NAME when the user gives none: the same on every run."""
+    return uuid.uuid5(V2V_NAMESPACE, "%s\n%s" % (url, name)).hex
+
+
+V2V_URL_SCHEMES = ("vmware://", "kvm://")
+
+
+def v2v_url_problem(url):
+    """None when URL has a scheme ZStack converts from, else what is wrong. The rest is opaque."""
+    if not any(url.startswith(scheme) and len(url) > len(scheme) for scheme in V2V_URL_SCHEMES):
+        return "must start with %s followed by the source VM (got %r)" % (" or ".join(V2V_URL_SCHEMES), url)
+    if len(url) > 1024:
+        return "must be at most 1024 characters long"
+    return None
+
+
+def pick_unique(matches, kind, value):
+    """(the one match, None) or (None, the problem) for a lookup by uuid or name."""
+    if len(matches) == 1:
+        return matches[0], None
+    if not matches:
+        return None, "no %s has the uuid or name %r" % (kind, value)
+    uuids = ", ".join(sorted(m.get("uuid", "?") for m in matches))
+    return None, "the name %r is ambiguous: %d %ss have it (%s); give the uuid" % (value, len(matches), kind, uuids)
+
+
+# -- PrimaryStorageMigrateVm ------------------------------------------------------------------------
+
+MIGRATION_JOB_NAME = "APIPrimaryStorageMigrateVmMsg"
+LIVE_STATES = ("Running", "Paused")
+OFFLINE_STATES = ("Stopped",)
+MIGRATING_STATES = ("Migrating", "VolumeMigrating")
+ACTIVE_JOB_STATES = ("Waiting", "Running", "Suspended", "Canceling")
+TERMINAL_JOB_STATES = ("Succeeded", "Failed", "Canceled")
+
+
+def migration_mode(vm_state):
+    """'live' or 'offline' for a VM state that allows storage migration, else None."""
+    if vm_state in LIVE_STATES:
+        return "live"
+    if vm_state in OFFLINE_STATES:
+        return "offline"
+    return None
+
+
+def volumes_in_scope(volumes, with_data_volumes):
+    """The VM's volumes a migration moves: the root volume, plus data volumes unless told otherwise."""
+    kinds = ("Root", "Data") if with_data_volumes else ("Root",)
+    return sorted((v for v in volumes if v.get("type") in kinds), key=lambda v: (v.get("type") != "Root", v.get("deviceId") or 0))
+
+
+def running_migration_conditions(vm_uuid):
+    """Query conditions (AND-ed) for a storage migration of VM_UUID that is still under way."""
+    return ["jobName=%s" % MIGRATION_JOB_NAME, "state?=%s" % ",".join(ACTIVE_JOB_STATES), "jobData~=%%%s%%" % vm_uuid]
+
+
+def plan_ps_migration(vm, volumes, dst_ps_uuid, with_data_volumes, running_jobs=()):
+    """What to do so that VM's volumes end up on DST_PS_UUID.
+
+    Returns a dict: ``action`` one of ``none`` (already there), ``wait`` (a migration of this VM
+    is under way: wait for it, then plan again), ``migrate`` or ``blocked`` (the VM's state
+    forbids it; ``reason`` says why); ``mode`` live/offline; ``volumes`` the moves
+    (uuid, name, type, from, to); ``running_job`` the uuid of a migration LongJob under way.
+    """
+    state = vm.get("state")
+    plan = {"action": "none", "mode": migration_mode(state), "vm_state": state, "volumes": [], "reason": None,
+            "running_job": running_jobs[0].get("uuid") if running_jobs else None}
+    if running_jobs or state in MIGRATING_STATES:
+        plan["action"] = "wait"
+        plan["reason"] = ("storage migration job %s is %s" % (running_jobs[0].get("uuid"), running_jobs[0].get("state"))
+                          if running_jobs else "the VM is in state %s" % state)
+        return plan
+    moves = [{"uuid": v.get("uuid"), "name": v.get("name"), "type": v.get("type"),
+              "from": v.get("primaryStorageUuid"), "to": dst_ps_uuid}
+             for v in volumes_in_scope(volumes, with_data_volumes) if v.get("primaryStorageUuid") != dst_ps_uuid]
+    plan["volumes"] = moves
+    if not moves:
+        return plan
+    if plan["mode"] is None:
+        plan["action"] = "blocked"
+        plan["reason"] = ("the VM is in state %s; storage migration needs one of %s (live) or %s (offline)"
+                          % (state, ", ".join(LIVE_STATES), ", ".join(OFFLINE_STATES)))
+        return plan
+    plan["action"] = "migrate"
+    return plan
+
+
+def volume_placement(volumes, moves=()):
+    """{volume uuid: primary storage uuid} for VOLUMES, with MOVES applied (for diffs)."""
+    placement = {v.get("uuid"): v.get("primaryStorageUuid") for v in volumes}
+    for move in moves:
+        placement[move["uuid"]] = move["to"]
+    return placement
+
+
+def ps_migration_body(dst_ps_uuid, with_data_volumes, with_snapshots, dst_host_uuid=None, strategy=None,
+                      down_time=None, bandwidth=None):
+    """The PUT /vm-instances/{uuid}/actions body. downTime and bandwidth go INSIDE the action."""
+    action = {"dstPrimaryStorageUuid": dst_ps_uuid, "withDataVolumes": bool(with_data_volumes),
+              "withSnapshots": bool(with_snapshots)}
+    optional = {"dstHostUuid": dst_host_uuid, "strategy": strategy, "downTime": down_time, "bandwidth": bandwidth}
+    action.update((key, value) for key, value in optional.items() if value is not None)
+    return {"primaryStorageMigrateVm": action, "systemTags": [], "userTags": []}
+
+
+def volumes_not_moved(volumes, moves):
+    """The planned MOVES whose volume, in the fresh VOLUMES, is not on its destination yet."""
+    placement = volume_placement(volumes)
+    return [m for m in moves if placement.get(m["uuid"]) != m["to"]]
+
+
+# -- LongJobs and V2V --------------------------------------------------------------------------------
+
+def parse_job_result(text):
+    """LongJob.jobResult is a string: JSON when it can be decoded, else the text itself."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def job_failure_message(job):
+    """A readable reason out of a failed/canceled LongJob's jobResult ({"message", "detail", "cause"} or text)."""
+    result = parse_job_result(job.get("jobResult"))
+    if isinstance(result, dict):
+        message = result.get("message")
+        if isinstance(message, dict):  # an ErrorCode; LongJobManagerImpl also uses message_en
+            message = (message.get("details") or message.get("description") or message.get("message_en")
+                       or message.get("code"))
+        parts = [str(p) for p in (message, result.get("detail"), result.get("cause")) if p]
+        if parts:
+            return "; ".join(dict.fromkeys(parts))
+        return json.dumps(result, sort_keys=True)
+    return result or "LongJob ended in state %s" % job.get("state")
+
+
+def job_failure_code(job):
+    """The ZStack error code inside a failed LongJob's jobResult, when there is one."""
+    result = parse_job_result(job.get("jobResult"))
+    if isinstance(result, dict) and isinstance(result.get("message"), dict):
+        return result["message"].get("code")
+    return None
+
+
+def vm_uuid_from_job(job):
+    """The converted VM's uuid as far as the LongJob itself tells (api/zstack.md section 12 order).
+
+    First ``inventory.uuid`` of a VM-looking inventory in jobResult, then ``targetResourceUuid``.
+    None when neither is there; the caller then looks the VM up by its unique name.
+    """
+    result = parse_job_result(job.get("jobResult"))
+    if isinstance(result, dict):
+        inventory = result.get("inventory")
+        if isinstance(inventory, dict) and is_uuid(inventory.get("uuid")) and (
+                "rootVolumeUuid" in inventory or "hypervisorType" in inventory):
+            return inventory["uuid"]
+    target = job.get("targetResourceUuid")
+    return target if is_uuid(target) else None
+
+
+V2V_FIELDS = (
+    # (module option, API field)
+    ("url", "url"), ("name", "name"), ("description", "description"), ("conversion_host_uuid", "conversionHostUuid"),
+    ("cpu_num", "cpuNum"), ("memory_size", "memorySize"), ("zone_uuid", "zoneUuid"), ("cluster_uuid", "clusterUuid"),
+    ("host_uuid", "hostUuid"), ("primary_storage_uuid", "primaryStorageUuid"), ("l3_network_uuids", "l3NetworkUuids"),
+    ("default_l3_network_uuid", "defaultL3NetworkUuid"), ("platform", "platform"), ("vm_type", "type"),
+    ("strategy", "strategy"), ("convert_strategy", "convertStrategy"), ("long_job_name", "longJobName"),
+    ("long_job_description", "longJobDescription"), ("ssh_priv_key", "sshPrivKey"), ("pause_vm", "pauseVm"),
+    ("volume_filters", "volumeFilters"), ("root_file_system", "rootFileSystem"), ("tag_uuids", "tagUuids"),
+)
+
+
+def v2v_body(params, resource_uuid):
+    """The POST /v2vs body from the module's parameters: only the fields the user set."""
+    body = {api: params[option] for option, api in V2V_FIELDS if params.get(option) is not None}
+    body["resourceUuid"] = resource_uuid
+    return {"params": body, "systemTags": params.get("system_tags") or [], "userTags": params.get("user_tags") or []}
+
+
+def plan_v2v(state, job, vms_named):
+    """What to do for a conversion whose LongJob is JOB (None when absent).
+
+    VMS_NAMED are the VMs that already carry the target name. Returns a dict with ``action``:
+    ``submit``, ``wait`` (job under way), ``rerun`` (failed or canceled: present asks for it
+    again), ``cancel``, ``none``, ``adopt`` (no job but the VM exists: report it) or ``blocked``
+    (with ``reason``).
+    """
+    job_state = job.get("state") if job else None
+    if state == "canceled":
+        if job is None or job_state in ("Canceled", "Failed"):
+            return {"action": "none", "reason": "no conversion job" if job is None else "the job is %s" % job_state}
+        if job_state == "Succeeded":
+            return {"action": "blocked", "reason": "the conversion job %s already Succeeded; it cannot be canceled" % job["uuid"]}
+        if job_state == "Canceling":
+            return {"action": "wait", "reason": "the job is Canceling"}
+        return {"action": "cancel", "reason": "the job is %s" % job_state}
+    if job is None:
+        if len(vms_named) == 1:
+            return {"action": "adopt", "reason": "no conversion job, but the VM already exists"}
+        if len(vms_named) > 1:
+            return {"action": "blocked", "reason": "%d VMs are already named %r (%s); the converted VM's name must be unique"
+                    % (len(vms_named), vms_named[0].get("name"), ", ".join(sorted(v.get("uuid", "?") for v in vms_named)))}
+        return {"action": "submit", "reason": "no conversion job yet"}
+    if job_state == "Succeeded":
+        return {"action": "none", "reason": "the conversion job already Succeeded"}
+    if job_state in ("Failed", "Canceled"):
+        return {"action": "rerun", "reason": "the conversion job is %s" % job_state}
+    return {"action": "wait", "reason": "the conversion job is %s" % job_state}
+
+
+SECRET_FIELDS = frozenset(("sshPrivKey", "password", "accessKeySecret"))
+MASK = "********"
+_SECRET_FIELD_RE = re.compile(r'("(?:%s)"\s*:\s*)"(?:[^"\\]|\\.)*"' % "|".join(sorted(SECRET_FIELDS)))
+
+
+def _mask_fields(value):
+    if isinstance(value, dict):
+        return {k: MASK if k in SECRET_FIELDS and v is not None else _mask_fields(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_fields(v) for v in value]
+    return value
+
+
+def mask_job_secrets(job):
+    """JOB with secrets (the V2V sshPrivKey...) masked inside its jobData/jobResult strings.
+
+    ZStack keeps the API parameters in ``jobData`` as JSON text, where Ansible's no_log masking
+    cannot see them (newlines are escaped).
+    """
+    if not isinstance(job, dict):
+        return job
+    job = dict(job)
+    for field in ("jobData", "jobResult"):
+        text = job.get(field)
+        if not isinstance(text, str) or not any(name in text for name in SECRET_FIELDS):
+            continue
+        parsed = parse_job_result(text)
+        if isinstance(parsed, (dict, list)):
+            job[field] = json.dumps(_mask_fields(parsed))
+        else:
+            job[field] = _SECRET_FIELD_RE.sub(r'\1"%s"' % MASK, text)
+    return job
+
+
+def longjob_conditions(uuid_=None, name=None, states=None, target_resource_uuid=None, job_name=None, api_id=None):
+    """Query conditions (AND-ed) for zstack_longjob_info."""
+    conditions = []
+    for field, value in (("uuid", uuid_), ("name", name), ("targetResourceUuid", target_resource_uuid),
+                         ("jobName", job_name), ("apiId", api_id)):
+        if value:
+            conditions.append("%s=%s" % (field, value))
+    if states:
+        conditions.append("state?=%s" % ",".join(states))
+    return conditions

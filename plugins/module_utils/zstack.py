@@ -1,0 +1,379 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""ZStack v1 REST client: session or AccessKey auth, the async job protocol, queries, LongJobs.
+
+Facts it relies on (api/zstack.md):
+
+* login sends the SHA-512 hex of the password; later calls carry ``Authorization: OAuth <session>``;
+  an invalid session is a **503** JSON ``ID.1001`` (or globalErrorCode ``ORG_ZSTACK_IDENTITY_10020``),
+  never a 401 - directly on a GET, on the **poll** for an async call;
+* a 503 carrying a ZStack error body is a real failure, not "try later";
+* every non-GET call except login/logout answers 202 + ``location`` (built from the management
+  node's own IP: rewritten onto the configured endpoint), then ``GET /api-jobs/<uuid>`` says 202
+  (running), 200 (done), 503 (failed) or 404 (unknown/expired);
+* a client-chosen ``X-Job-UUID`` makes a resend after a lost answer safe: the server answers
+  400 ``Duplicate job uuid[...]`` and the job is polled instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import hmac
+import uuid
+from urllib.parse import urlsplit
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient
+from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
+    TERMINAL_JOB_STATES, is_uuid, next_poll_delay, pick_unique)
+
+API = "/zstack/v1"
+JOBS_PATH = API + "/api-jobs/"
+LOGIN_PATH = API + "/accounts/login"
+SESSION_PATH = API + "/accounts/sessions/"
+SESSION_ERROR_CODES = frozenset(("ID.1001",))
+SESSION_GLOBAL_ERROR_CODES = frozenset(("ORG_ZSTACK_IDENTITY_10020",))
+DUPLICATE_JOB = "Duplicate job uuid"
+POLL_RATIO = 0.1  # completion is noticed at most 10 % of the waited time late
+
+
+class PollBackoff(Backoff):
+    """The job polling schedule: ``initial`` doubling, capped at POLL_RATIO x time waited and ``maximum``.
+
+    See ``next_poll_delay``. No jitter: each client polls its own job, there is no herd to spread.
+    """
+
+    def __init__(self, initial=0.5, maximum=15.0, factor=2.0, ratio=POLL_RATIO):
+        super().__init__(initial=initial, factor=factor, maximum=max(maximum, initial), jitter=0)
+        self.ratio = ratio
+
+    def delays(self):
+        delay, waited = None, 0.0
+        while True:
+            delay = next_poll_delay(delay, waited, self.initial, self.factor, self.maximum, self.ratio)
+            waited += delay
+            yield delay
+
+
+class ApiJob:
+    """One submitted async call: its X-Job-UUID, where to poll it, and what to resend if needed."""
+
+    def __init__(self, uuid_, location, method, path, body, operation, resource):
+        self.uuid = uuid_
+        self.location = location
+        self.method = method
+        self.path = path
+        self.body = body
+        self.operation = operation
+        self.resource = resource
+        self.result = None  # the 200 body once done
+        self.relogged = False  # a re-login happened since the last "still running" answer
+
+
+class _JobRejectedSession(Exception):
+    """The api-job itself failed with ID.1001: the operation never ran; resubmit with a new uuid."""
+
+
+class ZStackClient(RestClient):
+    # 503 is ZStack's "the operation failed" (see is_retryable for proxies); only 429 means "later".
+    retry_statuses = frozenset((429,))
+    proxy_statuses = frozenset((502, 503, 504))
+
+    def __init__(self, base_url, account_name=None, password=None, access_key_id=None, access_key_secret=None,
+                 poll_backoff=None, **kwargs):
+        super().__init__(base_url, **kwargs)
+        self.account_name = account_name
+        self.access_key_id = access_key_id
+        self.access_key_secret = access_key_secret
+        self.poll_backoff = poll_backoff or PollBackoff()
+        self.session_uuid = None
+        self.last_job = None  # the ApiJob submitted last (its uuid is the LongJob's apiId)
+        self._password_hash = None
+        if password is not None:
+            self._password_hash = hashlib.sha512(password.encode("utf-8")).hexdigest()
+            self.redact.add(password)
+            self.redact.add(self._password_hash)
+        self.redact.add(access_key_secret)
+        self.use_access_key = bool(access_key_id and access_key_secret)
+        if not self.use_access_key and not (account_name and password is not None):
+            raise _errors.ParameterError("ZStack needs account_name and password, or access_key_id and access_key_secret")
+
+    # -- RestClient hooks ------------------------------------------------------------------------
+    def parse_error(self, response):
+        error = _error_body(response)
+        if error is not None:
+            message = error.get("details") or error.get("description")
+            if error.get("description") and error.get("details") and error["description"] not in error["details"]:
+                message = "%s: %s" % (error["description"], error["details"])
+            return error.get("code"), message
+        body = response.body
+        return None, body.strip() if isinstance(body, str) else None
+
+    def is_retryable(self, response):
+        # A 502/503/504 without a ZStack error body comes from a proxy or load balancer in front.
+        if response.status in self.proxy_statuses and _error_body(response) is None:
+            return True
+        return super().is_retryable(response)
+
+    def is_session_expired(self, response):
+        if self.use_access_key or response.status != 503:
+            return False
+        error = _error_body(response) or {}
+        return error.get("code") in SESSION_ERROR_CODES or error.get("globalErrorCode") in SESSION_GLOBAL_ERROR_CODES
+
+    def login(self):
+        """PUT /accounts/login with the SHA-512 of the password; later calls use the session."""
+        self.session.headers.pop("Authorization", None)
+        self.session_uuid = None
+        body = {"logInByAccount": {"accountName": self.account_name, "password": self._password_hash}}
+        response = super().request("PUT", LOGIN_PATH, json_body=body, operation="LogInByAccount",
+                                   resource="account '%s'" % self.account_name, idempotent=True, relogin=False,
+                                   expect=(503,))
+        if response.status == 503:
+            message, code, api_message = self._error_parts(response)
+            raise self._error(_errors.AuthError, message, "LogInByAccount", "account '%s'" % self.account_name,
+                              status=503, code=code, api_message=api_message)
+        inventory = (response.body or {}).get("inventory") if isinstance(response.body, dict) else None
+        session_uuid = inventory.get("uuid") if isinstance(inventory, dict) else None
+        if not session_uuid:
+            raise self._error(_errors.AuthError, "the login answer carries no session uuid", "LogInByAccount",
+                              "account '%s'" % self.account_name, status=response.status)
+        self.redact.add(session_uuid)
+        self.session_uuid = session_uuid
+        self.session.headers["Authorization"] = "OAuth %s" % session_uuid
+
+    def request(self, method, path, json_body=None, data=None, params=None, headers=None, operation=None,
+                resource=None, idempotent=None, read_timeout=None, expect=None, relogin=True):
+        if self.use_access_key:
+            headers = dict(headers or {}, **self._signature_headers(method, path))
+        elif self.session_uuid is None:
+            self.login()  # lazily: one session for the whole module run
+        return super().request(method, path, json_body=json_body, data=data, params=params, headers=headers,
+                               operation=operation, resource=resource, idempotent=idempotent,
+                               read_timeout=read_timeout, expect=expect, relogin=relogin)
+
+    def close(self):
+        """Log out (DELETE /accounts/sessions/{uuid}) and close the HTTP session."""
+        session_uuid, self.session_uuid = self.session_uuid, None
+        try:
+            if session_uuid:
+                RestClient.request(self, "DELETE", SESSION_PATH + session_uuid, operation="LogOut",
+                                   relogin=False, idempotent=True, expect=(404, 503))
+        finally:
+            super().close()
+
+    # -- AccessKey authentication ----------------------------------------------------------------
+    def _signature_headers(self, method, path):
+        """``Authorization: ZStack <id>:<base64 HMAC-SHA1>`` over "METHOD\\nDATE\\n/v1/<path>" (ZStack Java SDK)."""
+        date = email.utils.formatdate(usegmt=True)
+        url_path = urlsplit(self.url(path)).path
+        signed_path = url_path[url_path.find("/v1/"):] if "/v1/" in url_path else url_path
+        digest = hmac.new(self.access_key_secret.encode("utf-8"),
+                          ("%s\n%s\n%s" % (method.upper(), date, signed_path)).encode("utf-8"), hashlib.sha1).digest()
+        return {"Date": date,
+                "Authorization": "ZStack %s:%s" % (self.access_key_id, base64.b64encode(digest).decode("ascii"))}
+
+    # -- async protocol --------------------------------------------------------------------------
+    def job_location(self, location, job_uuid):
+        """The poll URL on the configured endpoint: keep the part from /zstack/v1/api-jobs/."""
+        if isinstance(location, str) and JOBS_PATH in location:
+            return self.base_url + JOBS_PATH + location.split(JOBS_PATH, 1)[1]
+        return self.base_url + JOBS_PATH + job_uuid
+
+    def submit(self, method, path, body, operation, resource=None):
+        """Send an async (mutating) call with a fresh X-Job-UUID; return its ApiJob (not waited for).
+
+        A lost answer is resent with the same X-Job-UUID (``idempotent``): the server then says
+        "Duplicate job uuid", which means our first attempt was accepted, so we poll that job.
+        """
+        job_uuid = uuid.uuid4().hex
+        job = ApiJob(job_uuid, None, method, path, body, operation, resource)
+        self.last_job = job
+        response = self.request(method, path, json_body=body, headers={"X-Job-UUID": job_uuid}, operation=operation,
+                                resource=resource, idempotent=True, expect=(400,))
+        if response.status == 400:
+            if not (isinstance(response.body, str) and DUPLICATE_JOB in response.body and job_uuid in response.body):
+                raise self.error_from(response, operation, resource)
+        elif response.status in (200, 204):  # answered synchronously after all
+            job.result = response.body if isinstance(response.body, dict) else {}
+        location = response.body.get("location") if isinstance(response.body, dict) else None
+        job.location = self.job_location(location, job_uuid)
+        return job
+
+    def poll(self, job):
+        """One look at JOB: None while it runs, the 200 body when done; raises JobFailedError on 503."""
+        if job.result is not None:
+            return job.result
+        response = self.request("GET", job.location, operation=job.operation, resource=job.resource,
+                                relogin=False, expect=(202, 404, 503))
+        if response.status == 202:
+            job.relogged = False
+            return None
+        if self.is_retryable(response):
+            return None  # a proxy's 503 says nothing about the job: ask again at the next poll
+        if response.status == 404:
+            raise self._error(_errors.NotFoundError, "the api-job %s is unknown or has expired: %s"
+                              % (job.uuid, response.body if isinstance(response.body, str) else "HTTP 404"),
+                              job.operation, job.resource, status=404)
+        if response.status == 503:
+            if self.is_session_expired(response):
+                if not job.relogged:
+                    # Our session lapsed while polling; the job may still be fine: look again.
+                    job.relogged = True
+                    self.login()
+                    return self.poll(job)
+                raise _JobRejectedSession()
+            code, message = self._error_parts(response)[1:]
+            raise self._error(_errors.JobFailedError, message or "HTTP 503", job.operation, job.resource,
+                              status=503, code=code, api_message=message,
+                              details=response.body if isinstance(response.body, dict) else None)
+        job.result = response.body if isinstance(response.body, dict) else {}
+        return job.result
+
+    def wait_job(self, job, timeout):
+        """Poll JOB along the poll schedule until it ends; return the 200 body."""
+        return wait_for(lambda: self.poll(job), timeout, backoff=self.poll_backoff, clock=self.clock,
+                        what="%s (api-job %s)" % (job.operation, job.uuid))
+
+    def call_async(self, method, path, body, operation, resource=None, timeout=None):
+        """Submit and wait; resubmit once with a new X-Job-UUID if the job died of an invalid session.
+
+        Returns (ApiJob, result body).
+        """
+        start = self.clock.now()
+        job = self.submit(method, path, body, operation, resource)
+        try:
+            return job, self.wait_job(job, timeout)
+        except _JobRejectedSession:
+            pass
+        remaining = None if timeout is None else max(timeout - (self.clock.now() - start), 0)
+        job = self.submit(method, path, body, operation, resource)
+        try:
+            return job, self.wait_job(job, remaining)
+        except _JobRejectedSession:
+            raise self._error(_errors.AuthError, "the session was rejected twice, even right after a fresh login",
+                              operation, resource, code="ID.1001")
+
+    # -- queries ---------------------------------------------------------------------------------
+    def query(self, collection, conditions=(), operation=None, **params):
+        """GET /zstack/v1/<collection>?q=...&q=... (conditions AND-ed) -> the inventories.
+
+        Conditions are "field<op>value" strings (api/zstack.md section 6); the URL encoding sends
+        ``%`` as %25, as ``~=`` needs.
+        """
+        query = [("q", condition) for condition in conditions] + sorted(params.items())
+        response = self.get("%s/%s" % (API, collection), params=query or None,
+                            operation=operation or "Query %s" % collection)
+        return _inventories(response.body)
+
+    def get_inventory(self, collection, uuid_, operation=None):
+        """GET /zstack/v1/<collection>/<uuid> -> the inventory, or None (unknown uuids give 200 + [])."""
+        response = self.get("%s/%s/%s" % (API, collection, uuid_), operation=operation or "Get %s" % collection,
+                            resource=uuid_)
+        inventories = _inventories(response.body)
+        return inventories[0] if inventories else None
+
+    def find(self, collection, value, kind):
+        """The objects of COLLECTION whose uuid (when VALUE looks like one) or else name is VALUE."""
+        if is_uuid(value):
+            found = self.query(collection, ["uuid=%s" % value], operation="Find %s" % kind)
+            if found:
+                return found
+        return self.query(collection, ["name=%s" % value], operation="Find %s" % kind)
+
+    def resolve(self, collection, value, kind, parameter):
+        """The one object of COLLECTION whose uuid or unique name is VALUE; ParameterError naming PARAMETER otherwise."""
+        found, problem = pick_unique(self.find(collection, value, kind), kind, value)
+        if problem:
+            raise _errors.ParameterError("parameter '%s': %s" % (parameter, problem))
+        return found
+
+    # -- LongJobs --------------------------------------------------------------------------------
+    def get_longjob(self, job_uuid):
+        return self.get_inventory("longjobs", job_uuid, operation="Get LongJob")
+
+    def longjob_action(self, job_uuid, action, timeout=None):
+        """cancelLongJob / rerunLongJob / resumeLongJob: an async PUT on /longjobs/{uuid}/actions."""
+        return self.call_async("PUT", "%s/longjobs/%s/actions" % (API, job_uuid), {action: {}},
+                               action[0].upper() + action[1:], "LongJob %s" % job_uuid, timeout)[1]
+
+    def wait_longjob(self, job_uuid, timeout, states=TERMINAL_JOB_STATES):
+        """Poll the LongJob until its state is one of STATES; return its inventory."""
+        def check():
+            job = self.get_longjob(job_uuid)
+            if job is None:
+                raise _errors.NotFoundError("the LongJob disappeared", operation="Wait for LongJob", resource=job_uuid)
+            return job if job.get("state") in states else None
+
+        return wait_for(check, timeout, backoff=self.poll_backoff, clock=self.clock, what="LongJob %s" % job_uuid)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _error_parts(self, response):
+        """(message, code, api message) of an error response."""
+        code, message = self.parse_error(response)
+        return message or "HTTP %s" % response.status, code, message
+
+
+def _error_body(response):
+    body = response.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"]
+    return None
+
+
+def _inventories(body):
+    if isinstance(body, dict):
+        inventories = body.get("inventories")
+        if isinstance(inventories, list):
+            return inventories
+        if isinstance(body.get("inventory"), dict):
+            return [body["inventory"]]
+    return []
+
+
+# -- connection options (1:1 with plugins/doc_fragments/zstack.py) --------------------------------
+
+def zstack_argument_spec():
+    return dict(
+        host=dict(type="str", required=True, fallback=(env_fallback, ["ZSTACK_HOST"])),
+        port=dict(type="int", default=8080, fallback=(env_fallback, ["ZSTACK_PORT"])),
+        protocol=dict(type="str", default="http", choices=["http", "https"], fallback=(env_fallback, ["ZSTACK_PROTOCOL"])),
+        account_name=dict(type="str", fallback=(env_fallback, ["ZSTACK_ACCOUNT"])),
+        password=dict(type="str", no_log=True, fallback=(env_fallback, ["ZSTACK_PASSWORD"])),
+        access_key_id=dict(type="str", no_log=False, fallback=(env_fallback, ["ZSTACK_ACCESS_KEY_ID"])),
+        access_key_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["ZSTACK_ACCESS_KEY_SECRET"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["ZSTACK_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["ZSTACK_CA_PATH"])),
+        poll_interval=dict(type="float", default=0.5),
+        poll_max_interval=dict(type="float", default=15.0),
+    )
+
+
+def open_client(module):
+    params = module.params
+    for name in ("poll_interval", "poll_max_interval"):
+        if params[name] <= 0:
+            module.fail_parameter(name, "must be a positive number of seconds")
+    base_url = "%s://%s:%d" % (params["protocol"], params["host"], params["port"])
+    redactor = Redactor([params["password"], params["access_key_secret"]], on_secret=module.register_secret)
+    return ZStackClient(base_url, account_name=params["account_name"], password=params["password"],
+                        access_key_id=params["access_key_id"], access_key_secret=params["access_key_secret"],
+                        validate_certs=params["validate_certs"], ca_path=params["ca_path"], redactor=redactor,
+                        poll_backoff=PollBackoff(params["poll_interval"], params["poll_max_interval"]),
+                        user_agent="hybridcloud.migration (zstack)")
+
+
+CONNECTION = Connection(
+    zstack_argument_spec(),
+    open_client,
+    required_together=[["account_name", "password"], ["access_key_id", "access_key_secret"]],
+    required_one_of=[["password", "access_key_secret"]],
+)

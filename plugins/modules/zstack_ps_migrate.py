@@ -1,0 +1,328 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: zstack_ps_migrate
+short_description: Move a ZStack VM's volumes to another primary storage
+version_added: 1.0.0
+description:
+  - Moves the root volume (and by default the data volumes) of a ZStack VM to another primary
+    storage with C(PrimaryStorageMigrateVm). A V(Running) or V(Paused) VM is migrated live, a
+    V(Stopped) VM offline; any other state is refused before any call is made.
+  - Idempotent. Nothing is sent when every volume that should move is already on the destination.
+    When a storage migration of the VM is already under way (the VM is V(Migrating) or
+    V(VolumeMigrating), or a C(APIPrimaryStorageMigrateVmMsg) LongJob of it runs), the module waits
+    for it and then decides again, instead of starting a second one.
+  - In check mode the module returns the plan (which volumes would move, live or offline) without
+    changing anything; in diff mode it shows each volume's primary storage before and after.
+author: hybridcloud.migration contributors (@hybridcloud)
+options:
+  vm:
+    description:
+      - The VM, by uuid or by name. A name must be unique.
+    type: str
+    required: true
+  primary_storage:
+    description:
+      - The destination primary storage, by uuid or by unique name.
+    type: str
+    required: true
+  with_data_volumes:
+    description:
+      - Move the data volumes as well. V(false) moves the root volume only.
+    type: bool
+    default: true
+  with_snapshots:
+    description:
+      - Move the volumes' snapshots as well.
+    type: bool
+    default: true
+  dst_host:
+    description:
+      - Host (uuid or unique name) that runs the VM after a live migration. For a LocalStorage
+        destination it also selects the host whose local storage receives the volumes; ZStack requires
+        it then.
+    type: str
+  strategy:
+    description:
+      - Live migration strategy. Ignored by ZStack for offline migrations. V(no-converge) needs a recent ZStack.
+    type: str
+    choices: [auto-converge, no-converge]
+  down_time:
+    description:
+      - Maximum downtime of a live migration, in the unit ZStack defines for C(downTime); passed through unchanged.
+    type: int
+  bandwidth:
+    description:
+      - Bandwidth limit of the migration in MB/s; V(0) means unlimited.
+    type: int
+  wait:
+    description:
+      - Wait for the migration to finish. With V(false) the module returns the job uuid at once;
+        M(hybridcloud.migration.zstack_longjob_info) or a later run with O(wait=true) picks it up.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait for the migration (and for a migration already under way) to finish.
+      - On timeout the migration goes on in ZStack; the error message names its job.
+    type: int
+    default: 86400
+extends_documentation_fragment:
+  - hybridcloud.migration.zstack
+  - hybridcloud.migration.attributes
+"""
+
+EXAMPLES = r"""
+- name: Move web-01 (root and data volumes) to the Ceph primary storage
+  hybridcloud.migration.zstack_ps_migrate:
+    host: zstack.example.com
+    account_name: admin
+    password: "{{ zstack_password }}"
+    vm: web-01
+    primary_storage: ps-ceph-01
+
+- name: Move only the root volume of a VM, live, with limited bandwidth
+  hybridcloud.migration.zstack_ps_migrate:
+    vm: f0f7aed586e55a32bd0ee16379608c2b
+    primary_storage: ps-nfs-02
+    with_data_volumes: false
+    strategy: auto-converge
+    bandwidth: 200
+
+- name: Start a migration to local storage and come back for it later
+  hybridcloud.migration.zstack_ps_migrate:
+    vm: db-01
+    primary_storage: ps-local-01
+    dst_host: host-kvm-02
+    wait: false
+  register: started
+
+- name: Wait for it
+  hybridcloud.migration.zstack_longjob_info:
+    uuid: "{{ started.long_job_uuid }}"
+  register: jobs
+  until: jobs.long_jobs[0].state in ['Succeeded', 'Failed', 'Canceled']
+  retries: 120
+  delay: 30
+"""
+
+RETURN = r"""
+vm:
+  description: The VM inventory after the migration (before it, in check mode or with O(wait=false)).
+  returned: always
+  type: dict
+  sample: {"uuid": "f0f7aed586e55a32bd0ee16379608c2b", "name": "web-01", "state": "Running",
+           "allVolumes": [{"uuid": "8b120ff104995319b2edf6290476be9d", "type": "Root",
+                           "primaryStorageUuid": "d15c3212fc5f5afc9474febc3deed380"}]}
+moved_volumes:
+  description:
+    - The volumes this run moved (or would move in check mode, or is moving with O(wait=false)).
+    - Empty when nothing had to move.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    uuid:
+      description: Volume uuid.
+      type: str
+    name:
+      description: Volume name.
+      type: str
+    type:
+      description: V(Root) or V(Data).
+      type: str
+    from:
+      description: Primary storage uuid before.
+      type: str
+    to:
+      description: Primary storage uuid after.
+      type: str
+  sample: [{"uuid": "8b120ff104995319b2edf6290476be9d", "name": "ROOT-for-web-01", "type": "Root",
+            "from": "314f2b4d28a45a4fa95c1fdc57ea6c21", "to": "d15c3212fc5f5afc9474febc3deed380"}]
+mode:
+  description: V(live) (the VM is Running or Paused) or V(offline) (Stopped); null when the VM's state allows neither.
+  returned: always
+  type: str
+  sample: live
+job_uuid:
+  description: The api-job (C(X-Job-UUID)) of the migration this run started; null when it started none.
+  returned: always
+  type: str
+  sample: b3e031bde29b46dd924aed1059fce57c
+long_job_uuid:
+  description:
+    - The LongJob of the migration this run started or waited for, when ZStack shows one.
+    - Use it with M(hybridcloud.migration.zstack_longjob_info).
+  returned: always
+  type: str
+  sample: 46574bd4623d4e1c9c1e150a1bc829f5
+"""
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import zstack
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
+    ConflictError, JobFailedError, NotFoundError, WaitTimeoutError)
+from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
+    MIGRATING_STATES, parse_job_result, plan_ps_migration, ps_migration_body,
+    running_migration_conditions, volume_placement, volumes_not_moved)
+
+OPERATION = "PrimaryStorageMigrateVm"
+MAX_WAITS = 3  # migrations of the same VM by others, waited for one after another
+
+
+class ZstackPsMigrate(MigrationModule):
+    connection = zstack.CONNECTION
+    argument_spec = dict(
+        vm=dict(type="str", required=True),
+        primary_storage=dict(type="str", required=True),
+        with_data_volumes=dict(type="bool", default=True),
+        with_snapshots=dict(type="bool", default=True),
+        dst_host=dict(type="str"),
+        strategy=dict(type="str", choices=["auto-converge", "no-converge"]),
+        down_time=dict(type="int"),
+        bandwidth=dict(type="int"),
+        wait=dict(type="bool", default=True),
+        timeout=dict(type="int", default=86400),
+    )
+
+    def run(self):
+        p = self.params
+        for name in ("down_time", "bandwidth"):
+            if p[name] is not None and p[name] < 0:
+                self.fail_parameter(name, "must not be negative (got %d)" % p[name])
+        if p["timeout"] <= 0:
+            self.fail_parameter("timeout", "must be a positive number of seconds")
+        self.deadline = self.client.clock.now() + p["timeout"]
+        self.result.update(vm=None, moved_volumes=[], mode=None, job_uuid=None, long_job_uuid=None)
+
+        vm = self.client.resolve("vm-instances", p["vm"], "VM", "vm")
+        dst = self.client.resolve("primary-storage", p["primary_storage"], "primary storage", "primary_storage")
+        host = self.client.resolve("hosts", p["dst_host"], "host", "dst_host") if p["dst_host"] else None
+        self.resource = "VM '%s' (%s)" % (vm.get("name"), vm["uuid"])
+
+        plan = self.plan(vm, dst["uuid"])
+        for dummy in range(MAX_WAITS):
+            if plan["action"] != "wait" or self.check_mode or not p["wait"]:
+                break
+            self.wait_for_running_migration(vm, plan)
+            vm = self.read_vm(vm["uuid"])
+            plan = self.plan(vm, dst["uuid"])
+        self.result.update(vm=vm, mode=plan["mode"])
+        if plan["action"] == "blocked":
+            raise ConflictError(plan["reason"], operation=OPERATION, resource=self.resource)
+        self.result["moved_volumes"] = plan["volumes"]
+        if plan["action"] == "wait":  # check mode, wait=false, or still busy after MAX_WAITS
+            self.result.update(moved_volumes=[], long_job_uuid=plan.get("running_job"))
+            if p["wait"] and not self.check_mode:
+                raise ConflictError("still busy after waiting for %d migrations: %s" % (MAX_WAITS, plan["reason"]),
+                                    operation=OPERATION, resource=self.resource)
+            self.warn("a storage migration of %s is under way (%s); not starting another" % (self.resource, plan["reason"]))
+            return
+        if plan["action"] == "none":
+            return
+
+        volumes = self.volumes_of(vm)
+        self.changed({"volumes": volume_placement(volumes)}, {"volumes": volume_placement(volumes, plan["volumes"])})
+        if self.check_mode:
+            return
+        body = ps_migration_body(dst["uuid"], p["with_data_volumes"], p["with_snapshots"],
+                                 host["uuid"] if host else None, p["strategy"], p["down_time"], p["bandwidth"])
+        path = "%s/vm-instances/%s/actions" % (zstack.API, vm["uuid"])
+        if not p["wait"]:
+            job = self.client.submit("PUT", path, body, OPERATION, self.resource)
+            self.result["job_uuid"] = job.uuid
+            self.result["long_job_uuid"] = self.long_job_of(job.uuid)
+            return
+        self.result["vm"] = self.migrate(path, body, vm["uuid"], plan["volumes"])
+
+    # -- reading and planning ----------------------------------------------------------------------
+    def plan(self, vm, dst_uuid):
+        running = self.client.query("longjobs", running_migration_conditions(vm["uuid"]),
+                                    operation="Find running storage migrations")
+        return plan_ps_migration(vm, self.volumes_of(vm), dst_uuid, self.params["with_data_volumes"], running)
+
+    def volumes_of(self, vm):
+        if isinstance(vm.get("allVolumes"), list):
+            return vm["allVolumes"]
+        return self.client.query("volumes", ["vmInstanceUuid=%s" % vm["uuid"]], operation="Get volumes of VM")
+
+    def read_vm(self, vm_uuid):
+        vm = self.client.get_inventory("vm-instances", vm_uuid, operation="Get VM")
+        if vm is None:
+            raise NotFoundError("the VM disappeared", operation=OPERATION, resource=self.resource)
+        return vm
+
+    def remaining(self):
+        return max(self.deadline - self.client.clock.now(), 0)
+
+    def long_job_of(self, api_job_uuid):
+        jobs = self.client.query("longjobs", ["apiId=%s" % api_job_uuid], operation="Find the migration LongJob")
+        return jobs[0]["uuid"] if jobs else None
+
+    # -- waiting and applying ----------------------------------------------------------------------
+    def wait_for_running_migration(self, vm, plan):
+        """Wait for the migration already under way: its LongJob, or else the VM's transitional state."""
+        self.result["long_job_uuid"] = plan["running_job"]
+        if plan["running_job"]:
+            self.client.wait_longjob(plan["running_job"], self.remaining())
+            return
+
+        def settled():
+            state = self.read_vm(vm["uuid"]).get("state")
+            return state if state not in MIGRATING_STATES else None
+
+        wait_for(settled, self.remaining(), backoff=self.client.poll_backoff, clock=self.client.clock,
+                 what="the migration already under way of %s" % self.resource)
+
+    def migrate(self, path, body, vm_uuid, moves):
+        """Submit, wait, verify; return the VM inventory after the migration."""
+        try:
+            job, answer = self.client.call_async("PUT", path, body, OPERATION, self.resource, self.remaining())
+            self.result["job_uuid"] = job.uuid
+            vm = (answer or {}).get("inventory") or self.read_vm(vm_uuid)
+        except WaitTimeoutError as error:
+            self.result["job_uuid"] = self.client.last_job.uuid
+            self.result["long_job_uuid"] = self.long_job_of(self.client.last_job.uuid)
+            raise WaitTimeoutError("%s; the migration goes on in ZStack (LongJob %s)"
+                                   % (error.message, self.result["long_job_uuid"]), operation=OPERATION,
+                                   resource=self.resource)
+        except (JobFailedError, NotFoundError) as error:
+            # SYS.1001: the api-job timed out while the LongJob may go on; 404: its result was purged.
+            if isinstance(error, JobFailedError) and error.code != "SYS.1001":
+                raise
+            self.result["job_uuid"] = self.client.last_job.uuid
+            vm = self.recover(error, vm_uuid)
+        self.result["long_job_uuid"] = self.result["long_job_uuid"] or self.long_job_of(self.result["job_uuid"])
+        missing = volumes_not_moved(self.volumes_of(vm), moves)
+        if missing:
+            raise JobFailedError("the migration ended but volume(s) %s are not on the destination"
+                                 % ", ".join(m["uuid"] for m in missing), operation=OPERATION, resource=self.resource)
+        return vm
+
+    def recover(self, error, vm_uuid):
+        """The api-job's answer is lost; the LongJob and the VM tell how the migration ended."""
+        long_job_uuid = self.long_job_of(self.client.last_job.uuid)
+        if long_job_uuid:
+            self.result["long_job_uuid"] = long_job_uuid
+            job = self.client.wait_longjob(long_job_uuid, self.remaining())
+            if job.get("state") != "Succeeded":
+                raise JobFailedError("the migration LongJob %s ended %s: %s" % (
+                    long_job_uuid, job.get("state"), parse_job_result(job.get("jobResult"))),
+                    operation=OPERATION, resource=self.resource)
+        elif isinstance(error, JobFailedError):
+            raise error
+        return self.read_vm(vm_uuid)
+
+
+def main():
+    ZstackPsMigrate().execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: zstack_v2v_convert
+short_description: Import a VMware or KVM VM into ZStack (ConvertVmFromForeignHypervisor)
+version_added: 1.0.0
+description:
+  - Starts, adopts, waits for or cancels a ZStack V2V conversion (C(ConvertVmFromForeignHypervisor),
+    the "Migration Service (Plus)"), which runs as a ZStack LongJob.
+  - The LongJob's uuid is O(resource_uuid) or, when not given, derived from O(url) and O(name), so
+    the same task always means the same job. A run first looks that job up; it never submits a
+    second conversion for it. After success a new run reports no change and returns the same VM;
+    while the job runs, a new run waits for it; a V(Failed) or V(Canceled) job is run again
+    (C(rerunLongJob)) by O(state=present).
+  - When the job is gone (ZStack purged it) but a VM named O(name) exists, that VM is taken as the
+    result of the earlier conversion (with a warning), so O(name) should be unique.
+author: hybridcloud.migration contributors (@hybridcloud)
+options:
+  state:
+    description:
+      - V(present) starts the conversion (or adopts the running or finished one) and, with O(wait), waits for it.
+      - V(canceled) cancels the conversion job if it is still under way. A job that already
+        Succeeded cannot be canceled (the module fails); a Failed one is left alone.
+    type: str
+    choices: [present, canceled]
+    default: present
+  url:
+    description:
+      - The source VM. For VMware, V(vmware://<ZStack uuid of the vCenter VM>) after the vCenter was
+        added to ZStack and synced; for KVM, a V(kvm://) URL in the form your ZStack release expects.
+      - Only the scheme is checked; the rest is passed to ZStack as given.
+      - Required with O(state=present), and with O(state=canceled) unless O(resource_uuid) is given.
+    type: str
+  name:
+    description:
+      - Name of the new ZStack VM. Should be unique (see the description).
+      - Required with O(state=present), and with O(state=canceled) unless O(resource_uuid) is given.
+    type: str
+  description:
+    description: Description of the new VM.
+    type: str
+  cpu_num:
+    description: CPU count of the new VM (1-1024). Required with O(state=present).
+    type: int
+  memory_size:
+    description: Memory of the new VM, in bytes. Required with O(state=present).
+    type: int
+  primary_storage_uuid:
+    description: Primary storage that receives the converted volumes. Required with O(state=present).
+    type: str
+  l3_network_uuids:
+    description: L3 networks of the new VM's NICs (at least one). Required with O(state=present).
+    type: list
+    elements: str
+  default_l3_network_uuid:
+    description: The L3 network of the default NIC.
+    type: str
+  conversion_host_uuid:
+    description: V2V conversion host that does the conversion.
+    type: str
+  zone_uuid:
+    description: Zone of the new VM.
+    type: str
+  cluster_uuid:
+    description: Cluster of the new VM.
+    type: str
+  host_uuid:
+    description: Host of the new VM.
+    type: str
+  platform:
+    description: Guest platform of the new VM.
+    type: str
+    choices: [Linux, Windows, WindowsVirtio, Paravirtualization, Other]
+  vm_type:
+    description: ZStack VM type (the API's C(type) field).
+    type: str
+    choices: [UserVm, ApplianceVm]
+  strategy:
+    description: V(InstantStart) (ZStack's default) starts the new VM when converted; V(JustConvert) leaves it stopped.
+    type: str
+    choices: [InstantStart, JustConvert]
+  convert_strategy:
+    description: V(CapacityOptimized) (ZStack's default) or V(EfficiencyFirst).
+    type: str
+    choices: [CapacityOptimized, EfficiencyFirst]
+  pause_vm:
+    description: Pause the source VM before the conversion (ZStack's default is V(false)).
+    type: bool
+  volume_filters:
+    description: Volume filters, passed to ZStack's C(volumeFilters) unchanged.
+    type: list
+    elements: raw
+  root_file_system:
+    description: Root file system hint, passed to ZStack's C(rootFileSystem).
+    type: str
+  ssh_priv_key:
+    description: Private key ZStack uses to reach a KVM source over SSH.
+    type: str
+  long_job_name:
+    description: Name of the conversion LongJob.
+    type: str
+  long_job_description:
+    description: Description of the conversion LongJob.
+    type: str
+  tag_uuids:
+    description: Tags to attach to the new VM.
+    type: list
+    elements: str
+  system_tags:
+    description: ZStack system tags sent with the call.
+    type: list
+    elements: str
+  user_tags:
+    description: ZStack user tags sent with the call.
+    type: list
+    elements: str
+  resource_uuid:
+    description:
+      - Uuid of the conversion LongJob (32 lowercase hex characters, a UUID without dashes).
+      - Default, a uuid derived from O(url) and O(name), the same on every run.
+    type: str
+  wait:
+    description:
+      - Wait until the conversion (or the cancellation) has ended. With V(false) the module returns
+        the job uuid as soon as ZStack has accepted the job;
+        M(hybridcloud.migration.zstack_longjob_info) or a later run with O(wait=true) picks it up.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait for the conversion to end. Submitting itself is bounded by 600 seconds.
+      - On timeout the conversion goes on in ZStack.
+    type: int
+    default: 43200
+extends_documentation_fragment:
+  - hybridcloud.migration.zstack
+  - hybridcloud.migration.attributes
+"""
+
+EXAMPLES = r"""
+- name: Import a vCenter VM into ZStack and wait for it
+  hybridcloud.migration.zstack_v2v_convert:
+    host: zstack.example.com
+    account_name: admin
+    password: "{{ zstack_password }}"
+    url: vmware://155cb773228d346ba8ed1135d48f3718
+    name: web-01
+    cpu_num: 2
+    memory_size: 4294967296
+    primary_storage_uuid: 314f2b4d28a45a4fa95c1fdc57ea6c21
+    l3_network_uuids: [15bf365e33ec52908dafb082f09148e0]
+    cluster_uuid: 540866de03575972a191168cf9878e68
+    conversion_host_uuid: 8d3c7a3fe8c25f7bb49c1a1a32a9e47c
+    strategy: JustConvert
+  register: converted
+
+- name: Start a KVM import without waiting
+  hybridcloud.migration.zstack_v2v_convert:
+    url: kvm://root@192.168.20.31/9b2a0a1c-6f0d-4a3e-9a55-3c7d1f0e2b11
+    name: legacy-db
+    ssh_priv_key: "{{ lookup('file', 'files/v2v_id_rsa') }}"
+    cpu_num: 4
+    memory_size: 8589934592
+    primary_storage_uuid: 314f2b4d28a45a4fa95c1fdc57ea6c21
+    l3_network_uuids: [15bf365e33ec52908dafb082f09148e0]
+    wait: false
+  register: started
+
+- name: Cancel that import
+  hybridcloud.migration.zstack_v2v_convert:
+    resource_uuid: "{{ started.job_uuid }}"
+    state: canceled
+"""
+
+RETURN = r"""
+job_uuid:
+  description: Uuid of the conversion LongJob (O(resource_uuid) or the derived one).
+  returned: always
+  type: str
+  sample: 3f1c5e0a9d7b5e2c8f4a6b1d0e9c7a52
+long_job:
+  description: The conversion LongJob as ZStack last showed it; null when there is none (check mode before the first run).
+  returned: always
+  type: dict
+  sample: {"uuid": "3f1c5e0a9d7b5e2c8f4a6b1d0e9c7a52", "name": "APIConvertVmFromForeignHypervisorMsg",
+           "jobName": "APIConvertVmFromForeignHypervisorMsg", "state": "Succeeded",
+           "targetResourceUuid": "0c5a3e8f1d2b4c6a9e7f5d3b1a2c4e6f"}
+vm_uuid:
+  description:
+    - Uuid of the converted VM when it can be determined (from the job's result, its target
+      resource, or else the unique VM named O(name)); null otherwise.
+  returned: always
+  type: str
+  sample: 0c5a3e8f1d2b4c6a9e7f5d3b1a2c4e6f
+vm:
+  description: Inventory of the converted VM, when known.
+  returned: always
+  type: dict
+  sample: {"uuid": "0c5a3e8f1d2b4c6a9e7f5d3b1a2c4e6f", "name": "web-01", "state": "Stopped"}
+"""
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import zstack
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ConflictError, JobFailedError
+from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
+from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
+    derive_v2v_job_uuid, is_uuid, job_failure_code, job_failure_message, mask_job_secrets, plan_v2v, v2v_body, v2v_url_problem,
+    vm_uuid_from_job)
+
+OPERATION = "ConvertVmFromForeignHypervisor"
+SUBMIT_TIMEOUT = 600
+PLATFORMS = ["Linux", "Windows", "WindowsVirtio", "Paravirtualization", "Other"]
+UUID_OPTIONS = ("primary_storage_uuid", "default_l3_network_uuid", "conversion_host_uuid", "zone_uuid",
+                "cluster_uuid", "host_uuid", "resource_uuid")
+UUID_LIST_OPTIONS = ("l3_network_uuids", "tag_uuids")
+
+
+class ZstackV2vConvert(MigrationModule):
+    connection = zstack.CONNECTION
+    argument_spec = dict(
+        state=dict(type="str", default="present", choices=["present", "canceled"]),
+        url=dict(type="str"),
+        name=dict(type="str"),
+        description=dict(type="str"),
+        cpu_num=dict(type="int"),
+        memory_size=dict(type="int"),
+        primary_storage_uuid=dict(type="str"),
+        l3_network_uuids=dict(type="list", elements="str"),
+        default_l3_network_uuid=dict(type="str"),
+        conversion_host_uuid=dict(type="str"),
+        zone_uuid=dict(type="str"),
+        cluster_uuid=dict(type="str"),
+        host_uuid=dict(type="str"),
+        platform=dict(type="str", choices=PLATFORMS),
+        vm_type=dict(type="str", choices=["UserVm", "ApplianceVm"]),
+        strategy=dict(type="str", choices=["InstantStart", "JustConvert"]),
+        convert_strategy=dict(type="str", choices=["CapacityOptimized", "EfficiencyFirst"]),
+        pause_vm=dict(type="bool"),
+        volume_filters=dict(type="list", elements="raw"),
+        root_file_system=dict(type="str"),
+        ssh_priv_key=dict(type="str", no_log=True),
+        long_job_name=dict(type="str"),
+        long_job_description=dict(type="str"),
+        tag_uuids=dict(type="list", elements="str"),
+        system_tags=dict(type="list", elements="str"),
+        user_tags=dict(type="list", elements="str"),
+        resource_uuid=dict(type="str"),
+        wait=dict(type="bool", default=True),
+        timeout=dict(type="int", default=43200),
+    )
+    module_kwargs = dict(
+        required_if=[["state", "present", ["url", "name", "cpu_num", "memory_size", "primary_storage_uuid",
+                                           "l3_network_uuids"]]],
+    )
+
+    def run(self):
+        self.validate()
+        p = self.params
+        self.register_secret(p["ssh_priv_key"])
+        self.deadline = self.client.clock.now() + p["timeout"]
+        job_uuid = p["resource_uuid"] or derive_v2v_job_uuid(p["url"], p["name"])
+        self.resource = "VM '%s' from %s" % (p["name"], p["url"]) if p["name"] else "LongJob %s" % job_uuid
+        self.result.update(job_uuid=job_uuid, long_job=None, vm_uuid=None, vm=None)
+
+        job = self.client.get_longjob(job_uuid)
+        vms_named = self.vms_named() if job is None and p["state"] == "present" else []
+        plan = plan_v2v(p["state"], job, vms_named)
+        self.result["long_job"] = mask_job_secrets(job)
+        action = plan["action"]
+        if action == "blocked":
+            raise ConflictError(plan["reason"], operation=OPERATION, resource=self.resource)
+        if action == "adopt":
+            self.warn("no conversion LongJob %s found; the existing VM named %r (%s) is taken as its result"
+                      % (job_uuid, p["name"], vms_named[0]["uuid"]))
+            self.result.update(vm_uuid=vms_named[0]["uuid"], vm=vms_named[0])
+            return
+        if action in ("submit", "rerun", "cancel"):
+            self.changed({"long_job": job.get("state") if job else None},
+                         {"long_job": "Canceled" if action == "cancel" else "Succeeded"})
+            if self.check_mode:
+                return
+            job = self.apply(action, job_uuid)
+            self.result["long_job"] = mask_job_secrets(job)
+        if action == "wait" and self.check_mode:
+            return  # reading is allowed in check mode, but not hours of waiting
+        if action != "none" and p["wait"] and job.get("state") not in ("Succeeded", "Failed", "Canceled"):
+            job = self.client.wait_longjob(job_uuid, self.remaining())
+            self.result["long_job"] = mask_job_secrets(job)
+        if p["state"] == "present" and job is not None:
+            self.report(job)
+
+    def validate(self):
+        p = self.params
+        if p["state"] == "canceled" and not p["resource_uuid"] and not (p["url"] and p["name"]):
+            self.fail_parameter("resource_uuid", "or both url and name are required with state=canceled")
+        if p["url"] is not None:
+            problem = v2v_url_problem(p["url"])
+            if problem:
+                self.fail_parameter("url", problem)
+        if p["name"] is not None and not 0 < len(p["name"]) <= 255:
+            self.fail_parameter("name", "must be 1 to 255 characters long")
+        if p["cpu_num"] is not None and not 1 <= p["cpu_num"] <= 1024:
+            self.fail_parameter("cpu_num", "must be between 1 and 1024 (got %d)" % p["cpu_num"])
+        if p["memory_size"] is not None and p["memory_size"] <= 0:
+            self.fail_parameter("memory_size", "must be a positive number of bytes (got %d)" % p["memory_size"])
+        if p["l3_network_uuids"] is not None and not p["l3_network_uuids"]:
+            self.fail_parameter("l3_network_uuids", "must name at least one L3 network")
+        for name in UUID_OPTIONS:
+            if p[name] is not None and not is_uuid(p[name]):
+                self.fail_parameter(name, "must be a ZStack uuid (32 lowercase hex characters), got %r" % p[name])
+        for name in UUID_LIST_OPTIONS:
+            bad = [value for value in p[name] or [] if not is_uuid(value)]
+            if bad:
+                self.fail_parameter(name, "must hold ZStack uuids (32 lowercase hex characters); not: %s" % ", ".join(bad))
+        if p["timeout"] <= 0:
+            self.fail_parameter("timeout", "must be a positive number of seconds")
+
+    # -- applying ------------------------------------------------------------------------------------
+    def apply(self, action, job_uuid):
+        """Submit, rerun or cancel; return the LongJob as it is right after."""
+        if action == "submit":
+            try:
+                answer = self.client.call_async("POST", zstack.API + "/v2vs", v2v_body(self.params, job_uuid), OPERATION,
+                                                self.resource, min(SUBMIT_TIMEOUT, self.remaining()))[1]
+            except JobFailedError as error:
+                # Someone (a parallel run) created the job since we looked: adopt it.
+                job = self.client.get_longjob(job_uuid) if error.code == "SYS.1007" else None
+                if job is None:
+                    raise
+                return job
+            job = (answer or {}).get("inventory")
+        else:
+            self.client.longjob_action(job_uuid, "rerunLongJob" if action == "rerun" else "cancelLongJob",
+                                       min(SUBMIT_TIMEOUT, self.remaining()))
+            job = None
+        return job if isinstance(job, dict) and job.get("state") else self.client.get_longjob(job_uuid)
+
+    def report(self, job):
+        """Fail for a failed or canceled conversion; else find the new VM (api/zstack.md section 12 order)."""
+        state = job.get("state")
+        if state in ("Failed", "Canceled"):
+            raise JobFailedError("the conversion LongJob %s ended %s: %s" % (job["uuid"], state, job_failure_message(job)),
+                                 operation=OPERATION, resource=self.resource, code=job_failure_code(job))
+        if state != "Succeeded":
+            return  # wait=false: still running
+        vm = None
+        vm_uuid = vm_uuid_from_job(job)
+        if vm_uuid:
+            vm = self.client.get_inventory("vm-instances", vm_uuid, operation="Get converted VM")
+        if vm is None:
+            named = self.vms_named()
+            vm = named[0] if len(named) == 1 else None
+        self.result.update(vm=vm, vm_uuid=vm["uuid"] if vm else None)
+
+    def vms_named(self):
+        return self.client.query("vm-instances", ["name=%s" % self.params["name"]], operation="Find VMs by name") \
+            if self.params["name"] else []
+
+    def remaining(self):
+        return max(self.deadline - self.client.clock.now(), 0)
+
+
+def main():
+    ZstackV2vConvert().execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""zstack_v2v_convert through ansible-playbook against the ZStack emulator."""
+
+import pytest
+
+from tests.emulators import zstack as emu
+from tests.integration.zstack_helpers import assert_no_secrets, logins, module_defaults, operations, prepare
+
+MODULE = "hybridcloud.migration.zstack_v2v_convert"
+SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAC2-very-secret-key\n-----END OPENSSH PRIVATE KEY-----"
+
+
+@pytest.fixture()
+def zstack(zstack_emulator):
+    return prepare(zstack_emulator)
+
+
+def task(title, **args):
+    params = dict(url=emu.V2V_URL, name="imported-01", cpu_num=2, memory_size=4 * 1024 ** 3,
+                  primary_storage_uuid=emu.PS_NFS, l3_network_uuids=[emu.L3_PROD], cluster_uuid=emu.CLUSTER,
+                  conversion_host_uuid=emu.CONVERSION_HOST, strategy="JustConvert")
+    params.update(args)
+    return {"name": title, MODULE: params, "ignore_errors": True}
+
+
+def play(ansible, zstack, *tasks, **kwargs):
+    return ansible.play(list(tasks), module_defaults=module_defaults(zstack), **kwargs)
+
+
+def converted_vms(zstack, name="imported-01"):
+    return [v for v in zstack.admin.state()["vm-instances"] if v["name"] == name]
+
+
+def test_check_mode_convert_and_idempotence(ansible, zstack):
+    run = play(ansible, zstack, task("plan"), check=True, diff=True)
+    planned = run.result("plan")
+    assert planned["changed"] is True and planned["diff"] == {"before": {"long_job": None}, "after": {"long_job": "Succeeded"}}
+    assert operations(zstack) == []
+
+    run = play(ansible, zstack, task("convert", ssh_priv_key=SSH_KEY), verbosity=4)
+    result = run.result("convert")
+    assert result["changed"] is True and result["_status"] == "ok", result.get("msg")
+    vms = converted_vms(zstack)
+    assert len(vms) == 1 and result["vm_uuid"] == vms[0]["uuid"] and result["vm"]["state"] == "Stopped"
+    assert result["long_job"]["state"] == "Succeeded" and result["long_job"]["uuid"] == result["job_uuid"]
+    assert operations(zstack) == [("POST", "/zstack/v1/v2vs")]
+    assert_no_secrets(zstack, run.output, extra=["very-secret-key"])
+
+    zstack.admin.clear_journal()
+    run = play(ansible, zstack, task("again", ssh_priv_key=SSH_KEY))
+    again = run.result("again")
+    assert again["changed"] is False and again["vm_uuid"] == result["vm_uuid"] and again["job_uuid"] == result["job_uuid"]
+    assert operations(zstack) == [] and len(converted_vms(zstack)) == 1
+
+
+def test_bad_input_fails_clearly_before_any_mutating_call(ansible, zstack):
+    run = play(ansible, zstack,
+               task("scheme", url="https://vc.example.com/vm-42"),
+               task("bad uuid", primary_storage_uuid="ps-nfs-01"),
+               task("bad l3", l3_network_uuids=[emu.L3_PROD, "not-a-uuid"]),
+               task("ambiguous", name="app-01"),
+               task("cpu", cpu_num=0),
+               task("cancel failed job", state="canceled", resource_uuid=emu.JOB_FAILED_V2V, url=None, name=None))
+    msg = {r["_task"]: r.get("msg", "") for r in run.results}
+    assert all(r["_status"] == "failed" for r in run.results if r["_task"] != "cancel failed job")
+    assert "parameter 'url' must start with vmware:// or kvm://" in msg["scheme"]
+    assert "parameter 'primary_storage_uuid' must be a ZStack uuid" in msg["bad uuid"]
+    assert "not-a-uuid" in msg["bad l3"]
+    assert "2 VMs are already named 'app-01'" in msg["ambiguous"]
+    assert "parameter 'cpu_num'" in msg["cpu"]
+    # a Failed job is not running: canceling it changes nothing
+    assert run.result("cancel failed job")["_status"] == "ok" and run.result("cancel failed job")["changed"] is False
+    assert operations(zstack) == []
+
+
+def test_unknown_referenced_uuid_is_reported_with_the_zstack_error(ansible, zstack):
+    run = play(ansible, zstack, task("unknown ps", primary_storage_uuid="f" * 32))
+    result = run.result("unknown ps")
+    assert result["_status"] == "failed" and result["error_code"] == "SYS.1007"
+    assert "PrimaryStorageVO" in result["msg"] and "ffff" in result["msg"]
+
+
+def test_faults_lost_submit_answer_503_while_polling_and_session_expiry(ansible, zstack):
+    zstack.admin.fault(method="POST", path="/v2vs", drop=True, after=True)
+    zstack.admin.fault(method="GET", path="/longjobs/", status=503, body="Service Unavailable", times=1)
+    zstack.admin.fault(method="GET", path="/longjobs/", expire_session=True)
+    run = play(ansible, zstack, task("convert"))
+    result = run.result("convert")
+    assert result["changed"] is True and result["_status"] == "ok", result.get("msg")
+    assert len(converted_vms(zstack)) == 1
+    posts = [e for e in zstack.admin.journal() if e["path"] == "/zstack/v1/v2vs"]
+    assert [p["status"] for p in posts] == [202, 400]
+    assert len(logins(zstack)) == 2
+
+
+def test_job_failure_then_rerun(ansible, zstack):
+    run = play(ansible, zstack, task("fail", url=emu.V2V_FAILING_URL, name="broken-01"))
+    result = run.result("fail")
+    assert result["_status"] == "failed" and result["error_code"] == "SYS.1006"
+    assert "ended Failed" in result["msg"] and "vCenter task timed out" in result["msg"]
+    zstack.admin.action("v2v-failures", {"sources": {}})
+    zstack.admin.clear_journal()
+    run = play(ansible, zstack, task("rerun", url=emu.V2V_FAILING_URL, name="broken-01"))
+    assert run.result("rerun")["changed"] is True and run.result("rerun")["vm_uuid"]
+    assert operations(zstack) == [("PUT", "/zstack/v1/longjobs/%s/actions" % result["job_uuid"])]
+
+
+def test_wait_false_timeout_rerun_waits_and_cancel(ansible, zstack):
+    zstack.admin.action("v2v-duration", {"seconds": 30})
+    run = play(ansible, zstack, task("start", wait=False), task("short", timeout=1), task("cancel", state="canceled"),
+               task("cancel again", state="canceled"))
+    start = run.result("start")
+    assert start["changed"] is True and start["long_job"]["state"] == "Running" and start["vm_uuid"] is None
+    short = run.result("short")
+    assert short["_status"] == "failed" and "gave up waiting" in short["msg"] and start["job_uuid"] in short["msg"]
+    cancel = run.result("cancel")
+    assert cancel["changed"] is True and cancel["long_job"]["state"] == "Canceled"
+    assert run.result("cancel again")["changed"] is False
+    assert operations(zstack) == [("POST", "/zstack/v1/v2vs"), ("PUT", "/zstack/v1/longjobs/%s/actions" % start["job_uuid"])]

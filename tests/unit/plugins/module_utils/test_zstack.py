@@ -1,0 +1,355 @@
+"""The ZStack client: against a scripted server (exact protocol corners) and the ZStack emulator."""
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, FakeClock
+from ansible_collections.hybridcloud.migration.plugins.module_utils.zstack import PollBackoff, ZStackClient
+from tests.emulators import zstack as emu
+from tests.emulators._server import Emulator, Fault, Running, empty_response, json_response, route, text_response
+
+PASSWORD = "Zs-pa55-word"
+HASH = hashlib.sha512(PASSWORD.encode()).hexdigest()
+JOB = "/zstack/v1/api-jobs/"
+SESSION_ERROR = {"error": {"code": "ID.1001", "description": "The session is invalid", "details": "Session expired"}}
+
+
+def session_error(**extra):
+    return json_response(503, {"error": dict(SESSION_ERROR["error"], **extra)})
+
+
+class Scripted(Emulator):
+    """ZStack-shaped scripted server: login hands out session-1, session-2...; other paths follow a script.
+
+    A script entry is a Response or a callable(request) -> Response; the last one repeats.
+    """
+
+    name = "scripted-zstack"
+
+    def load(self, seed):
+        self.script = {}
+        self.seen = []
+        self.logins = 0
+
+    def snapshot(self):
+        return {}
+
+    def expire_sessions(self):
+        pass
+
+    def answer(self, request):
+        self.seen.append((request.method, request.path, request.raw_query, dict(request.headers), request.json()))
+        if request.path == "/zstack/v1/accounts/login":
+            if request.json()["logInByAccount"]["password"] != HASH:
+                return json_response(503, {"error": {"code": "ID.1000", "description": "Unable to authenticate a user",
+                                                     "details": "wrong account name or password"}})
+            self.logins += 1
+            return json_response(200, {"inventory": {"uuid": "session%026d" % self.logins}})
+        prefix = request.path.rsplit("/", 1)[0] + "/" if request.path.startswith(JOB) else request.path
+        script = self.script.get(request.path) or self.script.get(prefix) or [json_response(200, {"inventories": []})]
+        response = script.pop(0) if len(script) > 1 else script[0]
+        return response(request) if callable(response) else response
+
+    @route("GET", r"/.*")
+    def get(self, request):
+        return self.answer(request)
+
+    @route("PUT", r"/.*")
+    def put(self, request):
+        return self.answer(request)
+
+    @route("POST", r"/.*")
+    def post(self, request):
+        return self.answer(request)
+
+    @route("DELETE", r"/.*")
+    def delete(self, request):
+        return self.answer(request)
+
+    def calls(self, method=None, path=None):
+        return [s for s in self.seen if (method is None or s[0] == method) and (path is None or s[1].startswith(path))]
+
+
+@pytest.fixture(scope="module")
+def server(emulator_tls):
+    running = Running(Scripted(), tls_material=emulator_tls)
+    yield running
+    running.stop()
+
+
+@pytest.fixture()
+def scripted(server):
+    server.emulator.load({})
+    server.emulator.faults = []
+    return server.emulator
+
+
+def client(url, ca_path, **kwargs):
+    kwargs.setdefault("account_name", "admin")
+    kwargs.setdefault("password", PASSWORD)
+    kwargs.setdefault("clock", FakeClock())
+    kwargs.setdefault("backoff", Backoff(initial=0.01, factor=2, maximum=0.05, jitter=0))
+    return ZStackClient(url, ca_path=ca_path, **kwargs)
+
+
+def accepted(request):
+    """202 whose location names the management node's own address, as ZStack builds it."""
+    return json_response(202, {"location": "http://10.9.9.9:8080/zstack/v1/api-jobs/" + request.headers["X-Job-UUID"],
+                               "apiTimeout": 1000})
+
+
+# -- sessions --------------------------------------------------------------------------------------
+def test_login_sends_the_sha512_hash_and_the_session_is_reused_then_logged_out(server, scripted):
+    c = client(server.url, server.ca_path)
+    c.query("vm-instances")
+    c.query("hosts")
+    c.close()
+    login = scripted.calls("PUT", "/zstack/v1/accounts/login")
+    assert len(login) == 1
+    assert login[0][4] == {"logInByAccount": {"accountName": "admin", "password": HASH}}
+    gets = scripted.calls("GET")
+    assert [g[3]["Authorization"] for g in gets] == ["OAuth session%026d" % 1] * 2
+    assert scripted.calls("DELETE")[0][1] == "/zstack/v1/accounts/sessions/session%026d" % 1
+
+
+def test_wrong_password_is_an_auth_error_without_secrets(server, scripted):
+    with pytest.raises(_errors.AuthError) as info:
+        client(server.url, server.ca_path, password="wrong-password").query("vm-instances")
+    text = str(info.value)
+    assert info.value.code == "ID.1000" and "wrong account name or password" in text
+    assert "wrong-password" not in text and hashlib.sha512(b"wrong-password").hexdigest() not in text
+
+
+@pytest.mark.parametrize("expired", [session_error(), json_response(503, {"error": {
+    "code": "SYS.9999", "globalErrorCode": "ORG_ZSTACK_IDENTITY_10020", "details": "session gone"}})])
+def test_get_with_an_invalid_session_logs_in_again_once_and_repeats(server, scripted, expired):
+    scripted.script["/zstack/v1/vm-instances"] = [expired, json_response(200, {"inventories": [{"uuid": "x"}]})]
+    c = client(server.url, server.ca_path)
+    assert c.query("vm-instances") == [{"uuid": "x"}]
+    assert scripted.logins == 2
+    assert scripted.calls("GET")[-1][3]["Authorization"] == "OAuth session%026d" % 2
+
+
+def test_a_session_rejected_twice_is_an_error_not_a_loop(server, scripted):
+    scripted.script["/zstack/v1/vm-instances"] = [session_error()]
+    with pytest.raises(_errors.ApiError) as info:
+        client(server.url, server.ca_path).query("vm-instances")
+    assert info.value.code == "ID.1001" and scripted.logins == 2
+
+
+def test_a_zstack_503_is_a_real_error_and_not_retried(server, scripted):
+    scripted.script["/zstack/v1/hosts"] = [json_response(503, {"error": {"code": "SYS.1007", "description": "bad",
+                                                                         "details": "invalid field"}})]
+    c = client(server.url, server.ca_path)
+    with pytest.raises(_errors.ApiError) as info:
+        c.query("hosts")
+    assert info.value.code == "SYS.1007" and "invalid field" in str(info.value)
+    assert len(scripted.calls("GET", "/zstack/v1/hosts")) == 1
+
+
+def test_a_proxy_503_without_a_zstack_body_is_retried(server, scripted):
+    scripted.script["/zstack/v1/hosts"] = [text_response(503, "Service Unavailable"), json_response(200, {"inventories": []})]
+    assert client(server.url, server.ca_path).query("hosts") == []
+    assert len(scripted.calls("GET", "/zstack/v1/hosts")) == 2
+
+
+# -- queries ---------------------------------------------------------------------------------------
+def test_query_repeats_q_and_sends_percent_as_25(server, scripted):
+    client(server.url, server.ca_path).query("longjobs", ["jobName=APIx", "jobData~=%abc%"], limit=5)
+    raw = scripted.calls("GET", "/zstack/v1/longjobs")[0][2]
+    assert "%25abc%25" in raw
+    assert parse_qs(raw)["q"] == ["jobName=APIx", "jobData~=%abc%"] and parse_qs(raw)["limit"] == ["5"]
+
+
+# -- async protocol --------------------------------------------------------------------------------
+def test_location_is_rewritten_to_the_configured_endpoint_and_every_mutation_has_a_job_uuid(server, scripted):
+    path = "/zstack/v1/vm-instances/v1/actions"
+    scripted.script[path] = [accepted]
+    scripted.script[JOB] = [json_response(202, {}), json_response(200, {"inventory": {"uuid": "v1"}})]
+    c = client(server.url, server.ca_path)
+    job, result = c.call_async("PUT", path, {"primaryStorageMigrateVm": {}}, "PrimaryStorageMigrateVm", "vm v1", 60)
+    assert result == {"inventory": {"uuid": "v1"}}
+    assert job.location == server.url + JOB + job.uuid
+    put = scripted.calls("PUT", path)[0]
+    assert put[3]["X-Job-UUID"] == job.uuid and len(job.uuid) == 32
+    polls = scripted.calls("GET", JOB)
+    assert [p[1] for p in polls] == [JOB + job.uuid] * 2 and all(p[3]["Authorization"] for p in polls)
+
+
+def test_poll_failure_is_a_job_failed_error_with_the_zstack_code(server, scripted):
+    path = "/zstack/v1/v2vs"
+    scripted.script[path] = [accepted]
+    scripted.script[JOB] = [json_response(503, {"error": {"code": "SYS.1006", "description": "An operation failed",
+                                                          "details": "not support vm state[Starting]"}})]
+    with pytest.raises(_errors.JobFailedError) as info:
+        client(server.url, server.ca_path).call_async("POST", path, {"params": {}}, "ConvertVmFromForeignHypervisor",
+                                                      "VM 'x'", 60)
+    assert str(info.value).startswith("ConvertVmFromForeignHypervisor on VM 'x' failed: An operation failed: "
+                                      "not support vm state[Starting] (HTTP 503; error code SYS.1006")
+
+
+def test_an_expired_job_is_not_found(server, scripted):
+    scripted.script["/zstack/v1/v2vs"] = [accepted]
+    scripted.script[JOB] = [text_response(404, "the job has been expired")]
+    with pytest.raises(_errors.NotFoundError) as info:
+        client(server.url, server.ca_path).call_async("POST", "/zstack/v1/v2vs", {}, "Convert", None, 60)
+    assert "the job has been expired" in str(info.value)
+
+
+def test_session_invalid_on_the_poll_relogs_in_and_resubmits_with_a_new_job_uuid(server, scripted):
+    path = "/zstack/v1/longjobs/j/actions"
+    scripted.script[path] = [accepted]
+    first = {}
+
+    def poll(request):
+        job_uuid = request.path.rsplit("/", 1)[1]
+        first.setdefault("uuid", job_uuid)
+        # The first job ran under a dead session: its own result is ID.1001, whoever asks.
+        return session_error() if job_uuid == first["uuid"] else json_response(200, {"inventory": {"state": "Canceled"}})
+
+    scripted.script[JOB] = [poll]
+    job, result = client(server.url, server.ca_path).call_async("PUT", path, {"cancelLongJob": {}}, "CancelLongJob",
+                                                                None, 60)
+    puts = scripted.calls("PUT", path)
+    assert len(puts) == 2 and puts[0][3]["X-Job-UUID"] != puts[1][3]["X-Job-UUID"] == job.uuid
+    assert scripted.logins == 2 and result["inventory"]["state"] == "Canceled"
+
+
+def test_session_lapsed_while_polling_a_healthy_job_is_not_resubmitted(server, scripted):
+    path = "/zstack/v1/longjobs/j/actions"
+    scripted.script[path] = [accepted]
+    scripted.script[JOB] = [session_error(), json_response(202, {}), empty_response(200)]
+    job, result = client(server.url, server.ca_path).call_async("PUT", path, {"cancelLongJob": {}}, "CancelLongJob",
+                                                                None, 60)
+    assert len(scripted.calls("PUT", path)) == 1 and scripted.logins == 2 and result == {}
+
+
+def test_duplicate_job_uuid_after_a_lost_answer_means_accepted_and_the_job_is_polled(server, scripted):
+    path = "/zstack/v1/vm-instances/v1/actions"
+    scripted.script[path] = [accepted, lambda r: text_response(400, "Duplicate job uuid[%s]" % r.headers["X-Job-UUID"])]
+    scripted.script[JOB] = [json_response(200, {"inventory": {"uuid": "v1"}})]
+    server.emulator.faults.append(Fault({"method": "PUT", "path": path, "drop": True, "after": True}))
+    job, result = client(server.url, server.ca_path).call_async("PUT", path, {}, "PrimaryStorageMigrateVm", None, 60)
+    puts = scripted.calls("PUT", path)
+    assert len(puts) == 2 and puts[0][3]["X-Job-UUID"] == puts[1][3]["X-Job-UUID"] == job.uuid
+    assert result == {"inventory": {"uuid": "v1"}}
+
+
+def test_other_400_answers_are_errors(server, scripted):
+    scripted.script["/zstack/v1/v2vs"] = [text_response(400, "Invalid value for boolean field [pauseVm]")]
+    with pytest.raises(_errors.ApiError) as info:
+        client(server.url, server.ca_path).submit("POST", "/zstack/v1/v2vs", {}, "Convert", "x")
+    assert info.value.status == 400 and "boolean field" in str(info.value)
+
+
+def test_polling_follows_the_backoff_schedule_on_a_fake_clock(server, scripted):
+    scripted.script["/zstack/v1/v2vs"] = [accepted]
+    scripted.script[JOB] = [json_response(202, {})] * 20 + [json_response(200, {"inventory": {}})]
+    clock = FakeClock()
+    c = client(server.url, server.ca_path, clock=clock)
+    c.call_async("POST", "/zstack/v1/v2vs", {}, "Convert", None, 3600)
+    assert clock.sleeps == list(_first(PollBackoff().delays(), 20))
+    assert clock.sleeps[:11] == [0.5] * 11 and clock.sleeps[11] == pytest.approx(0.55)
+
+
+def test_poll_timeout_names_the_job(server, scripted):
+    scripted.script["/zstack/v1/v2vs"] = [accepted]
+    scripted.script[JOB] = [json_response(202, {})]
+    clock = FakeClock()
+    with pytest.raises(_errors.WaitTimeoutError) as info:
+        client(server.url, server.ca_path, clock=clock).call_async("POST", "/zstack/v1/v2vs", {}, "Convert", None, 10)
+    assert clock.now() == pytest.approx(10) and "api-job" in str(info.value)
+
+
+def test_poll_backoff_is_configurable():
+    assert list(_first(PollBackoff(initial=2, maximum=15).delays(), 3)) == [2, 2, 2]
+    delays = list(_first(PollBackoff(initial=2, maximum=4).delays(), 200))
+    assert max(delays) == 4
+
+
+def _first(iterator, count):
+    return itertools.islice(iterator, count)
+
+
+# -- AccessKey -------------------------------------------------------------------------------------
+def test_access_key_signs_each_call_and_never_logs_in(server, scripted):
+    c = client(server.url, server.ca_path, account_name=None, password=None, access_key_id="AKID",
+               access_key_secret="ak-secret-value")
+    c.query("vm-instances", ["name=x"])
+    c.close()
+    method, path, raw, headers, body = scripted.seen[-1]
+    scheme, signature = headers["Authorization"].split(" ", 1)
+    key_id, signed = signature.split(":", 1)
+    expected = base64.b64encode(hmac.new(b"ak-secret-value", ("GET\n%s\n/v1/vm-instances" % headers["Date"]).encode(),
+                                         hashlib.sha1).digest()).decode()
+    assert (scheme, key_id, signed) == ("ZStack", "AKID", expected)
+    assert scripted.logins == 0 and not scripted.calls("DELETE")
+
+
+def test_credentials_are_required():
+    with pytest.raises(_errors.ParameterError):
+        ZStackClient("https://127.0.0.1:1", account_name="admin")
+
+
+# -- against the emulator --------------------------------------------------------------------------
+def emulator_client(handle, **kwargs):
+    kwargs.setdefault("poll_backoff", PollBackoff(initial=0.05, maximum=0.2))
+    return ZStackClient(handle.url, account_name="admin", password=handle.info["password"], ca_path=handle.ca_path,
+                        backoff=Backoff(0.05, 2, 0.2, 0), **kwargs)
+
+
+def migrate(c, vm, ps):
+    return c.call_async("PUT", "/zstack/v1/vm-instances/%s/actions" % vm, {"primaryStorageMigrateVm": {
+        "dstPrimaryStorageUuid": ps}}, "PrimaryStorageMigrateVm", vm, 30)
+
+
+def test_emulator_migration_with_rewritten_location_and_logout(zstack_emulator):
+    zstack_emulator.admin.action("migrate-duration", {"seconds": 0.3})
+    c = emulator_client(zstack_emulator)
+    job, result = migrate(c, emu.VM_WEB, emu.PS_CEPH)
+    assert {v["primaryStorageUuid"] for v in result["inventory"]["allVolumes"]} == {emu.PS_CEPH}
+    assert urlsplit(job.location).netloc == urlsplit(zstack_emulator.url).netloc
+    c.close()
+    assert zstack_emulator.admin.state()["sessions"] == []
+
+
+def test_emulator_submit_under_an_expired_session_is_resubmitted(zstack_emulator):
+    zstack_emulator.admin.action("migrate-duration", {"seconds": 0.2})
+    c = emulator_client(zstack_emulator)
+    c.query("hosts")  # log in
+    zstack_emulator.admin.expire_sessions()
+    job, result = migrate(c, emu.VM_DB, emu.PS_CEPH)
+    puts = [e for e in zstack_emulator.admin.journal() if e["path"].endswith("/actions")]
+    logins = [e for e in zstack_emulator.admin.journal() if e["path"].endswith("/login")]
+    assert len(puts) == 2 and len(logins) == 2
+    assert result["inventory"]["state"] == "Stopped"
+
+
+def test_emulator_lost_answer_on_submit_is_recovered_through_duplicate_job_uuid(zstack_emulator):
+    zstack_emulator.admin.action("migrate-duration", {"seconds": 0.2})
+    zstack_emulator.admin.fault(method="PUT", path="/vm-instances/.*/actions", drop=True, after=True)
+    c = emulator_client(zstack_emulator)
+    job, result = migrate(c, emu.VM_WEB, emu.PS_CEPH)
+    puts = [e for e in zstack_emulator.admin.journal() if e["path"].endswith("/actions")]
+    assert [p["status"] for p in puts] == [202, 400]
+    migrations = [j for j in zstack_emulator.admin.state()["longjobs"] if j["jobName"] == emu.MIGRATE_JOB]
+    assert len(migrations) == 1 and migrations[0]["apiId"] == job.uuid
+    assert result["inventory"]["state"] == "Running"
+
+
+def test_emulator_secrets_never_reach_error_messages(zstack_emulator):
+    c = emulator_client(zstack_emulator)
+    c.query("hosts")
+    session = c.session_uuid
+    with pytest.raises(_errors.ApiError) as info:
+        c.get("/zstack/v1/accounts/sessions/%s/nonexistent" % session, operation="probe")
+    text = str(info.value) + json.dumps(info.value.details)
+    for secret in (session, zstack_emulator.info["password"], hashlib.sha512(zstack_emulator.info["password"].encode()).hexdigest()):
+        assert secret not in text

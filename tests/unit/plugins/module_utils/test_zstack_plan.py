@@ -1,0 +1,218 @@
+"""Pure planning for the ZStack modules (plugins/module_utils/_zstack_plan.py)."""
+
+import json
+
+import pytest
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _zstack_plan as plan
+
+SRC, DST = "a" * 32, "b" * 32
+VM = "c" * 32
+
+
+def volume(uuid, kind="Root", ps=SRC, device=0):
+    return {"uuid": uuid, "name": "vol-" + uuid[:4], "type": kind, "primaryStorageUuid": ps, "deviceId": device}
+
+
+ROOT, DATA1, DATA2 = volume("1" * 32), volume("2" * 32, "Data", device=1), volume("3" * 32, "Data", DST, 2)
+
+
+# -- polling schedule -----------------------------------------------------------------------------
+def schedule(count, initial=0.5, maximum=15.0):
+    delays, previous, waited = [], None, 0.0
+    for dummy in range(count):
+        previous = plan.next_poll_delay(previous, waited, initial, 2.0, maximum, 0.1)
+        delays.append(previous)
+        waited += previous
+    return delays
+
+
+def test_poll_delay_starts_at_initial_and_never_exceeds_ten_percent_of_the_wait_or_the_maximum():
+    delays = schedule(400)
+    assert delays[:10] == [0.5] * 10  # the first 5 s: every 0.5 s (at most 0.5 s late for short jobs)
+    waited = 0.0
+    for delay in delays:
+        assert delay <= max(0.5, 0.1 * waited) + 1e-9 and delay <= 15.0
+        waited += delay
+    assert delays[-1] == 15.0
+
+
+def test_poll_count_grows_logarithmically_until_the_cap():
+    def polls_for(seconds):
+        waited, count, previous = 0.0, 0, None
+        while waited < seconds:
+            previous = plan.next_poll_delay(previous, waited, 0.5, 2.0, 15.0, 0.1)
+            waited += previous
+            count += 1
+        return count
+
+    five, sixty = polls_for(5), polls_for(60)
+    assert five == 10
+    assert sixty < 40  # linear at 0.5 s would be 120
+    assert polls_for(120) - sixty < sixty - five  # each doubling of length adds fewer polls
+
+
+def test_poll_delay_doubles_when_the_ratio_allows_it():
+    assert plan.next_poll_delay(1.0, 100.0, 0.5, 2.0, 15.0, 0.1) == 2.0
+    assert plan.next_poll_delay(8.0, 100.0, 0.5, 2.0, 15.0, 0.1) == 10.0
+    assert plan.next_poll_delay(None, 0, 2.0, 2.0, 15.0, 0.1) == 2.0
+
+
+# -- identifiers -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("value,expected", [("f" * 32, True), ("F" * 32, False), ("f" * 31, False),
+                                            ("0f0f0f0f-0f0f-0f0f-0f0f-0f0f0f0f0f0f", False), (None, False)])
+def test_is_uuid(value, expected):
+    assert plan.is_uuid(value) is expected
+
+
+def test_derived_v2v_job_uuid_is_stable_per_url_and_name_and_a_valid_zstack_uuid():
+    first = plan.derive_v2v_job_uuid("vmware://x", "web-01")
+    assert first == plan.derive_v2v_job_uuid("vmware://x", "web-01")
+    assert first != plan.derive_v2v_job_uuid("vmware://x", "web-02")
+    assert first != plan.derive_v2v_job_uuid("vmware://y", "web-01")
+    assert plan.is_uuid(first) and first[12] == "5"
+
+
+@pytest.mark.parametrize("url,ok", [("vmware://155cb773228d346ba8ed1135d48f3718", True),
+                                    ("kvm://root@10.0.0.1:22/6f0d-uuid", True), ("kvm://", False),
+                                    ("http://vc/vm", False), ("VMWARE://x", False), ("vmware://" + "x" * 1020, False)])
+def test_v2v_url_scheme_check(url, ok):
+    assert (plan.v2v_url_problem(url) is None) is ok
+
+
+def test_pick_unique():
+    assert plan.pick_unique([{"uuid": VM}], "VM", "web") == ({"uuid": VM}, None)
+    assert "no VM has the uuid or name 'web'" in plan.pick_unique([], "VM", "web")[1]
+    found, problem = plan.pick_unique([{"uuid": "2" * 32}, {"uuid": "1" * 32}], "VM", "app")
+    assert found is None and "ambiguous" in problem and "1" * 32 + ", " + "2" * 32 in problem
+
+
+# -- storage migration -----------------------------------------------------------------------------
+@pytest.mark.parametrize("state,mode", [("Running", "live"), ("Paused", "live"), ("Stopped", "offline"),
+                                        ("Starting", None), ("Destroyed", None), ("Migrating", None)])
+def test_migration_mode(state, mode):
+    assert plan.migration_mode(state) == mode
+
+
+def test_plan_moves_root_and_data_volumes_not_yet_on_the_destination():
+    result = plan.plan_ps_migration({"state": "Running"}, [DATA2, DATA1, ROOT], DST, True)
+    assert result["action"] == "migrate" and result["mode"] == "live"
+    assert [m["uuid"] for m in result["volumes"]] == [ROOT["uuid"], DATA1["uuid"]]
+    assert result["volumes"][0] == {"uuid": ROOT["uuid"], "name": ROOT["name"], "type": "Root", "from": SRC, "to": DST}
+
+
+def test_plan_root_only():
+    result = plan.plan_ps_migration({"state": "Stopped"}, [ROOT, DATA1], DST, False)
+    assert result["mode"] == "offline" and [m["uuid"] for m in result["volumes"]] == [ROOT["uuid"]]
+
+
+def test_plan_nothing_to_do_when_everything_is_there_whatever_the_state():
+    moved = [dict(ROOT, primaryStorageUuid=DST), dict(DATA1, primaryStorageUuid=DST)]
+    assert plan.plan_ps_migration({"state": "Running"}, moved, DST, True)["action"] == "none"
+    assert plan.plan_ps_migration({"state": "Crashed"}, moved, DST, True)["action"] == "none"
+    # root on DST, data elsewhere, root only asked: nothing to do
+    assert plan.plan_ps_migration({"state": "Running"}, [dict(ROOT, primaryStorageUuid=DST), DATA1], DST, False)["action"] == "none"
+
+
+def test_plan_blocks_a_vm_in_a_state_that_cannot_migrate_and_names_it():
+    result = plan.plan_ps_migration({"state": "Starting"}, [ROOT], DST, True)
+    assert result["action"] == "blocked" and "state Starting" in result["reason"]
+
+
+@pytest.mark.parametrize("state,jobs", [("Migrating", []), ("VolumeMigrating", []),
+                                        ("Running", [{"uuid": "9" * 32, "state": "Running"}])])
+def test_plan_waits_for_a_migration_under_way(state, jobs):
+    result = plan.plan_ps_migration({"state": state}, [ROOT], DST, True, jobs)
+    assert result["action"] == "wait"
+    assert result["running_job"] == (jobs[0]["uuid"] if jobs else None)
+
+
+def test_running_migration_conditions():
+    assert plan.running_migration_conditions(VM) == [
+        "jobName=APIPrimaryStorageMigrateVmMsg", "state?=Waiting,Running,Suspended,Canceling", "jobData~=%" + VM + "%"]
+
+
+def test_migration_body_puts_downtime_and_bandwidth_inside_the_camel_case_action():
+    body = plan.ps_migration_body(DST, True, False, "h" * 32, "auto-converge", 300, 100)
+    assert body == {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": DST, "withDataVolumes": True,
+                                                "withSnapshots": False, "dstHostUuid": "h" * 32,
+                                                "strategy": "auto-converge", "downTime": 300, "bandwidth": 100},
+                    "systemTags": [], "userTags": []}
+    assert set(plan.ps_migration_body(DST, False, True)["primaryStorageMigrateVm"]) == {
+        "dstPrimaryStorageUuid", "withDataVolumes", "withSnapshots"}
+
+
+def test_volume_placement_and_verification():
+    moves = plan.plan_ps_migration({"state": "Running"}, [ROOT, DATA1], DST, True)["volumes"]
+    assert plan.volume_placement([ROOT, DATA1], moves) == {ROOT["uuid"]: DST, DATA1["uuid"]: DST}
+    assert plan.volume_placement([ROOT, DATA1]) == {ROOT["uuid"]: SRC, DATA1["uuid"]: SRC}
+    after = [dict(ROOT, primaryStorageUuid=DST), DATA1]
+    assert [m["uuid"] for m in plan.volumes_not_moved(after, moves)] == [DATA1["uuid"]]
+
+
+# -- LongJobs and V2V ------------------------------------------------------------------------------
+def test_job_result_parsing_and_failure_messages():
+    assert plan.parse_job_result('{"a": 1}') == {"a": 1}
+    assert plan.parse_job_result("Succeeded") == "Succeeded"
+    failed = {"state": "Failed", "jobResult": json.dumps({"message": {"code": "SYS.1006", "details": "disk export failed"},
+                                                          "detail": "disk export failed", "cause": "vCenter timeout"})}
+    assert plan.job_failure_message(failed) == "disk export failed; vCenter timeout"
+    assert plan.job_failure_code(failed) == "SYS.1006"
+    zstack_style = {"jobResult": json.dumps({"message": {"code": "SYS.1006", "message_en": "An operation failed"}})}
+    assert plan.job_failure_message(zstack_style) == "An operation failed"
+    assert plan.job_failure_message({"state": "Canceled", "jobResult": None}) == "LongJob ended in state Canceled"
+    assert plan.job_failure_code({"jobResult": "plain"}) is None
+
+
+def test_vm_uuid_from_job_in_section_12_order():
+    vm = {"uuid": VM, "rootVolumeUuid": ROOT["uuid"]}
+    assert plan.vm_uuid_from_job({"jobResult": json.dumps({"inventory": vm}), "targetResourceUuid": "9" * 32}) == VM
+    # an inventory that is not a VM (no rootVolumeUuid/hypervisorType): fall back to targetResourceUuid
+    assert plan.vm_uuid_from_job({"jobResult": json.dumps({"inventory": {"uuid": "8" * 32}}),
+                                  "targetResourceUuid": "9" * 32}) == "9" * 32
+    assert plan.vm_uuid_from_job({"jobResult": "Succeeded", "targetResourceUuid": None}) is None
+
+
+def test_v2v_body_sends_only_what_was_set_with_api_names():
+    params = {option: None for option, dummy in plan.V2V_FIELDS}
+    params.update(url="vmware://x", name="web", cpu_num=2, memory_size=4096, primary_storage_uuid=DST,
+                  l3_network_uuids=["l" * 32], vm_type="UserVm", pause_vm=False, ssh_priv_key="KEY",
+                  system_tags=["a::b"], user_tags=None)
+    body = plan.v2v_body(params, "r" * 32)
+    assert body == {"params": {"url": "vmware://x", "name": "web", "cpuNum": 2, "memorySize": 4096,
+                               "primaryStorageUuid": DST, "l3NetworkUuids": ["l" * 32], "type": "UserVm",
+                               "pauseVm": False, "sshPrivKey": "KEY", "resourceUuid": "r" * 32},
+                    "systemTags": ["a::b"], "userTags": []}
+
+
+@pytest.mark.parametrize("state,job_state,vms,action", [
+    ("present", None, 0, "submit"), ("present", None, 1, "adopt"), ("present", None, 2, "blocked"),
+    ("present", "Running", 0, "wait"), ("present", "Waiting", 0, "wait"), ("present", "Succeeded", 1, "none"),
+    ("present", "Failed", 0, "rerun"), ("present", "Canceled", 0, "rerun"),
+    ("canceled", None, 0, "none"), ("canceled", "Running", 0, "cancel"), ("canceled", "Suspended", 0, "cancel"),
+    ("canceled", "Canceling", 0, "wait"), ("canceled", "Canceled", 0, "none"), ("canceled", "Failed", 0, "none"),
+    ("canceled", "Succeeded", 0, "blocked"),
+])
+def test_plan_v2v(state, job_state, vms, action):
+    job = {"uuid": "j" * 32, "state": job_state} if job_state else None
+    named = [{"uuid": str(i) * 32, "name": "web"} for i in range(vms)]
+    assert plan.plan_v2v(state, job, named)["action"] == action
+
+
+def test_longjob_conditions():
+    assert plan.longjob_conditions() == []
+    assert plan.longjob_conditions("u" * 32, "n", ["Running", "Waiting"], "t" * 32, "APIx", "a" * 32) == [
+        "uuid=" + "u" * 32, "name=n", "targetResourceUuid=" + "t" * 32, "jobName=APIx", "apiId=" + "a" * 32,
+        "state?=Running,Waiting"]
+
+
+def test_mask_job_secrets_in_job_data():
+    key = "-----BEGIN KEY-----\nabc\n-----END KEY-----"
+    job = {"uuid": "j", "jobData": json.dumps({"url": "kvm://root@h/x", "sshPrivKey": key, "nested": [{"password": "p"}]})}
+    masked = plan.mask_job_secrets(job)
+    assert json.loads(masked["jobData"]) == {"url": "kvm://root@h/x", "sshPrivKey": "********",
+                                             "nested": [{"password": "********"}]}
+    assert "abc" in job["jobData"]  # the input is left alone
+    broken = {"jobData": '{"sshPrivKey": "line\\nsecret", "x": ' + "1"}  # not JSON: masked by pattern
+    assert "secret" not in plan.mask_job_secrets(broken)["jobData"]
+    assert plan.mask_job_secrets({"jobData": "{}"}) == {"jobData": "{}"} and plan.mask_job_secrets(None) is None
