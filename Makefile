@@ -62,9 +62,15 @@ integration: venv collection-link vcsim
 	@echo "== integration tests (modules through ansible-playbook against the emulators and vcsim)"
 	$(PYTEST) -q tests/integration
 
+# The scenarios converge against one local test cloud (emulators + vcsim) started around the run.
+MOLECULE_ENV := $(ROOT)/build/env-molecule
 molecule: venv collection-link vcsim
 	@echo "== molecule"
-	@if [ -d extensions/molecule ]; then cd extensions && $(BIN)/molecule test --all; else echo "no scenarios yet"; fi
+	@if [ ! -d extensions/molecule ]; then echo "no scenarios yet"; exit 0; fi; \
+	$(BIN)/python -m tests.environment up --dir $(MOLECULE_ENV) >/dev/null; \
+	rc=0; (cd extensions && PATH=$(BIN):$$PATH HYBRIDCLOUD_ENV=$(MOLECULE_ENV)/vars.yml \
+	  $(BIN)/molecule test --all) || rc=$$?; \
+	$(BIN)/python -m tests.environment down --dir $(MOLECULE_ENV); exit $$rc
 
 build: venv
 	@echo "== ansible-galaxy collection build + install"

@@ -25,6 +25,9 @@ from tests.emulators._server import Running, TLSMaterial
 PLATFORMS = ("zstack", "nsx", "powervc", "vcenter_rest")
 
 
+VCENTER_PASSWORD = "Demo-vCenter-Secret-1"  # long enough that masking it cannot garble other output
+
+
 def serve(directory):
     """Start everything in this process (emulators as threads, vcsim as children) until SIGTERM."""
     import importlib
@@ -42,11 +45,13 @@ def serve(directory):
         started.append(running)
         info["emulators"][platform] = dict(emulator.connection_info(), url=running.url, port=running.port,
                                            ca_path=tls.ca_path)
-    source = start_vcsim(directory, wait=False, name="vcenter-source", tls=True, nics=2,
-                         instance_uuid=str(uuid.uuid4()), vds_version="6.6.0", relocate_ms=1500)
-    target = start_vcsim(directory, wait=False, name="vcenter-target", tls=True, vm=1,
-                         instance_uuid=str(uuid.uuid4()), nsx_segments=3, opaque=2, vds_version="7.0.0")
+    source = start_vcsim(directory, wait=False, name="vcenter-source", tls=True, host=2, vm=1, nics=2,
+                         instance_uuid=str(uuid.uuid4()), vds_version="6.6.0", relocate_ms=1500,
+                         password=VCENTER_PASSWORD)
+    target = start_vcsim(directory, wait=False, name="vcenter-target", tls=True, host=2, vm=1, nsx_segments=2,
+                         opaque=1, instance_uuid=str(uuid.uuid4()), vds_version="7.0.0", password=VCENTER_PASSWORD)
     info["vcsim"] = {"source": source.wait_ready().info, "target": target.wait_ready().info}
+    info["nsx_inventory"] = wire_nsx(started[PLATFORMS.index("nsx")], info["vcsim"])
 
     write(directory, info)
     stop = threading.Event()
@@ -59,20 +64,81 @@ def serve(directory):
     target.stop()
 
 
-def write(directory, info):
-    """env.json as is, and vars.yml flattened for playbooks (the temporary file makes `up` see it whole)."""
+def wire_nsx(nsx, vcsim):
+    """Tell the NSX emulator which source-vCenter VMs exist and which segment each vNIC joins.
+
+    NIC n of every source VM goes to the target's NSX segment n, so a migration re-backs it onto
+    the matching NSX distributed port group of the target vCenter.
+    """
+    segments = sorted(vcsim["target"]["nsx_dvpgs"].values())
+    inventory = {vm["instance_uuid"]: [{"vnic": str(nic["key"]), "ls_id": segments[i % len(segments)]}
+                                       for i, nic in enumerate(vm["nics"])]
+                 for vm in vcsim["source"]["vms"]}
+    with nsx.emulator.lock:
+        nsx.emulator.admin(_AdminRequest(inventory), "inventory")
+    return inventory
+
+
+class _AdminRequest:
+    """The little of a Request that an emulator's admin() reads, for in-process calls."""
+
+    method = "POST"
+
+    def __init__(self, body):
+        self.body = json.dumps(body).encode()
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def playbook_vars(info):
+    """Variables for playbooks/*.yml (and the molecule scenarios) pointing at this environment."""
     emulators, vcsim = info["emulators"], info["vcsim"]
-    variables = {
-        "demo_ca_path": info["ca_path"],
-        "zstack_host": "127.0.0.1", "zstack_port": emulators["zstack"]["port"],
-        "nsx_host": "127.0.0.1:%s" % emulators["nsx"]["port"],
-        "powervc_auth_url": emulators["powervc"]["url"] + "/v3",
-        "vcenter_rest_port": emulators["vcenter_rest"]["port"],
-        "vcenter_source": {k: vcsim["source"][k] for k in ("host", "port", "username", "password", "cert_path")},
-        "vcenter_target": {k: vcsim["target"][k] for k in ("host", "port", "username", "password", "cert_path")},
-        "emulators": emulators,
+    zstack, powervc, vc_rest = emulators["zstack"], emulators["powervc"], emulators["vcenter_rest"]
+    ps = {p["name"]: p["uuid"] for p in zstack["primary-storage"]}
+    l3 = {n["name"]: n["uuid"] for n in zstack["l3-networks"]}
+    source, target = vcsim["source"], vcsim["target"]
+    return {
+        "zstack_host": "127.0.0.1", "zstack_port": zstack["port"], "zstack_protocol": "https",
+        "zstack_account_name": zstack["username"], "zstack_password": zstack["password"],
+        "zstack_ca_path": info["ca_path"],
+        "zstack_storage_migration_vms": ["web-01", "db-01"],
+        "zstack_storage_migration_primary_storage": "ps-ceph-01",
+        "zstack_v2v_import_defaults": {"primary_storage_uuid": ps["ps-nfs-01"], "l3_network_uuids": [l3["l3-prod"]],
+                                       "conversion_host_uuid": zstack["v2v-conversion-hosts"][0]["uuid"]},
+        "zstack_v2v_import_vms": [{"name": "erp-01", "url": zstack["v2v_url"], "cpu_num": 2, "memory_size": 4294967296}],
+        "nsx_host": emulators["nsx"]["url"], "nsx_username": emulators["nsx"]["username"],
+        "nsx_password": emulators["nsx"]["password"], "nsx_ca_path": info["ca_path"],
+        "vcenter_hostname": source["host"], "vcenter_port": source["port"], "vcenter_username": source["username"],
+        "vcenter_password": source["password"], "vcenter_ca_path": source["cert_path"],
+        "nsx_vmgroup_migration_target_vcenter": {
+            "hostname": target["host"], "port": target["port"], "username": target["username"],
+            "password": target["password"], "ca_path": target["cert_path"]},
+        "nsx_vmgroup_migration_placement": {"host": target["hosts"][0]["name"],
+                                            "datastore": target["datastores"][0]["name"]},
+        "nsx_vmgroup_migration_groups": [{"group_id": "wave-01", "vm_instance_ids": sorted(info["nsx_inventory"])}],
+        "vcenter_ovf": {"hostname": "127.0.0.1", "port": vc_rest["port"], "username": vc_rest["username"],
+                        "password": vc_rest["password"], "ca_path": info["ca_path"], "inventory_lookup": "rest"},
+        "vcenter_ovf_rollout_datacenter": "DC-East",
+        "vcenter_ovf_rollout_library": "Migration Templates",
+        "vcenter_ovf_rollout_cluster": "Prod",
+        "vcenter_ovf_rollout_folder": "Migrated",
+        "vcenter_ovf_rollout_network_mappings": {"VM Network": "VM Network", "Backend": "Backend"},
+        "vcenter_ovf_rollout_accept_all_eula": True,
+        "vcenter_ovf_rollout_vms": [{"name": "web-new-01", "item": "ubuntu-22.04"},
+                                    {"name": "web-new-02", "item": "ubuntu-22.04"}],
+        "powervc_auth_url": powervc["auth_url"], "powervc_username": powervc["username"],
+        "powervc_password": powervc["password"], "powervc_project_name": powervc["project_name"],
+        "powervc_ca_cert": info["ca_path"],
+        "powervc_vsn_evacuation_source_host": "prod-p10-a",
+        "powervc_vsn_evacuation_target_host": "dr-p10-b",
     }
-    for name, content in (("vars.yml", yaml.safe_dump(variables, sort_keys=False)), ("env.json", json.dumps(info, indent=2))):
+
+
+def write(directory, info):
+    """env.json as is and vars.yml for playbooks; each written whole, then renamed, so `up` never reads half."""
+    for name, content in (("vars.yml", yaml.safe_dump(playbook_vars(info), sort_keys=False)),
+                          ("env.json", json.dumps(info, indent=2))):
         path = os.path.join(directory, name)
         with open(path + ".tmp", "w") as handle:
             handle.write(content)
