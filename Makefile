@@ -16,7 +16,7 @@ PYVER      = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_i
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_PATH)
 export PYTHONPATH := $(COLL_PATH):$(ROOT)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
-PYTEST     = $(BIN)/pytest -p no:cacheprovider
+PYTEST     = $(BIN)/pytest -p no:cacheprovider -n 2
 
 .PHONY: help venv collection-link sanity lint units integration molecule test demo build install-check bench clean vcsim
 
