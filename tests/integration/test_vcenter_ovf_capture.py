@@ -12,7 +12,14 @@ TEMPLATES = "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f"
 UBUNTU = "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d"
 
 
-def task(title, check=False, **args):
+def merged(base, **changes):
+    """BASE with CHANGES applied (a new dict)."""
+    return dict(base, **changes)
+
+
+def task(title, *bases, check=False, **args):
+    """One task of the module with the options of BASES (dicts) and ARGS; None values are left out."""
+    args = dict(merged({}, **{k: v for base in bases for k, v in base.items()}), **args)
     entry = {"name": title, MODULE: args, "ignore_errors": True}
     if check:
         entry["check_mode"] = True
@@ -35,8 +42,8 @@ def test_capture_idempotent_check_mode_and_overwrite(vcenter_rest_emulator, ansi
                 description="web01 at the freeze")
     run = ansible.play([task("check", check=True, **args), task("capture", **args), task("again", **args),
                         task("overwrite", overwrite=True, **args),
-                        task("overwrite seeded", **dict(args, name="UBUNTU-22.04", overwrite=True)),
-                        task("unknown vm", **dict(args, vm="no-such-vm"))],
+                        task("overwrite seeded", merged(args, name="UBUNTU-22.04", overwrite=True)),
+                        task("unknown vm", merged(args, vm="no-such-vm"))],
                        module_defaults=emulator_defaults(vc), verbosity=4)
     check, first, again = run.result("check"), run.result("capture"), run.result("again")
     assert check["changed"] is True and check["library_item"]["id"] is None, check

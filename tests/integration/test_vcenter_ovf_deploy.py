@@ -48,8 +48,17 @@ def emulator_defaults(vc, **extra):
     return {"group/hybridcloud.migration.vmware": args}
 
 
-def task(title, check=False, **args):
-    entry = {"name": title, MODULE: {k: v for k, v in args.items() if v is not None}, "ignore_errors": True}
+def merged(base, **changes):
+    """BASE with CHANGES applied (a new dict)."""
+    return dict(base, **changes)
+
+
+def task(title, *bases, check=False, **args):
+    """One task of the module with the options of BASES (dicts) and ARGS; None values are left out."""
+    options = {}
+    for part in bases + (args,):
+        options.update(part)
+    entry = {"name": title, MODULE: {k: v for k, v in options.items() if v is not None}, "ignore_errors": True}
     if check:
         entry["check_mode"] = True
     return entry
@@ -97,14 +106,14 @@ def test_deploy_idempotent_check_mode_and_no_secrets(vc, ansible):
 def test_errors_are_clear(vc, ansible):
     vc.admin.action("deploy-duration", {"seconds": 0.05})
     tasks = [
-        task("unknown item", **dict(BASE, item="no-such-template")),
-        task("ambiguous item", **dict(BASE, library=None)),
-        task("unknown cluster", **dict(BASE, cluster="Nope")),
-        task("folder of another datacenter", **dict(BASE, folder="group-v41")),
-        task("unknown network", **dict(BASE, datacenter="datacenter-1", network_mappings={"VM Network": "network-99"})),
-        task("unknown OVF network", **dict(BASE, network_mappings={"Frontend": "Backend"})),
-        task("eula not accepted", **dict(BASE, accept_all_eula=False)),
-        task("broken item", **dict(BASE, item="legacy-appliance", name="mig-legacy", network_mappings={})),
+        task("unknown item", merged(BASE, item="no-such-template")),
+        task("ambiguous item", merged(BASE, library=None)),
+        task("unknown cluster", merged(BASE, cluster="Nope")),
+        task("folder of another datacenter", merged(BASE, folder="group-v41")),
+        task("unknown network", merged(BASE, datacenter="datacenter-1", network_mappings={"VM Network": "network-99"})),
+        task("unknown OVF network", merged(BASE, network_mappings={"Frontend": "Backend"})),
+        task("eula not accepted", merged(BASE, accept_all_eula=False)),
+        task("broken item", merged(BASE, item="legacy-appliance", name="mig-legacy", network_mappings={})),
         task("no placement", **{k: v for k, v in BASE.items() if k != "cluster"}),
     ]
     run = ansible.play(tasks, module_defaults=emulator_defaults(vc))
@@ -127,9 +136,9 @@ def test_errors_are_clear(vc, ansible):
 
 def test_ambiguous_network_name_across_datacenters_needs_datacenter_scope(vc, ansible):
     """'VM Network' exists in both datacenters; scoped to DC-West it resolves, and /rest maps are lists."""
-    args = dict(BASE, datacenter="DC-West", cluster="DR", folder="Migrated", name="mig-west",
-                network_mappings={"VM Network": "VM Network"}, ovf_properties=None)
-    run = ansible.play([task("west", **args)], module_defaults=emulator_defaults(vc, api_family="rest"))
+    args = merged(BASE, datacenter="DC-West", cluster="DR", folder="Migrated", name="mig-west",
+                  network_mappings={"VM Network": "VM Network"}, ovf_properties=None)
+    run = ansible.play([task("west", args)], module_defaults=emulator_defaults(vc, api_family="rest"))
     result = run.result("west")
     assert result["changed"] is True and result["api_family"] == "rest", result
     assert result["resolved"]["network_mappings"] == {"VM Network": "network-35"}

@@ -8,62 +8,13 @@ import pytest
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, decode_body
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, FakeClock
-from tests.emulators._server import Emulator, Fault, Running, json_response, route, text_response
+from tests.emulators._server import Fault, json_response, text_response
+from tests.unit.scripted_server import ScriptedServer, scripted_fixtures
 
 SECRET = "s3cr3t-Pa55"
 
 
-class Scripted(Emulator):
-    """Answers each path from a script of responses; the last one repeats."""
-
-    name = "scripted"
-
-    def load(self, seed):
-        self.script = {}
-        self.seen = []
-
-    def snapshot(self):
-        return {}
-
-    def expire_sessions(self):
-        pass
-
-    def admin(self, request, action):
-        return None
-
-    def answer(self, request):
-        self.seen.append((request.method, request.path, dict(request.headers), request.body))
-        script = self.script.get(request.path) or [json_response(200, {"ok": True})]
-        response = script.pop(0) if len(script) > 1 else script[0]
-        if callable(response):
-            return response(request)
-        return response
-
-    @route("GET", r"/.*")
-    def get(self, request):
-        return self.answer(request)
-
-    @route("POST", r"/.*")
-    def post(self, request):
-        return self.answer(request)
-
-    @route("PUT", r"/.*")
-    def put(self, request):
-        return self.answer(request)
-
-
-@pytest.fixture(scope="module")
-def server(emulator_tls):
-    running = Running(Scripted(), tls_material=emulator_tls)
-    yield running
-    running.stop()
-
-
-@pytest.fixture()
-def scripted(server):
-    server.emulator.load({})
-    server.emulator.faults = []
-    return server.emulator
+server, scripted = scripted_fixtures(ScriptedServer)
 
 
 def client(server, **kwargs):
@@ -104,8 +55,8 @@ def test_json_served_as_text_plain_is_decoded(server, scripted):
 
 def test_json_request_body_and_content_type(server, scripted):
     client(server).post("/in", {"a": 1}, expect=None)
-    method, path, headers, body = scripted.seen[-1]
-    assert json.loads(body) == {"a": 1}
+    method, path, query, headers, body = scripted.seen[-1]
+    assert body == {"a": 1}
     assert headers["Content-Type"].startswith("application/json")
 
 
@@ -146,7 +97,7 @@ def test_post_is_not_resent_after_a_lost_response(server, scripted):
     with pytest.raises(_errors.TransportError):
         c.post("/create", {"name": "vm1"})
     assert c.calls == 1
-    assert len([s for s in scripted.seen if s[1] == "/create"]) == 1
+    assert len(scripted.calls("POST", "/create")) == 1
 
 
 def test_get_is_resent_after_a_dropped_connection(server, scripted):

@@ -50,8 +50,8 @@ def test_deployment_spec_full_rest():
 
 def test_deployment_spec_minimal_api_and_91_spelling():
     assert plan.deployment_spec("api", "vm1", False) == {"name": "vm1", "accept_all_EULA": False}
-    assert plan.deployment_spec("api", "vm1", True, eula_field="accept_all_eula") == {"name": "vm1",
-                                                                                       "accept_all_eula": True}
+    spec = plan.deployment_spec("api", "vm1", True, eula_field="accept_all_eula")
+    assert spec == {"name": "vm1", "accept_all_eula": True}
 
 
 def test_deploy_body_client_token_only_on_rest():

@@ -12,8 +12,8 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf
     RestInventory, resolve_placement)
 from ansible_collections.hybridcloud.migration.plugins.module_utils.vcenter_rest import (
     VcenterRestClient, parse_error)
-from tests.emulators._server import Running, json_response, route, text_response
-from tests.unit.plugins.module_utils.test_http import Scripted
+from tests.emulators._server import Running, json_response, text_response
+from tests.unit.scripted_server import ScriptedServer
 
 UBUNTU = "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d"
 LEGACY = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
@@ -207,7 +207,7 @@ def test_capture_new_and_overwrite(vc, family):
     try:
         item_id, adopted = client.create_item("vm-101", TEMPLATES, "web01-tpl", description="d")
         assert not adopted and item_id
-        again, _ = client.create_item("vm-102", TEMPLATES, "web01-tpl", library_item_id=item_id)
+        again = client.create_item("vm-102", TEMPLATES, "web01-tpl", library_item_id=item_id)[0]
         assert again == item_id
         with pytest.raises(_errors.ApiError) as info:
             client.create_item("vm-101", TEMPLATES, "web01-tpl")
@@ -239,12 +239,8 @@ def test_rest_inventory_placement_and_ambiguity(vc):
 
 
 # -- vcsim-like quirks, scripted ----------------------------------------------------------------
-class Vcsim(Scripted):
-    """Scripted answers plus DELETE; /api/* is a plain-text 404 unless scripted."""
-
-    @route("DELETE", r"/.*")
-    def delete(self, request):
-        return self.answer(request)
+class Vcsim(ScriptedServer):
+    """vcsim-like answers, scripted per test (see the ``sim`` fixture)."""
 
 
 REST_SESSION = "/rest/com/vmware/cis/session"
@@ -279,10 +275,10 @@ def test_sim_family_detection_text_plain_and_header_auth(sim):
     client = sim_client(sim)
     client.login()
     assert client.family == "rest" and client.token == "sim-token-0001"
-    method, path, headers, _ = sim.emulator.seen[1]
+    method, path, dummy, headers = sim.emulator.seen[1][:4]
     assert (method, path) == ("POST", REST_SESSION) and headers["vmware-use-header-authn"] == "true"
     client.close()
-    method, path, headers, _ = sim.emulator.seen[-1]
+    method, path, dummy, headers = sim.emulator.seen[-1][:4]
     assert (method, path) == ("DELETE", REST_SESSION) and headers["vmware-api-session-id"] == "sim-token-0001"
 
 
@@ -335,8 +331,7 @@ def test_sim_rest_body_is_rest_shaped(sim):
     client.login()
     assert client.deploy("item-1", TARGET, dict(spec("rest"), network_mappings=[{"key": "a", "value": "n"}])) == (
         "vm-69", False)
-    _, path, _, raw = [s for s in sim.emulator.seen if s[1] == DEPLOY][-1]
-    body = json.loads(raw)
+    body = [s[4] for s in sim.emulator.seen if s[1] == DEPLOY][-1]
     assert body["client_token"] and body["deployment_spec"]["accept_all_EULA"] is True
     assert body["target"] == TARGET
     client.close()
@@ -350,7 +345,7 @@ def test_sim_9x_server_asking_for_the_other_eula_spelling_gets_one_retry(sim):
     client = sim_client(sim)
     client.login()
     assert client.deploy("item-1", TARGET, spec("rest"))[0] == "vm-7"
-    bodies = [json.loads(s[3]) for s in sim.emulator.seen if s[1] == DEPLOY]
+    bodies = [s[4] for s in sim.emulator.seen if s[1] == DEPLOY]
     assert [list(b["deployment_spec"]) for b in bodies] == [["name", "accept_all_EULA"], ["name", "accept_all_eula"]]
     client.close()
 

@@ -13,7 +13,8 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils import _erro
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, FakeClock
 from ansible_collections.hybridcloud.migration.plugins.module_utils.zstack import PollBackoff, ZStackClient
 from tests.emulators import zstack as emu
-from tests.emulators._server import Emulator, Fault, Running, empty_response, json_response, route, text_response
+from tests.emulators._server import Fault, empty_response, json_response, text_response
+from tests.unit.scripted_server import ScriptedServer, scripted_fixtures
 
 PASSWORD = "Zs-pa55-word"
 HASH = hashlib.sha512(PASSWORD.encode()).hexdigest()
@@ -25,70 +26,35 @@ def session_error(**extra):
     return json_response(503, {"error": dict(SESSION_ERROR["error"], **extra)})
 
 
-class Scripted(Emulator):
+class Scripted(ScriptedServer):
     """ZStack-shaped scripted server: login hands out session-1, session-2...; other paths follow a script.
 
-    A script entry is a Response or a callable(request) -> Response; the last one repeats.
+    Scripts are keyed by path, or by the api-jobs prefix for any job poll.
     """
 
     name = "scripted-zstack"
+    default = json_response(200, {"inventories": []})
 
     def load(self, seed):
-        self.script = {}
-        self.seen = []
+        super().load(seed)
         self.logins = 0
 
-    def snapshot(self):
-        return {}
-
-    def expire_sessions(self):
-        pass
+    def script_for(self, request):
+        prefix = request.path.rsplit("/", 1)[0] + "/" if request.path.startswith(JOB) else request.path
+        return self.script.get(request.path) or self.script.get(prefix) or [self.default]
 
     def answer(self, request):
+        if request.path != "/zstack/v1/accounts/login":
+            return super().answer(request)
         self.seen.append((request.method, request.path, request.raw_query, dict(request.headers), request.json()))
-        if request.path == "/zstack/v1/accounts/login":
-            if request.json()["logInByAccount"]["password"] != HASH:
-                return json_response(503, {"error": {"code": "ID.1000", "description": "Unable to authenticate a user",
-                                                     "details": "wrong account name or password"}})
-            self.logins += 1
-            return json_response(200, {"inventory": {"uuid": "session%026d" % self.logins}})
-        prefix = request.path.rsplit("/", 1)[0] + "/" if request.path.startswith(JOB) else request.path
-        script = self.script.get(request.path) or self.script.get(prefix) or [json_response(200, {"inventories": []})]
-        response = script.pop(0) if len(script) > 1 else script[0]
-        return response(request) if callable(response) else response
-
-    @route("GET", r"/.*")
-    def get(self, request):
-        return self.answer(request)
-
-    @route("PUT", r"/.*")
-    def put(self, request):
-        return self.answer(request)
-
-    @route("POST", r"/.*")
-    def post(self, request):
-        return self.answer(request)
-
-    @route("DELETE", r"/.*")
-    def delete(self, request):
-        return self.answer(request)
-
-    def calls(self, method=None, path=None):
-        return [s for s in self.seen if (method is None or s[0] == method) and (path is None or s[1].startswith(path))]
+        if request.json()["logInByAccount"]["password"] != HASH:
+            return json_response(503, {"error": {"code": "ID.1000", "description": "Unable to authenticate a user",
+                                                 "details": "wrong account name or password"}})
+        self.logins += 1
+        return json_response(200, {"inventory": {"uuid": "session%026d" % self.logins}})
 
 
-@pytest.fixture(scope="module")
-def server(emulator_tls):
-    running = Running(Scripted(), tls_material=emulator_tls)
-    yield running
-    running.stop()
-
-
-@pytest.fixture()
-def scripted(server):
-    server.emulator.load({})
-    server.emulator.faults = []
-    return server.emulator
+server, scripted = scripted_fixtures(Scripted)
 
 
 def client(url, ca_path, **kwargs):

@@ -32,7 +32,7 @@ def test_check_mode_then_deploy_then_unchanged_with_diff(vcenter_rest_emulator):
     result, code = run_module(vcenter_ovf_deploy.main, connection(vc, **DEPLOY))
     assert code == 0 and result["changed"] is True and result["vm"]["moref"].startswith("vm-")
     vc.admin.clear_journal()
-    again, _ = run_module(vcenter_ovf_deploy.main, connection(vc, **DEPLOY))
+    again = run_module(vcenter_ovf_deploy.main, connection(vc, **DEPLOY))[0]
     assert again["changed"] is False and again["vm"]["moref"] == result["vm"]["moref"] and ovf_mutations(vc) == []
 
 
@@ -78,7 +78,7 @@ def test_capture_then_unchanged(vcenter_rest_emulator):
     assert code == 0 and result["changed"] is True and ovf_mutations(vc) == []
     result, code = run_module(vcenter_ovf_capture.main, args)
     assert code == 0 and result["changed"] is True and result["vm"] == "vm-102" and result["library_item"]["id"]
-    again, _ = run_module(vcenter_ovf_capture.main, args)
+    again = run_module(vcenter_ovf_capture.main, args)[0]
     assert again["changed"] is False and again["library_item"]["id"] == result["library_item"]["id"]
     bad, code = run_module(vcenter_ovf_capture.main, dict(args, timeout=-1))
     assert code == 1 and "parameter 'timeout'" in bad["msg"]
