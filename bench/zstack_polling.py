@@ -23,8 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [ROOT, os.path.join(ROOT, "build", "collections")]
 
-from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import next_poll_delay  # noqa: E402
-from ansible_collections.hybridcloud.migration.plugins.module_utils.zstack import PollBackoff, ZStackClient  # noqa: E402
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, next_poll_delay  # noqa: E402
+from ansible_collections.hybridcloud.migration.plugins.module_utils.zstack import ZStackClient  # noqa: E402
 from tests.emulators import zstack as emu  # noqa: E402
 from tests.emulators._server import Running  # noqa: E402
 

@@ -66,6 +66,37 @@ class Backoff:
             delay = min(delay * self.factor, self.maximum)
 
 
+def next_poll_delay(previous, waited, initial, factor, maximum, ratio):
+    """The next delay between two polls of a job.
+
+    Starts at ``initial`` and grows by ``factor``, but never beyond ``ratio`` x the time already
+    waited (so completion is noticed at most ``ratio`` late, or ``initial`` for short jobs) nor
+    beyond ``maximum``. The number of polls then grows with the logarithm of the job's length
+    until the ``maximum`` is reached.
+    """
+    if previous is None:
+        return initial
+    return min(previous * factor, maximum, max(initial, ratio * waited))
+
+
+class PollBackoff(Backoff):
+    """The schedule for polling long jobs: noticed at most ``ratio`` of the waited time late.
+
+    See ``next_poll_delay``. No jitter: each client polls its own job, there is no herd to spread.
+    """
+
+    def __init__(self, initial=0.5, maximum=15.0, factor=2.0, ratio=0.1):
+        super().__init__(initial=initial, factor=factor, maximum=max(maximum, initial), jitter=0)
+        self.ratio = ratio
+
+    def delays(self):
+        delay, waited = None, 0.0
+        while True:
+            delay = next_poll_delay(delay, waited, self.initial, self.factor, self.maximum, self.ratio)
+            waited += delay
+            yield delay
+
+
 def wait_for(check, timeout, backoff=None, clock=None, what="the operation"):
     """Call ``check()`` until it returns something other than None; return that value.
 

@@ -15,21 +15,6 @@ import uuid
 
 UUID_RE = re.compile(r"\A[0-9a-f]{32}\Z")
 
-# -- polling schedule -----------------------------------------------------------------------------
-
-
-def next_poll_delay(previous, waited, initial, factor, maximum, ratio):
-    """The next delay between two polls of a job.
-
-    Starts at ``initial`` and grows by ``factor``, but never beyond ``ratio`` x the time already
-    waited (so completion is noticed at most ``ratio`` late, or ``initial`` for short jobs) nor
-    beyond ``maximum``. The number of polls then grows with the logarithm of the job's length
-    until the ``maximum`` is reached.
-    """
-    if previous is None:
-        return initial
-    return min(previous * factor, maximum, max(initial, ratio * waited))
-
 
 # -- identifiers ----------------------------------------------------------------------------------
 

@@ -31,9 +31,9 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    TERMINAL_JOB_STATES, is_uuid, next_poll_delay, pick_unique)
+    TERMINAL_JOB_STATES, is_uuid, pick_unique)
 
 API = "/zstack/v1"
 JOBS_PATH = API + "/api-jobs/"
@@ -42,25 +42,6 @@ SESSION_PATH = API + "/accounts/sessions/"
 SESSION_ERROR_CODES = frozenset(("ID.1001",))
 SESSION_GLOBAL_ERROR_CODES = frozenset(("ORG_ZSTACK_IDENTITY_10020",))
 DUPLICATE_JOB = "Duplicate job uuid"
-POLL_RATIO = 0.1  # completion is noticed at most 10 % of the waited time late
-
-
-class PollBackoff(Backoff):
-    """The job polling schedule: ``initial`` doubling, capped at POLL_RATIO x time waited and ``maximum``.
-
-    See ``next_poll_delay``. No jitter: each client polls its own job, there is no herd to spread.
-    """
-
-    def __init__(self, initial=0.5, maximum=15.0, factor=2.0, ratio=POLL_RATIO):
-        super().__init__(initial=initial, factor=factor, maximum=max(maximum, initial), jitter=0)
-        self.ratio = ratio
-
-    def delays(self):
-        delay, waited = None, 0.0
-        while True:
-            delay = next_poll_delay(delay, waited, self.initial, self.factor, self.maximum, self.ratio)
-            waited += delay
-            yield delay
 
 
 class ApiJob:

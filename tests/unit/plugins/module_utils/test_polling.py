@@ -3,7 +3,8 @@ import random
 import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import WaitTimeoutError
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, FakeClock, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import (
+    Backoff, FakeClock, PollBackoff, next_poll_delay, wait_for)
 
 
 def take(iterator, n):
@@ -57,3 +58,49 @@ def test_wait_without_deadline():
     answers = iter([None] * 50 + [1])
     assert wait_for(lambda: next(answers), timeout=None, backoff=Backoff(1, 2, 30, 0), clock=clock) == 1
     assert max(clock.sleeps) == 30
+
+
+# -- the long-job polling schedule ----------------------------------------------------------------
+def schedule(count, initial=0.5, maximum=15.0):
+    delays, previous, waited = [], None, 0.0
+    for dummy in range(count):
+        previous = next_poll_delay(previous, waited, initial, 2.0, maximum, 0.1)
+        delays.append(previous)
+        waited += previous
+    return delays
+
+
+def test_poll_delay_starts_at_initial_and_never_exceeds_ten_percent_of_the_wait_or_the_maximum():
+    delays = schedule(400)
+    assert delays[:10] == [0.5] * 10  # the first 5 s: every 0.5 s (at most 0.5 s late for short jobs)
+    waited = 0.0
+    for delay in delays:
+        assert delay <= max(0.5, 0.1 * waited) + 1e-9 and delay <= 15.0
+        waited += delay
+    assert delays[-1] == 15.0
+
+
+def test_poll_count_grows_logarithmically_until_the_cap():
+    def polls_for(seconds):
+        waited, count, previous = 0.0, 0, None
+        while waited < seconds:
+            previous = next_poll_delay(previous, waited, 0.5, 2.0, 15.0, 0.1)
+            waited += previous
+            count += 1
+        return count
+
+    five, sixty = polls_for(5), polls_for(60)
+    assert five == 10
+    assert sixty < 40  # linear at 0.5 s would be 120
+    assert polls_for(120) - sixty < sixty - five  # each doubling of length adds fewer polls
+
+
+def test_poll_delay_doubles_when_the_ratio_allows_it():
+    assert next_poll_delay(1.0, 100.0, 0.5, 2.0, 15.0, 0.1) == 2.0
+    assert next_poll_delay(8.0, 100.0, 0.5, 2.0, 15.0, 0.1) == 10.0
+    assert next_poll_delay(None, 0, 2.0, 2.0, 15.0, 0.1) == 2.0
+
+
+def test_poll_backoff_follows_next_poll_delay():
+    delays = PollBackoff(initial=0.5, maximum=15.0).delays()
+    assert [next(delays) for dummy in range(12)] == schedule(12)

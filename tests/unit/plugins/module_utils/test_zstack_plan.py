@@ -17,47 +17,6 @@ def volume(uuid, kind="Root", ps=SRC, device=0):
 ROOT, DATA1, DATA2 = volume("1" * 32), volume("2" * 32, "Data", device=1), volume("3" * 32, "Data", DST, 2)
 
 
-# -- polling schedule -----------------------------------------------------------------------------
-def schedule(count, initial=0.5, maximum=15.0):
-    delays, previous, waited = [], None, 0.0
-    for dummy in range(count):
-        previous = plan.next_poll_delay(previous, waited, initial, 2.0, maximum, 0.1)
-        delays.append(previous)
-        waited += previous
-    return delays
-
-
-def test_poll_delay_starts_at_initial_and_never_exceeds_ten_percent_of_the_wait_or_the_maximum():
-    delays = schedule(400)
-    assert delays[:10] == [0.5] * 10  # the first 5 s: every 0.5 s (at most 0.5 s late for short jobs)
-    waited = 0.0
-    for delay in delays:
-        assert delay <= max(0.5, 0.1 * waited) + 1e-9 and delay <= 15.0
-        waited += delay
-    assert delays[-1] == 15.0
-
-
-def test_poll_count_grows_logarithmically_until_the_cap():
-    def polls_for(seconds):
-        waited, count, previous = 0.0, 0, None
-        while waited < seconds:
-            previous = plan.next_poll_delay(previous, waited, 0.5, 2.0, 15.0, 0.1)
-            waited += previous
-            count += 1
-        return count
-
-    five, sixty = polls_for(5), polls_for(60)
-    assert five == 10
-    assert sixty < 40  # linear at 0.5 s would be 120
-    assert polls_for(120) - sixty < sixty - five  # each doubling of length adds fewer polls
-
-
-def test_poll_delay_doubles_when_the_ratio_allows_it():
-    assert plan.next_poll_delay(1.0, 100.0, 0.5, 2.0, 15.0, 0.1) == 2.0
-    assert plan.next_poll_delay(8.0, 100.0, 0.5, 2.0, 15.0, 0.1) == 10.0
-    assert plan.next_poll_delay(None, 0, 2.0, 2.0, 15.0, 0.1) == 2.0
-
-
 # -- identifiers -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("value,expected", [("f" * 32, True), ("F" * 32, False), ("f" * 31, False),
                                             ("0f0f0f0f-0f0f-0f0f-0f0f-0f0f0f0f0f0f", False), (None, False)])
