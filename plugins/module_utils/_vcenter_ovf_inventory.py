@@ -26,6 +26,7 @@ except ImportError:  # only SoapInventory needs it; vsphere.open_vsphere reports
 
 ROOT_POOL_NAME = "Resources"  # every cluster's and standalone host's root resource pool
 POWER_ON_TIMEOUT = 300
+ALREADY_ON = "ALREADY_IN_DESIRED_STATE"  # vAPI's answer to starting a powered-on VM (HTTP 400)
 
 
 def resolve_placement(inventory, datacenter, cluster=None, resource_pool=None, host=None, folder=None,
@@ -196,7 +197,12 @@ class RestInventory:
         return self._ids("vm", names=[name], folders=[folder])
 
     def power_on(self, vm_id, timeout=POWER_ON_TIMEOUT):
-        self.rest.power_on(vm_id)
+        """Start VM_ID (synchronous on vCenter); one that is already on counts as success."""
+        try:
+            self.rest.power_on(vm_id)
+        except _errors.ApiError as error:
+            if error.code != ALREADY_ON:
+                raise
 
     def close(self):
         pass

@@ -4,7 +4,8 @@ Each platform emulator subclasses ``Emulator``, registers its routes with ``@rou
 its own in-memory state. Everything platform-neutral lives here, once:
 
 * a threaded HTTPS server on 127.0.0.1 with a certificate from a throw-away CA (``trustme``);
-* a journal of every mutating call (method != GET/HEAD) the emulator answered;
+* a journal of every mutating call (method != GET/HEAD), entered when the request arrives
+  (``status`` None until the answer is ready), so a call the client gave up on is already there;
 * fault injection for the next N matching requests: status + body, delay, dropped connection,
   session/token expiry;
 * admin endpoints under ``/__emulator__/`` (a prefix no real API uses).
@@ -166,15 +167,17 @@ class Emulator:
             if fault:
                 fault.times -= 1
                 fault.hits += 1
+            injected = bool(fault and not fault.after and (fault.drop or fault.status))
+            entry = self._record(request, injected=injected)
         if fault and fault.delay:
             time.sleep(fault.delay)
         if fault and fault.expire_session:
             with self.lock:
                 self.expire_sessions()
-        if fault and not fault.after and (fault.drop or fault.status):
-            self._record(request, fault.status or 0, injected=True)
+        if injected:
+            self._complete(entry, fault.status or 0)
             return None if fault.drop else fault.response()
-        response = self._dispatch(request)
+        response = self._dispatch(request, entry)
         if fault and fault.after:
             # The operation happened but the client never hears about it.
             return None if fault.drop else fault.response()
@@ -183,7 +186,7 @@ class Emulator:
     def before_request(self):
         """Called under the lock before every API request: advance time-driven state here."""
 
-    def _dispatch(self, request):
+    def _dispatch(self, request, entry=None):
         with self.lock:
             self.before_request()
         for method, pattern, handler in self._routes:
@@ -193,31 +196,39 @@ class Emulator:
             if match:
                 with self.lock:
                     response = handler(request, **match.groupdict())
-                    self._record(request, response.status)
+                    self._complete(entry, response.status)
                 return response
         with self.lock:
             response = self.not_found(request)
-            self._record(request, response.status)
+            self._complete(entry, response.status)
         return response
 
-    def _record(self, request, status, injected=False):
+    def _record(self, request, injected=False):
+        """Journal a mutating request on arrival (call under the lock); its entry, or None."""
         if request.method not in MUTATING:
-            return
+            return None
         try:
             body = request.json()
         except ValueError:
             body = request.body.decode("utf-8", "replace")
-        self.journal.append(
-            {
-                "time": time.time(),
-                "method": request.method,
-                "path": request.path,
-                "query": request.raw_query,
-                "body": body,
-                "status": status,
-                "injected": injected,
-            }
-        )
+        entry = {
+            "time": time.time(),
+            "method": request.method,
+            "path": request.path,
+            "query": request.raw_query,
+            "body": body,
+            "status": None,  # filled in by _complete when the answer is ready
+            "injected": injected,
+        }
+        self.journal.append(entry)
+        return entry
+
+    def _complete(self, entry, status):
+        """Fill in the status of ENTRY in place. After a reset or a journal clear the entry is no
+        longer in ``self.journal``, so a late answer to a previous test's call writes nowhere."""
+        if entry is not None:
+            with self.lock:
+                entry["status"] = status
 
     def _admin(self, request):
         action = request.path[len(ADMIN_PREFIX):].strip("/")

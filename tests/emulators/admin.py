@@ -25,7 +25,7 @@ class AdminClient:
         return self._call("GET", "journal")
 
     def mutations(self, ignore=()):
-        """Mutating calls the emulator answered (injected faults excluded).
+        """Mutating calls the emulator received, in arrival order (injected faults excluded).
 
         IGNORE lists path regexes to leave out, e.g. the platform's login/logout paths.
         """

@@ -570,6 +570,90 @@ def test_contract_14_error_envelopes(vc):
     assert bad_json.status_code == 400 and bad_json.json()["error_type"] == "INVALID_ARGUMENT"
 
 
+# VM power (not in the section 7 list; vSphere Automation VM.Power) ---------------------------------
+def power(vc, family, token, vm_id, action):
+    if family == "api":
+        return call(vc, "POST", "/api/vcenter/vm/%s/power" % vm_id, token, params={"action": action})
+    return call(vc, "POST", "/rest/vcenter/vm/%s/power/%s" % (vm_id, action), token)
+
+
+def power_state(vc, family, token, vm_id):
+    return value(family, call(vc, "GET", "/%s/vcenter/vm/%s/power" % (family, vm_id), token))["state"]
+
+
+@pytest.mark.parametrize("family", ["api", "rest"])
+def test_power_deployed_vm_starts_off_then_start_stop(vc, family):
+    token = login(vc, family)
+    vm_id = deploy(vc, "api", login(vc), deploy_body("api", name="power-" + family)).json()["resource_id"]["id"]
+    off = call(vc, "GET", "/%s/vcenter/vm/%s/power" % (family, vm_id), token)
+    assert value(family, off) == {"state": "POWERED_OFF", "clean_power_off": True}
+    started = power(vc, family, token, vm_id, "start")
+    # /api: 204; /rest: a void operation, 200 with no body
+    assert (started.status_code, started.content) == ((204, b"") if family == "api" else (200, b""))
+    assert power_state(vc, family, token, vm_id) == "POWERED_ON" == state_vm(vc, vm_id)["power_state"]
+    vm = value(family, call(vc, "GET", "/%s/vcenter/vm/%s" % (family, vm_id), token))
+    assert vm["power_state"] == "POWERED_ON"
+    assert power(vc, family, token, vm_id, "stop").ok and power_state(vc, family, token, vm_id) == "POWERED_OFF"
+    assert [e["status"] for e in vc.admin.mutations() if "/power" in e["path"]] == [started.status_code] * 2
+
+
+@pytest.mark.parametrize("family", ["api", "rest"])
+def test_power_start_when_on_is_already_in_desired_state(vc, family):
+    token = login(vc, family)
+    response = power(vc, family, token, "vm-101", "start")  # web01 is POWERED_ON in the seed
+    error_type, messages = error_of(family, response)
+    assert response.status_code == 400 and error_type == "ALREADY_IN_DESIRED_STATE"
+    assert messages[0]["default_message"] == "Virtual machine is already powered on."
+    if family == "rest":
+        assert response.json()["type"] == "com.vmware.vapi.std.errors.already_in_desired_state"
+    assert power_state(vc, family, token, "vm-101") == "POWERED_ON"
+
+
+def test_power_state_rules_and_unknown_vm(vc):
+    api = login(vc)
+    assert power(vc, "api", api, "vm-102", "stop").json()["error_type"] == "ALREADY_IN_DESIRED_STATE"
+    assert power(vc, "api", api, "vm-102", "suspend").json()["error_type"] == "NOT_ALLOWED_IN_CURRENT_STATE"
+    assert power(vc, "api", api, "vm-102", "reset").json()["error_type"] == "NOT_ALLOWED_IN_CURRENT_STATE"
+    assert power(vc, "api", api, "vm-101", "suspend").status_code == 204
+    assert power_state(vc, "api", api, "vm-101") == "SUSPENDED"
+    assert power(vc, "api", api, "vm-101", "suspend").json()["error_type"] == "ALREADY_IN_DESIRED_STATE"
+    assert power(vc, "api", api, "vm-101", "start").status_code == 204  # resumes
+    assert power(vc, "api", api, "vm-101", "reset").status_code == 204
+    assert power_state(vc, "api", api, "vm-101") == "POWERED_ON"
+    missing_vm = power(vc, "api", api, "vm-999", "start")
+    assert missing_vm.status_code == 404 and missing_vm.json()["error_type"] == "NOT_FOUND"
+    assert power(vc, "api", api, "vm-102", "explode").status_code == 404
+    assert power(vc, "api", None, "vm-102", "start").status_code == 401  # a session is required
+
+
+def test_power_on_while_deploying_is_refused(vc):
+    vc.admin.action("deploy-duration", {"seconds": 0.6})
+    api = login(vc)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        deploy(vc, "api", api, deploy_body("api", name="busy"), timeout=0.15)
+    (vm_id,) = vm_names(vc, api, "busy", "group-v40")
+    assert power(vc, "api", api, vm_id, "start").json()["error_type"] == "NOT_ALLOWED_IN_CURRENT_STATE"
+    time.sleep(0.6)
+    assert power(vc, "api", api, vm_id, "start").status_code == 204
+
+
+# journal -----------------------------------------------------------------------------------------
+def test_journal_records_a_call_on_arrival_and_reset_drops_late_answers(vc):
+    vc.admin.action("deploy-duration", {"seconds": 0.6})
+    api = login(vc)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        deploy(vc, "api", api, deploy_body("api", name="pending"), timeout=0.15)
+    (entry,) = [e for e in vc.admin.journal() if "deploy" in e["query"]]
+    assert entry["status"] is None and entry["body"]["deployment_spec"]["name"] == "pending"  # still running
+    vc.reset()
+    time.sleep(0.7)  # the abandoned deploy answers now: into the old journal, not the new one
+    assert vc.admin.journal() == []
+    api = login(vc)
+    deploy(vc, "api", api, deploy_body("api", name="answered"))
+    (entry,) = [e for e in vc.admin.journal() if "deploy" in e["query"]]
+    assert entry["status"] == 200 and entry["body"]["deployment_spec"]["name"] == "answered"
+
+
 # faults ----------------------------------------------------------------------------------------
 def test_fault_status(vc):
     api = login(vc)

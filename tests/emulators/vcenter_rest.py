@@ -14,6 +14,11 @@ not govmomi's vcsim (the project runs vcsim separately for its ``/rest`` quirks)
   so it exists even if the client gives up and hangs up; ``state`` shows ``deploying`` until then.
 * Failures the client cannot prevent come back as HTTP 200 with ``succeeded: false``: an item
   marked ``broken`` (its message), a duplicate VM name in the folder, an un-accepted EULA.
+* VM power (``POST /api/vcenter/vm/{vm}/power?action=start|stop|suspend|reset`` -> 204,
+  ``POST /rest/vcenter/vm/{vm}/power/<action>`` -> 200 without body, ``GET .../power``) acts at once
+  on the VM's ``power_state`` (deployed VMs start ``POWERED_OFF``); the state already reached gives
+  400 ``ALREADY_IN_DESIRED_STATE``, a disallowed transition or a VM still being deployed 400
+  ``NOT_ALLOWED_IN_CURRENT_STATE``.
 
 Admin actions (``POST /__emulator__/<action>``): ``deploy-duration`` ``{"seconds"}``,
 ``session-timeout`` ``{"seconds"}``, ``v91-mode`` ``{"enabled"}``,
@@ -267,6 +272,14 @@ SUMMARY_FIELDS = {
     "datacenter": (),
 }
 BROKEN_MESSAGE = "Failed to deploy OVF package: the OVF package is corrupt."
+# VM.Power action -> (state after it, states it is allowed from); the desired state itself gives
+# ALREADY_IN_DESIRED_STATE (reset excepted: it restarts a powered-on VM).
+POWER_TRANSITIONS = {
+    "start": ("POWERED_ON", ("POWERED_OFF", "SUSPENDED")),
+    "stop": ("POWERED_OFF", ("POWERED_ON", "SUSPENDED")),
+    "suspend": ("SUSPENDED", ("POWERED_ON",)),
+    "reset": ("POWERED_ON", ("POWERED_ON",)),
+}
 
 
 class VcenterRestEmulator(Emulator):
@@ -559,10 +572,7 @@ class VcenterRestEmulator(Emulator):
 
     @endpoint("GET", r"/(?:api|rest)/vcenter/vm/(?P<vm_id>[^/]+)")
     def get_vm(self, request, family, vm_id):
-        vm = self.objects["vms"].get(unquote(vm_id))
-        if vm is None:
-            raise ApiError(404, "NOT_FOUND", "com.vmware.api.vcenter.vm.not_found",
-                           "Virtual machine with identifier '{0}' does not exist.", vm_id)
+        vm = self.vm(vm_id)
         nics = {}
         for index, net_id in enumerate(vm["networks"]):
             network = self.objects["networks"][net_id]
@@ -580,6 +590,49 @@ class VcenterRestEmulator(Emulator):
                 "identity": {"name": vm["name"], "instance_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, vm["id"]))},
                 "nics": self.encode_map(family, nics), "disks": self.encode_map(family, {}),
                 "boot": {"type": "BIOS", "delay": 0}}
+
+    # -- power ---------------------------------------------------------------------------------
+    def vm(self, vm_id):
+        vm = self.objects["vms"].get(unquote(vm_id))
+        if vm is None:
+            raise ApiError(404, "NOT_FOUND", "com.vmware.api.vcenter.vm.not_found",
+                           "Virtual machine with identifier '{0}' does not exist.", vm_id)
+        return vm
+
+    @endpoint("GET", r"/(?:api|rest)/vcenter/vm/(?P<vm_id>[^/]+)/power")
+    def get_power(self, request, family, vm_id):
+        state = self.vm(vm_id)["power_state"]
+        return dict({"state": state}, **({"clean_power_off": True} if state == "POWERED_OFF" else {}))
+
+    @endpoint("POST", r"/api/vcenter/vm/(?P<vm_id>[^/]+)/power")
+    def api_power(self, request, family, vm_id):
+        self.power(vm_id, self.action(request, family))
+        return empty_response(204)
+
+    @endpoint("POST", r"/rest/vcenter/vm/(?P<vm_id>[^/]+)/power/(?P<action>[^/]+)")
+    def rest_power(self, request, family, vm_id, action):
+        self.power(vm_id, action)
+        return empty_response(200)  # a void /rest operation: 200, no body
+
+    def power(self, vm_id, action):
+        """VM.Power start|stop|suspend|reset, with vSphere's state rules (synchronous, as on vCenter)."""
+        if action not in POWER_TRANSITIONS:
+            raise no_route()
+        vm = self.vm(vm_id)
+        state = vm["power_state"]
+        if vm["deploying_until"] > time.time():
+            raise ApiError(400, "NOT_ALLOWED_IN_CURRENT_STATE", "com.vmware.api.vcenter.vm.power.busy",
+                           "Virtual machine '{0}' is being deployed; the operation is not allowed in its current "
+                           "state.", vm["id"])
+        desired, allowed_from = POWER_TRANSITIONS[action]
+        if state == desired and action != "reset":
+            raise ApiError(400, "ALREADY_IN_DESIRED_STATE", "com.vmware.api.vcenter.vm.power.already_" + desired.lower(),
+                           "Virtual machine is already {0}.", desired.lower().replace("_", " "))
+        if state not in allowed_from:
+            raise ApiError(400, "NOT_ALLOWED_IN_CURRENT_STATE", "com.vmware.api.vcenter.vm.power.invalid_state",
+                           "Operation '{0}' is not allowed when the virtual machine is {1}.", action,
+                           state.lower().replace("_", " "))
+        vm["power_state"] = desired
 
     # -- content library -------------------------------------------------------------------
     def find_spec(self, family, body):

@@ -65,10 +65,23 @@ def test_env_fallback_for_the_connection(vcenter_rest_emulator, monkeypatch):
     assert code == 0 and result["changed"] is True
 
 
-def test_power_on_via_rest_is_reported(vcenter_rest_emulator):
-    # The emulator has no power endpoint (reported); the failure must still be a clean API error.
-    result, code = run_module(vcenter_ovf_deploy.main, connection(vcenter_rest_emulator, power_on=True, **DEPLOY))
-    assert code == 1 and "power on VM" in result["msg"] and result["vm"]["moref"].startswith("vm-"), result
+def power_calls(handle):
+    return [e for e in handle.admin.mutations() if "/power" in e["path"]]
+
+
+@pytest.mark.parametrize("family, path", [("api", "/api/vcenter/vm/%s/power"),
+                                          ("rest", "/rest/vcenter/vm/%s/power/start")])
+def test_power_on_via_rest_then_rerun_leaves_it(vcenter_rest_emulator, family, path):
+    vc = vcenter_rest_emulator
+    args = connection(vc, power_on=True, api_family=family, **DEPLOY)
+    result, code = run_module(vcenter_ovf_deploy.main, args)
+    vm_id = result["vm"]["moref"]
+    assert code == 0 and result["changed"] is True and result["powered_on"] is True, result
+    assert [(e["path"], e["status"]) for e in power_calls(vc)] == [(path % vm_id, 204 if family == "api" else 200)]
+    assert next(vm for vm in vc.admin.state()["vms"] if vm["id"] == vm_id)["power_state"] == "POWERED_ON"
+    vc.admin.clear_journal()
+    again, code = run_module(vcenter_ovf_deploy.main, args)
+    assert code == 0 and again["changed"] is False and again["vm"]["moref"] == vm_id and power_calls(vc) == []
 
 
 def test_capture_then_unchanged(vcenter_rest_emulator):
