@@ -57,7 +57,7 @@ def test_filters_check_mode_and_no_secrets(ansible, zstack):
 
 
 def test_target_resource_and_api_id_of_a_migration(ansible, zstack):
-    zstack.admin.action("migrate-duration", {"seconds": 3})
+    zstack.admin.action("migrate-duration", {"seconds": 10})
     run = play(ansible, zstack,
                {"name": "start", "register": "start", "hybridcloud.migration.zstack_ps_migrate": {
                    "vm": "web-01", "primary_storage": "ps-ceph-01", "wait": False}},

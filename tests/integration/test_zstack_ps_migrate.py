@@ -90,7 +90,7 @@ def test_job_failure_names_the_zstack_error(ansible, zstack):
 
 
 def test_timeout_then_a_rerun_waits_for_the_running_migration(ansible, zstack):
-    zstack.admin.action("migrate-duration", {"seconds": 4})
+    zstack.admin.action("migrate-duration", {"seconds": 10})  # long enough to outlast a busy playbook start
     run = play(ansible, zstack, task("short", vm="web-01", primary_storage="ps-ceph-01", timeout=1))
     result = run.result("short")
     assert result["_status"] == "failed" and "gave up waiting" in result["msg"] and result["long_job_uuid"] in result["msg"]
@@ -104,7 +104,7 @@ def test_timeout_then_a_rerun_waits_for_the_running_migration(ansible, zstack):
 
 
 def test_wait_false_returns_the_job_at_once(ansible, zstack):
-    zstack.admin.action("migrate-duration", {"seconds": 3})
+    zstack.admin.action("migrate-duration", {"seconds": 10})
     run = play(ansible, zstack,
                dict(task("start", vm="web-01", primary_storage="ps-ceph-01", wait=False), register="start"),
                {"name": "jobs", "hybridcloud.migration.zstack_longjob_info": {"api_id": "{{ start.job_uuid }}"}},
