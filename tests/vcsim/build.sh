@@ -21,11 +21,12 @@ if ! command -v go >/dev/null 2>&1 || [ ! -d "$govmomi" ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     pkgs=(golang-go golang-github-vmware-govmomi-dev)
-    # Refresh the package lists only when apt does not know the packages yet.
-    if ! apt-cache show "${pkgs[@]}" >/dev/null 2>&1; then
+    install() { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}" >&2; }
+    # Refresh the package lists when apt does not know the packages, or when its lists are stale.
+    if ! apt-cache show "${pkgs[@]}" >/dev/null 2>&1 || ! install; then
         $sudo apt-get update >&2
+        install
     fi
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}" >&2
 fi
 
 # Up to date when no source is newer than the binary.
