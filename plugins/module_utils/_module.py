@@ -92,13 +92,14 @@ class MigrationModule:
     # -- the run ------------------------------------------------------------------------------
     def execute(self):
         try:
-            if self.connection:
-                self.client = self.connection.open_client(self)
-            self.run()
+            try:
+                if self.connection:
+                    self.client = self.connection.open_client(self)
+                self.run()
+            finally:  # log out whatever happened, even after an unexpected exception
+                self._close()
         except MigrationError as error:
-            self._close()
             self.module.fail_json(msg=str(error), **dict(self.result, **error.to_result()))
-        self._close()
         self.module.exit_json(**self.result)
 
     def _close(self):

@@ -38,6 +38,8 @@ class Demo(MigrationModule):
             self.fail_parameter("size", "must be positive, got %d" % self.params["size"])
         if behaviour == "api-error":
             raise ApiError("volume busy", operation="Migrate", resource="vm-1", status=503, code="SYS.1006")
+        if behaviour == "bug":
+            raise KeyError("unexpected")
         if behaviour == "leak":
             self.result["token"] = "session-" + self.params["password"]
         before = {"size": 1}
@@ -91,6 +93,12 @@ def test_api_error_becomes_fail_json_with_code_and_status():
     assert result["msg"] == "Migrate on vm-1 failed: volume busy (HTTP 503; error code SYS.1006)"
     assert result["error_code"] == "SYS.1006" and result["status"] == 503
     assert "Traceback" not in str(result)
+
+
+def test_client_is_closed_after_an_unexpected_exception_too():
+    with pytest.raises(KeyError):
+        run_module(main, dict(BASE, behaviour="bug"))
+    assert FakeClient.closed == 1
 
 
 def test_missing_connection_option_is_rejected_by_ansible():
