@@ -30,8 +30,9 @@ options:
         (V(/DC1/vm/Migrated)) and managed object IDs are accepted. It works on every vCenter and on the simulator.
       - V(rest) uses the C(GET /api/vcenter/<kind>?names=...) lookups of the REST API instead, so pyVmomi is
         not needed; names and managed object IDs are accepted, inventory paths are not.
-      - A name that matches more than one object is an error in both cases.
+      - V(auto) uses V(rest) when the C(/api) family is in use and V(soap) with the legacy C(/rest) family.
+      - A name that matches more than one object is an error in every case.
     type: str
-    default: soap
-    choices: [soap, rest]
+    default: auto
+    choices: [auto, soap, rest]
 """

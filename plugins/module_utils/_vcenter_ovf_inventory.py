@@ -159,12 +159,16 @@ class RestInventory:
 
     def _ids(self, kind, **filters):
         url_kind, id_field, dummy = _REST_KINDS[kind]
-        return sorted({entry.get(id_field) for entry in self.rest.list_inventory(url_kind, **filters)
-                       if entry.get(id_field)})
+        entries = self.rest.list_inventory(url_kind, **filters)
+        if filters.get("names"):
+            # vCenter's names= filter is exact; drop what a server matched otherwise (e.g. ignoring case).
+            entries = [entry for entry in entries if entry.get("name") in (None, *filters["names"])]
+        return sorted({entry.get(id_field) for entry in entries if entry.get(id_field)})
 
     def _one(self, kind, ref, ids, scope=""):
         if not ids:
-            raise _errors.NotFoundError("no %s '%s'%s" % (kind.replace("_", " "), ref, scope),
+            hint = " (inventory paths need inventory_lookup=soap)" if ref.startswith("/") else ""
+            raise _errors.NotFoundError("no %s '%s'%s%s" % (kind.replace("_", " "), ref, scope, hint),
                                         operation="find %s" % kind, resource="vCenter %s" % self.rest.base_url)
         if len(ids) > 1:
             raise _errors.ParameterError("%s '%s' is ambiguous%s, matches: %s (give a moref)"

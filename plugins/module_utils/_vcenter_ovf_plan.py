@@ -193,7 +193,7 @@ def summary_problems(summary, network_mappings, ovf_properties, accept_all_eula)
     """
     summary = summary if isinstance(summary, dict) else {}
     problems = []
-    networks = summary.get("networks") or []
+    networks = _strings(summary.get("networks"))
     unknown = sorted(set(network_mappings or {}) - set(networks))
     if networks and unknown:
         problems.append(("network_mappings", "names OVF networks the item does not have: %s (the item's networks: %s)"
@@ -206,6 +206,11 @@ def summary_problems(summary, network_mappings, ovf_properties, accept_all_eula)
     if summary.get("eulas") and not accept_all_eula:
         problems.append(("accept_all_eula", "must be true: the item has a EULA that must be accepted to deploy it"))
     return problems
+
+
+def _strings(value):
+    """The strings of a list that may be null (vcsim) or hold odd entries."""
+    return [entry for entry in value if isinstance(entry, str)] if isinstance(value, list) else []
 
 
 def summary_properties(summary):

@@ -17,6 +17,7 @@ name instead of resubmitting.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import uuid
 from urllib.parse import quote
@@ -46,7 +47,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 # Options added to the vSphere connection options (documented 1:1 in doc_fragments/vcenter_rest.py).
 REST_ARGUMENT_SPEC = dict(
     api_family=dict(type="str", default="auto", choices=list(API_FAMILIES)),
-    inventory_lookup=dict(type="str", default="soap", choices=["soap", "rest"]),
+    inventory_lookup=dict(type="str", default="auto", choices=["auto", "soap", "rest"]),
 )
 
 
@@ -158,10 +159,17 @@ class VcenterRestClient(RestClient):
 
     # -- server -----------------------------------------------------------------------------
     def server_version(self):
-        """The vCenter version as a tuple, or None when the server does not say (vcsim)."""
+        """The vCenter version as a tuple, or None when the server does not say (vcsim).
+
+        The version endpoint is optional for this client: any error answer means "unknown", and
+        an unknown version gets the classic EULA key (a 9.1 server then asks for the other one).
+        """
         if self._version is False:
-            response = self.get(self.path("version"), expect=(404, 403, 400), operation="read the vCenter version")
-            data = self.value(response) if response.ok else None
+            try:
+                response = self.get(self.path("version"), operation="read the vCenter version")
+                data = self.value(response)
+            except _errors.ApiError:
+                data = None
             self._version = plan.parse_version(data.get("version") if isinstance(data, dict) else None)
         return self._version
 
@@ -187,35 +195,67 @@ class VcenterRestClient(RestClient):
         return self.ids(response)
 
     def get_item(self, item_id):
-        response = self.get(self.path("item", item_id), expect=(404,), operation="read library item",
+        """The item, or None when there is no such id (404, or 400 for a malformed one)."""
+        response = self.get(self.path("item", item_id), expect=(404, 400), operation="read library item",
                             resource=item_id)
         return self.value(response) if response.ok else None
 
+    def is_library(self, library_id):
+        """True when LIBRARY_ID names a library: its item list answers (404, or 400 for a malformed id, if not).
+
+        The document lists no ``GET library/{id}``, but ``GET item?library_id=`` is in it (and in vcsim).
+        """
+        response = self.get(self.path("item"), params={"library_id": library_id}, expect=(404, 400),
+                            operation="list library items", resource="library %s" % library_id)
+        return response.ok
+
     def resolve_library(self, ref):
-        """The id of the library REF (an id or a name); NotFoundError / ParameterError (ambiguous)."""
-        if _UUID.match(ref):
-            library = self.get_library(ref)
-            if library:
-                return library.get("id") or ref
+        """The id of the library REF (an id or a name); NotFoundError / ParameterError (ambiguous).
+
+        Ids are opaque (not always UUIDs): a UUID-shaped REF is tried as an id first, any other REF
+        that no library name matches is tried as an id last.
+        """
+        if _UUID.match(ref) and self.is_library(ref):
+            return ref
         ids = self.find_libraries(ref)
-        named = [(i, (self.get_library(i) or {}).get("name")) for i in ids] if len(ids) > 1 else [(i, ref) for i in ids]
+        if not ids and not _UUID.match(ref) and self.is_library(ref):
+            return ref
+        named = [(i, self._library_name(i)) for i in ids] if len(ids) > 1 else [(i, ref) for i in ids]
         return _pick("content library", ref, plan.prefer_exact(ref, named))
+
+    def _library_name(self, library_id):
+        """The name of a library (to tell several find matches apart); None if the server does not say."""
+        try:
+            library = self.get_library(library_id)
+        except _errors.ApiError:
+            library = None
+        return library.get("name") if isinstance(library, dict) else None
 
     def resolve_item(self, ref, library_id=None):
         """The library item REF (an id or a name, within LIBRARY_ID if given) as its info dict."""
-        if _UUID.match(ref):
-            item = self.get_item(ref)
-            if item:
-                if library_id and item.get("library_id") not in (None, library_id):
-                    raise _errors.NotFoundError("library item %s is not in library %s" % (ref, library_id),
-                                                operation="find library item", resource=ref)
-                return dict(item, id=item.get("id") or ref)
+        item = self._item_by_id(ref, library_id) if _UUID.match(ref) else None
+        if item:
+            return item
         ids = self.find_items(ref, library_id)
+        if not ids and not _UUID.match(ref):
+            item = self._item_by_id(ref, library_id)  # ids are opaque: "item-1" is an id too
+            if item:
+                return item
         items = {i: self.get_item(i) or {"id": i} for i in ids}
         named = plan.prefer_exact(ref, [(i, items[i].get("name", ref)) for i in ids])
         chosen = _pick("library item", ref, named, scope=" in library %s" % library_id if library_id else
                        " (set 'library' to choose)")
         return dict(items[chosen], id=chosen)
+
+    def _item_by_id(self, item_id, library_id=None):
+        """The item with id ITEM_ID, or None; NotFoundError if it is in another library than LIBRARY_ID."""
+        item = self.get_item(item_id)
+        if not isinstance(item, dict):
+            return None
+        if library_id and item.get("library_id") not in (None, library_id):
+            raise _errors.NotFoundError("library item %s is not in library %s" % (item_id, library_id),
+                                        operation="find library item", resource=item_id)
+        return dict(item, id=item.get("id") or item_id)
 
     # -- OVF ---------------------------------------------------------------------------------
     def filter_item(self, item_id, target):
@@ -256,7 +296,14 @@ class VcenterRestClient(RestClient):
                               % spec.get("name"))
             raise
         succeeded, vm_id, messages = plan.outcome(self.value(response))
-        if not succeeded or not vm_id:
+        if succeeded and not vm_id:
+            # Success without a resource_id: the VM exists, so find it by name rather than fail.
+            vm_id = reconcile() if reconcile else None
+            if not vm_id:
+                raise _errors.JobFailedError(
+                    "the server reported success but named no VM (no resource_id), and no VM named '%s' is in the "
+                    "target folder" % spec.get("name"), operation=operation, resource=resource, status=response.status)
+        if not succeeded:
             raise _errors.JobFailedError(
                 "; ".join(messages) or "the server did not report success (no 'succeeded: true' in the answer)",
                 operation=operation, resource=resource, status=response.status)
@@ -290,7 +337,12 @@ class VcenterRestClient(RestClient):
             raise _errors.JobFailedError(
                 "; ".join(messages) or "the server did not report success (no 'succeeded: true' in the answer)",
                 operation=operation, resource=resource, status=response.status)
-        return item_id or library_item_id, False
+        item_id = item_id or library_item_id or (reconcile() if reconcile else None)
+        if not item_id:
+            raise _errors.JobFailedError(
+                "the server reported success but named no library item (no ovf_library_item_id), and no item named "
+                "'%s' is in the library" % name, operation=operation, resource=resource, status=response.status)
+        return item_id, False
 
     # -- inventory over REST (real vCenter and the emulator; vcsim has none) ---------------------
     def list_inventory(self, kind, **filters):
@@ -320,13 +372,17 @@ def parse_error(body):
         code = inner.get("error_type") or body.get("error_type")
         if not code and isinstance(body.get("type"), str):
             code = body["type"].rsplit(".", 1)[-1].upper()
-        texts = [plan.message_text(m) for m in inner.get("messages") or []]
-        texts = [t for t in texts if t]
-        message = "; ".join(texts) or (body.get("type") if isinstance(body.get("type"), str) else None)
-        return code or None, message
+        messages = inner.get("messages")
+        messages = messages if isinstance(messages, list) else [messages]
+        texts = [t for t in (plan.message_text(m) for m in messages) if t]
+        message = "; ".join(texts) or next((v for v in (body.get("type"), body.get("value"))
+                                            if isinstance(v, str) and v), None)
+        return code if isinstance(code, str) and code else None, message
     if isinstance(body, str) and body.strip():
         return None, body.strip()
-    return None, "no details given (empty response body)"
+    if body is None or body == "":
+        return None, "no details given (empty response body)"
+    return None, json.dumps(body)
 
 
 def _pick(what, ref, named, scope=""):
@@ -340,8 +396,9 @@ def _pick(what, ref, named, scope=""):
 
 
 def _names_eula_field(error):
-    text = "%s %s" % (error.message, error.api_message or "")
-    return plan.EULA_KEY_91 in text or plan.EULA_KEY in text
+    """True when a 400 names the EULA field (either spelling), in a message or only in its args."""
+    text = "%s %s %s" % (error.message, error.api_message or "", json.dumps(error.details))
+    return plan.EULA_KEY_91 in text.lower()
 
 
 # -- what a module opens -------------------------------------------------------------------------
@@ -359,8 +416,16 @@ class VcenterSession:
             self.rest.close()
 
 
+def inventory_kind(lookup, family):
+    """'rest' or 'soap': ``auto`` uses the REST lookups of the /api family, SOAP on the legacy /rest one
+    (vcsim, the only /rest server the project knows, has no REST lookups)."""
+    if lookup == "auto":
+        return "rest" if family == plan.API else "soap"
+    return lookup
+
+
 def open_vcenter(module):
-    """Log in over REST with the vSphere connection options; SOAP only if inventory_lookup=soap needs it."""
+    """Log in over REST with the vSphere connection options; SOAP only if the inventory lookups need it."""
     params = module.params
     options = vsphere.connection_params(params)
     for name in vsphere.VSPHERE_REQUIRED:
@@ -370,11 +435,11 @@ def open_vcenter(module):
     rest = VcenterRestClient(options["hostname"], options["username"], options["password"], port=options["port"],
                              api_family=params["api_family"], validate_certs=options["validate_certs"],
                              ca_path=options["ca_path"], redactor=redactor)
-    if params["inventory_lookup"] == "rest":
+    rest.login()  # first: the family decides what inventory_lookup=auto uses
+    if inventory_kind(params["inventory_lookup"], rest.family) == "rest":
         inventory = RestInventory(rest)
     else:
         inventory = SoapInventory(lambda: vsphere.open_vsphere(module))
-    rest.login()
     return VcenterSession(rest, inventory)
 
 

@@ -115,7 +115,8 @@ notes:
   - vCenter keeps VM names unique per folder; the module checks the target folder before deploying
     because not every server (nor the simulator) rejects a duplicate.
   - The C(/rest) family maps are sent as key/value lists and the C(/api) family's as JSON objects;
-    servers reporting version 9.1 or later get the C(accept_all_eula) key spelling.
+    servers reporting version 9.1 or later get the C(accept_all_eula) key spelling, and a server that
+    refuses the other spelling with HTTP 400 naming that field gets the deploy once more with it.
 seealso:
   - module: hybridcloud.migration.vcenter_ovf_capture
 """

@@ -9,7 +9,7 @@ not govmomi's vcsim (the project runs vcsim separately for its ``/rest`` quirks)
 * Sessions come from Basic-auth logins, travel in the ``vmware-api-session-id`` header and expire
   after ``session_idle_timeout`` seconds without use (checked on read, no timers).
 * OVF deploy is synchronous: the request is held for ``deploy_seconds`` (2 s unless the seed says
-  otherwise; DEFAULT_SEED uses 0.2 s so tests stay fast). As on vCenter, where ImportVApp registers
+  otherwise; test modules shorten it with the ``deploy-duration`` action). As on vCenter, where ImportVApp registers
   the VM before the disks are copied, the VM is in the inventory from the moment the deploy starts,
   so it exists even if the client gives up and hangs up; ``state`` shows ``deploying`` until then.
 * Failures the client cannot prevent come back as HTTP 200 with ``succeeded: false``: an item
@@ -113,8 +113,8 @@ def parse_ovf(text):
 EULA = "MIGRATION TEMPLATE LICENSE. By deploying this template you accept the Example Corp terms of use."
 
 DEFAULT_SEED = {
-    # 0.2 s instead of the contract's 2 s default so that the test suite stays fast.
-    "settings": {"deploy_seconds": 0.2, "session_idle_timeout": 1800, "v91_mode": False},
+    # The contract's 2 s deploy; test modules that deploy a lot shorten it with the deploy-duration action.
+    "settings": {"deploy_seconds": 2.0, "session_idle_timeout": 1800, "v91_mode": False},
     "users": [{"username": "administrator@vsphere.local", "password": "VMware1!"},
               {"username": "migrator@vsphere.local", "password": "Migrate-2026"}],
     "datacenters": [{"id": "datacenter-1", "name": "DC-East"}, {"id": "datacenter-2", "name": "DC-West"}],

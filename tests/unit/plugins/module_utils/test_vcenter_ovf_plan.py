@@ -119,3 +119,14 @@ def test_summary_problems_with_vcsims_name_only_summary():
 def test_prefer_exact():
     assert plan.prefer_exact("Tiny", [("1", "tiny"), ("2", "Tiny")]) == [("2", "Tiny")]
     assert plan.prefer_exact("TINY", [("1", "tiny"), ("2", "Tiny")]) == [("1", "tiny"), ("2", "Tiny")]
+
+
+def test_summary_problems_with_null_or_odd_lists():
+    """{"value": null}-style lists (vcsim) and odd entries in an OvfSummary never raise."""
+    summary = {"networks": None, "eulas": None, "additional_params": None}
+    assert plan.summary_problems(summary, {"VM Network": "x"}, {"hostname": "h"}, False) == []
+    odd = {"networks": ["VM Network", {"name": "odd"}], "eulas": [],
+           "additional_params": [{"type": "PropertyParams", "properties": None}]}
+    problems = plan.summary_problems(odd, {"Backend": "x"}, None, True)
+    assert problems == [("network_mappings", "names OVF networks the item does not have: Backend "
+                                             "(the item's networks: VM Network)")]

@@ -11,7 +11,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._polling imp
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import (
     RestInventory, resolve_placement)
 from ansible_collections.hybridcloud.migration.plugins.module_utils.vcenter_rest import (
-    VcenterRestClient, parse_error)
+    VcenterRestClient, inventory_kind, parse_error)
 from tests.emulators._server import Running, json_response, text_response
 from tests.unit.scripted_server import ScriptedServer
 
@@ -34,6 +34,7 @@ def make_client(handle, family="auto", password=None, **kwargs):
 
 @pytest.fixture
 def vc(vcenter_rest_emulator):
+    vcenter_rest_emulator.admin.action("deploy-duration", {"seconds": 0.2})  # the contract's 2 s is too slow here
     return vcenter_rest_emulator
 
 
@@ -287,6 +288,7 @@ def test_sim_401_with_empty_body(sim):
 
 def test_sim_null_lists_are_empty(sim):
     sim.emulator.script["/rest/com/vmware/content/library/item"] = [text_response(200, '{"value":null}')]
+    sim.emulator.script["/rest/com/vmware/content/library/item/id:x"] = [NOT_FOUND]  # "x" is no item id either
     client = sim_client(sim)
     client.login()
     assert client.find_items("x") == []
@@ -381,3 +383,164 @@ def test_parse_error_shapes(body, expected):
 def test_unknown_api_family_is_a_parameter_error():
     with pytest.raises(_errors.ParameterError, match="api_family"):
         VcenterRestClient("h", "u", "p", api_family="soap")
+
+
+# -- audit against vcenter_rest.md: what an independently written endpoint may do ------------------
+OK_DEPLOY = '{"value":{"succeeded":true,"resource_id":{"type":"VirtualMachine","id":"vm-70"}}}'
+
+
+@pytest.mark.parametrize("status", [500, 405, 400])
+def test_sim_version_endpoint_is_optional_whatever_its_error(sim, status):
+    """/appliance/system/version is not in the document: any error there means 'unknown', the classic EULA key."""
+    sim.emulator.script["/rest/appliance/system/version"] = [text_response(status, "")]
+    sim.emulator.script[DEPLOY] = [text_response(200, OK_DEPLOY)]
+    client = sim_client(sim)
+    client.login()
+    assert client.deploy("item-1", TARGET, spec("rest")) == ("vm-70", False)
+    body = [s[4] for s in sim.emulator.seen if s[1] == DEPLOY][-1]
+    assert body["deployment_spec"]["accept_all_EULA"] is True
+    client.close()
+
+
+def test_sim_item_and_library_ids_need_not_be_uuids(sim):
+    """Ids are opaque strings: a ref that no name matches is tried as an id (GET item / list items of a library)."""
+    script = sim.emulator.script
+    script["/rest/com/vmware/content/library"] = [text_response(200, '{"value":[]}')]
+    script["/rest/com/vmware/content/library/item"] = [
+        lambda request: text_response(200, '{"value":null}') if request.method == "GET" and
+        request.arg("library_id") == "lib-1" else NOT_FOUND if request.method == "GET" else
+        text_response(200, '{"value":[]}')]
+    script["/rest/com/vmware/content/library/item/id:item-1"] = [
+        text_response(200, '{"value":{"id":"item-1","name":"tiny","library_id":"lib-1"}}')]
+    script["/rest/com/vmware/content/library/id:lib-1"] = [NOT_FOUND]  # GET library/{id} is not in the document
+    script["/rest/com/vmware/content/library/item/id:item-2"] = [NOT_FOUND]
+    client = sim_client(sim)
+    client.login()
+    try:
+        assert client.resolve_library("lib-1") == "lib-1"
+        assert client.resolve_item("item-1", "lib-1")["name"] == "tiny"
+        with pytest.raises(_errors.NotFoundError, match="no content library named 'lib-2'"):
+            client.resolve_library("lib-2")
+        with pytest.raises(_errors.NotFoundError, match="no library item named 'item-2'"):
+            client.resolve_item("item-2")
+    finally:
+        client.close()
+
+
+def test_sim_uuid_library_id_without_get_library_endpoint(sim):
+    lib = "11111111-2222-4333-8444-555555555555"
+    script = sim.emulator.script
+    script["/rest/com/vmware/content/library/id:" + lib] = [NOT_FOUND]
+    script["/rest/com/vmware/content/library"] = [text_response(200, '{"value":[]}')]
+    script["/rest/com/vmware/content/library/item"] = [text_response(200, '{"value":[]}')]
+    client = sim_client(sim)
+    client.login()
+    assert client.resolve_library(lib) == lib
+    client.close()
+
+
+def test_sim_eula_field_named_only_in_the_message_args_gets_the_retry(sim):
+    error = {"type": "com.vmware.vapi.std.errors.invalid_argument", "value": {"error_type": "INVALID_ARGUMENT",
+             "messages": [{"id": "vapi.data.structure.field.missing", "default_message": "A field is missing.",
+                           "args": ["com.vmware.vcenter.ovf.library_item.resource_pool_deployment_spec",
+                                    "accept_all_eula"]}]}}
+    sim.emulator.script[DEPLOY] = [json_response(400, error), text_response(200, OK_DEPLOY)]
+    client = sim_client(sim)
+    client.login()
+    assert client.deploy("item-1", TARGET, spec("rest"))[0] == "vm-70"
+    bodies = [s[4] for s in sim.emulator.seen if s[1] == DEPLOY]
+    assert [sorted(b["deployment_spec"]) for b in bodies] == [["accept_all_EULA", "name"], ["accept_all_eula", "name"]]
+    client.close()
+
+
+def test_sim_success_without_resource_id_looks_the_vm_up(sim):
+    sim.emulator.script[DEPLOY] = [text_response(200, '{"value":{"succeeded":true}}')]
+    client = sim_client(sim)
+    client.login()
+    try:
+        assert client.deploy("item-1", TARGET, spec("rest"), reconcile=lambda: "vm-71") == ("vm-71", False)
+        with pytest.raises(_errors.JobFailedError, match="reported success but named no VM"):
+            client.deploy("item-1", TARGET, spec("rest"), reconcile=lambda: None)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("answer", [
+    {"succeeded": False, "resource_id": None, "error": {"errors": [{"category": "SERVER", "message": {
+        "id": "x", "default_message": "Duplicate name 'n'", "args": []}}]}},
+    {"succeeded": False, "error": {"errors": [{"category": "INPUT", "issues": [{"category": "VALUE_ILLEGAL", "message": {
+        "id": "y", "default_message": "Duplicate name 'n'", "args": []}}]}]}},
+    {"succeeded": "false", "resource_id": {"type": "VirtualMachine", "id": "vm-9"}, "error": {"errors": [
+        {"error": {"@class": "com.vmware.vapi.std.errors.already_exists", "messages": [
+            {"id": "z", "default_message": "Duplicate name 'n'", "args": []}]}}]}},
+])
+def test_sim_failed_deploy_variants_name_every_message(sim, answer):
+    sim.emulator.script[DEPLOY] = [text_response(200, json.dumps({"value": answer}))]
+    client = sim_client(sim)
+    client.login()
+    with pytest.raises(_errors.JobFailedError, match="Duplicate name 'n'"):
+        client.deploy("item-1", TARGET, spec("rest"))
+    client.close()
+
+
+def test_sim_duplicate_name_as_400_already_exists(sim):
+    error = {"error_type": "ALREADY_EXISTS", "messages": [{"id": "d", "default_message": "VM 'n' exists", "args": []}]}
+    sim.emulator.script["/api/session"] = [text_response(201, '"api-token-0001"')]
+    sim.emulator.script["/api/appliance/system/version"] = [NOT_FOUND]
+    sim.emulator.script["/api/vcenter/ovf/library-item/item-1"] = [json_response(400, error)]
+    client = sim_client(sim)
+    client.login()
+    assert client.family == "api"
+    with pytest.raises(_errors.ApiError) as info:
+        client.deploy("item-1", TARGET, spec("api"))
+    assert info.value.code == "ALREADY_EXISTS" and "VM 'n' exists" in str(info.value)
+    assert len(sim.emulator.calls("POST", "/api/vcenter/ovf/")) == 1  # no EULA retry for an unrelated 400
+    client.close()
+
+
+def test_sim_rest_inventory_does_not_depend_on_the_servers_name_case_rules(sim):
+    """A server that matches names=.. case-insensitively: exact names win; a VM 'Web01' is not 'web01'."""
+    script = sim.emulator.script
+    script["/api/session"] = [text_response(201, '"api-token-0001"')]
+    script["/api/vcenter/vm"] = [json_response(200, [{"vm": "vm-1", "name": "Web01"}])]
+    script["/api/vcenter/cluster"] = [json_response(200, [{"cluster": "domain-c1", "name": "Prod"},
+                                                          {"cluster": "domain-c2", "name": "prod"}])]
+    client = sim_client(sim)
+    client.login()
+    inventory = RestInventory(client)
+    try:
+        assert inventory.vms_in_folder("web01", "group-v3") == []
+        assert inventory.vms_in_folder("Web01", "group-v3") == ["vm-1"]
+        assert inventory.resolve("cluster", "prod", "datacenter-1") == "domain-c2"
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("body, expected", [
+    (["x", "y"], (None, '["x", "y"]')),
+    ({"type": 5, "value": "gone"}, (None, "gone")),
+    ({"error_type": "NOT_FOUND", "messages": {"default_message": "odd"}}, ("NOT_FOUND", "odd")),
+    (7, (None, "7")),
+])
+def test_parse_error_odd_shapes_do_not_crash(body, expected):
+    assert parse_error(body) == expected
+
+
+@pytest.mark.parametrize("lookup, family, expected", [
+    ("auto", "api", "rest"), ("auto", "rest", "soap"), ("soap", "api", "soap"), ("rest", "rest", "rest")])
+def test_inventory_lookup_auto_follows_the_family(lookup, family, expected):
+    assert inventory_kind(lookup, family) == expected
+
+
+def test_sim_capture_success_without_item_id_looks_the_item_up(sim):
+    sim.emulator.script["/rest/com/vmware/vcenter/ovf/library-item"] = [text_response(200, '{"value":{"succeeded":true}}')]
+    client = sim_client(sim)
+    client.login()
+    try:
+        assert client.create_item("vm-1", "lib", "tpl", reconcile=lambda: "item-5") == ("item-5", False)
+        with pytest.raises(_errors.JobFailedError, match="reported success but named no library item"):
+            client.create_item("vm-1", "lib", "tpl", reconcile=lambda: None)
+        body = sim.emulator.calls("POST", "/rest/com/vmware/vcenter/ovf/library-item")[-1][4]
+        assert body["client_token"] and body["target"] == {"library_id": "lib"}
+    finally:
+        client.close()

@@ -12,6 +12,11 @@ def connection(handle, **extra):
                 password=info["password"], ca_path=handle.ca_path, inventory_lookup="rest")
 
 
+@pytest.fixture(autouse=True)
+def fast_deploys(vcenter_rest_emulator):
+    vcenter_rest_emulator.admin.action("deploy-duration", {"seconds": 0.2})  # the contract's 2 s is too slow here
+
+
 DEPLOY = dict(library="Migration Templates", item="ubuntu-22.04", name="unit-vm", datacenter="DC-East",
               resource_pool="Migrations", accept_all_eula=True)
 
@@ -95,3 +100,12 @@ def test_capture_then_unchanged(vcenter_rest_emulator):
     assert again["changed"] is False and again["library_item"]["id"] == result["library_item"]["id"]
     bad, code = run_module(vcenter_ovf_capture.main, dict(args, timeout=-1))
     assert code == 1 and "parameter 'timeout'" in bad["msg"]
+
+
+def test_default_inventory_lookup_needs_no_soap_on_the_api_family(vcenter_rest_emulator):
+    """An /api server (an emulator of the document has no SOAP /sdk) resolves names over REST by default."""
+    args = connection(vcenter_rest_emulator, **DEPLOY)
+    del args["inventory_lookup"]
+    result, code = run_module(vcenter_ovf_deploy.main, args, check_mode=True)
+    assert code == 0 and result["changed"] is True and result["api_family"] == "api", result
+    assert result["resolved"]["resource_pool"] == "resgroup-22"
