@@ -107,7 +107,8 @@ requirements:
   - requests
   - openstacksdk (only for O(cloud))
 notes:
-  - Tokens are reused for the whole run, replaced 1 hour before they expire (IBM's advice; half the lifetime for
-    tokens that live less than 2 hours), renewed once after a 401, and revoked at the end of the run.
+  - Tokens are reused for the whole run, replaced once less than 1 hour is left before they expire (IBM's advice;
+    so a token configured to live less than 1 hour is replaced before every call), renewed once after a 401, and
+    revoked at the end of the run.
   - Set the connection options once with C(module_defaults) and the action group C(group/hybridcloud.migration.powervc).
 """

@@ -154,26 +154,34 @@ def parse_vsn_list(body):
         if isinstance(body.get("virtual_serial_numbers"), list):
             items = body["virtual_serial_numbers"]
         else:
-            items = next((value for value in body.values() if isinstance(value, list)), None)
+            # Any key holding a list: the first one whose items parse as VSNs, else the first list.
+            lists = [value for value in body.values() if isinstance(value, list)]
+            items = next((value for value in lists if _records(value)[0]), lists[0] if lists else None)
             surprising = True
     elif body is not None:
         surprising = True
-    records = []
-    for item in items or []:
+    records, odd = _records(items or [])
+    return records, surprising or odd
+
+
+def _records(items):
+    """(records, odd) from the items of a VSN list; ODD when some item was not a VSN record."""
+    records, odd = [], False
+    for item in items:
         if isinstance(item, str):
             item = {"virtual_serial_number": item}
-            surprising = True
+            odd = True
         if not isinstance(item, dict):
-            surprising = True
+            odd = True
             continue
         serial = next((item[k] for k in _LIST_SERIAL_KEYS if _clean_vsn(item.get(k))), None)
         if serial is None:
-            surprising = True
+            odd = True
             continue
         host = next((item[k] for k in _LIST_HOST_KEYS if item.get(k)), None)
         records.append({"virtual_serial_number": _clean_vsn(serial), "host": host,
                         "description": item.get("description") or ""})
-    return records, surprising
+    return records, odd
 
 
 def find_reserved(records, vsn):

@@ -11,7 +11,8 @@ section 5 and the four vmgroup calls.
 
 from __future__ import annotations
 
-from http.cookies import CookieError, SimpleCookie
+import re
+from http.cookiejar import DefaultCookiePolicy
 
 from ansible.module_utils.basic import env_fallback
 
@@ -41,6 +42,8 @@ DEFAULT_TRIES = 8
 # (status, error_code) answers that mean "the server did nothing, try again later".
 RETRYABLE_CODES = frozenset(((400, 30722), (500, 607)))
 MAX_PAGES = 1000  # a server repeating its cursor must not loop forever
+# JSESSIONID in a Set-Cookie header, also when requests joined several cookies with ", ".
+_SESSION_COOKIE = re.compile(r'(?:^|[;,])\s*JSESSIONID="?([^";,\s]+)')
 
 
 def nsx_code(value):
@@ -74,6 +77,9 @@ class NsxClient(RestClient):
         self.logged_in = False
         if auth == "basic":
             self.session.auth = (username, password)
+            # A JSESSIONID kept from an answer would make later calls cookie-authenticated, and those
+            # need an X-XSRF-TOKEN (nsx.md section 7, item 4): basic mode keeps no cookie.
+            self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
     # -- RestClient hooks -------------------------------------------------------------------
     def parse_error(self, response):
@@ -125,7 +131,9 @@ class NsxClient(RestClient):
         try:
             if self.auth == "session" and self.logged_in:
                 self.logged_in = False
-                self.request("POST", "/api/session/destroy", operation="destroy NSX session", relogin=False)
+                # 401/403: the session idled out already; there is nothing left to destroy.
+                self.request("POST", "/api/session/destroy", operation="destroy NSX session", relogin=False,
+                             expect=(401, 403))
         finally:
             super().close()
 
@@ -173,10 +181,15 @@ class NsxClient(RestClient):
         pages, cursor = [], None
         for dummy in range(MAX_PAGES):
             query = dict(params, cursor=cursor) if cursor else params
-            response = self.request("GET", DETAILS, params=query, operation="get_vm_group_execution_details",
-                                    resource="VM group %s" % group_id, expect=(400, 404) if missing_ok else None)
-            if not response.ok:  # unknown group: 404 in the emulator, 400 is also seen
-                return None
+            try:
+                response = self.request("GET", DETAILS, params=query, operation="get_vm_group_execution_details",
+                                        resource="VM group %s" % group_id)
+            except _errors.ApiError as error:
+                # Unknown group: 404 in the emulator, 400 is also seen (nsx.md section 8). A 400 that
+                # means "busy" was retried already and is not an answer about the group.
+                if missing_ok and error.status in (400, 404) and (error.status, error.code) not in RETRYABLE_CODES:
+                    return None
+                raise
             page = response.body if isinstance(response.body, dict) else {}
             pages.append(page)
             next_cursor = page.get("cursor")
@@ -210,15 +223,9 @@ def merge_detail_pages(pages):
 
 
 def _session_cookie(header):
-    if not header:
-        return None
-    cookie = SimpleCookie()
-    try:
-        cookie.load(header)
-    except CookieError:
-        return None
-    morsel = cookie.get("JSESSIONID")
-    return morsel.value if morsel else None
+    """The JSESSIONID value of a Set-Cookie header (one cookie, or several joined with ", "), or None."""
+    match = _SESSION_COOKIE.search(header or "")
+    return match.group(1) if match else None
 
 
 def nsx_client(module, **kwargs):

@@ -33,10 +33,11 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._module impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
     VSN_FIELDS, fill_endpoint_template, hmc_form, hosts_from_hypervisors, parse_vsn_list, server_vsn)
 
-# IBM: get a new token at least 1 h before it expires (powervc.md section 1). For tokens that
-# live less than 2 h (a short powervc-config TTL) the margin is half the lifetime instead, so
-# that a token is still used for a while rather than replaced before every call.
+# IBM: get a new token at least 1 h before it expires; the project rule re-authenticates whenever
+# expires_at is less than 1 h away (powervc.md section 1), whatever the token's lifetime.
 REFRESH_BEFORE = 3600
+# Nova's answer to assign_vsn/unassign_vsn on a VM that is not stopped (powervc.md section 8).
+STOP_FIRST = "if the VM is running or changing state, stop the VM first (it must be SHUTOFF)"
 DEFAULT_API_TIMEOUT = 60
 AUTH_KEYS = ("auth_url", "username", "user_id", "password", "project_name", "project_id",
              "user_domain_name", "user_domain_id", "project_domain_name", "project_domain_id")
@@ -169,6 +170,8 @@ class PowerVCClient(RestClient):
         redactor = redactor or Redactor()
         redactor.add(auth.get("password"))
         self.plugin = ks_v3.Password(**auth)
+        # keystoneauth re-authenticates when the token expires within this many seconds.
+        self.plugin.MIN_TOKEN_LIFE_SECONDS = REFRESH_BEFORE
         self.keystone = ks_session.Session(auth=self.plugin, verify=settings["verify"],
                                            timeout=settings["api_timeout"], user_agent="hybridcloud.migration")
         self.token = None
@@ -200,28 +203,24 @@ class PowerVCClient(RestClient):
             raise self._error(_errors.ApiError, str(exc), operation, self.auth_url)
 
     def _authenticate(self):
-        """A token (new or still good) and the compute endpoint from its catalog."""
-        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
-        endpoint = self._keystone(lambda: self.plugin.get_endpoint(
-            self.keystone, service_type="compute", interface=self.settings["interface"],
+        """A token and the compute endpoint from the catalog of that same token (one Keystone call)."""
+        access = self._keystone(lambda: self.plugin.get_access(self.keystone), "POST /v3/auth/tokens")
+        self._use_token(access.auth_token)
+        endpoint = self._keystone(lambda: access.service_catalog.url_for(
+            service_type="compute", interface=self.settings["interface"],
             region_name=self.settings["region_name"]), "compute endpoint lookup")
         if not endpoint:
             raise _errors.ApiError("the token's catalog has no %s compute endpoint%s" % (
                 self.settings["interface"],
                 " in region %s" % self.settings["region_name"] if self.settings["region_name"] else ""),
                 operation="compute endpoint lookup", resource=self.auth_url)
-        return fill_endpoint_template(endpoint, self.plugin.auth_ref.project_id)
+        return fill_endpoint_template(endpoint, access.project_id)
 
     def _use_token(self, token):
         if token != self.token:
             self.redact.add(token)  # also registered with Ansible's no_log values
             self.token = token
             self.session.headers["X-Auth-Token"] = token
-        access = self.plugin.auth_ref
-        if access is not None and access.expires and access.issued:
-            lifetime = (access.expires - access.issued).total_seconds()
-            # keystoneauth re-authenticates when the token expires within this many seconds.
-            self.plugin.MIN_TOKEN_LIFE_SECONDS = max(1, min(REFRESH_BEFORE, lifetime / 2))
 
     def login(self):
         """After a 401: forget the token, get a new one (keystoneauth's invalidate + re-auth)."""
@@ -346,12 +345,20 @@ class PowerVCClient(RestClient):
         raise first
 
     def assign(self, server_id, value):
-        self.post("servers/%s/action" % server_id, json_body={"assign_vsn": {"virtual_serial_number": value}},
-                  operation="assign_vsn", resource="server %s" % server_id)
+        self._server_action(server_id, "assign_vsn", {"virtual_serial_number": value})
 
     def unassign(self, server_id):
-        self.post("servers/%s/action" % server_id, json_body={"unassign_vsn": None},
-                  operation="unassign_vsn", resource="server %s" % server_id)
+        self._server_action(server_id, "unassign_vsn", None)
+
+    def _server_action(self, server_id, action, argument):
+        """POST {ACTION: ARGUMENT}; any 2xx is success. A 409 or 400 may mean the VM is not SHUTOFF."""
+        try:
+            self.post("servers/%s/action" % server_id, json_body={action: argument}, operation=action,
+                      resource="server %s" % server_id)
+        except _errors.ApiError as error:
+            if error.status in (400, 409):
+                error.message = "%s; %s" % (error.message, STOP_FIRST)
+            raise
 
 
 def _keystone_error(exc):

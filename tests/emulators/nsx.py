@@ -39,7 +39,6 @@ post_migrate sent them, and the live sessions.
 """
 
 import base64
-import binascii
 import copy
 import secrets
 import time
@@ -192,7 +191,7 @@ class NsxEmulator(Emulator):
             scheme, dummy, encoded = auth.partition(" ")
             try:
                 user, dummy, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # binascii.Error, UnicodeDecodeError, or a header that is not even ASCII
                 return denied, None
             ok = scheme.lower() == "basic" and user in self.users and self.users[user] == password
             return (None if ok else denied), None

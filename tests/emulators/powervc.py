@@ -309,7 +309,8 @@ class PowerVC(Emulator):
         """The user of a password-method request scoped to our project (Keystone's checks)."""
         auth = field(body, "auth", dict, "request body")
         identity = field(auth, "identity", dict, "auth")
-        if "password" not in (identity.get("methods") or []):
+        methods = identity.get("methods")
+        if not isinstance(methods, list) or "password" not in methods:
             raise ApiError(401, AUTH_REQUIRED)
         ref = field(field(identity, "password", dict, "identity"), "user", dict, "password")
         user = self._find(ref, self.users.values(), "user")
@@ -528,8 +529,12 @@ class PowerVC(Emulator):
 
     def _list_servers(self, request, token, detail):
         name, status = request.arg("name"), request.arg("status")
+        try:  # Nova's name filter is a regular expression
+            pattern = re.compile(name) if name is not None else None
+        except re.error as exc:
+            raise ApiError(400, "Invalid input for query parameter name: %s" % exc)
         servers = [s for s in self.servers.values()
-                   if (name is None or re.search(name, s["name"])) and (status is None or s["status"] == status)]
+                   if (pattern is None or pattern.search(s["name"])) and (status is None or s["status"] == status)]
         return json_response(200, {"servers": [self._server_view(s, token, detail) for s in servers]})
 
     @route("GET", NOVA + r"/servers")

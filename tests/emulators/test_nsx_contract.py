@@ -93,6 +93,10 @@ def test_contract_2_basic_auth_on_every_call_any_user(nsx):
     assert call(nsx, "GET", DETAILS + "?group_id=wave-00", auth=("migrator@corp.local", "Migr8-Wave!")).ok
     response = call(nsx, "GET", DETAILS, headers={"Authorization": "Basic !!notbase64"}, auth=None)
     assert response.status_code == 403 and response.json() == AUTH_BODY
+    # Not even ASCII (items 2 and 11: an auth failure is the 403/98 ApiError, never a 500 text page).
+    for value in ("Basic \u00e4\u00f6\u00fc=", "Basic " + "\u00ff" * 8):
+        response = call(nsx, "GET", DETAILS, headers={"Authorization": value.encode("latin-1")}, auth=None)
+        assert response.status_code == 403 and response.json() == AUTH_BODY
 
 
 # -- 3. session create -------------------------------------------------------------------------

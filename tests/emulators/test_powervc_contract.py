@@ -400,3 +400,30 @@ def test_fault_after_move_happens_but_response_is_lost(pvc, powervc_emulator):
     response = move(pvc, {"source_host": HOST_A, "target_host": HOST_B, "vsns": ["CDF0003"]})
     assert response.status_code == 500
     assert pvc.reserved()["CDF0003"]["host"] == HOST_B
+
+
+def test_contract_13_odd_input_is_a_4xx_in_the_right_envelope_never_a_500(pvc):
+    """Items 8 and 13: malformed input is the client's error (400 badRequest), not an emulator crash."""
+    odd = [
+        ("GET", "/servers", dict(params={"name": "("})),
+        ("GET", "/servers/detail", dict(params={"name": "[a-"})),
+        ("POST", "/virtual-serial-number?action=reserve", dict(json=["ABCD567"])),
+        ("POST", "/virtual-serial-number?action=reserve", dict(json={"virtual_serial_number": 7})),
+        ("POST", "/virtual-serial-number?action=update_reservation",
+         dict(json={"virtual_serial_number": "ABCD001", "description": None})),
+        ("PUT", "/virtual-serial-number?action=move", dict(json={"move_vsns": ["x"]})),
+        ("PUT", "/virtual-serial-number?action=move",
+         dict(json={"move_vsns": {"source_host": HOST_A, "target_host": HOST_B, "vsns": [1]}})),
+        ("POST", "/servers/%s/action" % TEST, dict(json={"assign_vsn": "ABCD567"})),
+        ("POST", "/servers/%s/action" % TEST, dict(json=[1])),
+        ("POST", "/servers", dict(json={"server": {"name": "x", "flavor": {"extra_specs": {
+            "powervm:virtual_serial_number": 5}}}})),
+    ]
+    for method, path, kwargs in odd:
+        response = pvc.call(method, path, **kwargs)
+        assert_nova_fault(response, 400, "badRequest")
+    for methods in (7, None, {"password": 1}):
+        body = auth_request("root", "passw0rd")
+        body["auth"]["identity"]["methods"] = methods
+        response = pvc.post_auth(body)
+        assert response.status_code in (400, 401) and set(response.json()) == {"error"}, response.text

@@ -124,7 +124,6 @@ def test_bad_input_fails_clearly_before_any_change(ansible, powervc_emulator):
 def test_token_expiry_mid_run_and_no_secret_at_vvvv(ansible, powervc_emulator):
     issued = []
     powervc_emulator.emulator.tokens = RecordingTokens(issued)
-    powervc_emulator.admin.action("settings", {"token_ttl": 120})
     # The token dies when the servers are read (after the reserved list): one re-auth, same call again.
     powervc_emulator.admin.fault(method="GET", path="/servers/detail", expire_session=True)
     run = ansible.play([task("reserve", state="reserved", vsn="ABCD567", description="licence for ibmi-new")],

@@ -165,3 +165,107 @@ def test_pre_migrate_resent_with_allow_override_after_unknown_outcome(nsx_emulat
     nsx.pre_migrate("w", [VM_APP01])
     assert sent == [False, True]
     assert nsx_emulator.admin.state()["groups"]["w"]["pre_migrate_count"] == 2
+
+
+# -- audit against nsx.md: variants an independent NSX Manager may show -------------------------
+def test_busy_details_call_is_retried_even_when_the_group_may_be_missing(nsx_emulator):
+    """nsx.md section 5: 400/30722 is "try again", not section 8's "400 or 404 = unknown group"."""
+    nsx_emulator.admin.action("nsx-fault", {"kind": "busy", "call": "get_vm_group_execution_details", "times": 2})
+    nsx = client(nsx_emulator)
+    details = nsx.get_vm_group_execution_details("wave-00", missing_ok=True)
+    assert details is not None and details["failed_vm_instance_ids"] == [VM_GONE]
+    assert nsx.calls == 3
+
+
+@pytest.mark.parametrize("status, body", [
+    (400, {"httpStatus": "BAD_REQUEST", "error_code": 600, "error_message": "group nope is unknown"}),
+    (404, {"error_code": "600", "error_message": "The requested object : nope could not be found."}),
+    (404, "<html>Not Found</html>"),
+])
+def test_unknown_group_is_400_or_404_with_any_body(nsx_emulator, status, body):
+    nsx_emulator.admin.fault(method="GET", path="/get_vm_group_execution_details", status=status, body=body)
+    nsx = client(nsx_emulator)
+    assert nsx.get_vm_group_execution_details("nope", missing_ok=True) is None
+    assert nsx.calls == 1
+
+
+def test_session_login_with_several_cookies_in_one_answer(nsx_emulator):
+    """The JSESSIONID cookie is found among other cookies (a load balancer's, NSX's own XSRF cookie)."""
+    import requests
+    info = nsx_emulator.info
+    real = requests.post(nsx_emulator.url + "/api/session/create", verify=nsx_emulator.ca_path, timeout=10,
+                         data={"j_username": info["username"], "j_password": info["password"]})
+    sid = real.cookies["JSESSIONID"]
+    cookies = ["LBROUTE=node-2; Path=/; HttpOnly",
+               "JSESSIONID=%s; Path=/; Secure; HttpOnly" % sid, "XSRF-TOKEN=abc; Path=/"]
+    nsx_emulator.admin.fault(method="POST", path="/api/session/create", status=200, body="",
+                             headers={"Set-Cookie": cookies, "X-XSRF-TOKEN": real.headers["X-XSRF-TOKEN"]})
+    nsx = client(nsx_emulator, "session")
+    nsx.login()
+    assert nsx.session.headers["Cookie"] == "JSESSIONID=%s" % sid
+    assert nsx.get_vm_group_execution_details("wave-00")["failed_vm_instance_ids"] == [VM_GONE]
+    nsx.close()
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_session_relogin_on_401_or_403_with_any_body(nsx_emulator, status):
+    """nsx.md section 8: an expired session may be 401 or 403, with any body: re-login once."""
+    nsx = client(nsx_emulator, "session")
+    nsx.login()
+    nsx_emulator.admin.fault(method="POST", path="/api/v1/migration$", status=status, body="Session expired")
+    nsx.finalize_infra()
+    assert [c[0] for c in calls(nsx_emulator)] == ["/api/session/create", "/api/v1/migration",
+                                                   "/api/session/create", "/api/v1/migration"]
+    nsx.close()
+
+
+@pytest.mark.parametrize("status, body", [(200, ""), (204, ""), (200, {}), (200, {"group_id": "w", "status": "OK"}),
+                                          (202, "")])
+def test_any_2xx_is_success_for_pre_post_finalize(nsx_emulator, status, body):
+    nsx_emulator.admin.fault(method="POST", path="/api/v1/migration", status=status, body=body, times=3)
+    nsx = client(nsx_emulator)
+    nsx.pre_migrate("w", [VM_APP01])
+    nsx.post_migrate("w", [])
+    nsx.finalize_infra()
+    assert nsx.calls == 3
+
+
+def test_non_json_proxy_error_is_reported_and_not_retried(nsx_emulator):
+    nsx_emulator.admin.fault(method="POST", path="/api/v1/migration", status=502,
+                             body="<html><body>502 Bad Gateway</body></html>")
+    nsx = client(nsx_emulator)
+    with pytest.raises(_errors.ApiError) as info:
+        nsx.finalize_infra()
+    assert info.value.status == 502 and "502 Bad Gateway" in str(info.value) and nsx.calls == 1
+
+
+def test_wire_format_of_the_calls(nsx_emulator):
+    """group_id always a string; finalize_infra without a body; form-encoded login with both headers after."""
+    nsx = client(nsx_emulator, "session")
+    nsx.login()
+    nsx.pre_migrate(42, [VM_APP01])
+    nsx.post_migrate(42, [VM_APP01])
+    nsx.finalize_infra()
+    nsx.close()
+    journal = nsx_emulator.admin.journal()
+    assert [e["body"]["group_id"] for e in journal if e["path"] == "/api/v1/migration/vmgroup"] == ["42", "42"]
+    assert [e["body"] for e in journal if e["path"] == "/api/v1/migration"] == [None]
+
+
+def test_logout_of_an_already_expired_session_is_quiet(nsx_emulator):
+    """A session that idled out is gone already: destroy's 401/403 is not an error."""
+    nsx = client(nsx_emulator, "session")
+    nsx.login()
+    nsx_emulator.admin.expire_sessions()
+    nsx.close()
+    assert [c[0] for c in calls(nsx_emulator)] == ["/api/session/create", "/api/session/destroy"]
+
+
+def test_basic_mode_keeps_no_cookie(nsx_emulator):
+    """Basic mode must not turn into a cookie-authenticated call (which needs X-XSRF-TOKEN, nsx.md 7.4)."""
+    nsx_emulator.admin.fault(method="GET", path="/get_vm_group_execution_details", status=200, body={},
+                             headers={"Set-Cookie": "JSESSIONID=ABCDEF0123456789; Path=/; Secure; HttpOnly"})
+    nsx = client(nsx_emulator)
+    nsx.get_vm_group_execution_details("wave-00")
+    assert len(nsx.session.cookies) == 0
+    assert nsx.get_vm_group_execution_details("wave-00")["failed_vm_instance_ids"] == [VM_GONE]

@@ -1,7 +1,5 @@
 """PowerVC client: keystoneauth + RestClient against the PowerVC emulator, and credential sources."""
 
-import time
-
 import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors, powervc
@@ -170,9 +168,8 @@ def test_token_near_expiry_is_replaced_before_the_call(powervc_emulator):
     powervc_emulator.admin.action("settings", {"token_ttl": 2})
     client = make_client(powervc_emulator)
     try:
-        assert client.plugin.MIN_TOKEN_LIFE_SECONDS == pytest.approx(1, abs=0.01)  # half of a short lifetime
+        assert client.plugin.MIN_TOKEN_LIFE_SECONDS == 3600  # less than 1 h left: replaced before each call
         first, calls = client.token, client.calls
-        time.sleep(1.1)
         client.list_reserved()
         assert client.token != first and client.calls == calls + 1  # no 401 round trip
     finally:
@@ -316,5 +313,87 @@ def test_vsn_comes_from_get_servers_when_the_detail_list_lacks_it(powervc_emulat
         assert servers == [{"id": server_id, "name": "ibmi-prod-01", "status": "ACTIVE",
                             "virtual_serial_number": "ABCD100"}]
         assert client.server_vsns()[server_id] == "ABCD100"
+    finally:
+        client.close()
+
+
+# -- audit against powervc.md: variants an independent PowerVC may show ------------------------
+def _real_token(handle):
+    """A token the emulator knows, obtained outside the client (for scripted Keystone answers)."""
+    import requests
+    info = handle.info
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": info["username"], "domain": {"name": "Default"}, "password": info["password"]}}},
+        "scope": {"project": {"name": info["project_name"], "domain": {"name": "Default"}}}}}
+    answer = requests.post(info["auth_url"] + "/auth/tokens", json=body, verify=handle.ca_path, timeout=10)
+    assert answer.status_code == 201
+    return answer.headers["X-Subject-Token"], answer.json()["token"]["expires_at"]
+
+
+def test_minimal_doc_token_body_and_tenant_template_in_the_catalog(powervc_emulator):
+    """powervc.md sections 1-2: the abridged body (no issued_at, user, methods) and a %(tenant_id)s URL."""
+    token, expires_at = _real_token(powervc_emulator)
+    info = powervc_emulator.info
+    template = info["compute_url"].replace(info["project_id"], "%(tenant_id)s")
+    body = {"token": {"expires_at": expires_at, "project": {"id": info["project_id"], "name": "ibm-default"},
+                      "catalog": [{"type": "compute", "name": "nova", "endpoints": [
+                          {"interface": "internal", "region": "RegionOne", "url": "https://internal.invalid:8774/v2.1"},
+                          {"interface": "public", "region": "RegionOne", "url": template}]}]}}
+    powervc_emulator.admin.fault(method="POST", path="/v3/auth/tokens", status=201, body=body,
+                                 headers={"X-Subject-Token": token})
+    client = make_client(powervc_emulator)
+    try:
+        assert client.base_url == info["compute_url"] and client.token == token
+        assert len(client.list_reserved()) == 4
+    finally:
+        client.close()
+
+
+def test_token_with_less_than_an_hour_left_is_replaced_before_each_call(powervc_emulator):
+    """powervc.md section 1: re-authenticate when expires_at is less than 1 h away (whatever the TTL)."""
+    powervc_emulator.admin.action("settings", {"token_ttl": 3000})
+    client = make_client(powervc_emulator)
+    try:
+        first = client.token
+        client.list_reserved()
+        assert client.token != first and len(token_posts(powervc_emulator)) == 2
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("status, fault", [(409, "conflictingRequest"), (400, "badRequest")])
+def test_assign_or_unassign_refused_for_the_power_state_says_stop_the_vm(powervc_emulator, status, fault):
+    """powervc.md section 8: on 409/400 from assign/unassign report "stop the VM first"."""
+    client = make_client(powervc_emulator)
+    server_id = powervc_emulator.info["servers"]["ibmi-test-02"]
+    body = {fault: {"code": status, "message": "Cannot 'assign_vsn' instance while it is in vm_state active"}}
+    powervc_emulator.admin.fault(method="POST", path="/servers/.*/action", status=status, body=body, times=2)
+    try:
+        with pytest.raises(_errors.ApiError) as caught:
+            client.assign(server_id, "ABCD567")
+        assert "stop the VM first" in str(caught.value) and "vm_state active" in str(caught.value)
+        assert caught.value.status == status and caught.value.code == fault
+        with pytest.raises(_errors.ApiError, match="stop the VM first"):
+            client.unassign(server_id)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", b'{"virtual_serial_number": "ABCD567"}', b"accepted"])
+def test_any_2xx_answer_of_the_vsn_actions_is_success(powervc_emulator, body):
+    """powervc.md section 8: reserve/unreserve/update/move/assign/unassign: any 2xx, empty, {} or JSON."""
+    client = make_client(powervc_emulator)
+    server_id = powervc_emulator.info["servers"]["ibmi-test-02"]
+    text = body.decode()
+    for method, path, status in (("POST", "/virtual-serial-number", 200), ("PUT", "/virtual-serial-number", 202),
+                                 ("POST", "/servers/.*/action", 200)):
+        powervc_emulator.admin.fault(method=method, path=path, status=status, body=text, times=10)
+    try:
+        client.reserve("ABCD567", "x")
+        client.update_reservation("ABCD567", "y")
+        client.unreserve("ABCD567")
+        assert client.move("9080HEX_1234ABC", "9109RMD_1031CAT", ["CDF0002"]) == ("9080HEX_1234ABC", "9109RMD_1031CAT")
+        client.assign(server_id, "auto")
+        client.unassign(server_id)
     finally:
         client.close()

@@ -214,3 +214,11 @@ def test_vsn_state_and_server_summary():
         "server": None}
     assert plan.server_summary(servers[0]) == {"id": "s1", "name": "vm", "status": "SHUTOFF",
                                                "host": "9080HEX_1234ABC", "virtual_serial_number": "ABCD100"}
+
+
+def test_parse_vsn_list_takes_the_list_that_holds_vsns():
+    """powervc.md section 8: "any dict key holding a list" - not just the first list of the body."""
+    body = {"links": [], "reserved_vsns": [{"vsn": "ABCD001", "host": "9080HEX_1234ABC"}], "hosts": ["x"]}
+    records, surprising = plan.parse_vsn_list(body)
+    assert records == [{"virtual_serial_number": "ABCD001", "host": "9080HEX_1234ABC", "description": ""}]
+    assert surprising is True
