@@ -23,6 +23,14 @@ def is_uuid(value):
     return isinstance(value, str) and bool(UUID_RE.match(value))
 
 
+RESOURCE_UUID_RE = re.compile(r"\A[0-9a-f]{12}[1-5][0-9a-f]{3}[89ab][0-9a-f]{15}\Z")
+
+
+def is_resource_uuid(value):
+    """A uuid ZStack accepts as ``resourceUuid``: 32 lowercase hex in the UUID version 1-5 layout."""
+    return isinstance(value, str) and bool(RESOURCE_UUID_RE.match(value))
+
+
 V2V_NAMESPACE = uuid.UUID("5b0f1f64-3c5e-4c4b-9a55-2f6f3d6c1e7a")  # fixed: derived uuids must be stable
 
 
@@ -173,20 +181,29 @@ def job_failure_code(job):
     return None
 
 
-def vm_uuid_from_job(job):
-    """The converted VM's uuid as far as the LongJob itself tells (api/zstack.md section 12 order).
+def vm_uuid_candidates(job):
+    """The converted VM's possible uuids as the LongJob tells them, in api/zstack.md section 12 order.
 
-    First ``inventory.uuid`` of a VM-looking inventory in jobResult, then ``targetResourceUuid``.
-    None when neither is there; the caller then looks the VM up by its unique name.
+    First ``inventory.uuid`` of a VM-looking inventory (with rootVolumeUuid or hypervisorType) in
+    jobResult, then ``targetResourceUuid``. The caller tries each, then a query by the unique name.
     """
+    candidates = []
     result = parse_job_result(job.get("jobResult"))
     if isinstance(result, dict):
         inventory = result.get("inventory")
         if isinstance(inventory, dict) and is_uuid(inventory.get("uuid")) and (
                 "rootVolumeUuid" in inventory or "hypervisorType" in inventory):
-            return inventory["uuid"]
+            candidates.append(inventory["uuid"])
     target = job.get("targetResourceUuid")
-    return target if is_uuid(target) else None
+    if is_uuid(target) and target not in candidates:
+        candidates.append(target)
+    return candidates
+
+
+def vm_uuid_from_job(job):
+    """The first of ``vm_uuid_candidates``, or None."""
+    candidates = vm_uuid_candidates(job)
+    return candidates[0] if candidates else None
 
 
 V2V_FIELDS = (
@@ -237,6 +254,20 @@ def plan_v2v(state, job, vms_named):
     if job_state in ("Failed", "Canceled"):
         return {"action": "rerun", "reason": "the conversion job is %s" % job_state}
     return {"action": "wait", "reason": "the conversion job is %s" % job_state}
+
+
+def action_took_effect(action, job):
+    """Whether JOB, read again after the api-job of ACTION gave no clear answer (SYS.1001, 404,
+    our own timeout), shows that the action happened: ``submit`` created it, ``cancel`` got it
+    Canceling/Canceled, ``rerun`` took it out of Failed/Canceled."""
+    state = job.get("state") if isinstance(job, dict) else None
+    if action == "submit":
+        return state is not None
+    if action == "cancel":
+        return state in ("Canceling", "Canceled")
+    if action == "rerun":
+        return state in ("Waiting", "Running", "Suspended", "Succeeded")
+    return False
 
 
 SECRET_FIELDS = frozenset(("sshPrivKey", "password", "accessKeySecret"))

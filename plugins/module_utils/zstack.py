@@ -23,6 +23,7 @@ import base64
 import email.utils
 import hashlib
 import hmac
+import json
 import uuid
 from urllib.parse import urlsplit
 
@@ -95,8 +96,8 @@ class ZStackClient(RestClient):
             if error.get("description") and error.get("details") and error["description"] not in error["details"]:
                 message = "%s: %s" % (error["description"], error["details"])
             return error.get("code"), message
-        body = response.body
-        return None, body.strip() if isinstance(body, str) else None
+        # 400/404/405/500 come from the REST layer: plain text, or JSON of some other shape.
+        return None, _body_text(response.body)
 
     def is_retryable(self, response):
         # A 502/503/504 without a ZStack error body comes from a proxy or load balancer in front.
@@ -181,7 +182,8 @@ class ZStackClient(RestClient):
         response = self.request(method, path, json_body=body, headers={"X-Job-UUID": job_uuid}, operation=operation,
                                 resource=resource, idempotent=True, expect=(400,))
         if response.status == 400:
-            if not (isinstance(response.body, str) and DUPLICATE_JOB in response.body and job_uuid in response.body):
+            text = _body_text(response.body) or ""
+            if not (DUPLICATE_JOB in text and job_uuid in text):
                 raise self.error_from(response, operation, resource)
         elif response.status in (200, 204):  # answered synchronously after all
             job.result = response.body if isinstance(response.body, dict) else {}
@@ -202,7 +204,7 @@ class ZStackClient(RestClient):
             return None  # a proxy's 503 says nothing about the job: ask again at the next poll
         if response.status == 404:
             raise self._error(_errors.NotFoundError, "the api-job %s is unknown or has expired: %s"
-                              % (job.uuid, response.body if isinstance(response.body, str) else "HTTP 404"),
+                              % (job.uuid, _body_text(response.body) or "HTTP 404"),
                               job.operation, job.resource, status=404)
         if response.status == 503:
             if self.is_session_expired(response):
@@ -308,6 +310,19 @@ def _error_body(response):
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return body["error"]
     return None
+
+
+def _body_text(body):
+    """The text of a non-503 error body, whichever form it has: plain text, a JSON string or object."""
+    if body is None:
+        return None
+    if isinstance(body, str):
+        return body.strip() or None
+    if isinstance(body, dict):  # the usual message keys first, else the whole JSON
+        for key in ("error", "message", "details", "description"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                return body[key].strip()
+    return json.dumps(body, sort_keys=True)
 
 
 def _inventories(body):

@@ -17,6 +17,9 @@ description:
     When a storage migration of the VM is already under way (the VM is V(Migrating) or
     V(VolumeMigrating), or a C(APIPrimaryStorageMigrateVmMsg) LongJob of it runs), the module waits
     for it and then decides again, instead of starting a second one.
+  - When the api-job gives no clear answer (ZStack's C(SYS.1001) message timeout while the
+    migration goes on, or its result already purged), the module follows the migration LongJob,
+    or else the VM's state, and checks where the volumes are before it reports success or failure.
   - In check mode the module returns the plan (which volumes would move, live or offline) without
     changing anything; in diff mode it shows each volume's primary storage before and after.
 author: hybridcloud.migration contributors (@hybridcloud)
@@ -169,7 +172,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    MIGRATING_STATES, parse_job_result, plan_ps_migration, ps_migration_body,
+    MIGRATING_STATES, job_failure_code, job_failure_message, plan_ps_migration, ps_migration_body,
     running_migration_conditions, volume_placement, volumes_not_moved)
 
 OPERATION = "PrimaryStorageMigrateVm"
@@ -272,13 +275,16 @@ class ZstackPsMigrate(MigrationModule):
         if plan["running_job"]:
             self.client.wait_longjob(plan["running_job"], self.remaining())
             return
+        self.wait_for_vm_to_settle(vm["uuid"])
 
+    def wait_for_vm_to_settle(self, vm_uuid):
+        """Wait until the VM is no longer Migrating/VolumeMigrating."""
         def settled():
-            state = self.read_vm(vm["uuid"]).get("state")
+            state = self.read_vm(vm_uuid).get("state")
             return state if state not in MIGRATING_STATES else None
 
         wait_for(settled, self.remaining(), backoff=self.client.poll_backoff, clock=self.client.clock,
-                 what="the migration already under way of %s" % self.resource)
+                 what="the migration under way of %s" % self.resource)
 
     def migrate(self, path, body, vm_uuid, moves):
         """Submit, wait, verify; return the VM inventory after the migration."""
@@ -297,7 +303,12 @@ class ZstackPsMigrate(MigrationModule):
             if isinstance(error, JobFailedError) and error.code != "SYS.1001":
                 raise
             self.result["job_uuid"] = self.client.last_job.uuid
-            vm = self.recover(error, vm_uuid)
+            vm, long_job_uuid = self.recover(vm_uuid)
+            missing = volumes_not_moved(self.volumes_of(vm), moves)
+            if missing and not long_job_uuid:  # the VM settled with volumes left behind: the api-job's word stands
+                raise type(error)("%s; no migration LongJob was found and volume(s) %s are not on the destination"
+                                  % (error.message, ", ".join(m["uuid"] for m in missing)), operation=OPERATION,
+                                  resource=self.resource, status=error.status, code=error.code)
         self.result["long_job_uuid"] = self.result["long_job_uuid"] or self.long_job_of(self.result["job_uuid"])
         missing = volumes_not_moved(self.volumes_of(vm), moves)
         if missing:
@@ -305,19 +316,28 @@ class ZstackPsMigrate(MigrationModule):
                                  % ", ".join(m["uuid"] for m in missing), operation=OPERATION, resource=self.resource)
         return vm
 
-    def recover(self, error, vm_uuid):
-        """The api-job's answer is lost; the LongJob and the VM tell how the migration ended."""
+    def recover(self, vm_uuid):
+        """The api-job's answer is lost or timed out: the LongJob, else the VM's state, tell how the migration ended.
+
+        The LongJob is found by its apiId (our X-Job-UUID) or else as the migration of this VM
+        under way; without one, the VM is waited for until it leaves Migrating/VolumeMigrating.
+        Raises JobFailedError when the LongJob did not succeed; returns (VM inventory, LongJob uuid or None).
+        """
         long_job_uuid = self.long_job_of(self.client.last_job.uuid)
-        if long_job_uuid:
-            self.result["long_job_uuid"] = long_job_uuid
-            job = self.client.wait_longjob(long_job_uuid, self.remaining())
-            if job.get("state") != "Succeeded":
-                raise JobFailedError("the migration LongJob %s ended %s: %s" % (
-                    long_job_uuid, job.get("state"), parse_job_result(job.get("jobResult"))),
-                    operation=OPERATION, resource=self.resource)
-        elif isinstance(error, JobFailedError):
-            raise error
-        return self.read_vm(vm_uuid)
+        if not long_job_uuid:
+            running = self.client.query("longjobs", running_migration_conditions(vm_uuid),
+                                        operation="Find running storage migrations")
+            long_job_uuid = running[0]["uuid"] if running else None
+        if not long_job_uuid:
+            self.wait_for_vm_to_settle(vm_uuid)
+            return self.read_vm(vm_uuid), None
+        self.result["long_job_uuid"] = long_job_uuid
+        job = self.client.wait_longjob(long_job_uuid, self.remaining())
+        if job.get("state") != "Succeeded":
+            raise JobFailedError("the migration LongJob %s ended %s: %s" % (
+                long_job_uuid, job.get("state"), job_failure_message(job)),
+                operation=OPERATION, resource=self.resource, code=job_failure_code(job))
+        return self.read_vm(vm_uuid), long_job_uuid
 
 
 def main():

@@ -19,6 +19,9 @@ description:
     (C(rerunLongJob)) by O(state=present).
   - When the job is gone (ZStack purged it) but a VM named O(name) exists, that VM is taken as the
     result of the earlier conversion (with a warning), so O(name) should be unique.
+  - When the api-job of a submit, rerun or cancel gives no clear answer (ZStack's C(SYS.1001)
+    message timeout, its result already purged), the LongJob's own state decides whether the
+    call took effect.
 author: hybridcloud.migration contributors (@hybridcloud)
 options:
   state:
@@ -121,7 +124,8 @@ options:
     elements: str
   resource_uuid:
     description:
-      - Uuid of the conversion LongJob (32 lowercase hex characters, a UUID without dashes).
+      - Uuid of the conversion LongJob (32 lowercase hex characters, a UUID of version 1 to 5 without
+        dashes, as C(uuid.uuid4().hex) makes; ZStack refuses other layouts for a new job).
       - Default, a uuid derived from O(url) and O(name), the same on every run.
     type: str
   wait:
@@ -205,11 +209,12 @@ vm:
 """
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import zstack
-from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ConflictError, JobFailedError
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
+    ConflictError, JobFailedError, NotFoundError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    derive_v2v_job_uuid, is_uuid, job_failure_code, job_failure_message, mask_job_secrets, plan_v2v, v2v_body, v2v_url_problem,
-    vm_uuid_from_job)
+    action_took_effect, derive_v2v_job_uuid, is_resource_uuid, is_uuid, job_failure_code, job_failure_message,
+    mask_job_secrets, plan_v2v, v2v_body, v2v_url_problem, vm_uuid_candidates)
 
 OPERATION = "ConvertVmFromForeignHypervisor"
 SUBMIT_TIMEOUT = 600
@@ -316,27 +321,32 @@ class ZstackV2vConvert(MigrationModule):
             bad = [value for value in p[name] or [] if not is_uuid(value)]
             if bad:
                 self.fail_parameter(name, "must hold ZStack uuids (32 lowercase hex characters); not: %s" % ", ".join(bad))
+        if p["state"] == "present" and p["resource_uuid"] is not None and not is_resource_uuid(p["resource_uuid"]):
+            self.fail_parameter("resource_uuid", "must be a UUID of version 1-5 without dashes (like uuid4().hex), "
+                                                 "got %r" % p["resource_uuid"])
         if p["timeout"] <= 0:
             self.fail_parameter("timeout", "must be a positive number of seconds")
 
     # -- applying ------------------------------------------------------------------------------------
     def apply(self, action, job_uuid):
         """Submit, rerun or cancel; return the LongJob as it is right after."""
-        if action == "submit":
-            try:
+        timeout = min(SUBMIT_TIMEOUT, self.remaining())
+        try:
+            if action == "submit":
                 answer = self.client.call_async("POST", zstack.API + "/v2vs", v2v_body(self.params, job_uuid), OPERATION,
-                                                self.resource, min(SUBMIT_TIMEOUT, self.remaining()))[1]
-            except JobFailedError as error:
-                # Someone (a parallel run) created the job since we looked: adopt it.
-                job = self.client.get_longjob(job_uuid) if error.code == "SYS.1007" else None
-                if job is None:
-                    raise
-                return job
-            job = (answer or {}).get("inventory")
-        else:
-            self.client.longjob_action(job_uuid, "rerunLongJob" if action == "rerun" else "cancelLongJob",
-                                       min(SUBMIT_TIMEOUT, self.remaining()))
-            job = None
+                                                self.resource, timeout)[1]
+                job = (answer or {}).get("inventory")
+            else:
+                self.client.longjob_action(job_uuid, "rerunLongJob" if action == "rerun" else "cancelLongJob", timeout)
+                job = None
+        except (JobFailedError, NotFoundError, WaitTimeoutError):
+            # No clear answer from the api-job: SYS.1001 (its message timed out while the LongJob
+            # goes on), 404 (its result was purged), our own timeout, or SYS.1007 because a
+            # parallel run created the job meanwhile. The LongJob <resourceUuid> tells what happened.
+            job = self.client.get_longjob(job_uuid)
+            if not action_took_effect(action, job):
+                raise
+            return job
         return job if isinstance(job, dict) and job.get("state") else self.client.get_longjob(job_uuid)
 
     def report(self, job):
@@ -348,9 +358,10 @@ class ZstackV2vConvert(MigrationModule):
         if state != "Succeeded":
             return  # wait=false: still running
         vm = None
-        vm_uuid = vm_uuid_from_job(job)
-        if vm_uuid:
+        for vm_uuid in vm_uuid_candidates(job):
             vm = self.client.get_inventory("vm-instances", vm_uuid, operation="Get converted VM")
+            if vm is not None:
+                break
         if vm is None:
             named = self.vms_named()
             vm = named[0] if len(named) == 1 else None

@@ -535,3 +535,45 @@ def test_fault_after_the_call_happens_but_the_answer_is_lost(zs, zstack_emulator
     while (response := zs.call("GET", "/api-jobs/" + job)).status_code == 202 and time.time() < deadline:
         time.sleep(0.03)
     assert response.status_code == 200 and response.json()["inventory"]["state"] == "Running"
+
+
+# audit additions ----------------------------------------------------------------------------
+def test_section_2_max_sessions_per_user_is_id_1006(zs, zstack_emulator):
+    zstack_emulator.admin.action("config", {"max_sessions": 2})  # the real limit is 500
+    second = zs.login("admin", sha512("password"))
+    assert second.status_code == 200
+    assert_error(zs.login("admin", sha512("password")), 503, "ID.1006")
+    zs.raw("DELETE", "/accounts/sessions/" + second.json()["inventory"]["uuid"])  # logging out frees a slot
+    assert zs.login("admin", sha512("password")).status_code == 200
+
+
+def test_section_12_optional_sys_1001_on_the_api_job_while_the_long_job_goes_on(zs, zstack_emulator):
+    zstack_emulator.admin.action("config", {"migrate_duration": 0.6, "api_job_timeout": 0.1})
+    accepted = zs.migrate(VM_WEB, dstPrimaryStorageUuid=PS_CEPH)
+    assert_error(zs.wait(accepted), 503, "SYS.1001")
+    [job] = running_migrations(zs, VM_WEB)
+    assert zs.one("/vm-instances/" + VM_WEB)["state"] == "Migrating"
+    assert zs.wait_job(job["uuid"])["state"] == "Succeeded"
+    assert_error(zs.poll(accepted), 503, "SYS.1001")  # the api-job keeps its timeout answer
+    vm = zs.one("/vm-instances/" + VM_WEB)
+    assert vm["state"] == "Running" and {v["primaryStorageUuid"] for v in vm["allVolumes"]} == {PS_CEPH}
+    # a call that ends within the timeout is not affected
+    assert_error(zs.wait(zs.longjob_action(job["uuid"], "cancelLongJob")), 503, "SYS.1007")  # Succeeded
+    zstack_emulator.admin.action("config", {"api_job_timeout": None})
+    assert zs.wait(zs.migrate(VM_WEB, dstPrimaryStorageUuid=PS_NFS)).status_code == 200
+
+
+def test_section_9_conversion_hosts_can_be_added(zs):
+    accepted = zs.call("POST", "/v2v-conversion-hosts", json={"params": {
+        "name": "v2v-ch-02", "type": "KVM", "hostUuid": HOST_1, "storagePath": "/v2v"}})
+    assert accepted.status_code == 202 and set(accepted.json()) == {"location", "apiTimeout"}
+    done = zs.wait(accepted)
+    assert done.status_code == 200 and list(done.json()) == ["inventory"]
+    host = done.json()["inventory"]
+    assert (host["name"], host["type"], host["hostUuid"], host["storagePath"]) == ("v2v-ch-02", "KVM", HOST_1, "/v2v")
+    assert zs.one("/v2v-conversion-hosts/" + host["uuid"])["name"] == "v2v-ch-02"
+    for params in ({"name": "x", "type": "KVM", "storagePath": "/v2v"},
+                   {"name": "x", "type": "KVM", "hostUuid": job_id(), "storagePath": "/v2v"},
+                   {"name": "x", "type": "XEN", "hostUuid": HOST_1, "storagePath": "/v2v"}):
+        assert_error(zs.wait(zs.call("POST", "/v2v-conversion-hosts", json={"params": params})), 503, "SYS.1007")
+    assert_text(zs.raw("POST", "/v2v-conversion-hosts", json={"params": {}}), 400, "missing header 'Authorization'")

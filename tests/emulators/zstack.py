@@ -9,8 +9,8 @@ Served under ``/zstack/v1``:
   ``zones``, ``longjobs``, ``v2v-conversion-hosts``; ``GET /vm-instances/{uuid}/storage-migration-candidates``;
 * async calls (202 + ``location`` on the management IP, then ``GET /api-jobs/{uuid}``):
   ``PUT /vm-instances/{uuid}/actions`` ``{"primaryStorageMigrateVm": {...}}``, ``POST /v2vs``
-  ``{"params": {...}}``, ``PUT /longjobs/{uuid}/actions`` (``cancelLongJob``, ``rerunLongJob``,
-  ``resumeLongJob``).
+  ``{"params": {...}}``, ``POST /v2v-conversion-hosts`` ``{"params": {...}}``,
+  ``PUT /longjobs/{uuid}/actions`` (``cancelLongJob``, ``rerunLongJob``, ``resumeLongJob``).
 
 Errors follow ZStack's REST layer: plain-text 400/404/405/500 from the layer itself, and 503 with
 ``{"error": ErrorCode}`` for everything decided behind it (sessions, validation, operations).
@@ -26,7 +26,9 @@ Resource records need only the fields that matter; the rest gets defaults (``DEF
 
 Admin actions (``POST /__emulator__/<action>``), all answering the resulting config:
 ``config`` (any ``config`` keys), ``session-timeout``, ``migrate-duration``, ``v2v-duration``,
-``v2v-start-delay``, ``async-delay``, ``job-retention`` (each ``{"seconds": x}``) and
+``v2v-start-delay``, ``async-delay``, ``job-retention``, ``api-job-timeout`` (each ``{"seconds": x}``;
+the last one injects 503 SYS.1001 on api-jobs still running by then, off with ``config``
+``{"api_job_timeout": null}``) and
 ``v2v-failures`` (``{"sources": {"<url or VM name>": "<failure detail>"}}`` or a list of them).
 """
 
@@ -56,10 +58,12 @@ QUERY_OPS = ("!=", ">=", "<=", "!?=", "!~=", "~=", "?=", "=", ">", "<", "is null
 COMPARE = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, "<": operator.lt, ">=": operator.ge,
            "<=": operator.le}
 DESCRIPTIONS = {
+    "SYS.1001": "A message or a operation timeout",
     "SYS.1006": "An operation failed",
     "SYS.1007": "One or more API argument is invalid",
     "ID.1000": "Unable to authenticate a user",
     "ID.1001": "The session is invalid, either wrong session id or the session has been expired",
+    "ID.1006": "The maximum number of concurrent sessions is exceeded",
     "LONG_JOB.1000": "long job has been canceled",
 }
 VO_NAMES = {"zones": "ZoneVO", "clusters": "ClusterVO", "hosts": "HostVO", "primary-storage": "PrimaryStorageVO",
@@ -67,6 +71,7 @@ VO_NAMES = {"zones": "ZoneVO", "clusters": "ClusterVO", "hosts": "HostVO", "prim
             "vm-instances": "VmInstanceVO", "volumes": "VolumeVO", "longjobs": "LongJobVO"}
 MIGRATE_TYPES = {"withDataVolumes": bool, "withSnapshots": bool, "downTime": int, "bandwidth": int}
 V2V_TYPES = {"cpuNum": int, "memorySize": int, "pauseVm": bool}
+CONVERSION_HOST_TYPES = ("VMWARE", "KVM")
 V2V_ENUMS = {"platform": ("Linux", "Windows", "WindowsVirtio", "Paravirtualization", "Other"),
              "type": ("UserVm", "ApplianceVm"), "strategy": ("InstantStart", "JustConvert"),
              "convertStrategy": ("CapacityOptimized", "EfficiencyFirst")}
@@ -189,12 +194,16 @@ DEFAULT_SEED = {
         "management_port": 8080,
         "management_node_uuid": stable_id("management-node-1"),
         "session_timeout": 7200,
+        "max_sessions": 500,  # live sessions per account; one more login gives ID.1006
         "api_timeout_ms": 30 * 60 * 1000,  # apiTimeout of the 202 for everything but migration
         "async_delay": 0.1,  # seconds before a plain async call's result shows on its api-job
         "migrate_duration": 5.0,  # how long PrimaryStorageMigrateVm runs
         "v2v_start_delay": 1.0,  # how long the V2V api-job stays 202 before answering the Running LongJob
         "v2v_duration": 10.0,  # how long the V2V LongJob runs
         "job_retention": 10800,  # finished api-job results are purged after this
+        # Section 12's optional injection: an api-job still running after this many seconds ends
+        # 503 SYS.1001 (its message timed out) while the LongJob behind it goes on. None: off.
+        "api_job_timeout": None,
         "v2v_failures": {V2V_FAILING_URL: "failed to export the disks of the source VM: vCenter task timed out"},
         "unsupported_ps_pairs": [["Ceph", "LocalStorage"]],  # [source type, destination type]
     },
@@ -543,6 +552,10 @@ class ZStack(Emulator):
             operation(job_uuid)
         except ZStackError as err:
             self._result_later(job_uuid, 503, err.body())
+        if self.config["api_job_timeout"] is not None:  # a no-op for an api-job done by then
+            timeout_error = ZStackError("SYS.1001", "the api message[uuid:%s] timed out after %s seconds"
+                                        % (job_uuid, self.config["api_job_timeout"]))
+            self._result_later(job_uuid, 503, timeout_error.body(), float(self.config["api_job_timeout"]))
         header = request.header("X-API-Timeout", "")
         timeout = int(header) * 1000 if header.isdigit() else timeout_ms or self.config["api_timeout_ms"]
         location = "http://%s:%d%s/api-jobs/%s" % (self.config["management_ip"], self.config["management_port"],
@@ -579,6 +592,10 @@ class ZStack(Emulator):
         account = next((a for a in self.accounts if a["name"] == name), None)
         if account is None or password != hashlib.sha512(account["password"].encode()).hexdigest():
             raise ZStackError("ID.1000", "wrong account name or password")
+        live = [s for s in self.sessions.values() if s["accountUuid"] == account["uuid"] and s["expires"] > self.now]
+        if len(live) >= self.config["max_sessions"]:
+            raise ZStackError("ID.1006", "the account[uuid:%s] has reached the maximum number of concurrent sessions "
+                                         "[%d]" % (account["uuid"], self.config["max_sessions"]))
         session = {"uuid": new_uuid(), "accountUuid": account["uuid"], "created": self.now,
                    "expires": self.now + self.config["session_timeout"]}
         self.sessions[session["uuid"]] = session
@@ -805,6 +822,25 @@ class ZStack(Emulator):
         job["targetResourceUuid"] = vm_uuid
         return {"inventory": self._inventory("vm-instances", vm)}
 
+    @api("POST", "/v2v-conversion-hosts")
+    def add_conversion_host(self, request):
+        body = body_of(request)
+        token = self._token(request)
+        params = params_of(body, "params")
+        return self._submit(request, token, lambda job_uuid: self._add_conversion_host(job_uuid, params))
+
+    def _add_conversion_host(self, job_uuid, params):
+        message = "APIAddV2VConversionHostMsg"
+        for name in ("name", "hostUuid", "storagePath", "type"):
+            mandatory(params, name, message)
+        if params["type"] not in CONVERSION_HOST_TYPES:
+            raise argerr("valid value for field[type] of message[%s] are [%s], but %s found"
+                         % (message, ", ".join(CONVERSION_HOST_TYPES), params["type"]))
+        self._ref("hosts", params["hostUuid"], "hostUuid")
+        record = {k: params[k] for k in ("name", "description", "hostUuid", "storagePath", "type") if k in params}
+        host = self._add("v2v-conversion-hosts", dict(record, uuid=params.get("resourceUuid")))
+        self._result_later(job_uuid, 200, lambda: {"inventory": self._inventory("v2v-conversion-hosts", host)})
+
     # -- LongJobs ------------------------------------------------------------------------
     @api("PUT", "/longjobs/" + UUID + "/actions")
     def longjob_action(self, request, uuid):
@@ -888,7 +924,8 @@ class ZStack(Emulator):
     # -- admin ---------------------------------------------------------------------------
     SECONDS_SETTINGS = {"session-timeout": "session_timeout", "migrate-duration": "migrate_duration",
                         "v2v-duration": "v2v_duration", "v2v-start-delay": "v2v_start_delay",
-                        "async-delay": "async_delay", "job-retention": "job_retention"}
+                        "async-delay": "async_delay", "job-retention": "job_retention",
+                        "api-job-timeout": "api_job_timeout"}
 
     def admin(self, request, action):
         if request.method != "POST":

@@ -116,3 +116,14 @@ def test_wait_false_returns_the_job_at_once(ansible, zstack):
     busy = run.result("busy")
     assert busy["changed"] is False and busy["long_job_uuid"] == start["long_job_uuid"]
     assert operations(zstack) == [("PUT", ACTIONS % emu.VM_WEB)]
+
+
+def test_sys_1001_on_the_api_job_while_the_migration_goes_on(ansible, zstack):
+    # api/zstack.md section 12: on SYS.1001 the LongJob and the VM decide, not the api-job.
+    zstack.admin.action("config", {"api_job_timeout": 0.2, "migrate_duration": 1.0})
+    run = play(ansible, zstack, task("migrate", vm="web-01", primary_storage="ps-ceph-01"))
+    result = run.result("migrate")
+    assert result["changed"] is True and result["_status"] == "ok", result.get("msg")
+    assert result["long_job_uuid"] and result["vm"]["state"] == "Running"
+    assert {v["primaryStorageUuid"] for v in vm(zstack, emu.VM_WEB)["allVolumes"]} == {emu.PS_CEPH}
+    assert operations(zstack) == [("PUT", ACTIONS % emu.VM_WEB)]

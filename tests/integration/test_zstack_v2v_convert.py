@@ -116,3 +116,12 @@ def test_wait_false_timeout_rerun_waits_and_cancel(ansible, zstack):
     assert cancel["changed"] is True and cancel["long_job"]["state"] == "Canceled"
     assert run.result("cancel again")["changed"] is False
     assert operations(zstack) == [("POST", "/zstack/v1/v2vs"), ("PUT", "/zstack/v1/longjobs/%s/actions" % start["job_uuid"])]
+
+
+def test_sys_1001_on_the_submit_api_job_is_settled_by_the_long_job(ansible, zstack):
+    zstack.admin.action("config", {"api_job_timeout": 0.05, "v2v_start_delay": 0.5})
+    run = play(ansible, zstack, task("convert"))
+    result = run.result("convert")
+    assert result["changed"] is True and result["_status"] == "ok", result.get("msg")
+    assert result["long_job"]["state"] == "Succeeded" and result["vm_uuid"] == converted_vms(zstack)[0]["uuid"]
+    assert operations(zstack) == [("POST", "/zstack/v1/v2vs")]

@@ -319,3 +319,98 @@ def test_emulator_secrets_never_reach_error_messages(zstack_emulator):
     text = str(info.value) + json.dumps(info.value.details)
     for secret in (session, zstack_emulator.info["password"], hashlib.sha512(zstack_emulator.info["password"].encode()).hexdigest()):
         assert secret not in text
+
+
+# -- audit against api/zstack.md section 12: every listed variant is accepted -------------------------
+def _duplicate_text(request):
+    return text_response(400, "Duplicate job uuid[%s]" % request.headers["X-Job-UUID"])
+
+
+def _duplicate_json_error(request):
+    return json_response(400, {"error": {"code": "SYS.1000", "details": "Duplicate job uuid[%s]"
+                                         % request.headers["X-Job-UUID"]}})
+
+
+def _duplicate_json_string(request):
+    return json_response(400, "Duplicate job uuid[%s]" % request.headers["X-Job-UUID"])
+
+
+@pytest.mark.parametrize("duplicate", [_duplicate_text, _duplicate_json_error, _duplicate_json_string])
+def test_duplicate_job_uuid_is_recognised_in_a_plain_text_or_json_400(server, scripted, duplicate):
+    # "Error bodies on 400/404/500: plain text or JSON; never assume JSON unless status is 503".
+    path = "/zstack/v1/vm-instances/v1/actions"
+    scripted.script[path] = [accepted, duplicate]
+    scripted.script[JOB] = [json_response(200, {"inventory": {"uuid": "v1"}})]
+    server.emulator.faults.append(Fault({"method": "PUT", "path": path, "drop": True, "after": True}))
+    job, result = client(server.url, server.ca_path).call_async("PUT", path, {}, "PrimaryStorageMigrateVm", None, 60)
+    assert len(scripted.calls("PUT", path)) == 2 and result == {"inventory": {"uuid": "v1"}}
+
+
+@pytest.mark.parametrize("status,body,expected", [
+    (400, {"error": "bad query syntax near 'name'"}, "bad query syntax near 'name'"),
+    (404, {"message": "no api mapping to /v1/foo"}, "no api mapping to /v1/foo"),
+    (500, {"error": {"code": "SYS.1000", "details": "NullPointerException"}}, "NullPointerException"),
+    (500, "java.lang.NullPointerException", "java.lang.NullPointerException")])
+def test_error_bodies_on_400_404_500_keep_their_text_whether_json_or_plain(server, scripted, status, body, expected):
+    scripted.script["/zstack/v1/hosts"] = [json_response(status, body) if isinstance(body, dict) else
+                                           text_response(status, body)]
+    with pytest.raises(_errors.ApiError) as info:
+        client(server.url, server.ca_path).query("hosts")
+    assert info.value.status == status and expected in str(info.value)
+
+
+@pytest.mark.parametrize("running", [json_response(202, {}), empty_response(202), text_response(202, "")])
+def test_poll_202_with_an_empty_object_or_an_empty_body_means_still_running(server, scripted, running):
+    scripted.script["/zstack/v1/v2vs"] = [accepted]
+    scripted.script[JOB] = [running, running, json_response(200, {"inventory": {"state": "Running"}})]
+    job, result = client(server.url, server.ca_path).call_async("POST", "/zstack/v1/v2vs", {}, "Convert", None, 60)
+    assert result == {"inventory": {"state": "Running"}} and len(scripted.calls("GET", JOB)) == 3
+
+
+@pytest.mark.parametrize("done", [empty_response(200), json_response(200, {})])
+def test_a_200_with_an_empty_body_ends_the_job_and_ends_the_session(server, scripted, done):
+    path = "/zstack/v1/longjobs/j/actions"
+    scripted.script[path] = [accepted]
+    scripted.script[JOB] = [done]
+    c = client(server.url, server.ca_path)
+    assert c.longjob_action("j", "cancelLongJob", 60) == {}
+    scripted.script["/zstack/v1/accounts/sessions/session%026d" % 1] = [done]
+    c.close()  # no error: the logout's 200 may carry no body
+    assert len(scripted.calls("DELETE", "/zstack/v1/accounts/sessions/")) == 1
+
+
+def test_the_x_job_uuid_is_32_lowercase_hex_and_new_for_every_submission(server, scripted):
+    path = "/zstack/v1/v2vs"
+    scripted.script[path] = [accepted]
+    scripted.script[JOB] = [json_response(200, {"inventory": {}})]
+    c = client(server.url, server.ca_path)
+    first, second = (c.submit("POST", path, {}, "Convert").uuid for dummy in range(2))
+    sent = [call[3]["X-Job-UUID"] for call in scripted.calls("POST", path)]
+    assert sent == [first, second] and first != second
+    assert all(len(u) == 32 and int(u, 16) >= 0 and u == u.lower() for u in sent)
+
+
+def test_location_without_the_api_jobs_part_falls_back_to_the_job_uuid(server, scripted):
+    scripted.script["/zstack/v1/v2vs"] = [json_response(202, {"location": "http://10.0.0.5:8080/elsewhere",
+                                                              "apiTimeout": 1})]
+    scripted.script[JOB] = [json_response(200, {"inventory": {}})]
+    job, dummy = client(server.url, server.ca_path).call_async("POST", "/zstack/v1/v2vs", {}, "Convert", None, 60)
+    assert job.location == server.url + JOB + job.uuid
+
+
+def test_session_error_with_only_the_global_code_on_the_poll_resubmits(server, scripted):
+    path = "/zstack/v1/longjobs/j/actions"
+    scripted.script[path] = [accepted]
+    first = {}
+
+    def poll(request):
+        job_uuid = request.path.rsplit("/", 1)[1]
+        first.setdefault("uuid", job_uuid)
+        if job_uuid == first["uuid"]:
+            return json_response(503, {"error": {"code": "SYS.9999", "globalErrorCode": "ORG_ZSTACK_IDENTITY_10020"}})
+        return json_response(200, {"inventory": {"state": "Running"}})
+
+    scripted.script[JOB] = [poll]
+    client(server.url, server.ca_path).call_async("PUT", path, {"rerunLongJob": {}}, "RerunLongJob", None, 60)
+    puts = scripted.calls("PUT", path)
+    assert len(puts) == 2 and puts[0][3]["X-Job-UUID"] != puts[1][3]["X-Job-UUID"]

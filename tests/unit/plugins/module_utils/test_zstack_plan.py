@@ -175,3 +175,33 @@ def test_mask_job_secrets_in_job_data():
     broken = {"jobData": '{"sshPrivKey": "line\\nsecret", "x": ' + "1"}  # not JSON: masked by pattern
     assert "secret" not in plan.mask_job_secrets(broken)["jobData"]
     assert plan.mask_job_secrets({"jobData": "{}"}) == {"jobData": "{}"} and plan.mask_job_secrets(None) is None
+
+
+def test_action_took_effect_reads_the_long_job_after_an_unclear_api_job_answer():
+    assert plan.action_took_effect("submit", {"state": "Waiting"}) and not plan.action_took_effect("submit", None)
+    assert plan.action_took_effect("cancel", {"state": "Canceling"}) and plan.action_took_effect("cancel", {"state": "Canceled"})
+    assert not plan.action_took_effect("cancel", {"state": "Succeeded"}) and not plan.action_took_effect("cancel", None)
+    assert all(plan.action_took_effect("rerun", {"state": s}) for s in ("Waiting", "Running", "Suspended", "Succeeded"))
+    assert not plan.action_took_effect("rerun", {"state": "Failed"}) and not plan.action_took_effect("rerun", {"state": "Canceled"})
+    assert not plan.action_took_effect("resume", {"state": "Running"})
+
+
+def test_vm_uuid_from_job_accepts_a_job_result_already_decoded_and_hypervisor_type_as_the_vm_marker():
+    assert plan.vm_uuid_from_job({"jobResult": {"inventory": {"uuid": VM, "hypervisorType": "KVM"}}}) == VM
+    assert plan.vm_uuid_from_job({"jobResult": "not json {", "targetResourceUuid": VM}) == VM
+
+
+def test_a_resource_uuid_must_have_the_uuid_v1_to_v5_layout():
+    # api/zstack.md section 9: resourceUuid is 32 lowercase hex in the UUID v1-5 layout without dashes.
+    import uuid as uuidlib
+    assert plan.is_resource_uuid(uuidlib.uuid4().hex) and plan.is_resource_uuid(plan.derive_v2v_job_uuid("vmware://x", "w"))
+    assert not plan.is_resource_uuid("0" * 32)  # version 0
+    assert not plan.is_resource_uuid("0123456789ab4def0123456789abcdef")  # variant nibble 0
+    assert not plan.is_resource_uuid(uuidlib.uuid4().hex.upper()) and not plan.is_resource_uuid(None)
+
+
+def test_vm_uuid_candidates_in_section_12_order_without_repeats():
+    vm = {"uuid": VM, "rootVolumeUuid": ROOT["uuid"]}
+    assert plan.vm_uuid_candidates({"jobResult": json.dumps({"inventory": vm}), "targetResourceUuid": "9" * 32}) == [VM, "9" * 32]
+    assert plan.vm_uuid_candidates({"jobResult": json.dumps({"inventory": vm}), "targetResourceUuid": VM}) == [VM]
+    assert plan.vm_uuid_candidates({"jobResult": "Succeeded"}) == []

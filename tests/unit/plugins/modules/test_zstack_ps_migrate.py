@@ -61,8 +61,38 @@ def test_lost_api_job_result_is_recovered_from_the_long_job_and_the_vm(zstack, s
     assert {v["primaryStorageUuid"] for v in result["vm"]["allVolumes"]} == {emu.PS_CEPH}
 
 
-def test_sys_1001_without_a_long_job_is_reported(zstack):
-    zstack.admin.fault(method="GET", path="/longjobs", status=200, body={"inventories": []}, times=10)
-    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body={"error": {"code": "SYS.1001", "details": "api timeout"}})
+SYS_1001 = {"error": {"code": "SYS.1001", "description": "A message or a operation timeout", "details": "api timeout"}}
+
+
+def test_sys_1001_from_the_emulator_while_the_long_job_goes_on(zstack):
+    zstack.admin.action("config", {"api_job_timeout": 0.05})
+    result, code = migrate(zstack, vm="db-01", primary_storage="ps-ceph-01")
+    assert code == 0 and result["changed"] and result["long_job_uuid"], result.get("msg")
+    assert result["vm"]["state"] == "Stopped"
+    assert {v["primaryStorageUuid"] for v in result["vm"]["allVolumes"]} == {emu.PS_CEPH}
+
+
+def test_sys_1001_finds_the_long_job_by_its_data_when_its_api_id_differs(zstack):
+    # A LongJob's apiId need not be our X-Job-UUID: the running migration of the VM is found by jobData.
+    zstack.admin.fault(method="GET", path="/longjobs", query="apiId", status=200, body={"inventories": []}, times=10)
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)
     result, code = migrate(zstack, vm="web-01", primary_storage="ps-ceph-01")
+    assert code == 0 and result["changed"] and result["long_job_uuid"], result.get("msg")
+    assert {v["primaryStorageUuid"] for v in result["vm"]["allVolumes"]} == {emu.PS_CEPH}
+
+
+def test_sys_1001_without_any_long_job_waits_for_the_vm_state_then_checks_the_volumes(zstack):
+    zstack.admin.fault(method="GET", path="/longjobs", status=200, body={"inventories": []}, times=50)
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)
+    result, code = migrate(zstack, vm="web-01", primary_storage="ps-ceph-01")
+    assert code == 0 and result["changed"], result.get("msg")
+    assert result["vm"]["state"] == "Running"
+    assert {v["primaryStorageUuid"] for v in result["vm"]["allVolumes"]} == {emu.PS_CEPH}
+
+
+def test_sys_1001_is_reported_when_nothing_moved_and_no_long_job_exists(zstack):
+    # Ceph -> LocalStorage is refused at once (no LongJob); the api-job answer shows SYS.1001 instead.
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)
+    result, code = migrate(zstack, vm="cache-01", primary_storage="ps-local-01", dst_host="host-kvm-02")
     assert code == 1 and result["error_code"] == "SYS.1001" and "api timeout" in result["msg"]
+    assert "not on the destination" in result["msg"]

@@ -53,3 +53,67 @@ def test_cancel_needs_a_job_identity_and_a_succeeded_job_cannot_be_canceled(zsta
 def test_missing_required_parameters_for_present(zstack):
     result, code = run(zstack_v2v_convert.main, zstack, url=emu.V2V_URL, name="x")
     assert code == 1 and "cpu_num" in result["msg"]
+
+
+SYS_1001 = {"error": {"code": "SYS.1001", "description": "A message or a operation timeout", "details": "api timeout"}}
+
+
+@pytest.mark.parametrize("fault", [None, {"status": 503, "body": SYS_1001}, {"status": 404, "body": "the job has been expired"}])
+def test_a_lost_submit_answer_is_settled_by_the_long_job(zstack, fault):
+    # SYS.1001 (the api-job timed out while the LongJob goes on) or 404: the LongJob <resourceUuid> tells.
+    if fault is None:
+        zstack.admin.action("config", {"api_job_timeout": 0.02, "v2v_start_delay": 0.2})
+    else:
+        zstack.admin.fault(method="GET", path="/api-jobs/", **fault)
+    result, code = convert(zstack)
+    assert code == 0 and result["changed"] and result["long_job"]["state"] == "Succeeded", result.get("msg")
+    assert result["vm_uuid"] and result["vm"]["name"] == "imported-02"
+
+
+def test_sys_1001_on_the_cancel_is_settled_by_the_long_job_state(zstack):
+    zstack.admin.action("v2v-duration", {"seconds": 30})
+    started, code = convert(zstack, wait=False)
+    assert code == 0 and started["long_job"]["state"] == "Running"
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)
+    result, code = convert(zstack, state="canceled")
+    assert code == 0 and result["changed"] and result["long_job"]["state"] == "Canceled", result.get("msg")
+
+
+def test_a_failed_submit_without_a_long_job_is_reported(zstack):
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)
+    zstack.admin.fault(method="GET", path="/longjobs/", status=200, body={"inventories": []}, times=10)
+    result, code = convert(zstack)
+    assert code == 1 and result["error_code"] == "SYS.1001" and "api timeout" in result["msg"]
+
+
+def test_plain_string_job_result_without_target_finds_the_vm_by_its_unique_name(zstack):
+    done, code = convert(zstack)
+    assert code == 0 and done["vm_uuid"]
+    with zstack.emulator.lock:
+        zstack.emulator.tables["longjobs"][done["job_uuid"]].update(jobResult="Succeeded", targetResourceUuid=None)
+    result, code = convert(zstack)
+    assert code == 0 and result["changed"] is False and result["vm_uuid"] == done["vm_uuid"]
+
+
+def test_json_job_result_wins_over_target_resource_uuid(zstack):
+    done, code = convert(zstack)
+    with zstack.emulator.lock:  # a wrong hint: inventory.uuid in jobResult comes first
+        zstack.emulator.tables["longjobs"][done["job_uuid"]]["targetResourceUuid"] = emu.VM_DB
+    result, code = convert(zstack)
+    assert code == 0 and result["vm_uuid"] == done["vm_uuid"]
+
+
+def test_a_resource_uuid_zstack_would_reject_fails_before_any_call(zstack):
+    result, code = convert(zstack, resource_uuid="0" * 32)
+    assert code == 1 and "parameter 'resource_uuid'" in result["msg"] and "version 1-5" in result["msg"]
+    assert operations(zstack) == []
+
+
+def test_target_resource_uuid_is_tried_when_the_job_result_names_no_existing_vm(zstack):
+    done, code = convert(zstack)
+    with zstack.emulator.lock:  # jobResult names a VM that is gone; the VM itself was renamed since
+        job = zstack.emulator.tables["longjobs"][done["job_uuid"]]
+        job["jobResult"] = job["jobResult"].replace(done["vm_uuid"], "f" * 32)
+        zstack.emulator.tables["vm-instances"][done["vm_uuid"]]["name"] = "renamed-02"
+    result, code = convert(zstack)
+    assert code == 0 and result["vm_uuid"] == done["vm_uuid"] and result["vm"]["name"] == "renamed-02"
