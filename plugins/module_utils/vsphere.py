@@ -13,10 +13,13 @@
   ``vm_facts`` (many VMs by instance UUID in two bulk reads), ``nsx_networks`` (the DVPG map and
   the opaque network ids in one round trip), ``nic_backing``, ``service_locator`` (cross-vCenter,
   with ``fetch_thumbprint``) and ``run_tasks`` (bounded parallel tasks, one waiter for all).
+* ``relogin()``: a new session on the same connection after the old one was lost; ``relocate``
+  and ``TaskWaiter`` use it, so a long wave survives a vCenter session timeout.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import math
 import socket
@@ -152,6 +155,8 @@ class VSphere:
         self.redact = redactor or Redactor([password])
         self.si = None
         self.calls = 0  # SOAP round trips since connect() (login included), for benches and tests
+        self.calls_by_method = collections.Counter()  # the same, per SOAP method name
+        self.session = 0  # incremented by every login: session-bound objects of an older one are gone
         self._lock = threading.Lock()
         self._cache = {}
 
@@ -177,17 +182,46 @@ class VSphere:
         except vmodl.MethodFault as exc:
             raise self._error(_errors.ApiError, exc.msg or type(exc).__name__, "login", code=type(exc).__name__)
         self.calls += 2  # RetrieveServiceContent + Login made by SmartConnect
+        self.calls_by_method.update(["RetrieveServiceContent", "Login"])
+        self.session += 1
         self._count_calls(self.si._stub)
         return self
 
     def _count_calls(self, stub):
         invoke = stub.InvokeMethod
 
-        def counted(*args, **kwargs):
+        def counted(mo, info, *args, **kwargs):
             with self._lock:
                 self.calls += 1
-            return invoke(*args, **kwargs)
+                self.calls_by_method[info.wsdlName] += 1
+            return invoke(mo, info, *args, **kwargs)
         stub.InvokeMethod = counted
+
+    def relogin(self):
+        """Log in again on the same connection (the stub keeps the new session cookie).
+
+        For a session lost mid-run (idle timeout, vCenter restart, an administrator ending it).
+        Objects made in the old session (property collectors, views) died with it: whoever
+        holds some compares ``session`` and rebuilds them.
+        """
+        try:
+            self.content.sessionManager.Login(userName=self.username, password=self.password)
+        except vim.fault.InvalidLogin as exc:
+            raise self._error(_errors.AuthError, exc.msg or "incorrect user name or password", "login")
+        except vmodl.MethodFault as exc:
+            raise self.fault(exc, "Login")
+        self.session += 1
+
+    def with_session(self, call, *args, **kwargs):
+        """CALL(*ARGS, **KWARGS), logging in again once if the session was lost.
+
+        Only for calls that are safe to resend: NotAuthenticated means the server did not run it.
+        """
+        try:
+            return call(*args, **kwargs)
+        except vim.fault.NotAuthenticated:
+            self.relogin()
+        return call(*args, **kwargs)
 
     @property
     def content(self):
@@ -205,7 +239,10 @@ class VSphere:
         if si is None:
             return
         try:
-            si.content.sessionManager.Logout()
+            content = self._cache.get("content") or si.RetrieveContent()  # si.content would cost a property read
+            content.sessionManager.Logout()
+        except vim.fault.NotAuthenticated:
+            pass  # the session already ended (idle timeout): nothing to log out of
         except Exception as exc:  # pylint: disable=broad-except  # any logout failure is only a warning
             raise self._error(_errors.TransportError, "logout failed: %s" % exc, "logout")
 
@@ -480,7 +517,7 @@ class VSphere:
             device.externalId = change["external_id"]
             spec.deviceChange.append(vim.vm.device.VirtualDeviceSpec(operation="edit", device=device))
         try:
-            return moref.RelocateVM_Task(spec=spec, priority="highPriority")
+            return self.with_session(moref.RelocateVM_Task, spec=spec, priority="highPriority")
         except vmodl.MethodFault as exc:
             raise self.fault(exc, "RelocateVM_Task", instance_uuid)
 
@@ -489,9 +526,9 @@ class VSphere:
 
         JOBS: [(key, start)] where ``start()`` returns a vim.Task or raises a MigrationError.
         Returns {key: {"state": "success"|"error"|"timeout"|"not_started", "error": message|None}}.
-        One private PropertyCollector watches all tasks through a ListView (tasks are added in one
-        call per batch); a failure never stops the others. TIMEOUT (seconds, None: no limit)
-        bounds the whole run; tasks still running then are reported as "timeout".
+        One private PropertyCollector watches all tasks (``TaskWaiter``: no call per task besides
+        its start); a failure never stops the others. TIMEOUT (seconds, None: no limit) bounds
+        the whole run; tasks still running then are reported as "timeout".
         """
         waiter = TaskWaiter(self, max_wait=max_wait)
         outcomes, in_flight = {}, {}
@@ -500,7 +537,7 @@ class VSphere:
         deadline = None if timeout is None else clock.now() + timeout
         try:
             while pending or in_flight:
-                started = []
+                # Fill every free slot before waiting: one wait then serves all of them.
                 while pending and len(in_flight) < max(1, parallel) and (deadline is None or clock.now() < deadline):
                     key, start = pending.pop(0)
                     try:
@@ -509,16 +546,13 @@ class VSphere:
                         outcomes[key] = {"state": "error", "error": str(exc)}
                         continue
                     in_flight[task._moId] = key
-                    started.append(task)
-                if started:
-                    waiter.add(started)
+                    waiter.add(task)
                 if not in_flight:
                     break
 
                 def check():
                     remaining = None if deadline is None else deadline - clock.now()
-                    done = waiter.wait(remaining)
-                    return done or None
+                    return waiter.wait(remaining) or None
                 try:
                     done = wait_for(check, None if deadline is None else max(deadline - clock.now(), 0),
                                     backoff=Backoff(initial=0.01, factor=1.0, maximum=0.01, jitter=0), clock=clock,
@@ -539,61 +573,155 @@ class VSphere:
 
 
 class TaskWaiter:
-    """Watch many tasks with one private PropertyCollector (nsx.md 6.7): WaitForUpdatesEx, never polling."""
+    """Watch many tasks with one private PropertyCollector (nsx.md 6.7): WaitForUpdatesEx, never polling.
+
+    The filter follows ``TaskManager.recentTask``: a task started after the filter exists enters
+    it by itself, so watching a task costs no call of its own (per task: its start, the update
+    showing it running, the one showing it done). recentTask also lists earlier tasks and other
+    sessions' ones; they pass through the filter and are ignored: only tasks given to ``add``
+    are tracked and reported.
+
+    A ListView in the same filter, normally empty, holds tracked tasks that recentTask dropped
+    before they ended (vCenter keeps a bounded list) and, after a re-login, every unfinished
+    tracked task: the collector dies with its session and is rebuilt from the stored morefs.
+    """
+
+    # Not info.progress: every percent would wake the wait, a round trip each.
+    PROPERTIES = ["info.state", "info.error"]
 
     def __init__(self, client, max_wait=30):
         self.client = client
         self.max_wait = max_wait
-        self.version = ""
-        self.states = {}
-        pq = vmodl.query.PropertyCollector
-        self.collector = client.content.propertyCollector.CreatePropertyCollector()
-        self.view = client.content.viewManager.CreateListView(obj=[])
-        traversal = pq.TraversalSpec(name="tasks", type=vim.view.ListView, path="view", skip=False)
-        spec = pq.FilterSpec(objectSet=[pq.ObjectSpec(obj=self.view, skip=True, selectSet=[traversal])],
-                             propSet=[pq.PropertySpec(type=vim.Task, pathSet=["info.state", "info.error"])])
-        self.filter = self.collector.CreateFilter(spec, partialUpdates=False)
-        self.reported = set()
-        self._update(self.collector.WaitForUpdatesEx(self.version, pq.WaitOptions(maxWaitSeconds=0)))
-
-    def add(self, tasks):
+        self.tracked = {}  # task id -> moref, until its outcome is reported
+        self.states = {}  # task id -> {property: value}, tracked tasks only
+        self.gone = {}  # task id -> why it can no longer be watched
+        self.collector = self.view = self.filter = None
+        self.session = None
         try:
-            self.view.ModifyListView(add=list(tasks))
+            self.client.with_session(self._build)
         except vmodl.MethodFault as exc:
-            raise self.client.fault(exc, "ModifyListView", ", ".join(t._moId for t in tasks))
+            raise self.client.fault(exc, "CreatePropertyCollector", "the task watcher")
+
+    def _build(self):
+        """A new collector, view and filter in the current session; then the current state of it all."""
+        pq = vmodl.query.PropertyCollector
+        content = self.client.content
+        self.session = self.client.session
+        self.version = ""
+        self.collector = self.view = self.filter = None
+        self.collector = content.propertyCollector.CreatePropertyCollector()
+        self.view = content.viewManager.CreateListView(obj=[])
+        recent = pq.TraversalSpec(name="recent", type=vim.TaskManager, path="recentTask", skip=False)
+        listed = pq.TraversalSpec(name="listed", type=vim.view.ListView, path="view", skip=False)
+        spec = pq.FilterSpec(objectSet=[pq.ObjectSpec(obj=content.taskManager, skip=True, selectSet=[recent]),
+                                        pq.ObjectSpec(obj=self.view, skip=True, selectSet=[listed])],
+                             propSet=[pq.PropertySpec(type=vim.Task, pathSet=self.PROPERTIES)])
+        self.filter = self.collector.CreateFilter(spec, partialUpdates=False)
+        if self.tracked:
+            self._list(list(self.tracked.values()))
+        seen = self._fetch(0)  # version "": every object in the filter, as it is now
+        for task_id in list(self.tracked):
+            if task_id not in seen and task_id not in self.gone:
+                self.gone[task_id] = "task %s no longer exists on %s" % (task_id, self.client.target)
+
+    def _rebuild(self):
+        """After a re-login: the old collector, filter and view went with the old session."""
+        self.states = {}
+        self._build()
+
+    def add(self, task):
+        """Track TASK (a vim.Task this session just started). No SOAP call: recentTask brings it in."""
+        self.tracked[task._moId] = task
+
+    def _list(self, tasks):
+        """Put TASKS in the ListView; those that no longer exist are reported as gone."""
+        try:
+            unresolved = self.view.ModifyListView(add=tasks) or []
+        except vmodl.fault.ManagedObjectNotFound as exc:
+            # vcsim's answer for a missing object (vCenter lists it as unresolved): drop it, list the rest
+            missing = exc.obj._moId if exc.obj is not None else None
+            if missing is None or missing not in self.tracked:
+                raise
+            self.gone[missing] = "task %s no longer exists on %s" % (missing, self.client.target)
+            rest = [t for t in tasks if t._moId != missing]
+            if rest:
+                self._list(rest)
+            return
+        for task in unresolved:
+            self.gone[task._moId] = "task %s no longer exists on %s" % (task._moId, self.client.target)
 
     def wait(self, remaining=None):
         """[(task id, "success"|"error", error message)] of tasks newly finished; [] if none within the wait."""
         # maxWaitSeconds 0 means "compute once and return": used when the deadline is (almost) here.
         seconds = self.max_wait if remaining is None else max(0, min(self.max_wait, int(math.ceil(remaining))))
-        options = vmodl.query.PropertyCollector.WaitOptions(maxWaitSeconds=seconds)
         try:
-            update = self.collector.WaitForUpdatesEx(self.version, options)
+            if self.session != self.client.session:  # a new session was opened meanwhile (e.g. by relocate)
+                self._rebuild()
+            else:
+                try:
+                    self._fetch(seconds)
+                except vim.fault.NotAuthenticated:
+                    # The session expired or was ended: log in again and rebuild the watch from the
+                    # stored task morefs. The rebuilt filter's first answer is every task's state now.
+                    self.client.relogin()
+                    self._rebuild()
         except vmodl.MethodFault as exc:
-            raise self.client.fault(exc, "WaitForUpdatesEx", "%d tasks" % len(self.states))
-        self._update(update)  # None: the wait timed out with no change
+            raise self.client.fault(exc, "WaitForUpdatesEx", "%d tasks" % len(self.tracked))
+        return self._done()
+
+    def _fetch(self, seconds):
+        """One WaitForUpdatesEx (more only while the server truncates); the task ids it reported."""
+        options = vmodl.query.PropertyCollector.WaitOptions(maxWaitSeconds=seconds)
+        seen, left = set(), []
+        while True:
+            update = self.collector.WaitForUpdatesEx(self.version, options)
+            if update is None:  # the wait timed out with no change: not an error
+                break
+            self.version = update.version
+            for filter_update in update.filterSet or []:
+                for object_update in filter_update.objectSet or []:
+                    task_id = object_update.obj._moId
+                    if task_id not in self.tracked:
+                        continue  # another session's task, or one from before this run
+                    seen.add(task_id)
+                    if object_update.kind == "leave":
+                        left.append(object_update.obj)
+                        continue
+                    props = self.states.setdefault(task_id, {})
+                    for change in object_update.changeSet or []:
+                        props[change.name] = change.val
+            if not update.truncated:
+                break
+        # Dropped from recentTask before its end: watch it through the ListView instead.
+        unfinished = [t for t in left if self.states.get(t._moId, {}).get("info.state") not in ("success", "error")]
+        if unfinished:
+            self._list(unfinished)
+        return seen
+
+    def _done(self):
         done = []
-        for task_id, props in self.states.items():
+        for task_id in list(self.tracked):
+            props = self.states.get(task_id, {})
             state = props.get("info.state")
-            if task_id not in self.reported and state in ("success", "error"):
-                self.reported.add(task_id)
+            if state in ("success", "error"):
                 done.append((task_id, state, fault_message(props.get("info.error")) if state == "error" else None))
+            elif task_id in self.gone:
+                done.append((task_id, "error", self.gone.pop(task_id)))
+            else:
+                continue
+            del self.tracked[task_id]
+            self.states.pop(task_id, None)
         return done
 
-    def _update(self, update):
-        if update is None:
-            return
-        self.version = update.version
-        for filter_update in update.filterSet or []:
-            for object_update in filter_update.objectSet or []:
-                props = self.states.setdefault(object_update.obj._moId, {})
-                for change in object_update.changeSet or []:
-                    props[change.name] = change.val
-
     def close(self):
-        for call in (self.filter.DestroyPropertyFilter, self.collector.DestroyPropertyCollector, self.view.DestroyView):
+        if self.session != self.client.session:
+            return  # they died with their session
+        for obj, method in ((self.filter, "DestroyPropertyFilter"), (self.collector, "DestroyPropertyCollector"),
+                            (self.view, "DestroyView")):
+            if obj is None:
+                continue
             try:
-                call()
+                getattr(obj, method)()
             except Exception:  # pylint: disable=broad-except  # best effort: they die with the session
                 pass
 

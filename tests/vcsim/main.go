@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/vmware/govmomi/simulator"
@@ -48,6 +49,7 @@ type options struct {
 	instanceUUID string
 	relocateMs   int
 	keepSource   bool
+	sessionIdle  time.Duration
 }
 
 func parseFlags() *options {
@@ -72,6 +74,7 @@ func parseFlags() *options {
 	flag.StringVar(&o.instanceUUID, "instance-uuid", "", "about.instanceUuid (default: random)")
 	flag.IntVar(&o.relocateMs, "relocate-ms", 1000, "how long a RelocateVM_Task stays running")
 	flag.BoolVar(&o.keepSource, "xvc-keep-source", false, "cross-vCenter relocation: keep the VM on the source (marked) instead of removing it")
+	flag.DurationVar(&o.sessionIdle, "session-idle", 0, "end SOAP sessions idle this long, e.g. 2s (0: never); checked every period, so an idle session ends after 1-2 periods")
 	flag.Parse()
 	if o.instanceUUID == "" {
 		o.instanceUUID = uuid.New().String()
@@ -128,6 +131,7 @@ func main() {
 		model.Service.TLS, certPEM = cfg, pemBytes
 	}
 
+	simulator.SessionIdleTimeout = o.sessionIdle // read at each login
 	srv := model.Service.NewServer()
 	r := &relocator{next: srv.Config.Handler, vc: vc, opts: o}
 	// Wrapping after start is safe: nobody knows the port yet, so no request has arrived.

@@ -1,4 +1,4 @@
-"""nsx_vmgroup_execution in-process: input validation and the finalize-only path (NSX emulator)."""
+"""nsx_vmgroup_execution in-process: input validation, the finalize-only path (NSX emulator), SOAP calls per VM (vcsim)."""
 
 import pytest
 
@@ -48,3 +48,36 @@ def test_finalize_only(nsx_emulator):
 def test_unknown_group_without_pre_migrate(nsx_emulator):
     result, code = run_module(nsx_vmgroup_execution.main, args(nsx_emulator, group_id="nope"))
     assert code == 1 and "'nope', which NSX does not know: give pre_migrate" in result["msg"]
+
+
+def test_soap_calls_per_vm_at_parallel_1(nsx_emulator, tmp_path, monkeypatch):
+    """At most 3 SOAP calls per VM (start, "running", "done") plus a constant, even one VM at a time."""
+    from ansible_collections.hybridcloud.migration.plugins.module_utils import vsphere
+    from tests.vcsim_fixtures import start_vcsim
+
+    clients = []
+
+    class Recorded(vsphere.VSphere):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            clients.append(self)
+    monkeypatch.setattr(vsphere, "VSphere", Recorded)
+    with start_vcsim(tmp_path, name="calls", tls=True, host=2, vm=2, nics=2, nsx_segments=2, vds_version="7.0.0",
+                     relocate_ms=600) as vc:  # longer than vcsim's 250 ms update tick: "running" and "done" are two waits
+        ls_ids = sorted(vc.info["nsx_dvpgs"].values())
+        vms = [v["instance_uuid"] for v in vc.info["vms"]]
+        nsx_emulator.admin.action("inventory", dict((vm, [{"vnic": "4000", "ls_id": ls_ids[0]}, {"vnic": "4001", "ls_id": ls_ids[1]}])
+                                                    for vm in vms))
+        result, code = run_module(nsx_vmgroup_execution.main, args(
+            nsx_emulator, vcenter_hostname=vc.host, vcenter_port=vc.port, vcenter_username=vc.username,
+            vcenter_password=vc.password, vcenter_ca_path=vc.cert_path, group_id="calls", backing="dvpg", parallel=1,
+            pre_migrate={"vm_instance_ids": vms}))
+    assert code == 0 and [v["outcome"] for v in result["vms"]] == ["relocated"] * len(vms), result
+    (client,) = clients
+    calls = client.calls_by_method
+    assert calls["RelocateVM_Task"] == len(vms) and "ModifyListView" not in calls, calls
+    # Each task: its start, the wait that sees it running, the wait that sees it end. One more wait
+    # is the watcher's initial read; one spare absorbs a wake-up by the launcher's own internal tasks.
+    assert len(vms) + 1 < calls["WaitForUpdatesEx"] <= 2 * len(vms) + 2, calls
+    constant = client.calls - calls["RelocateVM_Task"] - calls["WaitForUpdatesEx"]
+    assert constant <= 20, calls  # login, bulk reads, watcher set-up and tear-down, logout: not per VM
