@@ -53,6 +53,7 @@ options:
       allow_override:
         description:
           - Allow C(pre_migrate) to run again on an existing group whose VMs differ from O(pre_migrate.vm_instance_ids).
+          - When false and the group exists without some of those VMs, the module fails before sending anything.
         type: bool
         default: false
   post_migrate:
@@ -456,6 +457,11 @@ class NsxVmgroupExecution(MigrationModule):
         if details is not None and set(wanted) <= known:
             self.result["pre_migrate"] = "skipped"
             return details
+        if details is not None and not p["pre_migrate"]["allow_override"]:
+            # NSX refuses a second pre_migrate of a group unless told to override: say so before sending it.
+            missing = sorted(set(wanted) - known)
+            self.fail_parameter("pre_migrate.allow_override", "is false, but VM group '%s' already exists without %s; set it to "
+                                "true to run pre_migrate again with the new VM list" % (p["group_id"], ", ".join(missing)))
         self.result["changed"] = True
         if self.check_mode:
             self.result["pre_migrate"] = "would send"

@@ -50,6 +50,15 @@ def test_unknown_group_without_pre_migrate(nsx_emulator):
     assert code == 1 and "'nope', which NSX does not know: give pre_migrate" in result["msg"]
 
 
+def test_existing_group_with_other_vms_needs_allow_override(nsx_emulator):
+    """NSX refuses a second pre_migrate without allow_override: the module says so before any call."""
+    vm = nsx_emulator.info["vm_instance_ids"][0]
+    values = args(nsx_emulator, group_id="wave-00", pre_migrate={"vm_instance_ids": [vm]})
+    result, code = run_module(nsx_vmgroup_execution.main, values)
+    assert code == 1 and "parameter 'pre_migrate.allow_override' is false" in result["msg"] and vm in result["msg"]
+    assert nsx_emulator.admin.mutations(ignore=[r"^/api/session/"]) == []
+
+
 def test_soap_calls_per_vm_at_parallel_1(nsx_emulator, tmp_path, monkeypatch):
     """At most 3 SOAP calls per VM (start, "running", "done") plus a constant, even one VM at a time."""
     from ansible_collections.hybridcloud.migration.plugins.module_utils import vsphere
