@@ -114,7 +114,7 @@ class RestClient:
         if not HAS_REQUESTS:
             raise _errors.MigrationError("the Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
         self.base_url = base_url.rstrip("/")
-        # verify goes on every request: a Session's verify=False loses to REQUESTS_CA_BUNDLE.
+        # verify goes on every request: a Session-wide 'no verification' loses to REQUESTS_CA_BUNDLE.
         self.verify = (ca_path or True) if validate_certs else False
         if not validate_certs:
             # The user chose this; urllib3's per-request warning would only add noise.
