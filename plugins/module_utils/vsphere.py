@@ -12,16 +12,15 @@
 * For the NSX V2T vMotion recipe (/work/shared/api/nsx.md section 6): ``find_vm_by_instance_uuid``,
   ``vm_facts`` (many VMs by instance UUID in two bulk reads), ``nsx_networks`` (the DVPG map and
   the opaque network ids in one round trip), ``nic_backing``, ``service_locator`` (cross-vCenter,
-  with ``fetch_thumbprint``) and ``run_tasks`` (bounded parallel tasks, one waiter for all).
+  with ``fetch_thumbprint``) and ``relocate``; waiting for many tasks is ``_vsphere_tasks.run_tasks``.
 * ``relogin()``: a new session on the same connection after the old one was lost; ``relocate``
-  and ``TaskWaiter`` use it, so a long wave survives a vCenter session timeout.
+  and the task waiter use it, so a long wave survives a vCenter session timeout.
 """
 
 from __future__ import annotations
 
 import collections
 import hashlib
-import math
 import socket
 import ssl
 import threading
@@ -40,7 +39,6 @@ from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, Clock, wait_for
 
 
 def vsphere_argspec(prefix="", env=True, required=True):
@@ -520,210 +518,6 @@ class VSphere:
             return self.with_session(moref.RelocateVM_Task, spec=spec, priority="highPriority")
         except vmodl.MethodFault as exc:
             raise self.fault(exc, "RelocateVM_Task", instance_uuid)
-
-    def run_tasks(self, jobs, parallel, timeout, clock=None, max_wait=30):
-        """Start JOBS with at most PARALLEL tasks in flight; wait for every one; report every outcome.
-
-        JOBS: [(key, start)] where ``start()`` returns a vim.Task or raises a MigrationError.
-        Returns {key: {"state": "success"|"error"|"timeout"|"not_started", "error": message|None}}.
-        One private PropertyCollector watches all tasks (``TaskWaiter``: no call per task besides
-        its start); a failure never stops the others. TIMEOUT (seconds, None: no limit) bounds
-        the whole run; tasks still running then are reported as "timeout".
-        """
-        waiter = TaskWaiter(self, max_wait=max_wait)
-        outcomes, in_flight = {}, {}
-        pending = list(jobs)
-        clock = clock or Clock()
-        deadline = None if timeout is None else clock.now() + timeout
-        try:
-            while pending or in_flight:
-                # Fill every free slot before waiting: one wait then serves all of them.
-                while pending and len(in_flight) < max(1, parallel) and (deadline is None or clock.now() < deadline):
-                    key, start = pending.pop(0)
-                    try:
-                        task = start()
-                    except _errors.MigrationError as exc:
-                        outcomes[key] = {"state": "error", "error": str(exc)}
-                        continue
-                    in_flight[task._moId] = key
-                    waiter.add(task)
-                if not in_flight:
-                    break
-
-                def check():
-                    remaining = None if deadline is None else deadline - clock.now()
-                    return waiter.wait(remaining) or None
-                try:
-                    done = wait_for(check, None if deadline is None else max(deadline - clock.now(), 0),
-                                    backoff=Backoff(initial=0.01, factor=1.0, maximum=0.01, jitter=0), clock=clock,
-                                    what="%d vSphere tasks" % len(in_flight))
-                except _errors.WaitTimeoutError:
-                    break
-                for task_id, state, error in done:
-                    key = in_flight.pop(task_id, None)
-                    if key is not None:
-                        outcomes[key] = {"state": state, "error": error}
-        finally:
-            waiter.close()
-        for task_id, key in in_flight.items():
-            outcomes[key] = {"state": "timeout", "error": "task %s still running after %s s" % (task_id, timeout)}
-        for key, dummy in pending:
-            outcomes[key] = {"state": "not_started", "error": "not started: the %s s timeout was reached" % timeout}
-        return outcomes
-
-
-class TaskWaiter:
-    """Watch many tasks with one private PropertyCollector (nsx.md 6.7): WaitForUpdatesEx, never polling.
-
-    The filter follows ``TaskManager.recentTask``: a task started after the filter exists enters
-    it by itself, so watching a task costs no call of its own (per task: its start, the update
-    showing it running, the one showing it done). recentTask also lists earlier tasks and other
-    sessions' ones; they pass through the filter and are ignored: only tasks given to ``add``
-    are tracked and reported.
-
-    A ListView in the same filter, normally empty, holds tracked tasks that recentTask dropped
-    before they ended (vCenter keeps a bounded list) and, after a re-login, every unfinished
-    tracked task: the collector dies with its session and is rebuilt from the stored morefs.
-    """
-
-    # Not info.progress: every percent would wake the wait, a round trip each.
-    PROPERTIES = ["info.state", "info.error"]
-
-    def __init__(self, client, max_wait=30):
-        self.client = client
-        self.max_wait = max_wait
-        self.tracked = {}  # task id -> moref, until its outcome is reported
-        self.states = {}  # task id -> {property: value}, tracked tasks only
-        self.gone = {}  # task id -> why it can no longer be watched
-        self.collector = self.view = self.filter = None
-        self.session = None
-        try:
-            self.client.with_session(self._build)
-        except vmodl.MethodFault as exc:
-            raise self.client.fault(exc, "CreatePropertyCollector", "the task watcher")
-
-    def _build(self):
-        """A new collector, view and filter in the current session; then the current state of it all."""
-        pq = vmodl.query.PropertyCollector
-        content = self.client.content
-        self.session = self.client.session
-        self.version = ""
-        self.collector = self.view = self.filter = None
-        self.collector = content.propertyCollector.CreatePropertyCollector()
-        self.view = content.viewManager.CreateListView(obj=[])
-        recent = pq.TraversalSpec(name="recent", type=vim.TaskManager, path="recentTask", skip=False)
-        listed = pq.TraversalSpec(name="listed", type=vim.view.ListView, path="view", skip=False)
-        spec = pq.FilterSpec(objectSet=[pq.ObjectSpec(obj=content.taskManager, skip=True, selectSet=[recent]),
-                                        pq.ObjectSpec(obj=self.view, skip=True, selectSet=[listed])],
-                             propSet=[pq.PropertySpec(type=vim.Task, pathSet=self.PROPERTIES)])
-        self.filter = self.collector.CreateFilter(spec, partialUpdates=False)
-        if self.tracked:
-            self._list(list(self.tracked.values()))
-        seen = self._fetch(0)  # version "": every object in the filter, as it is now
-        for task_id in list(self.tracked):
-            if task_id not in seen and task_id not in self.gone:
-                self.gone[task_id] = "task %s no longer exists on %s" % (task_id, self.client.target)
-
-    def _rebuild(self):
-        """After a re-login: the old collector, filter and view went with the old session."""
-        self.states = {}
-        self._build()
-
-    def add(self, task):
-        """Track TASK (a vim.Task this session just started). No SOAP call: recentTask brings it in."""
-        self.tracked[task._moId] = task
-
-    def _list(self, tasks):
-        """Put TASKS in the ListView; those that no longer exist are reported as gone."""
-        try:
-            unresolved = self.view.ModifyListView(add=tasks) or []
-        except vmodl.fault.ManagedObjectNotFound as exc:
-            # vcsim's answer for a missing object (vCenter lists it as unresolved): drop it, list the rest
-            missing = exc.obj._moId if exc.obj is not None else None
-            if missing is None or missing not in self.tracked:
-                raise
-            self.gone[missing] = "task %s no longer exists on %s" % (missing, self.client.target)
-            rest = [t for t in tasks if t._moId != missing]
-            if rest:
-                self._list(rest)
-            return
-        for task in unresolved:
-            self.gone[task._moId] = "task %s no longer exists on %s" % (task._moId, self.client.target)
-
-    def wait(self, remaining=None):
-        """[(task id, "success"|"error", error message)] of tasks newly finished; [] if none within the wait."""
-        # maxWaitSeconds 0 means "compute once and return": used when the deadline is (almost) here.
-        seconds = self.max_wait if remaining is None else max(0, min(self.max_wait, int(math.ceil(remaining))))
-        try:
-            if self.session != self.client.session:  # a new session was opened meanwhile (e.g. by relocate)
-                self._rebuild()
-            else:
-                try:
-                    self._fetch(seconds)
-                except vim.fault.NotAuthenticated:
-                    # The session expired or was ended: log in again and rebuild the watch from the
-                    # stored task morefs. The rebuilt filter's first answer is every task's state now.
-                    self.client.relogin()
-                    self._rebuild()
-        except vmodl.MethodFault as exc:
-            raise self.client.fault(exc, "WaitForUpdatesEx", "%d tasks" % len(self.tracked))
-        return self._done()
-
-    def _fetch(self, seconds):
-        """One WaitForUpdatesEx (more only while the server truncates); the task ids it reported."""
-        options = vmodl.query.PropertyCollector.WaitOptions(maxWaitSeconds=seconds)
-        seen, left = set(), []
-        while True:
-            update = self.collector.WaitForUpdatesEx(self.version, options)
-            if update is None:  # the wait timed out with no change: not an error
-                break
-            self.version = update.version
-            for filter_update in update.filterSet or []:
-                for object_update in filter_update.objectSet or []:
-                    task_id = object_update.obj._moId
-                    if task_id not in self.tracked:
-                        continue  # another session's task, or one from before this run
-                    seen.add(task_id)
-                    if object_update.kind == "leave":
-                        left.append(object_update.obj)
-                        continue
-                    props = self.states.setdefault(task_id, {})
-                    for change in object_update.changeSet or []:
-                        props[change.name] = change.val
-            if not update.truncated:
-                break
-        # Dropped from recentTask before its end: watch it through the ListView instead.
-        unfinished = [t for t in left if self.states.get(t._moId, {}).get("info.state") not in ("success", "error")]
-        if unfinished:
-            self._list(unfinished)
-        return seen
-
-    def _done(self):
-        done = []
-        for task_id in list(self.tracked):
-            props = self.states.get(task_id, {})
-            state = props.get("info.state")
-            if state in ("success", "error"):
-                done.append((task_id, state, fault_message(props.get("info.error")) if state == "error" else None))
-            elif task_id in self.gone:
-                done.append((task_id, "error", self.gone.pop(task_id)))
-            else:
-                continue
-            del self.tracked[task_id]
-            self.states.pop(task_id, None)
-        return done
-
-    def close(self):
-        if self.session != self.client.session:
-            return  # they died with their session
-        for obj, method in ((self.filter, "DestroyPropertyFilter"), (self.collector, "DestroyPropertyCollector"),
-                            (self.view, "DestroyView")):
-            if obj is None:
-                continue
-            try:
-                getattr(obj, method)()
-            except Exception:  # pylint: disable=broad-except  # best effort: they die with the session
-                pass
 
 
 def fault_message(fault):

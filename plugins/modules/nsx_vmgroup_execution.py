@@ -312,6 +312,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils import nsx, 
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import JobFailedError, MigrationError
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection, MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Clock
+from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_tasks
 
 SOURCE = "vcenter_"
 TARGET = "target_vcenter_"
@@ -524,7 +525,7 @@ class NsxVmgroupExecution(MigrationModule):
         for client in dict.fromkeys([source, target]):
             mine = [job for job in jobs if vms[job[0]]["vcenter"] == client.content.about.instanceUuid]
             if mine:
-                outcomes.update(client.run_tasks(mine, self.params["parallel"], max(deadline - clock.now(), 0), clock=clock))
+                outcomes.update(run_tasks(client, mine, self.params["parallel"], max(deadline - clock.now(), 0), clock=clock))
         return outcomes
 
     def report(self, entries, outcomes):

@@ -1,4 +1,4 @@
-"""VSphere.run_tasks / TaskWaiter (nsx.md 6.7): outcomes, leaving recentTask, re-login, deadline.
+"""_vsphere_tasks.run_tasks / TaskWaiter (nsx.md 6.7): outcomes, leaving recentTask, re-login, deadline.
 
 A scripted SOAP stub stands in for vCenter (real pyVmomi objects, answers chosen per method),
 so each rule is checked exactly; tests/integration and the vcsim tests below cover the launcher.
@@ -11,6 +11,7 @@ from pyVmomi import vim, vmodl
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import vsphere
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import FakeClock
+from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_tasks
 from tests.vcsim_fixtures import start_vcsim
 
 PQ = vmodl.query.PropertyCollector
@@ -108,7 +109,7 @@ def test_every_outcome_reported_launcher_flip_and_foreign_tasks_ignored():
         None,  # a wait that times out with no change is not an error
         updates(("task-3", "modify", {"info.state": "success"}), ("task-1", "modify", {"info.state": "success"})),
     ], initial=[updates(("task-50", "enter", {"info.state": "running"}))])
-    outcomes = client_for(fake).run_tasks(jobs(fake, "task-1", "task-2", "task-3"), parallel=3, timeout=60)
+    outcomes = run_tasks(client_for(fake), jobs(fake, "task-1", "task-2", "task-3"), parallel=3, timeout=60)
     assert outcomes == {"task-1": {"state": "success", "error": None},
                         "task-2": {"state": "error", "error": "InvalidDeviceBacking: no such portgroup"},
                         "task-3": {"state": "success", "error": None}}
@@ -124,7 +125,7 @@ def test_truncated_answers_are_read_to_the_end_before_judging():
         updates(("task-1", "modify", {"info.state": "running"})),
         updates(("task-1", "modify", {"info.state": "success"})),
     ])
-    outcomes = client_for(fake).run_tasks(jobs(fake, "task-1"), parallel=1, timeout=60)
+    outcomes = run_tasks(client_for(fake), jobs(fake, "task-1"), parallel=1, timeout=60)
     assert outcomes["task-1"]["state"] == "success"
     assert fake.names().count("WaitForUpdatesEx") == 4  # initial + 2 (truncated, then the rest) + 1
 
@@ -137,7 +138,7 @@ def test_task_dropped_from_recent_tasks_is_watched_through_the_list_view():
                 ("task-1", "leave", {}), ("task-2", "leave", {})),
         updates(("task-1", "enter", {"info.state": "success", "info.error": None})),
     ], missing={"task-2"})
-    outcomes = client_for(fake).run_tasks(jobs(fake, "task-1", "task-2", "task-3"), parallel=3, timeout=60)
+    outcomes = run_tasks(client_for(fake), jobs(fake, "task-1", "task-2", "task-3"), parallel=3, timeout=60)
     assert fake.listed == ["task-1", "task-2"]
     assert outcomes["task-1"]["state"] == outcomes["task-3"]["state"] == "success"
     assert outcomes["task-2"] == {"state": "error", "error": "task task-2 no longer exists on vCenter vc.example:443"}
@@ -151,7 +152,7 @@ def test_session_lost_during_the_wait_rebuilds_the_watch_from_the_task_morefs():
     ], initial=[None, updates(("task-1", "enter", {"info.state": "success", "info.error": None}),
                               ("task-2", "enter", RUNNING))])
     client = client_for(fake)
-    outcomes = client.run_tasks(jobs(fake, "task-1", "task-2"), parallel=2, timeout=60)
+    outcomes = run_tasks(client, jobs(fake, "task-1", "task-2"), parallel=2, timeout=60)
     assert outcomes == {"task-1": {"state": "success", "error": None}, "task-2": {"state": "success", "error": None}}
     assert client.session == 2 and fake.names().count("Login") == 1
     assert fake.names().count("CreatePropertyCollector") == 2 and fake.listed == ["task-1", "task-2"]
@@ -163,13 +164,13 @@ def test_session_lost_during_the_wait_rebuilds_the_watch_from_the_task_morefs():
 def test_task_vanished_during_a_session_loss_is_an_error_not_a_hang():
     fake = FakeVCenter([updates(("task-1", "enter", RUNNING)), vim.fault.NotAuthenticated()],
                        initial=[None, None], missing={"task-1"})
-    outcomes = client_for(fake).run_tasks(jobs(fake, "task-1"), parallel=1, timeout=60)
+    outcomes = run_tasks(client_for(fake), jobs(fake, "task-1"), parallel=1, timeout=60)
     assert outcomes["task-1"]["state"] == "error" and "no longer exists" in outcomes["task-1"]["error"]
 
 
 def test_deadline_reports_running_and_unstarted_tasks():
     fake = FakeVCenter([updates(("task-1", "enter", RUNNING))] + [None] * 1000)
-    outcomes = client_for(fake).run_tasks(jobs(fake, "task-1", "task-2"), parallel=1, timeout=0.05, clock=FakeClock())
+    outcomes = run_tasks(client_for(fake), jobs(fake, "task-1", "task-2"), parallel=1, timeout=0.05, clock=FakeClock())
     assert outcomes["task-1"]["state"] == "timeout" and outcomes["task-2"]["state"] == "not_started"
     assert fake.names()[-3:] == ["DestroyPropertyFilter", "DestroyPropertyCollector", "DestroyView"]
 
@@ -179,7 +180,7 @@ def test_start_failure_does_not_stop_the_others():
 
     def broken():
         raise vsphere._errors.ApiError("boom", operation="RelocateVM_Task", resource="vm-1")
-    outcomes = client_for(fake).run_tasks([("vm-1", broken)] + jobs(fake, "task-2"), parallel=1, timeout=60)
+    outcomes = run_tasks(client_for(fake), [("vm-1", broken)] + jobs(fake, "task-2"), parallel=1, timeout=60)
     assert outcomes["vm-1"]["state"] == "error" and "boom" in outcomes["vm-1"]["error"]
     assert outcomes["task-2"]["state"] == "success"
 
@@ -213,7 +214,7 @@ def test_wave_survives_session_timeouts(idle_vc):
         jobs = [(uuids[0], start(uuids[0])), (uuids[1], start(uuids[1], idle=3)), (uuids[2], start(uuids[2]))]
         started = time.monotonic()
         # max_wait 3 s: the waits outlast the idle limit, so one comes back to a dead session.
-        outcomes = client.run_tasks(jobs, parallel=2, timeout=60, max_wait=3)
+        outcomes = run_tasks(client, jobs, parallel=2, timeout=60, max_wait=3)
         assert time.monotonic() - started < 30
         assert outcomes == dict((u, {"state": "success", "error": None}) for u in uuids), outcomes
         calls = client.calls_by_method
