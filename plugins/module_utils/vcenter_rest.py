@@ -443,6 +443,6 @@ def open_vcenter(module):
     return VcenterSession(rest, inventory)
 
 
-# The argspec here is the REST options only, 1:1 with doc_fragments/vcenter_rest.py; modules add
-# vsphere.VSPHERE_ARGSPEC (the shared connection options, fragment hybridcloud.migration.vsphere).
-CONNECTION = Connection(REST_ARGUMENT_SPEC, open_vcenter)
+# The vSphere connection options (fragment hybridcloud.migration.vsphere) serve SOAP and REST alike;
+# REST_ARGUMENT_SPEC adds the REST-only ones (fragment hybridcloud.migration.vcenter_rest).
+CONNECTION = Connection(dict(vsphere.VSPHERE_ARGSPEC, **REST_ARGUMENT_SPEC), open_vcenter)

@@ -114,7 +114,7 @@ api_family:
   sample: api
 """
 
-from ansible_collections.hybridcloud.migration.plugins.module_utils import vcenter_rest, vsphere
+from ansible_collections.hybridcloud.migration.plugins.module_utils import vcenter_rest
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import NotFoundError
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 
@@ -122,7 +122,6 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._module impo
 class VcenterOvfCapture(MigrationModule):
     connection = vcenter_rest.CONNECTION
     argument_spec = dict(
-        vsphere.VSPHERE_ARGSPEC,  # hostname, username, password, port, validate_certs, ca_path
         vm=dict(type="str", required=True),
         datacenter=dict(type="str"),
         library=dict(type="str", required=True),

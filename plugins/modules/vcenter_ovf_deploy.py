@@ -198,7 +198,7 @@ powered_on:
 """
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _vcenter_ovf_plan as plan
-from ansible_collections.hybridcloud.migration.plugins.module_utils import vcenter_rest, vsphere
+from ansible_collections.hybridcloud.migration.plugins.module_utils import vcenter_rest
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import resolve_placement
 
@@ -206,7 +206,6 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf
 class VcenterOvfDeploy(MigrationModule):
     connection = vcenter_rest.CONNECTION
     argument_spec = dict(
-        vsphere.VSPHERE_ARGSPEC,  # hostname, username, password, port, validate_certs, ca_path
         library=dict(type="str"),
         item=dict(type="str", required=True),
         name=dict(type="str", required=True),

@@ -12,9 +12,16 @@ PLATFORMS = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins"
                    if name.endswith(".py") and name not in ("__init__.py", "attributes.py"))
 
 
+# A connection documented by more than one fragment: the shared vSphere options plus its own.
+FRAGMENTS = {"vcenter_rest": ("vsphere", "vcenter_rest")}
+
+
 def documented_options(platform):
-    fragment = importlib.import_module("%s.doc_fragments.%s" % (PACKAGE, platform)).ModuleDocFragment
-    return yaml.safe_load(fragment.DOCUMENTATION)["options"]
+    options = {}
+    for name in FRAGMENTS.get(platform, (platform,)):
+        fragment = importlib.import_module("%s.doc_fragments.%s" % (PACKAGE, name)).ModuleDocFragment
+        options.update(yaml.safe_load(fragment.DOCUMENTATION)["options"])
+    return options
 
 
 def connection_spec(platform):
