@@ -21,6 +21,7 @@ import uuid
 import yaml
 
 from tests.emulators._server import Running, TLSMaterial
+from tests.emulators.admin import AdminClient
 
 PLATFORMS = ("zstack", "nsx", "powervc", "vcenter_rest")
 
@@ -74,21 +75,8 @@ def wire_nsx(nsx, vcsim):
     inventory = {vm["instance_uuid"]: [{"vnic": str(nic["key"]), "ls_id": segments[i % len(segments)]}
                                        for i, nic in enumerate(vm["nics"])]
                  for vm in vcsim["source"]["vms"]}
-    with nsx.emulator.lock:
-        nsx.emulator.admin(_AdminRequest(inventory), "inventory")
+    AdminClient(nsx.url, nsx.ca_path).action("inventory", inventory)
     return inventory
-
-
-class _AdminRequest:
-    """The little of a Request that an emulator's admin() reads, for in-process calls."""
-
-    method = "POST"
-
-    def __init__(self, body):
-        self.body = json.dumps(body).encode()
-
-    def json(self):
-        return json.loads(self.body)
 
 
 def playbook_vars(info):

@@ -49,6 +49,8 @@ def run_tasks(client, jobs, parallel, timeout, clock=None, max_wait=30):
             if not in_flight:
                 break
 
+            # The blocking happens inside WaitForUpdatesEx (at most max_wait per call); wait_for only
+            # repeats it until something finished and enforces the deadline, hence the tiny backoff.
             def check():
                 remaining = None if deadline is None else deadline - clock.now()
                 return waiter.wait(remaining) or None

@@ -22,12 +22,16 @@ def prepare(handle, **seconds):
 SESSION_PATH = "/zstack/v1/accounts/sessions/"
 
 
+def connection(handle, poll_interval=0.1, poll_max_interval=0.5):
+    """The ZStack connection options for the emulator behind HANDLE (fast polling for tests)."""
+    return {"host": "127.0.0.1", "port": int(handle.url.rsplit(":", 1)[1]), "protocol": "https",
+            "ca_path": handle.ca_path, "account_name": "admin", "password": PASSWORD,
+            "poll_interval": poll_interval, "poll_max_interval": poll_max_interval}
+
+
 def module_defaults(handle):
     """Connection options for every ZStack module of a play, through the action group."""
-    return {"group/hybridcloud.migration.zstack": {
-        "host": "127.0.0.1", "port": int(handle.url.rsplit(":", 1)[1]), "protocol": "https",
-        "ca_path": handle.ca_path, "account_name": "admin", "password": PASSWORD,
-        "poll_interval": 0.1, "poll_max_interval": 0.5}}
+    return {"group/hybridcloud.migration.zstack": connection(handle)}
 
 
 def operations(handle):
