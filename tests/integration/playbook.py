@@ -9,8 +9,10 @@ callback, so assertions see exactly what the module returned (after Ansible's no
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import yaml
 
@@ -44,6 +46,26 @@ class AnsibleRunner:
 
     def play(self, tasks, check=False, diff=False, verbosity=0, env=None, play_vars=None, module_defaults=None,
              extra_args=()):
+        command, environment, records = self._prepare(tasks, check, diff, verbosity, env, play_vars,
+                                                      module_defaults, extra_args)
+        proc = subprocess.run(command, cwd=self.workdir, env=environment, capture_output=True, text=True, check=False, timeout=600)
+        return PlayResult(proc.returncode, proc.stdout + proc.stderr, _read_records(records))
+
+    def start(self, tasks, check=False, diff=False, verbosity=0, env=None, play_vars=None, module_defaults=None,
+              extra_args=()):
+        """Start ansible-playbook in its own process group and return at once (see RunningPlay).
+
+        For interruption tests: ``running.kill_when(predicate)`` SIGKILLs the whole process tree
+        (ansible-playbook, its workers and the module) the moment PREDICATE() holds.
+        """
+        command, environment, records = self._prepare(tasks, check, diff, verbosity, env, play_vars,
+                                                      module_defaults, extra_args)
+        output = open(os.path.join(self.workdir, "output-%d.txt" % self.runs), "w+")
+        proc = subprocess.Popen(command, cwd=self.workdir, env=environment, stdout=output, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        return RunningPlay(proc, output, records)
+
+    def _prepare(self, tasks, check, diff, verbosity, env, play_vars, module_defaults, extra_args):
         self.runs += 1
         play = {"name": "integration", "hosts": "localhost", "gather_facts": False, "tasks": tasks}
         if play_vars:
@@ -77,9 +99,68 @@ class AnsibleRunner:
             "ANSIBLE_LOCAL_TEMP": os.path.join(self.workdir, "tmp"),
         })
         environment.update(env or {})
-        proc = subprocess.run(command, cwd=self.workdir, env=environment, capture_output=True, text=True, check=False, timeout=600)
-        parsed = []
-        if os.path.exists(records):
-            with open(records) as handle:
-                parsed = [json.loads(line) for line in handle if line.strip()]
-        return PlayResult(proc.returncode, proc.stdout + proc.stderr, parsed)
+        return command, environment, records
+
+
+def _read_records(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+class RunningPlay:
+    """An ansible-playbook run started with ``AnsibleRunner.start``."""
+
+    def __init__(self, proc, output, records):
+        self.proc = proc
+        self._output = output
+        self._records = records
+
+    def kill_when(self, predicate, timeout=120, interval=0.05):
+        """SIGKILL the whole process group as soon as PREDICATE() is true; return the PlayResult.
+
+        Fails the test if the play ends, or TIMEOUT passes, before PREDICATE() held.
+        """
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if self.proc.poll() is not None:
+                raise AssertionError("the play ended before the interruption point:\n" + self._text()[-4000:])
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError("the interruption point was not reached in %s s" % timeout)
+            time.sleep(interval)
+        return self.kill()
+
+    def kill(self):
+        """SIGKILL every process of the run (the module too) and wait for the group leader."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=30)
+        _wait_group_gone(self.proc.pid)
+        return self.result()
+
+    def wait(self, timeout=600):
+        self.proc.wait(timeout=timeout)
+        return self.result()
+
+    def result(self):
+        return PlayResult(self.proc.returncode, self._text(), _read_records(self._records))
+
+    def _text(self):
+        self._output.flush()
+        self._output.seek(0)
+        return self._output.read()
+
+
+def _wait_group_gone(pgid, timeout=10):
+    """Orphans of a killed group (the module process) may take a moment to disappear."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
