@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import quote, quote_plus
 
 try:
     import requests
@@ -43,8 +44,25 @@ _SECRET_PATTERNS = [
 ]
 
 
+# A PEM private key, raw (real newlines) or JSON-escaped (backslash-n), whatever label it carries.
+_PEM_PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+                              re.DOTALL)
+
+
+def quote_segment(value):
+    """VALUE as one URL path segment: '/', '..', '?', '&', '#', '%' can never change the request's meaning."""
+    return quote(str(value), safe="")
+
+
+def echoed_forms(value):
+    """The ways a server can echo VALUE back: raw, JSON-escaped (inside a string), URL-encoded."""
+    forms = {value, json.dumps(value)[1:-1], quote(value, safe=""), quote_plus(value)}
+    forms.add(json.dumps(json.dumps(value)[1:-1])[1:-1])  # JSON inside JSON (a body quoted in a message)
+    return forms
+
+
 class Redactor:
-    """Masks known secret values and secret-looking fields in any text."""
+    """Masks known secret values, in every form they can be echoed, and secret-looking fields in any text."""
 
     def __init__(self, secrets=(), on_secret=None):
         self.secrets = set()
@@ -59,14 +77,17 @@ class Redactor:
         value = str(value)
         if len(value) < 4:  # masking "a" everywhere would destroy every message
             return
-        self.secrets.add(value)
-        if self.on_secret:
-            self.on_secret(value)
+        for form in echoed_forms(value):
+            if form not in self.secrets:
+                self.secrets.add(form)
+                if self.on_secret:  # e.g. Ansible's no_log_values: masked in -vvvv output too
+                    self.on_secret(form)
 
     def __call__(self, text):
         if text is None:
             return None
         text = str(text)
+        text = _PEM_PRIVATE_KEY.sub(MASK, text)
         for secret in sorted(self.secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
         for pattern in _SECRET_PATTERNS:

@@ -24,6 +24,7 @@ and implements check mode and diff once.
 from __future__ import annotations
 
 import copy
+import unicodedata
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -33,9 +34,10 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
 class Connection:
     """A platform's connection options and how to open its client from the module parameters."""
 
-    def __init__(self, argument_spec, open_client, **module_kwargs):
+    def __init__(self, argument_spec, open_client, ranges=None, **module_kwargs):
         self.argument_spec = argument_spec
         self.open_client = open_client  # callable(module) -> client
+        self.ranges = dict(ranges or {})  # option -> (min, max), see MigrationModule.ranges
         self.module_kwargs = module_kwargs  # e.g. required_together on connection options
 
 
@@ -43,6 +45,9 @@ class MigrationModule:
     connection = None  # a Connection, or None for a module without a platform client
     argument_spec = {}
     module_kwargs = {}
+    # Numeric options and their (min, max) bounds, None for unbounded; checked before anything is
+    # opened or sent. The argspec has no range type, so the bounds live beside it.
+    ranges = {}
 
     def __init__(self, argv_module=None):
         spec = {}
@@ -86,6 +91,42 @@ class MigrationModule:
         """Bad input: say which parameter and what is wrong with it, before any mutating call."""
         raise ParameterError("parameter '%s' %s" % (name, problem))
 
+    def check_name(self, param, value, what="name"):
+        """Reject a name that cannot be what the user meant: empty, control or bidi/format characters.
+
+        Control characters break logs and queries; bidi overrides (U+202E ...) make a name read
+        differently from what it is. Characters that merely matter to a URL are not rejected here:
+        clients put names into paths with ``_http.quote_segment``.
+        """
+        if value is None:
+            return value
+        text = str(value)
+        if not text.strip():
+            raise ParameterError("parameter '%s' must be a non-empty %s" % (param, what))
+        for char in text:
+            if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+                raise ParameterError("parameter '%s' contains the control or formatting character U+%04X, "
+                                     "not allowed in a %s" % (param, ord(char), what))
+        return value
+
+    def check_ranges(self):
+        """Every numeric option within its declared bounds, the parameter named otherwise."""
+        bounds = dict(self.connection.ranges) if self.connection else {}
+        bounds.update(self.ranges)
+        for name in sorted(bounds):
+            value = self.params.get(name)
+            if value is None:
+                continue
+            low, high = bounds[name]
+            if (low is not None and value < low) or (high is not None and value > high):
+                if high is None:
+                    wanted = "at least %s" % low
+                elif low is None:
+                    wanted = "at most %s" % high
+                else:
+                    wanted = "between %s and %s" % (low, high)
+                raise ParameterError("parameter '%s' must be %s, got %s" % (name, wanted, value))
+
     def warn(self, message):
         self.module.warn(message)
 
@@ -93,6 +134,7 @@ class MigrationModule:
     def execute(self):
         try:
             try:
+                self.check_ranges()
                 if self.connection:
                     self.client = self.connection.open_client(self)
                 self.run()

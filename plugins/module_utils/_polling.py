@@ -97,6 +97,19 @@ class PollBackoff(Backoff):
             yield delay
 
 
+def format_seconds(seconds):
+    """A duration for people: "2 s", "1.5 s", "0.25 s", "2 min 5 s" (never 1.990680366999868)."""
+    if seconds is None:
+        return "no time limit"
+    seconds = float(seconds)
+    if seconds >= 120:
+        minutes, rest = divmod(int(round(seconds)), 60)
+        return "%d min %d s" % (minutes, rest) if rest else "%d min" % minutes
+    if seconds >= 10:
+        return "%d s" % round(seconds)
+    return "%s s" % ("%.2f" % seconds).rstrip("0").rstrip(".")
+
+
 def wait_for(check, timeout, backoff=None, clock=None, what="the operation"):
     """Call ``check()`` until it returns something other than None; return that value.
 
@@ -116,6 +129,6 @@ def wait_for(check, timeout, backoff=None, clock=None, what="the operation"):
         if deadline is not None:
             remaining = deadline - clock.now()
             if remaining <= 0:
-                raise WaitTimeoutError("gave up waiting for %s after %s s" % (what, timeout))
+                raise WaitTimeoutError("gave up waiting for %s after %s" % (what, format_seconds(timeout)))
             delay = min(delay, remaining)
         clock.sleep(delay)

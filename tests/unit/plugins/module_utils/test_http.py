@@ -6,7 +6,7 @@ import time
 import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
-from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, decode_body
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, decode_body, quote_segment
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, FakeClock
 from tests.emulators._server import Fault, json_response, text_response
 from tests.unit.scripted_server import ScriptedServer, scripted_fixtures
@@ -214,3 +214,39 @@ def test_api_error_text_never_carries_a_secret(server, scripted):
         c.post("/echo", {"password": SECRET})
     assert SECRET not in str(info.value)
     assert SECRET not in json.dumps(info.value.details)
+
+
+def test_redactor_masks_every_echoed_form_of_a_secret():
+    secret = 'p@ss "w/rd"&100%\\x'
+    seen = []
+    redact = Redactor([secret], on_secret=seen.append)
+    echoes = [
+        "raw: %s" % secret,
+        "json: %s" % json.dumps({"password": secret}),
+        "json in json: %s" % json.dumps(json.dumps({"pw": secret})),
+        "url: https://h/login?u=a&pw=%s" % __import__("urllib.parse").parse.quote(secret, safe=""),
+        "form: pw=%s" % __import__("urllib.parse").parse.quote_plus(secret),
+    ]
+    for echo in echoes:
+        masked = redact(echo)
+        assert "w/rd" not in masked and "100%" not in masked, masked
+    assert secret in seen and len(seen) >= 3  # every form goes to Ansible's no_log values too
+
+
+@pytest.mark.parametrize("escaped", [False, True])
+def test_redactor_masks_pem_private_keys_raw_and_json_escaped(escaped):
+    key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretkeymaterial\nQWERTYsecond\n-----END RSA PRIVATE KEY-----"
+    body = {"error": {"code": "SYS.1006", "details": {"sshPrivKey": key, "host": "10.0.0.1"}}}
+    text = json.dumps(body) if escaped else "key was %s and host 10.0.0.1" % key
+    masked = Redactor()(text)
+    assert "secretkeymaterial" not in masked and "QWERTYsecond" not in masked
+    assert "10.0.0.1" in masked and "SYS.1006" in masked or not escaped
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("web-01", "web-01"), ("a/../b", "a%2F..%2Fb"), ("x?action=delete&y=1", "x%3Faction%3Ddelete%26y%3D1"),
+    ("..", ".."), ("50%", "50%25"), ("a b#c", "a%20b%23c"),
+])
+def test_quote_segment_keeps_a_value_inside_one_path_segment(value, expected):
+    assert quote_segment(value) == expected
+    assert "/" not in quote_segment(value) and "?" not in quote_segment(value)

@@ -27,12 +27,18 @@ CONNECTION = Connection(
 )
 
 
+CONNECTION = Connection(CONNECTION.argument_spec, open_fake, ranges={"port": (1, 65535)})
+CONNECTION.argument_spec = dict(CONNECTION.argument_spec, port=dict(type="int", default=443))
+
+
 class Demo(MigrationModule):
     connection = CONNECTION
     argument_spec = dict(name=dict(type="str", required=True), size=dict(type="int", default=1),
-                         behaviour=dict(type="str", default="ok"))
+                         behaviour=dict(type="str", default="ok"), timeout=dict(type="int"), count=dict(type="int"))
+    ranges = {"count": (1, None), "timeout": (1, 86400)}
 
     def run(self):
+        self.check_name("name", self.params["name"], "VM name")
         behaviour = self.params["behaviour"]
         if behaviour == "bad-input":
             self.fail_parameter("size", "must be positive, got %d" % self.params["size"])
@@ -114,3 +120,33 @@ def test_runtime_secrets_are_masked_in_results():
 
 def test_parameter_error_class():
     assert issubclass(ParameterError, Exception)
+
+
+@pytest.mark.parametrize("param,value,expected", [
+    ("port", 70000, "parameter 'port' must be between 1 and 65535, got 70000"),
+    ("port", 0, "parameter 'port' must be between 1 and 65535, got 0"),
+    ("timeout", -1, "parameter 'timeout' must be between 1 and 86400, got -1"),
+    ("count", 0, "parameter 'count' must be at least 1, got 0"),
+])
+def test_ranges_are_checked_before_the_client_is_opened(param, value, expected):
+    result, code = run_module(main, dict(BASE, **{param: value}))
+    assert code == 1 and result["msg"] == expected
+    assert result["changed"] is False
+    assert FakeClient.closed == 0  # nothing was opened, so nothing could be sent
+
+
+@pytest.mark.parametrize("name,problem", [
+    ("", "must be a non-empty VM name"),
+    ("   ", "must be a non-empty VM name"),
+    ("web\n01", "U+000A"),
+    ("web\u202e10", "U+202E"),
+    ("web\u200b01", "U+200B"),
+])
+def test_check_name_rejects_names_that_are_not_what_they_seem(name, problem):
+    result, code = run_module(main, dict(BASE, name=name))
+    assert code == 1 and result["msg"].startswith("parameter 'name' ") and problem in result["msg"]
+
+
+def test_check_name_accepts_ordinary_unicode_and_punctuation():
+    result, code = run_module(main, dict(BASE, name="Büro-Server (prod) #1 / ?&.."))
+    assert code == 0, result

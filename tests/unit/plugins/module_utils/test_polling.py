@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import WaitTimeoutError
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import (
-    Backoff, FakeClock, PollBackoff, next_poll_delay, wait_for)
+    Backoff, FakeClock, PollBackoff, format_seconds, next_poll_delay, wait_for)
 
 
 def take(iterator, n):
@@ -45,7 +45,15 @@ def test_wait_for_makes_a_last_check_at_the_deadline_then_times_out():
     with pytest.raises(WaitTimeoutError) as info:
         wait_for(check, timeout=10, backoff=Backoff(4, 1, 4, 0), clock=clock, what="job x")
     assert checks == [0, 4, 8, 10]
-    assert "job x" in str(info.value) and "10" in str(info.value)
+    assert str(info.value) == "gave up waiting for job x after 10 s"
+
+
+@pytest.mark.parametrize("seconds,text", [
+    (1.990680366999868, "1.99 s"), (2.0, "2 s"), (0.25, "0.25 s"), (0.5, "0.5 s"), (12.4, "12 s"),
+    (125, "2 min 5 s"), (3600, "60 min"), (None, "no time limit"),
+])
+def test_durations_are_printed_rounded(seconds, text):
+    assert format_seconds(seconds) == text
 
 
 def test_wait_for_false_and_zero_are_values_not_waiting():
