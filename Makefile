@@ -18,7 +18,12 @@ export PYTHONPATH := $(COLL_PATH):$(ROOT)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 PYTEST     = $(BIN)/pytest -p no:cacheprovider -n 2
 
-.PHONY: help venv collection-link sanity lint units integration molecule test demo build install-check bench clean vcsim
+# The oldest ansible-core that meta/runtime.yml claims, on the newest Python its controller supports.
+OLDEST_CORE   := $(shell sed -n 's/^requires_ansible: *"*>= *\([0-9]*\.[0-9]*\).*/\1/p' $(ROOT)/meta/runtime.yml)
+OLDEST_VENV   := $(ROOT)/.venv-oldest
+OLDEST_PYTHON ?= $(shell $(ROOT)/.ci/find-python 12)
+
+.PHONY: help venv collection-link sanity lint units integration molecule test demo build install-check bench clean vcsim oldest
 
 help:
 	@echo "make demo   - start the simulators/emulators and run the migration playbooks against them"
@@ -99,7 +104,21 @@ build: venv $(IMPORTER)/.installed
 vcsim:
 	@bash tests/vcsim/build.sh
 
-test: sanity lint units integration molecule build
+# The support matrix: sanity, units and integration again on the oldest claimed ansible-core.
+$(OLDEST_VENV)/.installed: requirements.txt .ci/oldest-requirements.txt meta/runtime.yml
+	@echo "== virtualenv with ansible-core $(OLDEST_CORE) on $(OLDEST_PYTHON)"
+	test -x $(OLDEST_VENV)/bin/python || $(OLDEST_PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OLDEST_VENV)/bin/python -m pip install -q "ansible-core==$(OLDEST_CORE).*" -r requirements.txt -r .ci/oldest-requirements.txt
+	touch $@
+
+oldest: $(OLDEST_VENV)/.installed collection-link vcsim
+	@echo "== oldest supported ansible-core: $$($(OLDEST_VENV)/bin/ansible --version | head -1)"
+	VENV=$(OLDEST_VENV) .ci/sanity-files
+	ANSIBLE_PYTHON_INTERPRETER=$(OLDEST_VENV)/bin/python \
+	  $(OLDEST_VENV)/bin/pytest -p no:cacheprovider -n 2 -q tests/unit tests/emulators tests/integration
+
+test: sanity lint units integration molecule build oldest
 	@echo "== make test: all passed"
 
 demo: venv collection-link vcsim

@@ -124,7 +124,7 @@ def model(seconds):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--platform", action="append", choices=sorted(SCENARIOS), help="default: all")
     parser.add_argument("--jobs", default="5,60", help="operation lengths in seconds (default 5,60)")
     options = parser.parse_args()
