@@ -401,4 +401,4 @@ def open_client(module):
     return PowerVCClient(settings, redactor=Redactor(on_secret=module.register_secret), warn=module.warn)
 
 
-CONNECTION = Connection(ARGUMENT_SPEC, open_client)
+CONNECTION = Connection(ARGUMENT_SPEC, open_client, ranges={"api_timeout": (1, None)})
