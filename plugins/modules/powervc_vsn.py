@@ -242,11 +242,15 @@ class PowerVCVsn(MigrationModule):
     )
     ranges = {"timeout": (1, None)}
 
+    def check_ranges(self):
+        # The base runs this before the client is opened: every option is checked before any call, login included.
+        super().check_ranges()
+        self._check_options()
+
     def run(self):
         self.result["actions"] = []
         self.clock = Clock()
         self.deadline = None
-        self._check_options()
         getattr(self, "_" + self.params["state"])()
 
     def _check_options(self):
@@ -264,6 +268,10 @@ class PowerVCVsn(MigrationModule):
             self.check_name(name, self.params[name], "server name or id" if name == "server" else "host")
         if self.params["description"]:
             self.check_name("description", self.params["description"], "description")
+        if self.params["vsn"] is not None:
+            plan.normalize_vsn(self.params["vsn"], allow_auto=state == "assigned")
+        if state == "moved":
+            self._requested_vsns()
 
     # -- time ------------------------------------------------------------------------------------
     def _start_clock(self):
