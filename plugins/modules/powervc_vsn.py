@@ -19,8 +19,18 @@ description:
     the server must be stopped (C(SHUTOFF)).
   - O(state=moved) moves reserved VSNs from O(source_host) to O(target_host) and waits until they are listed there.
   - Idempotent. The reserved list is read first; only what differs is changed.
-  - Bad VSN syntax, an unknown server or host, and a server that is not C(SHUTOFF) for
-    O(state=assigned) or O(state=unassigned) fail before any change is made.
+  - Bad VSN syntax, an unknown server or host, a VSN another server uses, and a server that is not
+    C(SHUTOFF) for O(state=assigned) or O(state=unassigned) fail before any change is made. Option
+    values (numbers, names, the Keystone URL) are checked before the module even logs in.
+  - Safe to re-run after any interruption (a killed run, a timeout, a lost answer, a server error).
+    PowerVC answers a move, an assign and an unassign with "accepted" and shows the change only after
+    a delay, and keeps no readable trace of work under way. So after an uncertain answer (connection lost
+    or reset, read timeout, any 5xx) the module re-reads where the VSNs (or the server's VSN) are, for up
+    to 30 seconds (at most half the O(timeout)), and sends the call again only for what is still
+    unchanged. When PowerVC refuses a call because the VSN is no longer on the source host (or the server
+    already has, or no longer has, a VSN), the module re-reads the same way, as that is what PowerVC answers
+    while a change started by an earlier, interrupted run settles; such a change is waited for and
+    reported in RV(adopted). Only then is the refusal reported as an error.
 author: hybridcloud.migration contributors (@hybridcloud)
 options:
   state:
@@ -46,6 +56,7 @@ options:
       - With O(state=moved), the VSNs to move.
       - When neither O(vsns) nor O(vsn) is given, every VSN reserved on O(source_host) is moved (the
         host's whole reserved pool, as a DR move needs it); a second run then finds nothing left to move.
+      - An empty list moves nothing.
     type: list
     elements: str
   description:
@@ -81,12 +92,25 @@ options:
     default: true
   timeout:
     description:
-      - Seconds to wait when O(wait=true).
+      - Seconds for everything after the first change is sent - re-reads after an uncertain answer,
+        resent calls and, when O(wait=true), the wait until the change shows in PowerVC.
+      - At least 1.
     type: int
     default: 600
 notes:
-  - The move request is sent with the PowerVC host names (C(TTTTMMM_SSSSSSS)) first and, if PowerVC answers
-    400 or 404, once more with the HMC form (C(TTTT-MMM*SSSSSSS)); IBM does not document which form it wants.
+  - The move request is sent with the PowerVC host names (C(TTTTMMM_SSSSSSS)) first and, only if PowerVC answers
+    that a host is unknown (404, or a 400 saying so without naming a VSN), once more with the HMC form
+    (C(TTTT-MMM*SSSSSSS)); IBM does not document which form it wants. A refusal about the VSNs is never
+    retried with another form.
+  - Changes are never resent blindly after a 503 or a lost answer (reads are retried); see the description.
+    VSNs that are not in the reserved list are moved in a call of their own, so that a refusal says which ones
+    PowerVC would not move.
+  - Waiting reads the reserved list (or the server list) at once, then every 0.5 s until 5 s have passed, then
+    at most 10 % of the time already waited apart and never more than 10 s apart (IBM's interval); a change
+    is noticed at most 0.5 s late in its first 5 s and at most 10 % late after that.
+  - Server names, host names and descriptions are only compared with what PowerVC lists or sent in JSON
+    bodies, never put into a URL as given, so any printable text is accepted; empty values and control or
+    Unicode bidi/format characters are rejected. VSNs must be 7 letters or digits.
   - PowerVC lists only reserved VSNs that no server uses. A moved VSN that was not in that list cannot be
     confirmed on the target; it is returned in RV(unverified) rather than reported as a failure.
   - A VSN reserved while a server still uses it is not listed until the server releases it, so the module cannot
@@ -170,8 +194,10 @@ server:
     virtual_serial_number: ABCD101
 actions:
   description:
-    - The PowerVC calls made (in check mode, that would be made), in order. Empty when nothing had to change.
+    - The PowerVC calls made that changed, or may have changed, something (in check mode, that would be made),
+      in order. Empty when nothing had to change. Calls PowerVC refused are not listed.
     - C(action) is one of C(reserve), C(update_reservation), C(unreserve), C(assign_vsn), C(unassign_vsn), C(move).
+    - For C(move), C(source_host) and C(target_host) are the host forms PowerVC accepted.
   returned: always
   type: list
   elements: dict
@@ -181,11 +207,33 @@ actions:
       source_host: 9080HEX_1234ABC
       target_host: 9109RMD_1031CAT
 moved:
-  description: With O(state=moved), the VSNs that were moved (would be, in check mode).
+  description:
+    - With O(state=moved), the requested VSNs that were listed on O(source_host) when the run started and are
+      listed on O(target_host) at its end (in check mode, that would be moved). Set on failure too, from a
+      fresh read; VSNs that did not arrive are never in it.
+    - Includes the VSNs of RV(adopted).
   returned: when O(state=moved)
   type: list
   elements: str
   sample: [CDF0002, CDF0003]
+adopted:
+  description:
+    - VSNs whose change this run did not make but found under way and waited for, typically started by an
+      earlier run that was interrupted (PowerVC refused this run's call because the change was already made).
+    - With O(state=moved), a subset of RV(moved); with O(state=assigned) or V(unassigned), the VSN concerned.
+  returned: when O(state) is V(moved), V(assigned) or V(unassigned)
+  type: list
+  elements: str
+  sample: []
+pending:
+  description:
+    - With O(state=moved), VSNs whose move PowerVC accepted in this run but that are not listed on
+      O(target_host) yet, because O(wait=false) or the O(timeout) passed. A re-run finds them there, or still
+      under way, and waits for them.
+  returned: when O(state=moved)
+  type: list
+  elements: str
+  sample: []
 already_on_target:
   description: With O(state=moved), the requested VSNs that were already listed on O(target_host).
   returned: when O(state=moved)
@@ -194,12 +242,20 @@ already_on_target:
   sample: []
 unverified:
   description:
-    - With O(state=moved), moved VSNs whose arrival on O(target_host) was not confirmed, because they were not
-      in the reserved list (PowerVC cannot show them there) or because O(wait=false).
+    - With O(state=moved), VSNs that are not in PowerVC's reserved list (so their arrival cannot be confirmed)
+      and whose move PowerVC accepted (or refused again after a lost answer, which means the lost call moved them).
   returned: when O(state=moved)
   type: list
   elements: str
   sample: []
+changed:
+  description:
+    - True when something changed in PowerVC during the run, also on failure - a VSN arrived, a move was
+      accepted, a reservation or a server's VSN changed. A run whose calls were all refused or lost without
+      effect reports false.
+  returned: always
+  type: bool
+  sample: true
 """
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _powervc_plan as plan
