@@ -33,7 +33,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._http import
     IDEMPOTENT_METHODS, Redactor, RestClient, quote_segment)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
-    VSN_FIELDS, fill_endpoint_template, hmc_form, hosts_from_hypervisors, parse_vsn_list, server_vsn)
+    VSN_FIELDS, fill_endpoint_template, hosts_from_hypervisors, parse_vsn_list, server_vsn)
 
 # IBM: get a new token at least 1 h before it expires; the project rule re-authenticates whenever
 # expires_at is less than 1 h away (powervc.md section 1), whatever the token's lifetime.

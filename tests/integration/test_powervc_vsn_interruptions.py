@@ -16,6 +16,8 @@ MOVE = dict(state="moved", source_host="prod-p10-a", target_host="dr-p10-b", vsn
 TARGET = "9109RMD_1031CAT"
 SERVER = "ibmi-test-02"  # SHUTOFF, no VSN
 ASSIGN = dict(state="assigned", server=SERVER, vsn="ABCD567")
+ASSIGN_AUTO = {**ASSIGN, "vsn": "auto"}
+MOVE_FIRST = {**MOVE, "vsns": ["CDF0002"]}
 VSN_PATH = "/virtual-serial-number"
 ACTION_PATH = "/servers/.*/action"
 
@@ -161,7 +163,7 @@ def test_move_5xx_before_powervc_acted_is_resent_once_after_a_reread(ansible, po
 def test_move_lost_answer_with_only_part_of_the_vsns_moved(ansible, powervc_emulator):
     """An earlier run moved CDF0002 only: the re-run sends CDF0003 alone."""
     settings(powervc_emulator, move_delay=0)
-    first = run(ansible, powervc_emulator, **dict(MOVE, vsns=["CDF0002"]))
+    first = run(ansible, powervc_emulator, **MOVE_FIRST)
     assert first["moved"] == ["CDF0002"]
     powervc_emulator.admin.fault(method="PUT", path=VSN_PATH, after=True, drop=True)
     result = run(ansible, powervc_emulator, **MOVE)
@@ -196,9 +198,9 @@ def test_assign_killed_while_it_settles_is_adopted_by_the_rerun(ansible, powervc
 
 def test_assign_auto_killed_while_it_settles(ansible, powervc_emulator):
     settings(powervc_emulator, assign_delay=10)
-    running = ansible.start([task("assign", **dict(ASSIGN, vsn="auto"))], module_defaults=defaults(powervc_emulator))
+    running = ansible.start([task("assign", **ASSIGN_AUTO)], module_defaults=defaults(powervc_emulator))
     running.kill_when(journal_has(powervc_emulator, "POST", "/action", 202), timeout=120)
-    result = run(ansible, powervc_emulator, **dict(ASSIGN, vsn="auto"))
+    result = run(ansible, powervc_emulator, **ASSIGN_AUTO)
     assert_converged_assign(powervc_emulator, result, vsn="ABCD101")
 
 
