@@ -366,15 +366,22 @@ class PowerVCVsn(MigrationModule):
             self._record(action, before, after, vsn=vsn)
             self.result["vsn"] = after
             return
+        self._lost_answers = 0
         try:
             self._send_reservation(action, vsn, description, want_reserved)
         except ConflictError:
             # Reserved while a server still uses it: PowerVC lists it only once released (section 3).
             if action != "reserve" or not before["server"]:
                 raise
+            self.result["vsn"] = dict(before, reserved=True)
+            if self._lost_answers:  # our first reserve most likely did it: its answer was lost, not its effect
+                self._record(action, before, self.result["vsn"], vsn=vsn)
+                self.warn("VSN %s is reserved now; the answer to the reserve call was lost, so it was most likely "
+                          "this run that reserved it. PowerVC lists it only after server %s releases it"
+                          % (vsn, before["server"]["name"]))
+                return
             self.warn("VSN %s is already reserved and still used by server %s; PowerVC lists it (and its "
                       "description) only after the server releases it" % (vsn, before["server"]["name"]))
-            self.result["vsn"] = dict(before, reserved=True)
             return
         self._record(action, before, after, vsn=vsn)
         self.result["vsn"] = plan.vsn_state(vsn, plan.find_reserved(self.client.list_reserved(), vsn), servers)
@@ -396,6 +403,7 @@ class PowerVCVsn(MigrationModule):
             except MigrationError as error:
                 if plan.outcome_of(error) != "uncertain" or attempt == MAX_SENDS:
                     raise
+                self._lost_answers += 1
                 listed = plan.find_reserved(self.client.list_reserved(), vsn)
                 if (listed is not None) == want_reserved and (
                         not want_reserved or description is None or listed["description"] == description):

@@ -227,6 +227,25 @@ def test_assign_answer_lost_after_powervc_acted(ansible, powervc_emulator, fault
     assert actions(powervc_emulator) == [({"assign_vsn": {"virtual_serial_number": "ABCD567"}}, 202)]
 
 
+def test_assign_read_timeout_while_powervc_still_works(ansible, powervc_emulator):
+    powervc_emulator.admin.fault(method="POST", path=ACTION_PATH, delay=3)
+    result = run(ansible, powervc_emulator, api_timeout=1, **ASSIGN)
+    assert result["_status"] == "ok" and result["changed"] is True and result["adopted"] == [], result
+    assert server_vsn(powervc_emulator) == "ABCD567"
+    assert actions(powervc_emulator) == [({"assign_vsn": {"virtual_serial_number": "ABCD567"}}, 202)]
+
+
+def test_reserve_of_a_vsn_in_use_with_a_lost_answer_is_a_change(ansible, powervc_emulator):
+    """ABCD100 is used by ibmi-prod-01: a reservation of it is not listed, so the resent call says 409."""
+    powervc_emulator.admin.fault(method="POST", path=VSN_PATH, after=True, drop=True)
+    result = run(ansible, powervc_emulator, state="reserved", vsn="ABCD100")
+    assert result["_status"] == "ok" and result["changed"] is True, result
+    assert "most likely this run that reserved it" in str(result["warnings"])
+    assert [e["status"] for e in changes(powervc_emulator)] == [200, 409]
+    again = run(ansible, powervc_emulator, state="reserved", vsn="ABCD100")
+    assert again["changed"] is False
+
+
 def test_assign_5xx_before_powervc_acted_is_resent_once_after_a_reread(ansible, powervc_emulator):
     powervc_emulator.admin.fault(method="POST", path=ACTION_PATH, status=500,
                                  body={"computeFault": {"code": 500, "message": "Unexpected API Error."}})
