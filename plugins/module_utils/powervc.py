@@ -16,6 +16,7 @@ import json
 import os
 import re
 import warnings
+from urllib.parse import urlsplit
 
 try:
     from keystoneauth1 import exceptions as ks_exceptions
@@ -28,10 +29,11 @@ except ImportError:  # reported by open_client with missing_required_lib
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
-from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import (
+    IDEMPOTENT_METHODS, Redactor, RestClient, quote_segment)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
-    VSN_FIELDS, fill_endpoint_template, hmc_form, hosts_from_hypervisors, parse_vsn_list, server_vsn)
+    VSN_FIELDS, fill_endpoint_template, hosts_from_hypervisors, parse_vsn_list, server_vsn)
 
 # IBM: get a new token at least 1 h before it expires; the project rule re-authenticates whenever
 # expires_at is less than 1 h away (powervc.md section 1), whatever the token's lifetime.
@@ -137,14 +139,41 @@ def connection_settings(params, environ=None, cloud_loader=load_cloud):
 
 
 def keystone_v3_url(url):
-    """AUTH_URL ending in /v3: PowerVC users often give just https://host:5000 (no discovery here)."""
-    url = url.rstrip("/")
+    """AUTH_URL checked and ending in /v3: PowerVC users often give just https://host:5000 (no discovery here).
+
+    Only http(s) with a host, a port in range and no credentials, query or fragment: anything
+    else would be sent somewhere the user did not mean (or fail deep in keystoneauth).
+    """
+    text = str(url).strip()
+    problem = _url_problem(text)
+    if problem:
+        raise _errors.ParameterError("parameter 'auth.auth_url' %s" % problem)
+    url = text.rstrip("/")
     if re.search(r"/v3\Z", url):
         return url
     if re.search(r"/v[0-9.]+\Z", url):
         raise _errors.ParameterError("parameter 'auth.auth_url': %s is not a Keystone v3 URL; PowerVC needs "
                                      "https://<pvc>:5000/v3" % url)
     return url + "/v3"
+
+
+def _url_problem(text):
+    """Why TEXT is not a usable Keystone URL, or None."""
+    if not text or re.search(r"[\s\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]", text):
+        return "must be a URL without spaces, control or bidi characters"
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be an http(s) URL with a host, for example https://powervc.example.com:5000/v3"
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        return "has a port that is not between 1 and 65535: %s" % text.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[-1]
+    if parts.username or parts.password or parts.query or parts.fragment or "/../" in parts.path + "/" \
+            or parts.path.endswith("/.."):
+        return "must not carry credentials, a query, a fragment or '..'; give the Keystone base URL"
+    return None
 
 
 def _number(value):
@@ -175,6 +204,7 @@ class PowerVCClient(RestClient):
         self.keystone = ks_session.Session(auth=self.plugin, verify=settings["verify"],
                                            timeout=settings["api_timeout"], user_agent="hybridcloud.migration")
         self.token = None
+        self._mutating = False
         self._hosts = False  # not read yet; None = not readable
         validate = settings["verify"] is not False
         super().__init__("https://compute.invalid", validate_certs=validate,
@@ -230,7 +260,15 @@ class PowerVCClient(RestClient):
     def request(self, method, path, *args, **kwargs):
         # A token close to expiry is replaced before the call rather than after a 401.
         self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
+        self._mutating = method.upper() not in IDEMPOTENT_METHODS
         return super().request(method, path, *args, **kwargs)
+
+    def is_retryable(self, response):
+        """Reads: 429 and 503 are retried. Changes: only 429 (rate limit, refused before any work);
+        a 503 may come after Nova did the work, so the module re-reads instead of resending."""
+        if self._mutating:
+            return response.status == 429
+        return super().is_retryable(response)
 
     def is_session_expired(self, response):
         return response.status == 401
@@ -319,30 +357,14 @@ class PowerVCClient(RestClient):
         self._vsn_action("unreserve", {"virtual_serial_number": vsn})
 
     def move(self, source, target, vsns):
-        """PUT ?action=move with the service.host names; on 400/404 once more with the HMC form.
+        """One PUT ?action=move with SOURCE and TARGET as given (service.host or HMC form).
 
-        SOURCE and TARGET are host names as PowerVC lists them. Returns the (source, target)
-        strings the API accepted.
+        Never repeated here, whatever the answer: after an uncertain one the caller re-reads where
+        the VSNs are before anything is sent again (powervc_vsn), and chooses the host form.
         """
-        resource = "VSNs %s (%s -> %s)" % (", ".join(vsns), source, target)
-        attempts = [(source, target)]
-        if hmc_form(source) and hmc_form(target):
-            attempts.append((hmc_form(source), hmc_form(target)))
-        first = None
-        for src, dst in attempts:
-            try:
-                self.put(VSN_PATH, json_body={"move_vsns": {"source_host": src, "target_host": dst, "vsns": vsns}},
-                         params={"action": "move"}, operation="move VSNs", resource=resource)
-                return src, dst
-            except _errors.ApiError as error:
-                if error.status not in (400, 404):
-                    raise
-                if first is not None:
-                    first.message = "%s; the retry with the HMC host form %s -> %s failed too: %s" % (
-                        first.message, src, dst, error.api_message or error.message)
-                    raise first
-                first = error
-        raise first
+        self.put(VSN_PATH, json_body={"move_vsns": {"source_host": source, "target_host": target, "vsns": list(vsns)}},
+                 params={"action": "move"}, operation="move VSNs",
+                 resource="VSNs %s (%s -> %s)" % (", ".join(vsns), source, target))
 
     def assign(self, server_id, value):
         self._server_action(server_id, "assign_vsn", {"virtual_serial_number": value})
@@ -353,7 +375,7 @@ class PowerVCClient(RestClient):
     def _server_action(self, server_id, action, argument):
         """POST {ACTION: ARGUMENT}; any 2xx is success. A 409 or 400 may mean the VM is not SHUTOFF."""
         try:
-            self.post("servers/%s/action" % server_id, json_body={action: argument}, operation=action,
+            self.post("servers/%s/action" % quote_segment(server_id), json_body={action: argument}, operation=action,
                       resource="server %s" % server_id)
         except _errors.ApiError as error:
             if error.status in (400, 409):
@@ -379,4 +401,4 @@ def open_client(module):
     return PowerVCClient(settings, redactor=Redactor(on_secret=module.register_secret), warn=module.warn)
 
 
-CONNECTION = Connection(ARGUMENT_SPEC, open_client)
+CONNECTION = Connection(ARGUMENT_SPEC, open_client, ranges={"api_timeout": (1, None)})
