@@ -298,9 +298,8 @@ class PowerVCVsn(MigrationModule):
     )
     ranges = {"timeout": (1, None)}
 
-    def check_ranges(self):
-        # The base runs this before the client is opened: every option is checked before any call, login included.
-        super().check_ranges()
+    def validate(self):
+        # Before the client is opened: every option is checked before any call, login included.
         self._check_options()
 
     def run(self):

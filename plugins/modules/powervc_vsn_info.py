@@ -114,9 +114,8 @@ class PowerVCVsnInfo(MigrationModule):
         servers=dict(type="list", elements="str"),
     )
 
-    def check_ranges(self):
-        # The base runs this before the client is opened: names are checked before any call, login included.
-        super().check_ranges()
+    def validate(self):
+        # Before the client is opened: names are checked before any call, login included.
         self.check_name("host", self.params["host"], "host")
         for ref in self.params["servers"] or []:
             self.check_name("servers", ref, "server name or id")
