@@ -360,7 +360,6 @@ class PowerVCClient(RestClient):
                 error.message = "%s; %s" % (error.message, STOP_FIRST)
             raise
 
-
     # -- server create / delete (powervc_server) ----------------------------------------------
     # Images and networks are read through the compute endpoint (Nova's image and network proxy
     # APIs, served at version 2.1, the version this client speaks); an endpoint that does not

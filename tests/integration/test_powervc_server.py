@@ -39,7 +39,7 @@ def servers_named(handle, name):
 
 
 def test_check_mode_create_with_auto_and_reserved_vsn_then_unchanged(ansible, powervc_emulator):
-    reserved = dict(NEW, name="ibmi-new-02", virtual_serial_number="CDF0002", networks=[{"network": "dr-vlan20"}])
+    reserved = {**NEW, "name": "ibmi-new-02", "virtual_serial_number": "CDF0002", "networks": [{"network": "dr-vlan20"}]}
     run = ansible.play([
         task("preview auto", check=True, host="dr-p10-b", virtual_serial_number="auto", **NEW),
         task("preview reserved", check=True, **reserved),
@@ -73,7 +73,7 @@ def test_delete_keeping_the_vsn_then_redeploy_with_it(ansible, powervc_emulator)
         task("delete", name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True,
              reservation_description="ibmi-prod-01 goes to DR"),
         task("delete again", name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True),
-        task("redeploy", **dict(NEW, name="ibmi-prod-01", virtual_serial_number="ABCD100")),
+        task("redeploy", **{**NEW, "name": "ibmi-prod-01", "virtual_serial_number": "ABCD100"}),
     ], module_defaults=defaults(powervc_emulator), diff=True)
     assert run.rc == 0, run.output
     preview, delete = run.result("preview delete"), run.result("delete")
@@ -168,7 +168,7 @@ def test_bad_input_fails_naming_the_parameter_with_zero_mutating_calls(ansible, 
         "vsn conflict": (dict(name="ibmi-prod-01", virtual_serial_number="ABCD567"),
                          "exists with VSN ABCD100, not ABCD567"),
     }
-    run = ansible.play([task(name, ignore_errors=True, **dict(NEW, **extra)) for name, (extra, _m) in cases.items()],
+    run = ansible.play([task(name, ignore_errors=True, **{**NEW, **extra}) for name, (extra, _m) in cases.items()],
                        module_defaults=defaults(powervc_emulator))
     for name, (_extra, message) in cases.items():
         result = run.result(name)
