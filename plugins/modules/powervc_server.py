@@ -227,7 +227,7 @@ import time
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _powervc_server_plan as splan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import powervc
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
-    ConflictError, JobFailedError, MigrationError, ParameterError)
+    ConflictError, JobFailedError, MigrationError, ParameterError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
@@ -314,8 +314,10 @@ class PowerVCServer(MigrationModule):
             self.result["server"] = predicted
             return
         created = self._create(body)
-        self.changed({}, predicted)
+        self.changed({}, predicted)  # before the wait: a build that fails has still created a server
         self._finish(created)
+        if "diff" in self.result:
+            self.result["diff"]["after"] = self.result["server"]
 
     def _host(self):
         if not self.params["host"]:
@@ -384,8 +386,13 @@ class PowerVCServer(MigrationModule):
                 current = self.client.get_server(server_id)
                 return current if splan.build_state(current) != "pending" else None
 
-            current = wait_for(built, self._remaining(), backoff=PollBackoff(**BUILD_BACKOFF),
-                               what="server %s (id %s) to be built" % (self.name, server_id))
+            try:
+                current = wait_for(built, self._remaining(), backoff=PollBackoff(**BUILD_BACKOFF),
+                                   what="server %s (id %s) to be built" % (self.name, server_id))
+            except WaitTimeoutError as error:
+                self.result["server"] = splan.server_state(self.client.get_server(server_id) or server)
+                error.message += "; it is still %s, a re-run waits for it again" % self.result["server"].get("status")
+                raise
         else:
             current = self.client.get_server(server_id)
         # GET /servers is where IBM documents the VSN; lay it over the single-server read.

@@ -141,3 +141,30 @@ def test_reserve_failure_on_an_hmc_host_deletes_nothing(powervc_emulator):
                                                         reserve_vsn_on_delete=True))
     assert code == 1 and "NovaLink" in result["msg"] and result["changed"] is False
     assert server(powervc_emulator, "ibmi-legacy-04") is not None
+
+
+def test_timeout_is_a_whole_operation_deadline_and_a_rerun_adopts(powervc_emulator):
+    powervc_emulator.admin.action("settings", {"build_time": 3})
+    result, code = run_module(powervc_server.main, args(powervc_emulator, timeout=1, **CREATE), diff=True)
+    assert code == 1 and result["changed"] is True
+    assert "gave up waiting for server ibmi-new-01" in result["msg"] and "a re-run waits for it again" in result["msg"]
+    assert result["server"]["status"] == "BUILD"
+    again, code = run_module(powervc_server.main, args(powervc_emulator, **CREATE), diff=True)
+    assert code == 0 and again["changed"] is True and again["actions"][0]["action"] == "adopt"
+    assert again["diff"]["before"]["status"] == "BUILD" and again["diff"]["after"]["status"] == "ACTIVE"
+    assert [m[:2] for m in mutations(powervc_emulator)] == [("POST", "servers")]
+
+
+def test_diff_after_a_create_is_the_server_read_back(powervc_emulator):
+    result, code = run_module(powervc_server.main, args(powervc_emulator, virtual_serial_number="auto", **CREATE),
+                              diff=True)
+    assert code == 0 and result["diff"]["after"] == result["server"]
+    assert result["diff"]["after"]["id"] and result["diff"]["after"]["virtual_serial_number"] == "ABCD101"
+
+
+def test_unlisted_images_are_sent_as_ids_with_a_warning(powervc_emulator):
+    powervc_emulator.admin.fault(method="GET", path="/images/detail", status=404,
+                                 body={"itemNotFound": {"code": 404, "message": "The resource could not be found."}})
+    result, code = run_module(powervc_server.main, args(powervc_emulator, **dict(CREATE, image="ibmi-7.5-base")))
+    assert code == 0 and result["server"]["image"] == "ibmi-7.5-base"
+    assert "sent as an id, unchecked" in str(result["warnings"])
