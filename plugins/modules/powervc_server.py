@@ -20,7 +20,8 @@ description:
   - The server name is the key. A run first reads the servers. A server of that name that exists is not created
     again and not changed; one still being built (an earlier run was interrupted) is waited for.
     After a create whose answer was lost (connection reset, timeout, 5xx) the module looks the server up by name
-    and adopts it instead of sending the create again.
+    and adopts it instead of sending the create again; after a delete whose answer was lost, it reads the server
+    again and counts the delete as done when the server is gone.
   - Every name is resolved and every input checked before anything is sent; bad input fails naming the option
     and nothing is changed.
 author: hybridcloud.migration contributors (@hybridcloud)
@@ -437,7 +438,13 @@ class PowerVCServer(MigrationModule):
             return
         if "reserve_vsn" in actions:
             self._reserve(vsn)
-        self.client.delete_server(server["id"], self.name)
+        try:
+            self.client.delete_server(server["id"], self.name)
+        except MigrationError as error:
+            # The answer may be lost after PowerVC acted: decide from a fresh read, not from the answer.
+            if self.client.get_server(server["id"]) is not None:
+                raise
+            self.warn("the answer to the delete of server %s was lost (%s), but the server is gone" % (self.name, error))
         self.changed(before, {})
         if not self.params["wait"]:
             current = self.client.get_server(server["id"])

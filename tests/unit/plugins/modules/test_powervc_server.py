@@ -168,3 +168,12 @@ def test_unlisted_images_are_sent_as_ids_with_a_warning(powervc_emulator):
     result, code = run_module(powervc_server.main, args(powervc_emulator, **dict(CREATE, image="ibmi-7.5-base")))
     assert code == 0 and result["server"]["image"] == "ibmi-7.5-base"
     assert "sent as an id, unchecked" in str(result["warnings"])
+
+
+def test_lost_delete_answer_is_decided_from_a_fresh_read(powervc_emulator):
+    powervc_emulator.admin.fault(method="DELETE", path="/servers/", after=True, status=500,
+                                 body={"computeFault": {"code": 500, "message": "lost"}})
+    result, code = run_module(powervc_server.main, args(powervc_emulator, name="ibmi-test-02", state="absent"))
+    assert code == 0 and result["changed"] is True and "was lost" in str(result["warnings"])
+    assert server(powervc_emulator, "ibmi-test-02") is None
+    assert [m[0] for m in mutations(powervc_emulator)] == ["DELETE"]
