@@ -8,9 +8,7 @@ serves all of it from its one listener:
   ``GET|PUT|POST /virtual-serial-number`` (``?action=move|reserve|unreserve|update_reservation``),
   ``GET /servers``, ``/servers/detail``, ``/servers/{id}``, ``POST /servers``,
   ``POST /servers/{id}/action`` (``assign_vsn``, ``unassign_vsn``, ``os-stop``, ``os-start``),
-  ``DELETE /servers/{id}``, ``GET /os-hypervisors/detail`` (admin only); for the server create path
-  ``GET /images[/detail|/{id}]``, ``/flavors[/detail|/{id}|/{id}/os-extra_specs]``, ``/os-networks[/{id}]``,
-  ``/os-availability-zone`` (see the server-create block at the end of the class).
+  ``DELETE /servers/{id}``, ``GET /os-hypervisors/detail`` (admin only).
 
 Nova paths answer 401 in Keystone's format (keystonemiddleware) and every other error in Nova's
 fault envelope ``{"badRequest": {"code": 400, "message": ...}}``.
@@ -29,10 +27,7 @@ Seed (all keys optional, defaults from ``DEFAULT_SEED``; ``GET /__emulator__/sta
 same shape)::
 
     {"settings": {"token_ttl": 21600, "move_delay": 0, "assign_delay": 0,   # seconds, float ok
-                  "catalog": "direct" | "proxy", "region": "RegionOne",
-                  "build_time": 0, "build_faults": {"<server name regex>": "<fault message>"}},
-     "images": [{"id", "name", "os_distro"}], "flavors": [{"id", "name", "vcpus", "ram", "disk", "extra_specs"}],
-     "networks": [{"id", "name", "cidr"}], "availability_zones": ["Default Group"],
+                  "catalog": "direct" | "proxy", "region": "RegionOne"},
      "project": {"id": ..., "name": "ibm-default"},
      "users": [{"id", "name", "password", "role": "admin" | any other role = non-admin}],
      "hosts": [{"name": "9080HEX_1234ABC", "display_name", "managed_by": "novalink" | "hmc",
@@ -60,31 +55,9 @@ HOST_A = "9080HEX_1234ABC"  # NovaLink-managed Power10
 HOST_B = "9109RMD_1031CAT"  # NovaLink-managed Power10
 HOST_HMC = "900942A_78ABCDE"  # HMC-managed POWER9
 
-# Images, flavors, networks of the server create path. The ids "ibmi-7.5-base", "ibmi-small" and
-# "net-1" are those the seeded servers and the older contract tests already use.
-SERVER_CREATE_SEED = {
-    "images": [
-        {"id": "ibmi-7.5-base", "name": "IBM i 7.5 base", "os_distro": "ibmi"},
-        {"id": "6d0f5b1e-2c4a-4e8b-9f3d-7a1c2b3d4e51", "name": "aix-7.3-tl2", "os_distro": "aix"},
-        {"id": "6d0f5b1e-2c4a-4e8b-9f3d-7a1c2b3d4e52", "name": "twin-image", "os_distro": "aix"},
-        {"id": "6d0f5b1e-2c4a-4e8b-9f3d-7a1c2b3d4e53", "name": "twin-image", "os_distro": "aix"},
-    ],
-    "flavors": [
-        {"id": "ibmi-small", "name": "ibmi-small", "vcpus": 1, "ram": 8192, "disk": 0,
-         "extra_specs": {"powervm:proc_units": "0.5", "powervm:dedicated_proc": "false"}},
-        {"id": "e2f4a6c8-1b3d-4f5a-8c7e-9d0b1a2c3e61", "name": "ibmi-medium", "vcpus": 2, "ram": 16384, "disk": 0,
-         "extra_specs": {"powervm:proc_units": "1"}},
-    ],
-    "networks": [
-        {"id": "net-1", "name": "prod-vlan10", "cidr": "10.10.10.0/24"},
-        {"id": "4b7c9e2a-3d5f-4a1b-8c6d-0e9f8a7b6c71", "name": "dr-vlan20", "cidr": "10.20.0.0/16"},
-    ],
-    "availability_zones": ["Default Group"],
-}
-
 DEFAULT_SEED = {
     "settings": {"token_ttl": 6 * 3600, "move_delay": 0, "assign_delay": 0, "catalog": "direct",
-                 "region": "RegionOne", "build_time": 0, "build_faults": {}},
+                 "region": "RegionOne"},
     "project": {"id": PROJECT_ID, "name": "ibm-default"},
     "users": [
         {"id": "0688b01e6439ca32d698d20789d52169", "name": "root", "password": "passw0rd", "role": "admin"},
@@ -118,11 +91,7 @@ DEFAULT_SEED = {
          "status": "SHUTOFF", "virtual_serial_number": "CDF0010"},
         {"id": "3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e04", "name": "ibmi-legacy-04", "host": HOST_HMC,
          "status": "ACTIVE", "virtual_serial_number": "HMC0001"},
-    ],    # Server create path (contract item 11): what imageRef, flavorRef and networks may name.
-    "images": SERVER_CREATE_SEED["images"],
-    "flavors": SERVER_CREATE_SEED["flavors"],
-    "networks": SERVER_CREATE_SEED["networks"],
-    "availability_zones": SERVER_CREATE_SEED["availability_zones"],
+    ],
 }
 
 NOVA = r"(?:/powervc/openstack/compute)?/v2(?:\.1)?/(?P<tenant>[^/]+)"
@@ -655,16 +624,24 @@ class PowerVC(Emulator):
         return json_response(200, {"hypervisors": hypervisors})
 
     # -- server create path (contract item 11): images, flavors, networks, zones, build ----------
+    # Routes: GET /images[/detail|/{id}], /flavors[/detail|/{id}|/{id}/os-extra_specs],
+    # /os-networks[/{id}], /os-availability-zone, and POST /servers (create_server above).
     # Real Nova answers these lookups under the compute endpoint at version 2.1 (the image and
     # network proxy APIs, deprecated only from microversion 2.36; the client sends none).
     # Build: POST /servers answers 202 with the server in BUILD; it becomes ACTIVE build_time
     # seconds later, or ERROR with a "fault" when its name matches a key of the build_faults
     # setting ({"<name regex>": "<fault message>"}). State advances on read (before_request).
+    # Seed keys (defaults in SERVER_CREATE_SEED): "images": [{"id", "name", "os_distro"}],
+    # "flavors": [{"id", "name", "vcpus", "ram", "disk", "extra_specs"}], "networks": [{"id",
+    # "name", "cidr"}], "availability_zones": [...]; settings "build_time" (s), "build_faults".
     def _load_create_catalogs(self, seed):
-        self.images = {i["id"]: dict(i) for i in seed.get("images", [])}
-        self.flavors = {f["id"]: dict(f) for f in seed.get("flavors", [])}
-        self.networks = {n["id"]: dict(n) for n in seed.get("networks", [])}
-        self.zones = list(seed.get("availability_zones", ["Default Group"]))
+        defaults = copy.deepcopy(SERVER_CREATE_SEED)
+        self.settings.setdefault("build_time", 0)
+        self.settings.setdefault("build_faults", {})
+        self.images = {i["id"]: dict(i) for i in seed.get("images", defaults["images"])}
+        self.flavors = {f["id"]: dict(f) for f in seed.get("flavors", defaults["flavors"])}
+        self.networks = {n["id"]: dict(n) for n in seed.get("networks", defaults["networks"])}
+        self.zones = list(seed.get("availability_zones", defaults["availability_zones"]))
 
     def before_request(self):
         now = time.time()
@@ -864,6 +841,28 @@ class PowerVC(Emulator):
 
 
 VM_STATES.update({"BUILD": ("building", 0), "ERROR": ("error", 0)})  # beside ACTIVE / SHUTOFF
+
+# Images, flavors, networks of the server create path. The ids "ibmi-7.5-base", "ibmi-small" and
+# "net-1" are those the seeded servers and the older contract tests already use.
+SERVER_CREATE_SEED = {
+    "images": [
+        {"id": "ibmi-7.5-base", "name": "IBM i 7.5 base", "os_distro": "ibmi"},
+        {"id": "6d0f5b1e-2c4a-4e8b-9f3d-7a1c2b3d4e51", "name": "aix-7.3-tl2", "os_distro": "aix"},
+        {"id": "6d0f5b1e-2c4a-4e8b-9f3d-7a1c2b3d4e52", "name": "twin-image", "os_distro": "aix"},
+        {"id": "6d0f5b1e-2c4a-4e8b-9f3d-7a1c2b3d4e53", "name": "twin-image", "os_distro": "aix"},
+    ],
+    "flavors": [
+        {"id": "ibmi-small", "name": "ibmi-small", "vcpus": 1, "ram": 8192, "disk": 0,
+         "extra_specs": {"powervm:proc_units": "0.5", "powervm:dedicated_proc": "false"}},
+        {"id": "e2f4a6c8-1b3d-4f5a-8c7e-9d0b1a2c3e61", "name": "ibmi-medium", "vcpus": 2, "ram": 16384, "disk": 0,
+         "extra_specs": {"powervm:proc_units": "1"}},
+    ],
+    "networks": [
+        {"id": "net-1", "name": "prod-vlan10", "cidr": "10.10.10.0/24"},
+        {"id": "4b7c9e2a-3d5f-4a1b-8c6d-0e9f8a7b6c71", "name": "dr-vlan20", "cidr": "10.20.0.0/16"},
+    ],
+    "availability_zones": ["Default Group"],
+}
 
 
 EMULATOR = PowerVC

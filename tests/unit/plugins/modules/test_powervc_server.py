@@ -87,7 +87,7 @@ def test_existing_server_with_another_vsn_is_a_conflict_with_a_hint(powervc_emul
     (dict(reserve_vsn_on_delete=True), "reserve_vsn_on_delete"),
 ])
 def test_bad_input_fails_naming_the_parameter_before_any_change(powervc_emulator, extra, param):
-    result, code = run_module(powervc_server.main, args(powervc_emulator, **dict(CREATE, **extra)))
+    result, code = run_module(powervc_server.main, args(powervc_emulator, **{**CREATE, **extra}))
     assert code == 1 and "parameter '%s'" % param in result["msg"], result["msg"]
     assert result["changed"] is False and mutations(powervc_emulator) == []
 
@@ -165,7 +165,7 @@ def test_diff_after_a_create_is_the_server_read_back(powervc_emulator):
 def test_unlisted_images_are_sent_as_ids_with_a_warning(powervc_emulator):
     powervc_emulator.admin.fault(method="GET", path="/images/detail", status=404,
                                  body={"itemNotFound": {"code": 404, "message": "The resource could not be found."}})
-    result, code = run_module(powervc_server.main, args(powervc_emulator, **dict(CREATE, image="ibmi-7.5-base")))
+    result, code = run_module(powervc_server.main, args(powervc_emulator, **{**CREATE, "image": "ibmi-7.5-base"}))
     assert code == 0 and result["server"]["image"] == "ibmi-7.5-base"
     assert "sent as an id, unchecked" in str(result["warnings"])
 
