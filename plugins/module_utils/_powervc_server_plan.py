@@ -100,9 +100,14 @@ def zone_for(host):
     return ":%s" % host if host else None
 
 
-def create_request(name, image, flavor, networks, zone):
-    """The body of POST /servers (without the outer {"server": ...})."""
+def create_request(name, image, flavor, networks, zone, flavor_ref=None):
+    """The body of POST /servers (without the outer {"server": ...}).
+
+    FLAVOR_REF is sent beside the inline flavor only when the flavor's sizes could not be read.
+    """
     body = {"name": name, "imageRef": image, "flavor": flavor}
+    if flavor_ref is not None:
+        body["flavorRef"] = flavor_ref
     if networks:
         body["networks"] = networks
     if zone:

@@ -372,12 +372,21 @@ class PowerVCClient(RestClient):
         return items if isinstance(items, list) else []
 
     def list_images(self):
-        """[{"id", "name", ...}] from GET /images/detail, or None when the endpoint does not serve it."""
-        return self._optional_list("images/detail", "images", "list images")
+        """[{"id", "name", ...}] from GET /images/detail (else /images), or None when neither is served."""
+        images = self._optional_list("images/detail", "images", "list images")
+        return images if images is not None else self._optional_list("images", "images", "list images")
 
     def list_flavors(self):
-        """[{"id", "name", "vcpus", "ram", "disk", ...}] from GET /flavors/detail, or None."""
-        return self._optional_list("flavors/detail", "flavors", "list flavors")
+        """[{"id", "name", "vcpus", "ram", "disk", ...}] from GET /flavors/detail (else /flavors), or None."""
+        flavors = self._optional_list("flavors/detail", "flavors", "list flavors")
+        return flavors if flavors is not None else self._optional_list("flavors", "flavors", "list flavors")
+
+    def get_flavor(self, flavor_id):
+        """The flavor's details (GET /flavors/{id}), or None when not readable."""
+        response = self.get("flavors/%s" % quote_segment(flavor_id), operation="show flavor",
+                            resource="flavor %s" % flavor_id, expect=(403, 404))
+        flavor = (response.body or {}).get("flavor") if response.ok and isinstance(response.body, dict) else None
+        return flavor if isinstance(flavor, dict) else None
 
     def flavor_extra_specs(self, flavor_id):
         """The extra specs of a flavor (GET /flavors/{id}/os-extra_specs); {} when not readable."""

@@ -116,7 +116,8 @@ options:
 notes:
   - Images, flavors and networks are read through the compute endpoint (C(GET /images/detail),
     C(/flavors/detail), C(/flavors/{id}/os-extra_specs), C(/os-networks)). When the endpoint does not serve a
-    listing, the value is taken as an id as written and only PowerVC's answer to the create checks it.
+    listing, the value is taken as an id as written and only PowerVC's answer to the create checks it; a flavor
+    whose sizes cannot be read is then sent as C(flavorRef) beside the inline flavor that carries the VSN.
   - The create request is never repeated by the module. If its answer is lost, the server is looked up by name;
     if it is not there, the task fails and a re-run creates it.
   - The admin password in PowerVC's create answer is masked and never returned.
@@ -291,10 +292,14 @@ class PowerVCServer(MigrationModule):
             if item.get("unchecked"):
                 self.warn("PowerVC does not list %ss here; %r is sent as an id, unchecked" % (
                     "image" if item is image else "flavor", item["id"]))
+        if not flavor.get("unchecked") and flavor.get("vcpus") is None:  # a plain listing: read the sizes
+            flavor = dict(flavor, **(self.client.get_flavor(flavor["id"]) or {}))
         specs = self.client.flavor_extra_specs(flavor["id"]) if not flavor.get("unchecked") else {}
         vsn = self.vsn if self.vsn is not None else splan.NONE
+        # Sizes unknown (flavors not listed): name the flavor too, the inline part then carries the VSN only.
+        flavor_ref = flavor["id"] if flavor.get("vcpus") is None else None
         body = splan.create_request(self.name, image["id"], splan.inline_flavor(flavor, specs, vsn), networks,
-                                    splan.zone_for(target))
+                                    splan.zone_for(target), flavor_ref)
         if record is not None:
             source = "reserved on host %s" % record["host"]
         elif vsn == AUTO:

@@ -774,14 +774,16 @@ class PowerVC(Emulator):
 
     def _create_flavor(self, spec):
         """The flavor of a create request: flavorRef (a known flavor) or PowerVC's inline flavor."""
-        inline = spec.get("flavor")
-        if inline is None:
-            ref = spec.get("flavorRef")
+        inline, ref = spec.get("flavor"), spec.get("flavorRef")
+        if inline is None or ref is not None:
             if not isinstance(ref, (str, int)) or str(ref) == "":
                 raise ApiError(400, "Invalid input for field/attribute server: 'flavorRef' is a required property.")
             if str(ref) not in self.flavors:
                 raise ApiError(400, "Flavor %s could not be found." % ref)
-            return self.flavors[str(ref)]
+            if inline is None:
+                return self.flavors[str(ref)]
+            # flavorRef with an inline flavor: the named flavor's sizes, the inline extra specs on top.
+            inline = dict(self.flavors[str(ref)], **inline) if isinstance(inline, dict) else inline
         if not isinstance(inline, dict):
             raise ApiError(400, "Invalid input for field/attribute flavor: an object is required.")
         for key in ("vcpus", "ram"):

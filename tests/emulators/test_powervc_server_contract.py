@@ -167,3 +167,11 @@ def test_non_admin_creates_too_but_sees_no_host(powervc_emulator):
     response = create(member, "member-vm", "auto")
     assert response.status_code == 202
     assert "OS-EXT-SRV-ATTR:host" not in show(member, response.json()["server"]["id"])
+
+
+def test_item_11_flavor_ref_with_an_inline_vsn_extra_spec(pvc):
+    response = pvc.call("POST", "/servers", json={"server": {
+        "name": "ibmi-ref-vsn", "imageRef": IMAGE, "flavorRef": FLAVOR,
+        "flavor": {"extra_specs": {"powervm:virtual_serial_number": "ABCD567"}}, "availability_zone": ":" + HOST_A}})
+    assert response.status_code == 202, response.text
+    assert listed_vsn(pvc, response.json()["server"]["id"]) == "ABCD567"

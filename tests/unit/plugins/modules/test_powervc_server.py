@@ -163,7 +163,7 @@ def test_diff_after_a_create_is_the_server_read_back(powervc_emulator):
 
 
 def test_unlisted_images_are_sent_as_ids_with_a_warning(powervc_emulator):
-    powervc_emulator.admin.fault(method="GET", path="/images/detail", status=404,
+    powervc_emulator.admin.fault(method="GET", path="/images", status=404, times=2,  # /images/detail, then /images
                                  body={"itemNotFound": {"code": 404, "message": "The resource could not be found."}})
     result, code = run_module(powervc_server.main, args(powervc_emulator, **{**CREATE, "image": "ibmi-7.5-base"}))
     assert code == 0 and result["server"]["image"] == "ibmi-7.5-base"
@@ -177,3 +177,14 @@ def test_lost_delete_answer_is_decided_from_a_fresh_read(powervc_emulator):
     assert code == 0 and result["changed"] is True and "was lost" in str(result["warnings"])
     assert server(powervc_emulator, "ibmi-test-02") is None
     assert [m[0] for m in mutations(powervc_emulator)] == ["DELETE"]
+
+
+def test_unlisted_flavors_are_sent_as_flavor_ref_beside_the_vsn(powervc_emulator):
+    body = {"itemNotFound": {"code": 404, "message": "The resource could not be found."}}
+    powervc_emulator.admin.fault(method="GET", path="/flavors", status=404, body=body, times=2)
+    result, code = run_module(powervc_server.main, args(powervc_emulator, **{**CREATE, "flavor": "ibmi-small",
+                                                                             "virtual_serial_number": "auto"}))
+    assert code == 0, result
+    (post,) = [e for e in powervc_emulator.admin.mutations() if e["path"].endswith("/servers")]
+    assert post["body"]["server"]["flavorRef"] == "ibmi-small"
+    assert post["body"]["server"]["flavor"] == {"extra_specs": {"powervm:virtual_serial_number": "auto"}}
