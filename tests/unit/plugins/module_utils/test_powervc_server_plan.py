@@ -115,3 +115,8 @@ def test_plan_absent_reserves_before_deleting():
     assert plan.plan_absent(SERVERS[0], True) == ["reserve_vsn", "delete"]
     assert plan.plan_absent(SERVERS[0], False) == ["delete"]
     assert plan.plan_absent(SERVERS[1], True) == ["delete"]  # nothing to keep
+
+
+def test_create_request_names_the_flavor_only_when_its_sizes_are_unknown():
+    body = plan.create_request("n", "img", {"extra_specs": {"powervm:virtual_serial_number": "auto"}}, [], None, "f1")
+    assert body["flavorRef"] == "f1" and body["flavor"] == {"extra_specs": {"powervm:virtual_serial_number": "auto"}}
