@@ -24,6 +24,15 @@ help:
 	@echo "make demo   - start the simulators/emulators and run the migration playbooks against them"
 	@echo "make test   - everything CI runs: sanity lint units integration molecule build"
 
+# galaxy-importer pins its own ansible-core and ansible-lint: it gets a virtualenv of its own.
+IMPORTER  := $(ROOT)/.venv-importer
+$(IMPORTER)/.installed:
+	@echo "== galaxy-importer virtualenv"
+	test -x $(IMPORTER)/bin/python || $(PYTHON) -m venv $(IMPORTER)
+	$(IMPORTER)/bin/python -m pip install -q --upgrade pip
+	$(IMPORTER)/bin/python -m pip install -q galaxy-importer
+	touch $@
+
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt test-requirements.txt
 	@echo "== virtualenv with $(PYTHON)"
@@ -72,14 +81,20 @@ molecule: venv collection-link vcsim
 	  $(BIN)/molecule test --all) || rc=$$?; \
 	$(BIN)/python -m tests.environment down --dir $(MOLECULE_ENV); exit $$rc
 
-build: venv
-	@echo "== ansible-galaxy collection build + install"
+build: venv $(IMPORTER)/.installed
+	@echo "== ansible-galaxy collection build + install + galaxy-importer"
 	@rm -rf build/dist build/install && mkdir -p build/dist build/install
 	$(BIN)/ansible-galaxy collection build --output-path build/dist .
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/build/install $(BIN)/ansible-galaxy collection install --offline --force \
 	  -p build/install build/dist/hybridcloud-migration-*.tar.gz
 	test -f build/install/ansible_collections/hybridcloud/migration/MANIFEST.json
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/build/install $(BIN)/ansible-doc -l hybridcloud.migration
+	@# Automation Hub's import checks on the tarball; any warning or error fails the build.
+	cd build/dist && PATH=$(IMPORTER)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(ROOT)/.ci/galaxy-importer.cfg \
+	  $(IMPORTER)/bin/python -m galaxy_importer.main hybridcloud-migration-*.tar.gz > ../importer.log 2>&1 \
+	  || { cat ../importer.log; exit 1; }
+	@if grep -E "WARNING|ERROR|Traceback" build/importer.log; then echo "galaxy-importer complained"; exit 1; fi
+	@tail -1 build/importer.log
 
 vcsim:
 	@bash tests/vcsim/build.sh
