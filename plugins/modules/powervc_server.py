@@ -352,6 +352,8 @@ class PowerVCServer(MigrationModule):
             before = splan.server_state(server)
             if self.check_mode or not self.params["wait"]:
                 self.result["server"] = before
+                if self.check_mode and self.params["wait"]:  # the real run would see the build end
+                    self.changed(before, dict(before, status="ACTIVE"))
                 return
             try:
                 self._finish(server)

@@ -116,6 +116,9 @@ def test_wait_false_then_a_rerun_adopts_the_build(powervc_emulator):
     powervc_emulator.admin.action("settings", {"build_time": 1.0})
     result, code = run_module(powervc_server.main, args(powervc_emulator, wait=False, **CREATE))
     assert code == 0 and result["changed"] is True and result["server"]["status"] == "BUILD"
+    preview, code = run_module(powervc_server.main, args(powervc_emulator, **CREATE), check_mode=True, diff=True)
+    assert code == 0 and preview["changed"] is True and preview["actions"][0]["action"] == "adopt"
+    assert preview["diff"]["after"]["status"] == "ACTIVE"
     again, code = run_module(powervc_server.main, args(powervc_emulator, **CREATE))
     assert code == 0 and again["actions"][0]["action"] == "adopt" and again["server"]["status"] == "ACTIVE"
     assert [m[:2] for m in mutations(powervc_emulator)] == [("POST", "servers")]
