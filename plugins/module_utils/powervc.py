@@ -382,6 +382,75 @@ class PowerVCClient(RestClient):
                 error.message = "%s; %s" % (error.message, STOP_FIRST)
             raise
 
+    # -- server create / delete (powervc_server) ----------------------------------------------
+    # Images and networks are read through the compute endpoint (Nova's image and network proxy
+    # APIs, served at version 2.1, the version this client speaks); an endpoint that does not
+    # serve a listing (404) gives None, and the caller can then only take ids as written.
+    def _optional_list(self, path, key, operation):
+        response = self.get(path, operation=operation, expect=(404,))
+        if response.status == 404:
+            return None
+        items = (response.body or {}).get(key) if isinstance(response.body, dict) else None
+        return items if isinstance(items, list) else []
+
+    def list_images(self):
+        """[{"id", "name", ...}] from GET /images/detail (else /images), or None when neither is served."""
+        images = self._optional_list("images/detail", "images", "list images")
+        return images if images is not None else self._optional_list("images", "images", "list images")
+
+    def list_flavors(self):
+        """[{"id", "name", "vcpus", "ram", "disk", ...}] from GET /flavors/detail (else /flavors), or None."""
+        flavors = self._optional_list("flavors/detail", "flavors", "list flavors")
+        return flavors if flavors is not None else self._optional_list("flavors", "flavors", "list flavors")
+
+    def get_flavor(self, flavor_id):
+        """The flavor's details (GET /flavors/{id}), or None when not readable."""
+        response = self.get("flavors/%s" % quote_segment(flavor_id), operation="show flavor",
+                            resource="flavor %s" % flavor_id, expect=(403, 404))
+        flavor = (response.body or {}).get("flavor") if response.ok and isinstance(response.body, dict) else None
+        return flavor if isinstance(flavor, dict) else None
+
+    def flavor_extra_specs(self, flavor_id):
+        """The extra specs of a flavor (GET /flavors/{id}/os-extra_specs); {} when not readable."""
+        response = self.get("flavors/%s/os-extra_specs" % quote_segment(flavor_id), operation="read flavor extra specs",
+                            resource="flavor %s" % flavor_id, expect=(403, 404))
+        specs = (response.body or {}).get("extra_specs") if response.ok and isinstance(response.body, dict) else None
+        return dict(specs) if isinstance(specs, dict) else {}
+
+    def list_networks(self):
+        """[{"id", "name"}] from GET /os-networks (the name is Nova's "label"), or None."""
+        items = self._optional_list("os-networks", "networks", "list networks")
+        if items is None:
+            return None
+        return [{"id": n.get("id"), "name": n.get("label") or n.get("name")} for n in items if isinstance(n, dict)]
+
+    def get_server(self, server_id):
+        """The raw server (GET /servers/{id}), or None when it does not exist (404)."""
+        response = self.get("servers/%s" % quote_segment(server_id), operation="show server",
+                            resource="server %s" % server_id, expect=(404,))
+        if response.status == 404:
+            return None
+        return (response.body or {}).get("server") if isinstance(response.body, dict) else None
+
+    def create_server(self, server):
+        """POST /servers {"server": SERVER}; the answer's server (id, links). adminPass is masked, never returned.
+
+        Not retried: a create whose answer was lost may have happened; the caller looks the
+        server up by name instead of sending it again.
+        """
+        response = self.post("servers", json_body={"server": server}, operation="create server",
+                             resource="server %s" % server.get("name"), idempotent=False)
+        created = (response.body or {}).get("server") if isinstance(response.body, dict) else None
+        created = dict(created) if isinstance(created, dict) else {}
+        self.redact.add(created.pop("adminPass", None))
+        return created
+
+    def delete_server(self, server_id, name=None):
+        """DELETE /servers/{id}; True when sent, False when the server was already gone (404)."""
+        response = self.delete("servers/%s" % quote_segment(server_id), operation="delete server",
+                               resource="server %s" % (name or server_id), expect=(404,))
+        return response.status != 404
+
 
 def _keystone_error(exc):
     """(code, message) from a keystoneauth HttpError's response body (Keystone's error format)."""
