@@ -14,7 +14,7 @@ from tests import environment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLAYBOOKS = ("zstack_storage_migration", "zstack_v2v_import", "nsx_vmgroup_migration", "vcenter_ovf_rollout",
-             "powervc_vsn_evacuation")
+             "powervc_vsn_evacuation", "powervc_vsn_redeploy")
 CALLBACKS = os.path.join(ROOT, "tests", "integration", "callback_plugins")
 
 
