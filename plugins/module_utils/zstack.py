@@ -57,7 +57,9 @@ class ApiJob:
         self.operation = operation
         self.resource = resource
         self.result = None  # the 200 body once done
-        self.accepted = False  # ZStack has it (202, duplicate, or its api-job answered a poll)
+        # True: ZStack has it (202, duplicate, its api-job answered); False: certainly not;
+        # None: unknown (answers lost and ZStack could not be asked), read the real state.
+        self.accepted = False
         self.lost_answers = 0  # answers to the submit that never came (or were a 5xx)
         self.relogged = False  # a re-login happened since the last "still running" answer
 
@@ -244,6 +246,7 @@ class ZStackClient(RestClient):
             response = self.request("GET", job.location, operation=job.operation, resource=job.resource,
                                     expect=(202, 404, 503))
         except _errors.TransportError as error:
+            job.accepted = None  # unknown: the caller must read the real state before deciding anything
             raise self._error(_errors.TransportError, "the answer to api-job %s was lost, and asking ZStack about "
                               "it failed too: %s" % (job.uuid, error.message), job.operation, job.resource)
         return response.status != 404

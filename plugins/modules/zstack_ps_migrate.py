@@ -20,6 +20,17 @@ description:
   - When the api-job gives no clear answer (ZStack's C(SYS.1001) message timeout while the
     migration goes on, or its result already purged), the module follows the migration LongJob,
     or else the VM's state, and checks where the volumes are before it reports success or failure.
+  - When the answer to the migration call itself is lost (connection reset, read timeout, a 5xx
+    from ZStack or a proxy), the module asks ZStack for the api-job (its own C(X-Job-UUID)) before it
+    sends anything again, and resends only when ZStack does not know it, so a migration is never
+    submitted twice. When ZStack cannot be reached at all, the error names the api-job and the last
+    known state; a re-run finds the migration under way (and waits for it) or done (and reports no change).
+  - Every uuid and name is resolved, and the destination checked, before the migration call: a
+    LocalStorage destination needs O(dst_host), and O(dst_host) must be in a cluster the
+    destination primary storage is attached to.
+  - A failed result is read again from ZStack before it is returned. C(changed) is V(true) only when
+    a volume moved or the migration this run started is still under way, and RV(moved_volumes)
+    lists only the volumes that are on the destination.
   - In check mode the module returns the plan (which volumes would move, live or offline) without
     changing anything; in diff mode it shows each volume's primary storage before and after.
 author: hybridcloud.migration contributors (@hybridcloud)
@@ -27,11 +38,14 @@ options:
   vm:
     description:
       - The VM, by uuid or by name. A name must be unique.
+      - A name is looked up with ZStack's query syntax, which has no escape, so a name it would misread
+        is rejected (not encoded), before any call: an empty name, one starting with V(=), one containing
+        V(!=), V(>=), V(<=), V(?=) or V(~=), or control or bidi formatting characters. Use the uuid then.
     type: str
     required: true
   primary_storage:
     description:
-      - The destination primary storage, by uuid or by unique name.
+      - The destination primary storage, by uuid or by unique name (names checked like O(vm)).
     type: str
     required: true
   with_data_volumes:
@@ -48,7 +62,9 @@ options:
     description:
       - Host (uuid or unique name) that runs the VM after a live migration. For a LocalStorage
         destination it also selects the host whose local storage receives the volumes; ZStack requires
-        it then.
+        it then, and the module fails before any call without it.
+      - By uuid or unique name (names checked like O(vm)). It must be in a cluster the destination
+        primary storage is attached to.
     type: str
   strategy:
     description:
@@ -58,10 +74,11 @@ options:
   down_time:
     description:
       - Maximum downtime of a live migration, in the unit ZStack defines for C(downTime); passed through unchanged.
+      - Must not be negative.
     type: int
   bandwidth:
     description:
-      - Bandwidth limit of the migration in MB/s; V(0) means unlimited.
+      - Bandwidth limit of the migration in MB/s; V(0) means unlimited. Must not be negative.
     type: int
   wait:
     description:
@@ -71,7 +88,7 @@ options:
     default: true
   timeout:
     description:
-      - Seconds to wait for the migration (and for a migration already under way) to finish.
+      - Seconds to wait for the migration (and for a migration already under way) to finish; at least 1.
       - On timeout the migration goes on in ZStack; the error message names its job.
     type: int
     default: 86400
@@ -126,6 +143,7 @@ moved_volumes:
   description:
     - The volumes this run moved (or would move in check mode, or is moving with O(wait=false)).
     - Empty when nothing had to move.
+    - On failure, only the volumes that ZStack shows on the destination when the module read it again.
   returned: always
   type: list
   elements: dict
@@ -153,7 +171,9 @@ mode:
   type: str
   sample: live
 job_uuid:
-  description: The api-job (C(X-Job-UUID)) of the migration this run started; null when it started none.
+  description:
+    - The api-job (C(X-Job-UUID)) of the migration this run started; null when it started none
+      (also on failure, when ZStack never accepted the call).
   returned: always
   type: str
   sample: b3e031bde29b46dd924aed1059fce57c
@@ -310,6 +330,7 @@ class ZstackPsMigrate(MigrationModule):
             self.result["job_uuid"] = job.uuid
             vm = (answer or {}).get("inventory") or self.read_vm(vm_uuid)
         except WaitTimeoutError as error:
+            self.result["job_uuid"] = self.client.last_job.uuid
             self.result["long_job_uuid"] = self.long_job_of(self.client.last_job.uuid)
             error.message = "%s; the migration goes on in ZStack (LongJob %s)" % (error.message,
                                                                                  self.result["long_job_uuid"])
@@ -319,6 +340,9 @@ class ZstackPsMigrate(MigrationModule):
             # 404 (its result was purged), or its polls went unanswered. The LongJob and the VM tell.
             if isinstance(error, JobFailedError) and error.code != "SYS.1001":
                 raise
+            if self.client.last_job.accepted is False:
+                raise  # certainly never reached ZStack: the submit's error says so
+            self.result["job_uuid"] = self.client.last_job.uuid
             vm, long_job_uuid = self.recover(vm_uuid)
             missing = volumes_not_moved(self.volumes_of(vm), moves)
             if missing and not long_job_uuid:  # the VM settled with volumes left behind: the api-job's word stands
@@ -363,19 +387,20 @@ class ZstackPsMigrate(MigrationModule):
         the api-job and what ZStack shows now (or that it could not be read).
         """
         job = self.client.last_job
-        self.result["job_uuid"] = job.uuid if job is not None and job.accepted else None
+        self.result["job_uuid"] = job.uuid if job is not None and job.accepted is not False else None
         self.result.update(changed=False, moved_volumes=[])
-        if job is None or not job.accepted:
+        if job is None or job.accepted is False:
             return  # nothing was started: the submit's own error says why
         try:
             vm = self.read_vm(vm_uuid)
             long_job_uuid = self.result["long_job_uuid"] or self.long_job_of(job.uuid)
             long_job = self.client.get_longjob(long_job_uuid) if long_job_uuid else None
         except MigrationError as read_error:
-            error.message = ("%s; api-job %s was accepted by ZStack, but the migration's state could not be read "
-                             "(%s); a re-run finds a migration under way or done and does not start another"
-                             % (error.message, job.uuid, read_error))
-            self.result["changed"] = True  # accepted, and no later word that it did nothing
+            error.message = ("%s; api-job %s %s, and the migration's state could not be read (%s); a re-run "
+                             "finds a migration under way or done and does not start another"
+                             % (error.message, job.uuid, "was accepted by ZStack" if job.accepted
+                                else "may have reached ZStack", read_error))
+            self.result["changed"] = bool(job.accepted)  # accepted, and no later word that it did nothing
             return
         moved = volumes_moved(self.volumes_of(vm), moves)
         job_state = long_job.get("state") if long_job else None

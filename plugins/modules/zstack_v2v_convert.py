@@ -20,8 +20,16 @@ description:
   - When the job is gone (ZStack purged it) but a VM named O(name) exists, that VM is taken as the
     result of the earlier conversion (with a warning), so O(name) should be unique.
   - When the api-job of a submit, rerun or cancel gives no clear answer (ZStack's C(SYS.1001)
-    message timeout, its result already purged), the LongJob's own state decides whether the
-    call took effect.
+    message timeout, its result already purged, a lost answer, a 5xx), the LongJob's own state
+    decides whether the call took effect. A lost answer is never followed by a blind resend: ZStack
+    is asked for the api-job first. When ZStack cannot be reached, the error names the LongJob and
+    its last known state; a re-run looks the job up by its uuid and never submits it twice.
+  - Before C(POST /v2vs) every object the conversion names is looked up (one query per kind):
+    the primary storage, the L3 networks, the default L3 network (which must be one of
+    O(l3_network_uuids)), the cluster, the host (which must be in O(cluster_uuid)), the zone and the
+    conversion host. A uuid that is well formed but unknown fails naming its parameter, before any call.
+  - A failed result says C(changed=true) only when this run's submit, rerun or cancel took effect
+    (the LongJob shows it), for example a conversion job that was created and then failed.
 author: hybridcloud.migration contributors (@hybridcloud)
 options:
   state:
@@ -36,12 +44,19 @@ options:
     description:
       - The source VM. For VMware, V(vmware://<ZStack uuid of the vCenter VM>) after the vCenter was
         added to ZStack and synced; for KVM, a V(kvm://) URL in the form your ZStack release expects.
-      - Only the scheme is checked; the rest is passed to ZStack as given.
+      - The rest is passed to ZStack as given, but a URL that could make ZStack read another source
+        than the one named is rejected (not encoded, which would silently change the source):
+        characters outside the URL set (spaces, quotes, control characters, V(?), V(#), backslash),
+        a V(%) that starts no escape, and V(.) or V(..) path segments, also percent-encoded.
       - Required with O(state=present), and with O(state=canceled) unless O(resource_uuid) is given.
     type: str
   name:
     description:
       - Name of the new ZStack VM. Should be unique (see the description).
+      - It is looked up with ZStack's query syntax, which has no escape, so a name it would misread is
+        rejected (not encoded), before any call: an empty name, one starting with V(=), one containing
+        V(!=), V(>=), V(<=), V(?=) or V(~=), longer than 255 characters, or with control or bidi
+        formatting characters.
       - Required with O(state=present), and with O(state=canceled) unless O(resource_uuid) is given.
     type: str
   description:
@@ -51,7 +66,7 @@ options:
     description: CPU count of the new VM (1-1024). Required with O(state=present).
     type: int
   memory_size:
-    description: Memory of the new VM, in bytes. Required with O(state=present).
+    description: Memory of the new VM, in bytes (at least 1). Required with O(state=present).
     type: int
   primary_storage_uuid:
     description: Primary storage that receives the converted volumes. Required with O(state=present).
@@ -102,7 +117,10 @@ options:
     description: Root file system hint, passed to ZStack's C(rootFileSystem).
     type: str
   ssh_priv_key:
-    description: Private key ZStack uses to reach a KVM source over SSH.
+    description:
+      - Private key ZStack uses to reach a KVM source over SSH.
+      - Masked in every result, warning and error, also where ZStack echoes it JSON-escaped (for
+        example in a LongJob's C(jobData)) or URL-encoded.
     type: str
   long_job_name:
     description: Name of the conversion LongJob.
@@ -137,7 +155,7 @@ options:
     default: true
   timeout:
     description:
-      - Seconds to wait for the conversion to end. Submitting itself is bounded by 600 seconds.
+      - Seconds to wait for the conversion to end (at least 1). Submitting itself is bounded by 600 seconds.
       - On timeout the conversion goes on in ZStack.
     type: int
     default: 43200
