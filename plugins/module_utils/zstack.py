@@ -34,7 +34,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._http import
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    TERMINAL_JOB_STATES, is_uuid, pick_unique)
+    TERMINAL_JOB_STATES, is_uuid, mask_job_secrets, pick_unique)
 
 API = "/zstack/v1"
 JOBS_PATH = API + "/api-jobs/"
@@ -347,6 +347,11 @@ class ZStackClient(RestClient):
         return found
 
     # -- LongJobs --------------------------------------------------------------------------------
+    def shown(self, job):
+        """JOB as a result may show it: secret fields of jobData/jobResult masked, and every secret
+        this run knows masked wherever ZStack echoed it (raw, JSON-escaped, URL-encoded)."""
+        return _redact_strings(mask_job_secrets(job), self.redact)
+
     def get_longjob(self, job_uuid):
         return self.get_inventory("longjobs", job_uuid, operation="Get LongJob")
 
@@ -370,6 +375,14 @@ class ZStackClient(RestClient):
         """(message, code, api message) of an error response."""
         code, message = self.parse_error(response)
         return message or "HTTP %s" % response.status, code, message
+
+
+def _redact_strings(value, redact):
+    if isinstance(value, dict):
+        return {k: _redact_strings(v, redact) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_strings(v, redact) for v in value]
+    return redact(value) if isinstance(value, str) else value
 
 
 def _error_body(response):

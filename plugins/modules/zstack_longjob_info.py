@@ -79,7 +79,7 @@ long_jobs:
 from ansible_collections.hybridcloud.migration.plugins.module_utils import zstack
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    is_uuid, longjob_conditions, mask_job_secrets, query_value_problem)
+    is_uuid, longjob_conditions, query_value_problem)
 
 STATES = ["Waiting", "Suspended", "Running", "Succeeded", "Canceling", "Canceled", "Failed"]
 
@@ -109,7 +109,7 @@ class ZstackLongjobInfo(MigrationModule):
         conditions = longjob_conditions(p["uuid"], p["name"], p["state"], p["target_resource_uuid"], p["job_name"],
                                         p["api_id"])
         jobs = self.client.query("longjobs", conditions, operation="Query LongJobs")
-        self.result["long_jobs"] = [mask_job_secrets(job) for job in jobs]
+        self.result["long_jobs"] = [self.client.shown(job) for job in jobs]
 
 
 def main():

@@ -190,7 +190,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils import zstac
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     ConflictError, JobFailedError, MigrationError, NotFoundError, TransportError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
     ACTIVE_JOB_STATES, MIGRATING_STATES, destination_problem, is_uuid, job_failure_code, job_failure_message,
     plan_ps_migration, ps_migration_body, query_value_problem, running_migration_conditions, volume_placement,
@@ -332,8 +332,8 @@ class ZstackPsMigrate(MigrationModule):
         except WaitTimeoutError as error:
             self.result["job_uuid"] = self.client.last_job.uuid
             self.result["long_job_uuid"] = self.long_job_of(self.client.last_job.uuid)
-            error.message = "%s; the migration goes on in ZStack (LongJob %s)" % (error.message,
-                                                                                 self.result["long_job_uuid"])
+            error.message = "%s (timeout %s); the migration goes on in ZStack (LongJob %s)" % (
+                error.message, format_seconds(self.params["timeout"]), self.result["long_job_uuid"])
             raise
         except (JobFailedError, NotFoundError, TransportError) as error:
             # No clear answer from the api-job: SYS.1001 (timed out while the LongJob may go on),

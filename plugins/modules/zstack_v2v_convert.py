@@ -230,9 +230,10 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils import zstac
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     ApiError, ConflictError, JobFailedError, MigrationError, NotFoundError, TransportError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import format_seconds
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
     action_took_effect, derive_v2v_job_uuid, is_resource_uuid, is_uuid, job_failure_code, job_failure_message,
-    mask_job_secrets, plan_v2v, query_value_problem, v2v_body, v2v_reference_problem, v2v_referenced_uuids,
+    plan_v2v, query_value_problem, v2v_body, v2v_reference_problem, v2v_referenced_uuids,
     v2v_url_problem, vm_uuid_candidates)
 
 OPERATION = "ConvertVmFromForeignHypervisor"
@@ -295,7 +296,7 @@ class ZstackV2vConvert(MigrationModule):
         job = self.client.get_longjob(job_uuid)
         vms_named = self.vms_named() if job is None and p["state"] == "present" else []
         plan = plan_v2v(p["state"], job, vms_named)
-        self.result["long_job"] = mask_job_secrets(job)
+        self.result["long_job"] = self.client.shown(job)
         action = plan["action"]
         if action == "blocked":
             raise ConflictError(plan["reason"], operation=OPERATION, resource=self.resource)
@@ -312,7 +313,7 @@ class ZstackV2vConvert(MigrationModule):
             if self.check_mode:
                 return
             job = self.apply(action, job_uuid, job)
-            self.result["long_job"] = mask_job_secrets(job)
+            self.result["long_job"] = self.client.shown(job)
         if action == "wait" and self.check_mode:
             return  # reading is allowed in check mode, but not hours of waiting
         if action != "none" and p["wait"] and job.get("state") not in ("Succeeded", "Failed", "Canceled"):
@@ -393,7 +394,7 @@ class ZstackV2vConvert(MigrationModule):
                 raise error
             if not action_took_effect(action, job):
                 self.result["changed"] = False
-                self.result["long_job"] = mask_job_secrets(job)
+                self.result["long_job"] = self.client.shown(job)
                 raise
             return job
         return job if isinstance(job, dict) and job.get("state") else self.client.get_longjob(job_uuid)
@@ -403,10 +404,12 @@ class ZstackV2vConvert(MigrationModule):
         try:
             job = self.client.wait_longjob(job["uuid"], self.remaining())
         except (WaitTimeoutError, TransportError, ApiError) as error:
+            if isinstance(error, WaitTimeoutError):
+                error.message = "%s (timeout %s)" % (error.message, format_seconds(self.params["timeout"]))
             error.message = "%s; LongJob %s was %s when last read; it goes on in ZStack" % (
                 error.message, job["uuid"], job.get("state"))
             raise
-        self.result["long_job"] = mask_job_secrets(job)
+        self.result["long_job"] = self.client.shown(job)
         return job
 
     def report(self, job):
