@@ -47,7 +47,7 @@ options:
       - "AccessKey id, to sign each call (C(Authorization: ZStack <id>:<signature>), HMAC-SHA1 over
         method, date and path as the ZStack Java SDK does) instead of logging in. Requires O(access_key_secret)."
       - Mutually exclusive with O(password) (also when O(password) comes from E(ZSTACK_PASSWORD) or
-        C(module_defaults)): the module fails naming both rather than pick one.
+        C(module_defaults)), and the module fails naming both rather than pick one.
       - If not set, the value of the E(ZSTACK_ACCESS_KEY_ID) environment variable is used.
     type: str
   access_key_secret:

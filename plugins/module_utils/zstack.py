@@ -13,8 +13,14 @@ Facts it relies on (api/zstack.md):
 * every non-GET call except login/logout answers 202 + ``location`` (built from the management
   node's own IP: rewritten onto the configured endpoint), then ``GET /api-jobs/<uuid>`` says 202
   (running), 200 (done), 503 (failed) or 404 (unknown/expired);
-* a client-chosen ``X-Job-UUID`` makes a resend after a lost answer safe: the server answers
-  400 ``Duplicate job uuid[...]`` and the job is polled instead.
+* a client-chosen ``X-Job-UUID`` names the api-job before ZStack answers: after a lost answer the
+  client asks ``/api-jobs/<uuid>`` whether the call arrived, and resends (same uuid, so a late
+  arrival meets 400 ``Duplicate job uuid[...]``) only when ZStack does not know it.
+
+User values and the URL: uuids that go into a path are validated (32 hex) and still encoded with
+``quote_segment``; names only ever travel as ``q=name=<value>`` query values, where ZStack's parser
+has no escape, so the modules reject the names it would misread (``_zstack_plan.query_value_problem``);
+everything else travels in JSON bodies.
 """
 
 from __future__ import annotations

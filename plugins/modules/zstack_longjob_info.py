@@ -21,7 +21,7 @@ options:
   name:
     description:
       - The LongJob's name.
-      - ZStack's query syntax has no escape, so a name it would misread is rejected (not encoded):
+      - ZStack's query syntax has no escape, so a name it would misread is rejected (not encoded), namely
         an empty name, one starting with V(=), or one containing V(!=), V(>=), V(<=), V(?=) or V(~=).
     type: str
   state:

@@ -25,7 +25,7 @@ description:
     sends anything again, and resends only when ZStack does not know it, so a migration is never
     submitted twice. When ZStack cannot be reached at all, the error names the api-job and the last
     known state; a re-run finds the migration under way (and waits for it) or done (and reports no change).
-  - Every uuid and name is resolved, and the destination checked, before the migration call: a
+  - Every uuid and name is resolved, and the destination checked, before the migration call. A
     LocalStorage destination needs O(dst_host), and O(dst_host) must be in a cluster the
     destination primary storage is attached to.
   - A failed result is read again from ZStack before it is returned. C(changed) is V(true) only when
@@ -39,7 +39,7 @@ options:
     description:
       - The VM, by uuid or by name. A name must be unique.
       - A name is looked up with ZStack's query syntax, which has no escape, so a name it would misread
-        is rejected (not encoded), before any call: an empty name, one starting with V(=), one containing
+        is rejected (not encoded) before any call, namely an empty name, one starting with V(=), one containing
         V(!=), V(>=), V(<=), V(?=) or V(~=), or control or bidi formatting characters. Use the uuid then.
     type: str
     required: true

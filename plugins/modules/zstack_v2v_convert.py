@@ -21,10 +21,10 @@ description:
     result of the earlier conversion (with a warning), so O(name) should be unique.
   - When the api-job of a submit, rerun or cancel gives no clear answer (ZStack's C(SYS.1001)
     message timeout, its result already purged, a lost answer, a 5xx), the LongJob's own state
-    decides whether the call took effect. A lost answer is never followed by a blind resend: ZStack
+    decides whether the call took effect. A lost answer is never followed by a blind resend; ZStack
     is asked for the api-job first. When ZStack cannot be reached, the error names the LongJob and
     its last known state; a re-run looks the job up by its uuid and never submits it twice.
-  - Before C(POST /v2vs) every object the conversion names is looked up (one query per kind):
+  - Before C(POST /v2vs) every object the conversion names is looked up (one query per kind), namely
     the primary storage, the L3 networks, the default L3 network (which must be one of
     O(l3_network_uuids)), the cluster, the host (which must be in O(cluster_uuid)), the zone and the
     conversion host. A uuid that is well formed but unknown fails naming its parameter, before any call.
@@ -45,7 +45,7 @@ options:
       - The source VM. For VMware, V(vmware://<ZStack uuid of the vCenter VM>) after the vCenter was
         added to ZStack and synced; for KVM, a V(kvm://) URL in the form your ZStack release expects.
       - The rest is passed to ZStack as given, but a URL that could make ZStack read another source
-        than the one named is rejected (not encoded, which would silently change the source):
+        than the one named is rejected (not encoded, which would silently change the source), namely
         characters outside the URL set (spaces, quotes, control characters, V(?), V(#), backslash),
         a V(%) that starts no escape, and V(.) or V(..) path segments, also percent-encoded.
       - Required with O(state=present), and with O(state=canceled) unless O(resource_uuid) is given.
@@ -54,7 +54,7 @@ options:
     description:
       - Name of the new ZStack VM. Should be unique (see the description).
       - It is looked up with ZStack's query syntax, which has no escape, so a name it would misread is
-        rejected (not encoded), before any call: an empty name, one starting with V(=), one containing
+        rejected (not encoded) before any call, namely an empty name, one starting with V(=), one containing
         V(!=), V(>=), V(<=), V(?=) or V(~=), longer than 255 characters, or with control or bidi
         formatting characters.
       - Required with O(state=present), and with O(state=canceled) unless O(resource_uuid) is given.

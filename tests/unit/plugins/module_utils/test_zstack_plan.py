@@ -256,8 +256,8 @@ def test_volumes_moved_lists_only_what_is_on_the_destination():
 def test_v2v_references_are_collected_per_collection_and_checked():
     params = {"primary_storage_uuid": "p1", "l3_network_uuids": ["l1", "l2"], "default_l3_network_uuid": "l1",
               "cluster_uuid": "c1", "host_uuid": "h1", "zone_uuid": "z1", "conversion_host_uuid": None}
-    assert plan.v2v_referenced_uuids(params) == {"primary-storage": ["p1"], "l3-networks": ["l1", "l2"],
-                                                "clusters": ["c1"], "hosts": ["h1"], "zones": ["z1"]}
+    expected = {"primary-storage": ["p1"], "l3-networks": ["l1", "l2"], "clusters": ["c1"], "hosts": ["h1"], "zones": ["z1"]}
+    assert plan.v2v_referenced_uuids(params) == expected
     found = {"primary-storage": {"p1": {"uuid": "p1", "zoneUuid": "z1"}}, "l3-networks": {"l1": {}, "l2": {}},
              "clusters": {"c1": {"uuid": "c1", "zoneUuid": "z1"}}, "hosts": {"h1": {"uuid": "h1", "clusterUuid": "c1"}},
              "zones": {"z1": {}}}

@@ -148,7 +148,9 @@ def test_bad_input_fails_naming_the_parameter_before_any_mutating_call(zstack, p
 
 
 def test_unknown_references_fail_in_check_mode_too(zstack):
-    result, code = run(zstack_v2v_convert.main, zstack, check_mode=True, **dict(BASE, primary_storage_uuid=UNKNOWN))
+    args = dict(BASE)
+    args["primary_storage_uuid"] = UNKNOWN
+    result, code = run(zstack_v2v_convert.main, zstack, check_mode=True, **args)
     assert code == 1 and "parameter 'primary_storage_uuid' names no existing primary storage" in result["msg"]
 
 
