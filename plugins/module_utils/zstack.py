@@ -463,9 +463,10 @@ def open_client(module):
     params = module.params
     # One way to authenticate: a password from module_defaults or ZSTACK_PASSWORD next to a task's
     # AccessKey would otherwise be silently ignored. (Checked here, not with mutually_exclusive,
-    # which also counts options set to null.)
+    # which also counts options set to null; an empty value, as AWX injects for unused credential
+    # fields, counts as not set.)
     for name in ("access_key_id", "access_key_secret"):
-        if params["password"] is not None and params[name] is not None:
+        if params["password"] and params[name]:
             module.fail_parameter(name, "and 'password' are mutually exclusive: authenticate with account_name and "
                                         "password, or with access_key_id and access_key_secret")
     if params["poll_max_interval"] < params["poll_interval"]:

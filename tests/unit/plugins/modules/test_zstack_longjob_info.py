@@ -31,3 +31,9 @@ def test_bad_input_fails_naming_the_parameter(zstack_emulator, parameter, args):
     prepare(zstack_emulator)
     result, code = run(zstack_longjob_info.main, zstack_emulator, **args)
     assert code == 1 and parameter in result["msg"], result["msg"]
+
+
+def test_empty_access_key_values_as_awx_injects_them_count_as_not_set(zstack_emulator):
+    prepare(zstack_emulator)
+    result, code = run(zstack_longjob_info.main, zstack_emulator, access_key_id="", access_key_secret="")
+    assert code == 0 and result["long_jobs"], result.get("msg")
