@@ -223,6 +223,7 @@ class ZStackClient(RestClient):
             else:
                 problem = None
                 if response.status == 429 and len(lost) < self.retries:  # ZStack did nothing: later
+                    lost.append("HTTP 429")
                     self.clock.sleep(self._retry_after(response) or next(delays))
                     continue
                 if response.status == 400:

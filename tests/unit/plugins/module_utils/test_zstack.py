@@ -466,3 +466,12 @@ def test_session_error_with_only_the_global_code_on_the_poll_resubmits(server, s
     client(server.url, server.ca_path).call_async("PUT", path, {"rerunLongJob": {}}, "RerunLongJob", None, 60)
     puts = scripted.calls("PUT", path)
     assert len(puts) == 2 and puts[0][3]["X-Job-UUID"] != puts[1][3]["X-Job-UUID"]
+
+
+def test_429_on_a_submit_is_waited_out_a_bounded_number_of_times(server, scripted):
+    path = "/zstack/v1/vm-instances/v1/actions"
+    scripted.script[path] = [text_response(429, "slow down")]
+    scripted.script[JOB] = [text_response(404, "the job has been expired")]
+    with pytest.raises(_errors.ApiError) as info:
+        client(server.url, server.ca_path).submit("PUT", path, {}, "PrimaryStorageMigrateVm", "vm v1")
+    assert info.value.status == 429 and len(scripted.calls("PUT", path)) == 6
