@@ -390,7 +390,8 @@ class ZstackPsMigrate(MigrationModule):
         self.result["job_uuid"] = job.uuid if job is not None and job.accepted is not False else None
         self.result.update(changed=False, moved_volumes=[])
         if job is None or job.accepted is False:
-            return  # nothing was started: the submit's own error says why
+            self.result.pop("diff", None)  # nothing was started: the submit's own error says why
+            return
         try:
             vm = self.read_vm(vm_uuid)
             long_job_uuid = self.result["long_job_uuid"] or self.long_job_of(job.uuid)
@@ -402,7 +403,10 @@ class ZstackPsMigrate(MigrationModule):
                                 else "may have reached ZStack", read_error))
             self.result["changed"] = bool(job.accepted)  # accepted, and no later word that it did nothing
             return
-        moved = volumes_moved(self.volumes_of(vm), moves)
+        volumes = self.volumes_of(vm)
+        moved = volumes_moved(volumes, moves)
+        if "diff" in self.result:  # what is, not what was planned
+            self.result["diff"]["after"] = {"volumes": volume_placement(volumes)}
         job_state = long_job.get("state") if long_job else None
         under_way = job_state in ACTIVE_JOB_STATES or vm.get("state") in MIGRATING_STATES
         self.result.update(vm=vm, moved_volumes=moved, long_job_uuid=long_job_uuid, changed=bool(moved) or under_way)

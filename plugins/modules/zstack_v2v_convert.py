@@ -388,6 +388,7 @@ class ZstackV2vConvert(MigrationModule):
                 job = self.client.get_longjob(job_uuid)
             except MigrationError as read_error:
                 self.result["changed"] = False
+                self.result.pop("diff", None)  # what is now is unknown
                 error.message = ("%s; LongJob %s (state before: %s) could not be read afterwards (%s); a re-run "
                                  "looks it up by this uuid and does not submit it twice"
                                  % (error.message, job_uuid, before.get("state") if before else "none", read_error))
@@ -395,6 +396,8 @@ class ZstackV2vConvert(MigrationModule):
             if not action_took_effect(action, job):
                 self.result["changed"] = False
                 self.result["long_job"] = self.client.shown(job)
+                if "diff" in self.result:  # what is, not what was planned
+                    self.result["diff"]["after"] = {"long_job": job.get("state") if job else None}
                 raise
             return job
         return job if isinstance(job, dict) and job.get("state") else self.client.get_longjob(job_uuid)

@@ -135,9 +135,10 @@ def test_local_storage_destination_with_its_host_migrates(zstack):
 
 def test_a_job_failing_on_zstack_side_reports_nothing_changed_and_nothing_moved(zstack):
     # Ceph -> LocalStorage is refused by ZStack after the 202: the failed result must say so truthfully.
-    result, code = migrate(zstack, vm="cache-01", primary_storage="ps-local-01", dst_host="host-kvm-02")
+    result, code = migrate(zstack, diff=True, vm="cache-01", primary_storage="ps-local-01", dst_host="host-kvm-02")
     assert code == 1 and result["error_code"] == "SYS.1006" and result["changed"] is False
     assert result["moved_volumes"] == [] and result["job_uuid"] and "0 of 1 volume(s)" in result["msg"]
+    assert result["diff"]["before"] == result["diff"]["after"]  # the diff shows what is, not the plan
 
 
 def test_answers_lost_every_time_fail_naming_the_job_and_nothing_started(zstack, monkeypatch):

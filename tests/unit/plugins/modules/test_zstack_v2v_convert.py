@@ -193,5 +193,6 @@ def test_a_job_that_failed_after_this_run_created_it_says_changed(zstack):
 def test_a_submit_zstack_refused_says_nothing_changed(zstack):
     zstack.admin.fault(method="POST", path="/v2vs", status=503,
                        body={"error": {"code": "SYS.1006", "description": "An operation failed", "details": "no"}})
-    result, code = convert(zstack)
+    result, code = run(zstack_v2v_convert.main, zstack, diff=True, **BASE)
     assert code == 1 and result["changed"] is False and result["error_code"] == "SYS.1006"
+    assert result["diff"] == {"before": {"long_job": None}, "after": {"long_job": None}}
