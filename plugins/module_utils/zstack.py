@@ -50,6 +50,7 @@ SESSION_PATH = API + "/accounts/sessions/"
 SESSION_ERROR_CODES = frozenset(("ID.1001",))
 SESSION_GLOBAL_ERROR_CODES = frozenset(("ORG_ZSTACK_IDENTITY_10020",))
 DUPLICATE_JOB = "Duplicate job uuid"
+UNANSWERED_POLLS = 20  # 5xx without a ZStack error in a row, while polling one api-job, before giving up
 
 
 # A PEM private key block URL-encoded (%20 or + for spaces, %0A for newlines): ZStack may echo a
@@ -83,6 +84,7 @@ class ApiJob:
         # None: unknown (answers lost and ZStack could not be asked), read the real state.
         self.accepted = False
         self.lost_answers = 0  # answers to the submit that never came (or were a 5xx)
+        self.unanswered = 0  # polls in a row answered by a 5xx without a ZStack error
         self.relogged = False  # a re-login happened since the last "still running" answer
 
 
@@ -266,9 +268,12 @@ class ZStackClient(RestClient):
         Raises TransportError naming the api-job when ZStack cannot be asked either.
         """
         try:
+            # An expired session is renewed by request(); a 503 with ZStack's error body is the job's failure.
             response = self.request("GET", job.location, operation=job.operation, resource=job.resource,
-                                    expect=(202, 404, 503))
-        except _errors.TransportError as error:
+                                    expect=(202, 404))
+        except (_errors.TransportError, _errors.ApiError) as error:
+            if isinstance(error, _errors.ApiError) and error.status == 503 and error.code:
+                return True
             job.accepted = None  # unknown: the caller must read the real state before deciding anything
             raise self._error(_errors.TransportError, "the answer to api-job %s was lost, and asking ZStack about "
                               "it failed too: %s" % (job.uuid, error.message), job.operation, job.resource)
@@ -279,12 +284,20 @@ class ZStackClient(RestClient):
         if job.result is not None:
             return job.result
         response = self.request("GET", job.location, operation=job.operation, resource=job.resource,
-                                relogin=False, expect=(202, 404, 503))
+                                relogin=False, expect=(202, 404, 500, 502, 503, 504))
         if response.status == 202:
             job.relogged = False
+            job.unanswered = 0
             return None
-        if self.is_retryable(response):
-            return None  # a proxy's 503 says nothing about the job: ask again at the next poll
+        if response.status >= 500 and _error_body(response) is None:
+            # A proxy's 5xx, or the REST layer's own 500, says nothing about the job: ask again at
+            # the next poll, but not for ever.
+            job.unanswered += 1
+            if job.unanswered <= UNANSWERED_POLLS:
+                return None
+            raise self._error(_errors.ApiError, "%d polls of api-job %s in a row got no answer about it (last: %s)"
+                              % (job.unanswered, job.uuid, _body_text(response.body) or "HTTP %s" % response.status),
+                              job.operation, job.resource, status=response.status)
         if response.status == 404:
             raise self._error(_errors.NotFoundError, "the api-job %s is unknown or has expired: %s"
                               % (job.uuid, _body_text(response.body) or "HTTP 404"),

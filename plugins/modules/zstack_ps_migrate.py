@@ -188,7 +188,7 @@ long_job_uuid:
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import zstack
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
-    ConflictError, JobFailedError, MigrationError, NotFoundError, TransportError, WaitTimeoutError)
+    ApiError, ConflictError, JobFailedError, MigrationError, NotFoundError, TransportError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
@@ -335,10 +335,13 @@ class ZstackPsMigrate(MigrationModule):
             error.message = "%s (timeout %s); the migration goes on in ZStack (LongJob %s)" % (
                 error.message, format_seconds(self.params["timeout"]), self.result["long_job_uuid"])
             raise
-        except (JobFailedError, NotFoundError, TransportError) as error:
+        except (JobFailedError, ApiError, TransportError) as error:
             # No clear answer from the api-job: SYS.1001 (timed out while the LongJob may go on),
-            # 404 (its result was purged), or its polls went unanswered. The LongJob and the VM tell.
+            # 404 (its result was purged), or its polls went unanswered (lost, 5xx). The LongJob and
+            # the VM tell.
             if isinstance(error, JobFailedError) and error.code != "SYS.1001":
+                raise
+            if isinstance(error, ApiError) and not isinstance(error, NotFoundError) and (error.status or 0) < 500:
                 raise
             if self.client.last_job.accepted is False:
                 raise  # certainly never reached ZStack: the submit's error says so

@@ -475,3 +475,37 @@ def test_429_on_a_submit_is_waited_out_a_bounded_number_of_times(server, scripte
     with pytest.raises(_errors.ApiError) as info:
         client(server.url, server.ca_path).submit("PUT", path, {}, "PrimaryStorageMigrateVm", "vm v1")
     assert info.value.status == 429 and len(scripted.calls("PUT", path)) == 6
+
+
+def test_asking_about_the_api_job_survives_an_expired_session(server, scripted):
+    path = "/zstack/v1/vm-instances/v1/actions"
+    scripted.script[path] = [accepted]
+    scripted.script[JOB] = [session_error(), json_response(202, {}), json_response(200, {"inventory": {"uuid": "v1"}})]
+    server.emulator.faults.append(Fault({"method": "PUT", "path": path, "drop": True, "after": True}))
+    job, result = client(server.url, server.ca_path).call_async("PUT", path, {}, "PrimaryStorageMigrateVm", None, 60)
+    assert len(scripted.calls("PUT", path)) == 1 and result == {"inventory": {"uuid": "v1"}}
+    assert scripted.logins == 2  # the session was renewed to ask, not taken for an answer
+
+
+def test_a_failed_api_job_counts_as_arrived(server, scripted):
+    path = "/zstack/v1/vm-instances/v1/actions"
+    failed = json_response(503, {"error": {"code": "SYS.1006", "description": "An operation failed", "details": "nope"}})
+    scripted.script[path] = [accepted]
+    scripted.script[JOB] = [failed]
+    server.emulator.faults.append(Fault({"method": "PUT", "path": path, "drop": True, "after": True}))
+    with pytest.raises(_errors.JobFailedError) as info:
+        client(server.url, server.ca_path).call_async("PUT", path, {}, "PrimaryStorageMigrateVm", None, 60)
+    assert info.value.code == "SYS.1006" and len(scripted.calls("PUT", path)) == 1
+
+
+def test_5xx_without_a_zstack_error_while_polling_is_asked_again_then_given_up(server, scripted):
+    path = "/zstack/v1/vm-instances/v1/actions"
+    scripted.script[path] = [accepted]
+    scripted.script[JOB] = [text_response(500, "oops"), text_response(502, "bad gateway"),
+                            json_response(200, {"inventory": {"uuid": "v1"}})]
+    job, result = client(server.url, server.ca_path).call_async("PUT", path, {}, "PrimaryStorageMigrateVm", None, 60)
+    assert result == {"inventory": {"uuid": "v1"}}
+    scripted.script[JOB] = [text_response(500, "oops")]
+    with pytest.raises(_errors.ApiError) as info:
+        client(server.url, server.ca_path).call_async("PUT", path, {}, "PrimaryStorageMigrateVm", None, 3600)
+    assert "21 polls of api-job" in str(info.value) and info.value.status == 500

@@ -194,3 +194,16 @@ def fast_http_retries(monkeypatch):
     from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff
 
     monkeypatch.setattr(_http, "Backoff", lambda **kwargs: Backoff(initial=0.01, factor=1.5, maximum=0.05, jitter=0))
+
+
+def test_api_job_polls_failing_for_good_are_settled_by_the_long_job(zstack, monkeypatch):
+    monkeypatch.setattr("ansible_collections.hybridcloud.migration.plugins.module_utils.zstack.UNANSWERED_POLLS", 2)
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=500, body="java.lang.OutOfMemoryError", times=1000)
+    result, code = migrate(zstack, vm="web-01", primary_storage="ps-ceph-01")
+    assert code == 0 and result["changed"] and result["long_job_uuid"], result.get("msg")
+    assert on_destination(zstack) and operations(zstack) == [("PUT", ACTIONS % emu.VM_WEB)]
+
+
+def on_destination(zstack):
+    web = next(vm for vm in zstack.admin.state()["vm-instances"] if vm["uuid"] == emu.VM_WEB)
+    return {volume["primaryStorageUuid"] for volume in web["allVolumes"]} == {emu.PS_CEPH}
