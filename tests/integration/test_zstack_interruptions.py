@@ -118,6 +118,18 @@ def test_migrate_answers_lost_after_zstack_acted(ansible, zstack):
     assert_migration_converged(ansible, zstack)
 
 
+def test_migrate_every_answer_lost_for_a_while_still_reports_the_migration_it_started(ansible, zstack):
+    # The case: the PUT acted, then the answer and every look at its api-job were lost
+    # (6 in a row: the HTTP layer's retries run out). The LongJob and the VM give the real outcome.
+    zstack.admin.fault(method="PUT", path="/vm-instances/", drop=True, after=True)
+    zstack.admin.fault(method="GET", path="/api-jobs/", drop=True, times=6)
+    result = play(ansible, zstack, migrate_task("migrate")).result("migrate")
+    assert result["_status"] == "ok" and result["changed"] is True, result.get("msg")
+    assert len(result["job_uuid"]) == 32 and result["long_job_uuid"] == migration_jobs(zstack)[0]["uuid"]
+    assert on_ceph(zstack) and operations(zstack) == ONE_MIGRATION
+    assert_migration_converged(ansible, zstack)
+
+
 @pytest.mark.parametrize("status", [500, 502])
 def test_migrate_5xx_after_zstack_acted(ansible, zstack, status):
     zstack.admin.fault(method="PUT", path="/vm-instances/", status=status, body="upstream trouble", after=True)
