@@ -95,7 +95,7 @@ class ZstackLongjobInfo(MigrationModule):
         api_id=dict(type="str"),
     )
 
-    def run(self):
+    def validate(self):
         p = self.params
         for name in ("uuid", "target_resource_uuid", "api_id"):
             if p[name] is not None and not is_uuid(p[name]):
@@ -106,6 +106,9 @@ class ZstackLongjobInfo(MigrationModule):
                 problem = query_value_problem(p[name])
                 if problem:
                     self.fail_parameter(name, "%s (got %r)" % (problem, p[name]))
+
+    def run(self):
+        p = self.params
         conditions = longjob_conditions(p["uuid"], p["name"], p["state"], p["target_resource_uuid"], p["job_name"],
                                         p["api_id"])
         jobs = self.client.query("longjobs", conditions, operation="Query LongJobs")

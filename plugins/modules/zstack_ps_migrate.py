@@ -219,7 +219,6 @@ class ZstackPsMigrate(MigrationModule):
 
     def run(self):
         p = self.params
-        self.validate()
         self.deadline = self.client.clock.now() + p["timeout"]
         self.result.update(vm=None, moved_volumes=[], mode=None, job_uuid=None, long_job_uuid=None)
 

@@ -284,7 +284,6 @@ class ZstackV2vConvert(MigrationModule):
     )
 
     def run(self):
-        self.validate()
         p = self.params
         self.client.redact.add(p["ssh_priv_key"])  # also in its JSON-escaped and URL-encoded forms
         self.deadline = self.client.clock.now() + p["timeout"]
