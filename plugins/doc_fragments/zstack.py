@@ -12,13 +12,13 @@ class ModuleDocFragment:
 options:
   host:
     description:
-      - Address (name or IP) of the ZStack management node.
+      - Address (name or IP) of the ZStack management node; no scheme, port, path or user.
       - If not set, the value of the E(ZSTACK_HOST) environment variable is used.
     type: str
     required: true
   port:
     description:
-      - Port of the ZStack REST API.
+      - Port of the ZStack REST API (1-65535).
       - If not set, the value of the E(ZSTACK_PORT) environment variable is used.
     type: int
     default: 8080
@@ -39,13 +39,15 @@ options:
   password:
     description:
       - Password of O(account_name). Only its SHA-512 hash is sent, as ZStack expects.
+      - Mutually exclusive with O(access_key_id) and O(access_key_secret).
       - If not set, the value of the E(ZSTACK_PASSWORD) environment variable is used.
     type: str
   access_key_id:
     description:
       - "AccessKey id, to sign each call (C(Authorization: ZStack <id>:<signature>), HMAC-SHA1 over
         method, date and path as the ZStack Java SDK does) instead of logging in. Requires O(access_key_secret)."
-      - Used instead of O(account_name) and O(password) when both AccessKey options are set.
+      - Mutually exclusive with O(password) (also when O(password) comes from E(ZSTACK_PASSWORD) or
+        C(module_defaults)), and the module fails naming both rather than pick one.
       - If not set, the value of the E(ZSTACK_ACCESS_KEY_ID) environment variable is used.
     type: str
   access_key_secret:
@@ -66,19 +68,20 @@ options:
     type: path
   poll_interval:
     description:
-      - Seconds before the first re-poll of a running job.
+      - Seconds before the first re-poll of a running job (0.01 to 3600).
       - Later polls are spaced further apart (doubling), never more than 10% of the time waited so
         far, nor more than O(poll_max_interval) seconds.
     type: float
     default: 0.5
   poll_max_interval:
     description:
-      - Longest pause, in seconds, between two polls of a running job.
+      - Longest pause, in seconds, between two polls of a running job (0.01 to 3600, not less than O(poll_interval)).
     type: float
     default: 15.0
 notes:
   - ZStack answers every mutating call asynchronously. The modules send their own C(X-Job-UUID)
-    with each such call, so a call whose answer was lost is resent safely.
+    with each such call. When its answer is lost, they ask ZStack for that api-job before anything
+    else and resend (with the same C(X-Job-UUID)) only when ZStack never received the call.
   - The job location ZStack returns names the management node's own address; the modules poll
     the job at O(host) and O(port) instead, so they also work through NAT or a proxy.
 """

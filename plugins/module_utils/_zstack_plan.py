@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from urllib.parse import unquote
 
 UUID_RE = re.compile(r"\A[0-9a-f]{32}\Z")
 
@@ -40,14 +41,59 @@ def derive_v2v_job_uuid(url, name):
 
 
 V2V_URL_SCHEMES = ("vmware://", "kvm://")
+# What a source URL may hold after its scheme: RFC 3986 unreserved characters plus the delimiters
+# the two known forms use (user@host:port/path, IPv6 brackets) and percent escapes.
+_V2V_URL_REST_RE = re.compile(r"\A[A-Za-z0-9._~%@:/\[\]+=,-]+\Z")
+_PERCENT_ESCAPE_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def v2v_url_problem(url):
-    """None when URL has a scheme ZStack converts from, else what is wrong. The rest is opaque."""
+    """None when URL is a source ZStack can convert from and safe to hand over, else what is wrong.
+
+    The scheme must be one ZStack converts from. The rest stays opaque (its form is release
+    specific) but is REJECTED, not encoded, when it holds anything that could make ZStack read
+    another source than the user meant: characters outside the URL set (spaces, quotes, control
+    characters, ``?``, ``#``, ``\\``), a bad percent escape, or a ``.``/``..`` path segment
+    (also percent-encoded). Encoding would silently change the source the user named.
+    """
     if not any(url.startswith(scheme) and len(url) > len(scheme) for scheme in V2V_URL_SCHEMES):
         return "must start with %s followed by the source VM (got %r)" % (" or ".join(V2V_URL_SCHEMES), url)
     if len(url) > 1024:
         return "must be at most 1024 characters long"
+    rest = url.split("://", 1)[1]
+    if not _V2V_URL_REST_RE.match(rest):
+        bad = sorted(set(c for c in rest if not _V2V_URL_REST_RE.match(c)))
+        return "holds characters a source URL may not contain: %s" % ", ".join(repr(c) for c in bad)
+    if _PERCENT_ESCAPE_RE.search(rest):
+        return "holds a '%' that starts no percent escape"
+    segments = unquote(rest).replace("\\", "/").split("/")
+    if any(segment in (".", "..") for segment in segments):
+        return "must not contain '.' or '..' path segments (got %r)" % url
+    return None
+
+
+# RestServer.handleQueryApi takes the FIRST of these operators that a ``q`` condition contains,
+# then splits at its first occurrence (StringUtils.splitByWholeSeparator, which also swallows
+# separators at the start of the value). There is no escape. So a value compared with ``=`` must
+# contain none of the operators listed before ``=``, must not start with ``=`` and must not be empty.
+QUERY_OPERATORS_BEFORE_EQ = ("!=", ">=", "<=", "!?=", "!~=", "~=", "?=")
+
+
+def query_value_problem(value):
+    """None when ``field=VALUE`` means exactly VALUE to ZStack's query parser, else why not."""
+    if value is None:
+        return None
+    text = str(value)
+    if not text:
+        return "must not be empty"
+    found = [op for op in QUERY_OPERATORS_BEFORE_EQ if op in text]
+    if found:
+        return ("contains %s, which ZStack's query syntax reads as an operator (it has no escape); "
+                "use the uuid instead" % " and ".join(repr(op) for op in found))
+    if text.startswith("="):
+        return "must not start with '=' (ZStack's query parser drops it); use the uuid instead"
+    if len(text) > 255:
+        return "must be at most 255 characters long (ZStack's limit for names)"
     return None
 
 
@@ -146,6 +192,30 @@ def volumes_not_moved(volumes, moves):
     return [m for m in moves if placement.get(m["uuid"]) != m["to"]]
 
 
+def volumes_moved(volumes, moves):
+    """The planned MOVES whose volume, in the fresh VOLUMES, is on its destination now."""
+    placement = volume_placement(volumes)
+    return [m for m in moves if placement.get(m["uuid"]) == m["to"]]
+
+
+def destination_problem(ps, host, host_given):
+    """(parameter, problem) when the destination primary storage PS cannot take the VM as asked, else None.
+
+    A LocalStorage destination lives on one host: ZStack needs ``dstHostUuid`` to pick it
+    (api/zstack.md section 12). A given HOST must belong to a cluster PS is attached to, when
+    ZStack tells which clusters those are.
+    """
+    if ps.get("type") == "LocalStorage" and not host_given:
+        return ("dst_host", "is required: the destination primary storage %r (%s) is LocalStorage, and ZStack "
+                            "needs the host whose local disk receives the volumes" % (ps.get("name"), ps.get("uuid")))
+    clusters = ps.get("attachedClusterUuids")
+    if host and isinstance(clusters, list) and clusters and host.get("clusterUuid") not in clusters:
+        return ("dst_host", "names host %r (%s) of cluster %s, but the primary storage %r is attached only to "
+                            "cluster(s) %s" % (host.get("name"), host.get("uuid"), host.get("clusterUuid"),
+                                               ps.get("name"), ", ".join(clusters)))
+    return None
+
+
 # -- LongJobs and V2V --------------------------------------------------------------------------------
 
 def parse_job_result(text):
@@ -216,6 +286,53 @@ V2V_FIELDS = (
     ("long_job_description", "longJobDescription"), ("ssh_priv_key", "sshPrivKey"), ("pause_vm", "pauseVm"),
     ("volume_filters", "volumeFilters"), ("root_file_system", "rootFileSystem"), ("tag_uuids", "tagUuids"),
 )
+
+
+# Module option -> ZStack collection of the object it names; checked before POST /v2vs.
+V2V_REFERENCES = (
+    ("primary_storage_uuid", "primary-storage", "primary storage"), ("l3_network_uuids", "l3-networks", "L3 network"),
+    ("default_l3_network_uuid", "l3-networks", "L3 network"), ("cluster_uuid", "clusters", "cluster"),
+    ("host_uuid", "hosts", "host"), ("zone_uuid", "zones", "zone"),
+    ("conversion_host_uuid", "v2v-conversion-hosts", "V2V conversion host"),
+)
+
+
+def v2v_referenced_uuids(params):
+    """{collection: sorted uuids} the V2V parameters name (V2V_REFERENCES)."""
+    wanted = {}
+    for option, collection, dummy in V2V_REFERENCES:
+        value = params.get(option)
+        for uuid_ in value if isinstance(value, list) else [value] if value else []:
+            wanted.setdefault(collection, set()).add(uuid_)
+    return {collection: sorted(uuids) for collection, uuids in wanted.items()}
+
+
+def v2v_reference_problem(params, found):
+    """(parameter, problem) for the first V2V reference that does not hold, else None.
+
+    FOUND is {collection: {uuid: inventory}} of what exists. Besides existence: the default L3
+    network must be one of the VM's L3 networks, a host must be in the given cluster, the cluster
+    and the primary storage must be in the given zone.
+    """
+    for option, collection, kind in V2V_REFERENCES:
+        value = params.get(option)
+        missing = [u for u in (value if isinstance(value, list) else [value] if value else [])
+                   if u not in found.get(collection, {})]
+        if missing:
+            return option, "names no existing %s: %s" % (kind, ", ".join(missing))
+    default_l3, l3s = params.get("default_l3_network_uuid"), params.get("l3_network_uuids") or []
+    if default_l3 and default_l3 not in l3s:
+        return "default_l3_network_uuid", "must be one of l3_network_uuids (%s)" % ", ".join(l3s)
+    host = found.get("hosts", {}).get(params.get("host_uuid"))
+    if host and params.get("cluster_uuid") and host.get("clusterUuid") not in (None, params["cluster_uuid"]):
+        return "host_uuid", "names host %s of cluster %s, not of cluster_uuid %s" % (
+            host["uuid"], host.get("clusterUuid"), params["cluster_uuid"])
+    zone = params.get("zone_uuid")
+    for option, collection in (("cluster_uuid", "clusters"), ("primary_storage_uuid", "primary-storage")):
+        record = found.get(collection, {}).get(params.get(option))
+        if zone and record and record.get("zoneUuid") not in (None, zone):
+            return option, "names %s of zone %s, not of zone_uuid %s" % (record["uuid"], record.get("zoneUuid"), zone)
+    return None
 
 
 def v2v_body(params, resource_uuid):

@@ -13,8 +13,14 @@ Facts it relies on (api/zstack.md):
 * every non-GET call except login/logout answers 202 + ``location`` (built from the management
   node's own IP: rewritten onto the configured endpoint), then ``GET /api-jobs/<uuid>`` says 202
   (running), 200 (done), 503 (failed) or 404 (unknown/expired);
-* a client-chosen ``X-Job-UUID`` makes a resend after a lost answer safe: the server answers
-  400 ``Duplicate job uuid[...]`` and the job is polled instead.
+* a client-chosen ``X-Job-UUID`` names the api-job before ZStack answers: after a lost answer the
+  client asks ``/api-jobs/<uuid>`` whether the call arrived, and resends (same uuid, so a late
+  arrival meets 400 ``Duplicate job uuid[...]``) only when ZStack does not know it.
+
+User values and the URL: uuids that go into a path are validated (32 hex) and still encoded with
+``quote_segment``; names only ever travel as ``q=name=<value>`` query values, where ZStack's parser
+has no escape, so the modules reject the names it would misread (``_zstack_plan.query_value_problem``);
+everything else travels in JSON bodies.
 """
 
 from __future__ import annotations
@@ -24,17 +30,18 @@ import email.utils
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
-from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import MASK, Redactor, RestClient, quote_segment
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    TERMINAL_JOB_STATES, is_uuid, pick_unique)
+    TERMINAL_JOB_STATES, is_uuid, mask_job_secrets, pick_unique)
 
 API = "/zstack/v1"
 JOBS_PATH = API + "/api-jobs/"
@@ -43,6 +50,22 @@ SESSION_PATH = API + "/accounts/sessions/"
 SESSION_ERROR_CODES = frozenset(("ID.1001",))
 SESSION_GLOBAL_ERROR_CODES = frozenset(("ORG_ZSTACK_IDENTITY_10020",))
 DUPLICATE_JOB = "Duplicate job uuid"
+UNANSWERED_POLLS = 20  # 5xx without a ZStack error in a row, while polling one api-job, before giving up
+
+
+# A PEM private key block URL-encoded (%20 or + for spaces, %0A for newlines): ZStack may echo a
+# V2V sshPrivKey that way in a failure text; the base Redactor masks the raw and JSON-escaped forms.
+_URL_ENCODED_PEM_KEY = re.compile(r"-----BEGIN(?:%20|\+)(?:[A-Z0-9]+(?:%20|\+))*PRIVATE(?:%20|\+)KEY-----.*?"
+                                  r"(?:-----END(?:%20|\+)(?:[A-Z0-9]+(?:%20|\+))*PRIVATE(?:%20|\+)KEY-----|\Z)",
+                                  re.DOTALL)
+
+
+class ZStackRedactor(Redactor):
+    """The base Redactor, plus private keys the module was never given, echoed URL-encoded."""
+
+    def __call__(self, text):
+        text = super().__call__(text)
+        return _URL_ENCODED_PEM_KEY.sub(MASK, text) if text is not None else None
 
 
 class ApiJob:
@@ -57,6 +80,11 @@ class ApiJob:
         self.operation = operation
         self.resource = resource
         self.result = None  # the 200 body once done
+        # True: ZStack has it (202, duplicate, its api-job answered); False: certainly not;
+        # None: unknown (answers lost and ZStack could not be asked), read the real state.
+        self.accepted = False
+        self.lost_answers = 0  # answers to the submit that never came (or were a 5xx)
+        self.unanswered = 0  # polls in a row answered by a 5xx without a ZStack error
         self.relogged = False  # a re-login happened since the last "still running" answer
 
 
@@ -147,7 +175,7 @@ class ZStackClient(RestClient):
         session_uuid, self.session_uuid = self.session_uuid, None
         try:
             if session_uuid:
-                RestClient.request(self, "DELETE", SESSION_PATH + session_uuid, operation="LogOut",
+                RestClient.request(self, "DELETE", SESSION_PATH + quote_segment(session_uuid), operation="LogOut",
                                    relogin=False, idempotent=True, expect=(404, 503))
         finally:
             super().close()
@@ -168,40 +196,108 @@ class ZStackClient(RestClient):
         """The poll URL on the configured endpoint: keep the part from /zstack/v1/api-jobs/."""
         if isinstance(location, str) and JOBS_PATH in location:
             return self.base_url + JOBS_PATH + location.split(JOBS_PATH, 1)[1]
-        return self.base_url + JOBS_PATH + job_uuid
+        return self.base_url + JOBS_PATH + quote_segment(job_uuid)
 
     def submit(self, method, path, body, operation, resource=None):
         """Send an async (mutating) call with a fresh X-Job-UUID; return its ApiJob (not waited for).
 
-        A lost answer is resent with the same X-Job-UUID (``idempotent``): the server then says
-        "Duplicate job uuid", which means our first attempt was accepted, so we poll that job.
+        The call is never resent blindly. When its answer is lost (connection reset, read
+        timeout, a 5xx from ZStack or a proxy), ZStack is asked about the api-job first: if it
+        knows the X-Job-UUID the call was accepted and the job is polled; only a 404 (never
+        arrived) leads to a resend, with the same X-Job-UUID, so that even a late arrival of the
+        first attempt meets "Duplicate job uuid" instead of running twice. After ``retries``
+        lost answers the error says so and names the api-job.
         """
-        job_uuid = uuid.uuid4().hex
-        job = ApiJob(job_uuid, None, method, path, body, operation, resource)
+        if not self.use_access_key and self.session_uuid is None:
+            self.login()  # now: a failed login must not pass for a lost answer below
+        job = ApiJob(uuid.uuid4().hex, None, method, path, body, operation, resource)
+        job.location = self.job_location(None, job.uuid)
         self.last_job = job
-        response = self.request(method, path, json_body=body, headers={"X-Job-UUID": job_uuid}, operation=operation,
-                                resource=resource, idempotent=True, expect=(400,))
-        if response.status == 400:
-            text = _body_text(response.body) or ""
-            if not (DUPLICATE_JOB in text and job_uuid in text):
-                raise self.error_from(response, operation, resource)
-        elif response.status in (200, 204):  # answered synchronously after all
-            job.result = response.body if isinstance(response.body, dict) else {}
-        location = response.body.get("location") if isinstance(response.body, dict) else None
-        job.location = self.job_location(location, job_uuid)
+        delays = self.backoff.delays()
+        lost = []
+        while True:
+            try:
+                response = self.request(method, path, json_body=body, headers={"X-Job-UUID": job.uuid},
+                                        operation=operation, resource=resource, idempotent=False,
+                                        expect=(400, 429, 500, 502, 503, 504))
+            except _errors.TransportError as error:
+                response, problem = None, error
+            else:
+                problem = None
+                if response.status == 429 and len(lost) < self.retries:  # ZStack did nothing: later
+                    lost.append("HTTP 429")
+                    self.clock.sleep(self._retry_after(response) or next(delays))
+                    continue
+                if response.status == 400:
+                    text = _body_text(response.body) or ""
+                    if DUPLICATE_JOB in text and job.uuid in text:  # an earlier attempt arrived after all
+                        return self._accepted(job, None)
+                    raise self.error_from(response, operation, resource)
+                if response.status < 300:
+                    return self._accepted(job, response)
+                if self.is_session_expired(response) and not lost:  # nothing ran: log in, send again
+                    self.login()
+                    lost.append("the session had expired")
+                    continue
+                problem = self.error_from(response, operation, resource)
+            lost.append(str(problem.message))
+            if self.api_job_known(job):  # the call arrived; its answer did not
+                job.lost_answers = len(lost)
+                return self._accepted(job, None)
+            proxy_answer = response is not None and self.is_retryable(response)
+            if response is not None and not proxy_answer:
+                raise problem  # ZStack itself refused it, and no api-job exists: nothing was started
+            if len(lost) > self.retries:
+                raise self._error(type(problem), "no answer after %d attempts (last: %s); ZStack knows no api-job %s, "
+                                  "so nothing was started" % (len(lost), lost[-1], job.uuid),
+                                  operation, resource, status=getattr(problem, "status", None))
+            self.clock.sleep(next(delays))
+
+    def _accepted(self, job, response):
+        job.accepted = True
+        if response is not None:
+            if response.status in (200, 204):  # answered synchronously after all
+                job.result = response.body if isinstance(response.body, dict) else {}
+            location = response.body.get("location") if isinstance(response.body, dict) else None
+            job.location = self.job_location(location, job.uuid)
         return job
+
+    def api_job_known(self, job):
+        """Whether ZStack has the api-job JOB (any answer but 404): after a lost answer, did the call arrive?
+
+        Raises TransportError naming the api-job when ZStack cannot be asked either.
+        """
+        try:
+            # An expired session is renewed by request(); a 503 with ZStack's error body is the job's failure.
+            response = self.request("GET", job.location, operation=job.operation, resource=job.resource,
+                                    expect=(202, 404))
+        except (_errors.TransportError, _errors.ApiError) as error:
+            if isinstance(error, _errors.ApiError) and error.status == 503 and error.code:
+                return True
+            job.accepted = None  # unknown: the caller must read the real state before deciding anything
+            raise self._error(_errors.TransportError, "the answer to api-job %s was lost, and asking ZStack about "
+                              "it failed too: %s" % (job.uuid, error.message), job.operation, job.resource)
+        return response.status != 404
 
     def poll(self, job):
         """One look at JOB: None while it runs, the 200 body when done; raises JobFailedError on 503."""
         if job.result is not None:
             return job.result
         response = self.request("GET", job.location, operation=job.operation, resource=job.resource,
-                                relogin=False, expect=(202, 404, 503))
+                                relogin=False, expect=(202, 404, 500, 502, 503, 504))
         if response.status == 202:
             job.relogged = False
+            job.unanswered = 0
             return None
-        if self.is_retryable(response):
-            return None  # a proxy's 503 says nothing about the job: ask again at the next poll
+        if response.status >= 500 and _error_body(response) is None:
+            # A proxy's 5xx, or the REST layer's own 500, says nothing about the job: ask again at
+            # the next poll, but not for ever.
+            job.unanswered += 1
+            if job.unanswered <= UNANSWERED_POLLS:
+                return None
+            raise self._error(_errors.ApiError, "%d polls of api-job %s in a row got no answer about it (last: %s)"
+                              % (job.unanswered, job.uuid, _body_text(response.body) or "HTTP %s" % response.status),
+                              job.operation, job.resource, status=response.status)
         if response.status == 404:
             raise self._error(_errors.NotFoundError, "the api-job %s is unknown or has expired: %s"
                               % (job.uuid, _body_text(response.body) or "HTTP 404"),
@@ -259,7 +355,7 @@ class ZStackClient(RestClient):
 
     def get_inventory(self, collection, uuid_, operation=None):
         """GET /zstack/v1/<collection>/<uuid> -> the inventory, or None (unknown uuids give 200 + [])."""
-        response = self.get("%s/%s/%s" % (API, collection, uuid_), operation=operation or "Get %s" % collection,
+        response = self.get("%s/%s/%s" % (API, collection, quote_segment(uuid_)), operation=operation or "Get %s" % collection,
                             resource=uuid_)
         inventories = _inventories(response.body)
         return inventories[0] if inventories else None
@@ -272,6 +368,13 @@ class ZStackClient(RestClient):
                 return found
         return self.query(collection, ["name=%s" % value], operation="Find %s" % kind)
 
+    def existing(self, collection, uuids, kind):
+        """{uuid: inventory} of the objects of COLLECTION among UUIDS (one query: ``uuid?=a,b``)."""
+        if not uuids:
+            return {}
+        found = self.query(collection, ["uuid?=%s" % ",".join(uuids)], operation="Find %s" % kind)
+        return {item["uuid"]: item for item in found if isinstance(item, dict) and item.get("uuid") in uuids}
+
     def resolve(self, collection, value, kind, parameter):
         """The one object of COLLECTION whose uuid or unique name is VALUE; ParameterError naming PARAMETER otherwise."""
         found, problem = pick_unique(self.find(collection, value, kind), kind, value)
@@ -280,12 +383,17 @@ class ZStackClient(RestClient):
         return found
 
     # -- LongJobs --------------------------------------------------------------------------------
+    def shown(self, job):
+        """JOB as a result may show it: secret fields of jobData/jobResult masked, and every secret
+        this run knows masked wherever ZStack echoed it (raw, JSON-escaped, URL-encoded)."""
+        return _redact_strings(mask_job_secrets(job), self.redact)
+
     def get_longjob(self, job_uuid):
         return self.get_inventory("longjobs", job_uuid, operation="Get LongJob")
 
     def longjob_action(self, job_uuid, action, timeout=None):
         """cancelLongJob / rerunLongJob / resumeLongJob: an async PUT on /longjobs/{uuid}/actions."""
-        return self.call_async("PUT", "%s/longjobs/%s/actions" % (API, job_uuid), {action: {}},
+        return self.call_async("PUT", "%s/longjobs/%s/actions" % (API, quote_segment(job_uuid)), {action: {}},
                                action[0].upper() + action[1:], "LongJob %s" % job_uuid, timeout)[1]
 
     def wait_longjob(self, job_uuid, timeout, states=TERMINAL_JOB_STATES):
@@ -303,6 +411,14 @@ class ZStackClient(RestClient):
         """(message, code, api message) of an error response."""
         code, message = self.parse_error(response)
         return message or "HTTP %s" % response.status, code, message
+
+
+def _redact_strings(value, redact):
+    if isinstance(value, dict):
+        return {k: _redact_strings(v, redact) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_strings(v, redact) for v in value]
+    return redact(value) if isinstance(value, str) else value
 
 
 def _error_body(response):
@@ -353,13 +469,29 @@ def zstack_argument_spec():
     )
 
 
+# Checked by the module base before anything is opened (parameter named in the message).
+RANGES = {"port": (1, 65535), "poll_interval": (0.01, 3600), "poll_max_interval": (0.01, 3600)}
+
+
 def open_client(module):
     params = module.params
-    for name in ("poll_interval", "poll_max_interval"):
-        if params[name] <= 0:
-            module.fail_parameter(name, "must be a positive number of seconds")
+    # One way to authenticate: a password from module_defaults or ZSTACK_PASSWORD next to a task's
+    # AccessKey would otherwise be silently ignored. (Checked here, not with mutually_exclusive,
+    # which also counts options set to null; an empty value, as AWX injects for unused credential
+    # fields, counts as not set.)
+    for name in ("access_key_id", "access_key_secret"):
+        if params["password"] and params[name]:
+            module.fail_parameter(name, "and 'password' are mutually exclusive: authenticate with account_name and "
+                                        "password, or with access_key_id and access_key_secret")
+    if params["poll_max_interval"] < params["poll_interval"]:
+        module.fail_parameter("poll_max_interval", "must not be shorter than poll_interval (%s s), got %s s"
+                              % (params["poll_interval"], params["poll_max_interval"]))
+    module.check_name("host", params["host"], "host name or address")
+    if any(c in params["host"] for c in "/?#@ "):
+        module.fail_parameter("host", "must be a host name or address only (no scheme, port, path or user), got %r"
+                              % params["host"])
     base_url = "%s://%s:%d" % (params["protocol"], params["host"], params["port"])
-    redactor = Redactor([params["password"], params["access_key_secret"]], on_secret=module.register_secret)
+    redactor = ZStackRedactor([params["password"], params["access_key_secret"]], on_secret=module.register_secret)
     return ZStackClient(base_url, account_name=params["account_name"], password=params["password"],
                         access_key_id=params["access_key_id"], access_key_secret=params["access_key_secret"],
                         validate_certs=params["validate_certs"], ca_path=params["ca_path"], redactor=redactor,
@@ -370,6 +502,7 @@ def open_client(module):
 CONNECTION = Connection(
     zstack_argument_spec(),
     open_client,
+    ranges=RANGES,
     required_together=[["account_name", "password"], ["access_key_id", "access_key_secret"]],
     required_one_of=[["password", "access_key_secret"]],
 )

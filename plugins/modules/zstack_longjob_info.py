@@ -19,7 +19,10 @@ options:
     description: The LongJob's uuid.
     type: str
   name:
-    description: The LongJob's name.
+    description:
+      - The LongJob's name.
+      - ZStack's query syntax has no escape, so a name it would misread is rejected (not encoded), namely
+        an empty name, one starting with V(=), or one containing V(!=), V(>=), V(<=), V(?=) or V(~=).
     type: str
   state:
     description: Only jobs in one of these states.
@@ -32,6 +35,7 @@ options:
   job_name:
     description:
       - Only jobs of this kind, for example V(APIPrimaryStorageMigrateVmMsg) or V(APIConvertVmFromForeignHypervisorMsg).
+      - Checked like O(name).
     type: str
   api_id:
     description: Only the job started by this API call (the C(job_uuid) that zstack_ps_migrate returns).
@@ -74,7 +78,8 @@ long_jobs:
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import zstack
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import is_uuid, longjob_conditions, mask_job_secrets
+from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
+    is_uuid, longjob_conditions, query_value_problem)
 
 STATES = ["Waiting", "Suspended", "Running", "Succeeded", "Canceling", "Canceled", "Failed"]
 
@@ -90,15 +95,24 @@ class ZstackLongjobInfo(MigrationModule):
         api_id=dict(type="str"),
     )
 
-    def run(self):
+    def validate(self):
         p = self.params
         for name in ("uuid", "target_resource_uuid", "api_id"):
             if p[name] is not None and not is_uuid(p[name]):
                 self.fail_parameter(name, "must be a ZStack uuid (32 lowercase hex characters), got %r" % p[name])
+        for name in ("name", "job_name"):  # compared with '=' in a query: must mean themselves to its parser
+            if p[name] is not None:
+                self.check_name(name, p[name])
+                problem = query_value_problem(p[name])
+                if problem:
+                    self.fail_parameter(name, "%s (got %r)" % (problem, p[name]))
+
+    def run(self):
+        p = self.params
         conditions = longjob_conditions(p["uuid"], p["name"], p["state"], p["target_resource_uuid"], p["job_name"],
                                         p["api_id"])
         jobs = self.client.query("longjobs", conditions, operation="Query LongJobs")
-        self.result["long_jobs"] = [mask_job_secrets(job) for job in jobs]
+        self.result["long_jobs"] = [self.client.shown(job) for job in jobs]
 
 
 def main():

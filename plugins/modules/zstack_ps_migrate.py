@@ -20,6 +20,17 @@ description:
   - When the api-job gives no clear answer (ZStack's C(SYS.1001) message timeout while the
     migration goes on, or its result already purged), the module follows the migration LongJob,
     or else the VM's state, and checks where the volumes are before it reports success or failure.
+  - When the answer to the migration call itself is lost (connection reset, read timeout, a 5xx
+    from ZStack or a proxy), the module asks ZStack for the api-job (its own C(X-Job-UUID)) before it
+    sends anything again, and resends only when ZStack does not know it, so a migration is never
+    submitted twice. When ZStack cannot be reached at all, the error names the api-job and the last
+    known state; a re-run finds the migration under way (and waits for it) or done (and reports no change).
+  - Every uuid and name is resolved, and the destination checked, before the migration call. A
+    LocalStorage destination needs O(dst_host), and O(dst_host) must be in a cluster the
+    destination primary storage is attached to.
+  - A failed result is read again from ZStack before it is returned. C(changed) is V(true) only when
+    a volume moved or the migration this run started is still under way, and RV(moved_volumes)
+    lists only the volumes that are on the destination.
   - In check mode the module returns the plan (which volumes would move, live or offline) without
     changing anything; in diff mode it shows each volume's primary storage before and after.
 author: hybridcloud.migration contributors (@hybridcloud)
@@ -27,11 +38,14 @@ options:
   vm:
     description:
       - The VM, by uuid or by name. A name must be unique.
+      - A name is looked up with ZStack's query syntax, which has no escape, so a name it would misread
+        is rejected (not encoded) before any call, namely an empty name, one starting with V(=), one containing
+        V(!=), V(>=), V(<=), V(?=) or V(~=), or control or bidi formatting characters. Use the uuid then.
     type: str
     required: true
   primary_storage:
     description:
-      - The destination primary storage, by uuid or by unique name.
+      - The destination primary storage, by uuid or by unique name (names checked like O(vm)).
     type: str
     required: true
   with_data_volumes:
@@ -48,7 +62,9 @@ options:
     description:
       - Host (uuid or unique name) that runs the VM after a live migration. For a LocalStorage
         destination it also selects the host whose local storage receives the volumes; ZStack requires
-        it then.
+        it then, and the module fails before any call without it.
+      - By uuid or unique name (names checked like O(vm)). It must be in a cluster the destination
+        primary storage is attached to.
     type: str
   strategy:
     description:
@@ -58,10 +74,11 @@ options:
   down_time:
     description:
       - Maximum downtime of a live migration, in the unit ZStack defines for C(downTime); passed through unchanged.
+      - Must not be negative.
     type: int
   bandwidth:
     description:
-      - Bandwidth limit of the migration in MB/s; V(0) means unlimited.
+      - Bandwidth limit of the migration in MB/s; V(0) means unlimited. Must not be negative.
     type: int
   wait:
     description:
@@ -71,7 +88,7 @@ options:
     default: true
   timeout:
     description:
-      - Seconds to wait for the migration (and for a migration already under way) to finish.
+      - Seconds to wait for the migration (and for a migration already under way) to finish; at least 1.
       - On timeout the migration goes on in ZStack; the error message names its job.
     type: int
     default: 86400
@@ -126,6 +143,7 @@ moved_volumes:
   description:
     - The volumes this run moved (or would move in check mode, or is moving with O(wait=false)).
     - Empty when nothing had to move.
+    - On failure, only the volumes that ZStack shows on the destination when the module read it again.
   returned: always
   type: list
   elements: dict
@@ -153,7 +171,9 @@ mode:
   type: str
   sample: live
 job_uuid:
-  description: The api-job (C(X-Job-UUID)) of the migration this run started; null when it started none.
+  description:
+    - The api-job (C(X-Job-UUID)) of the migration this run started; null when it started none
+      (also on failure, when ZStack never accepted the call).
   returned: always
   type: str
   sample: b3e031bde29b46dd924aed1059fce57c
@@ -168,15 +188,17 @@ long_job_uuid:
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import zstack
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
-    ConflictError, JobFailedError, NotFoundError, WaitTimeoutError)
+    ApiError, ConflictError, JobFailedError, MigrationError, NotFoundError, TransportError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    MIGRATING_STATES, job_failure_code, job_failure_message, plan_ps_migration, ps_migration_body,
-    running_migration_conditions, volume_placement, volumes_not_moved)
+    ACTIVE_JOB_STATES, MIGRATING_STATES, destination_problem, is_uuid, job_failure_code, job_failure_message,
+    plan_ps_migration, ps_migration_body, query_value_problem, running_migration_conditions, volume_placement,
+    volumes_moved, volumes_not_moved)
 
 OPERATION = "PrimaryStorageMigrateVm"
 MAX_WAITS = 3  # migrations of the same VM by others, waited for one after another
+NAME_OPTIONS = (("vm", "VM"), ("primary_storage", "primary storage"), ("dst_host", "host"))
 
 
 class ZstackPsMigrate(MigrationModule):
@@ -193,20 +215,19 @@ class ZstackPsMigrate(MigrationModule):
         wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=86400),
     )
+    ranges = {"down_time": (0, None), "bandwidth": (0, None), "timeout": (1, None)}
 
     def run(self):
         p = self.params
-        for name in ("down_time", "bandwidth"):
-            if p[name] is not None and p[name] < 0:
-                self.fail_parameter(name, "must not be negative (got %d)" % p[name])
-        if p["timeout"] <= 0:
-            self.fail_parameter("timeout", "must be a positive number of seconds")
         self.deadline = self.client.clock.now() + p["timeout"]
         self.result.update(vm=None, moved_volumes=[], mode=None, job_uuid=None, long_job_uuid=None)
 
         vm = self.client.resolve("vm-instances", p["vm"], "VM", "vm")
         dst = self.client.resolve("primary-storage", p["primary_storage"], "primary storage", "primary_storage")
         host = self.client.resolve("hosts", p["dst_host"], "host", "dst_host") if p["dst_host"] else None
+        problem = destination_problem(dst, host, bool(p["dst_host"]))
+        if problem:
+            self.fail_parameter(*problem)
         self.resource = "VM '%s' (%s)" % (vm.get("name"), vm["uuid"])
 
         plan = self.plan(vm, dst["uuid"])
@@ -236,13 +257,28 @@ class ZstackPsMigrate(MigrationModule):
             return
         body = ps_migration_body(dst["uuid"], p["with_data_volumes"], p["with_snapshots"],
                                  host["uuid"] if host else None, p["strategy"], p["down_time"], p["bandwidth"])
-        path = "%s/vm-instances/%s/actions" % (zstack.API, vm["uuid"])
-        if not p["wait"]:
-            job = self.client.submit("PUT", path, body, OPERATION, self.resource)
-            self.result["job_uuid"] = job.uuid
-            self.result["long_job_uuid"] = self.long_job_of(job.uuid)
-            return
-        self.result["vm"] = self.migrate(path, body, vm["uuid"], plan["volumes"])
+        path = "%s/vm-instances/%s/actions" % (zstack.API, zstack.quote_segment(vm["uuid"]))
+        try:
+            if not p["wait"]:
+                job = self.client.submit("PUT", path, body, OPERATION, self.resource)
+                self.result["job_uuid"] = job.uuid
+                self.result["long_job_uuid"] = self.long_job_of(job.uuid)
+                return
+            self.result["vm"] = self.migrate(path, body, vm["uuid"], plan["volumes"])
+        except MigrationError as error:
+            self.report_failure(error, vm["uuid"], plan["volumes"])
+            raise
+
+    def validate(self):
+        """Names ZStack's query syntax cannot express are rejected (it has no escape); see DOCUMENTATION."""
+        for option, kind in NAME_OPTIONS:
+            value = self.params[option]
+            if value is None:
+                continue
+            self.check_name(option, value, "%s uuid or name" % kind)
+            problem = None if is_uuid(value) else query_value_problem(value)
+            if problem:
+                self.fail_parameter(option, "%s (got %r)" % (problem, value))
 
     # -- reading and planning ----------------------------------------------------------------------
     def plan(self, vm, dst_uuid):
@@ -295,20 +331,26 @@ class ZstackPsMigrate(MigrationModule):
         except WaitTimeoutError as error:
             self.result["job_uuid"] = self.client.last_job.uuid
             self.result["long_job_uuid"] = self.long_job_of(self.client.last_job.uuid)
-            raise WaitTimeoutError("%s; the migration goes on in ZStack (LongJob %s)"
-                                   % (error.message, self.result["long_job_uuid"]), operation=OPERATION,
-                                   resource=self.resource)
-        except (JobFailedError, NotFoundError) as error:
-            # SYS.1001: the api-job timed out while the LongJob may go on; 404: its result was purged.
+            error.message = "%s (timeout %s); the migration goes on in ZStack (LongJob %s)" % (
+                error.message, format_seconds(self.params["timeout"]), self.result["long_job_uuid"])
+            raise
+        except (JobFailedError, ApiError, TransportError) as error:
+            # No clear answer from the api-job: SYS.1001 (timed out while the LongJob may go on),
+            # 404 (its result was purged), or its polls went unanswered (lost, 5xx). The LongJob and
+            # the VM tell.
             if isinstance(error, JobFailedError) and error.code != "SYS.1001":
                 raise
+            if isinstance(error, ApiError) and not isinstance(error, NotFoundError) and (error.status or 0) < 500:
+                raise
+            if self.client.last_job.accepted is False:
+                raise  # certainly never reached ZStack: the submit's error says so
             self.result["job_uuid"] = self.client.last_job.uuid
             vm, long_job_uuid = self.recover(vm_uuid)
             missing = volumes_not_moved(self.volumes_of(vm), moves)
             if missing and not long_job_uuid:  # the VM settled with volumes left behind: the api-job's word stands
-                raise type(error)("%s; no migration LongJob was found and volume(s) %s are not on the destination"
-                                  % (error.message, ", ".join(m["uuid"] for m in missing)), operation=OPERATION,
-                                  resource=self.resource, status=error.status, code=error.code)
+                error.message = ("%s; no migration LongJob was found and volume(s) %s are not on the destination"
+                                 % (error.message, ", ".join(m["uuid"] for m in missing)))
+                raise
         self.result["long_job_uuid"] = self.result["long_job_uuid"] or self.long_job_of(self.result["job_uuid"])
         missing = volumes_not_moved(self.volumes_of(vm), moves)
         if missing:
@@ -338,6 +380,44 @@ class ZstackPsMigrate(MigrationModule):
                 long_job_uuid, job.get("state"), job_failure_message(job)),
                 operation=OPERATION, resource=self.resource, code=job_failure_code(job))
         return self.read_vm(vm_uuid), long_job_uuid
+
+    def report_failure(self, error, vm_uuid, moves):
+        """Make a failed result true: read the VM and its migration again, whatever the failure was.
+
+        ``changed`` is true only when a volume moved or a migration this run started is still
+        under way; ``moved_volumes`` lists only volumes now on the destination. The message gets
+        the api-job and what ZStack shows now (or that it could not be read).
+        """
+        job = self.client.last_job
+        self.result["job_uuid"] = job.uuid if job is not None and job.accepted is not False else None
+        self.result.update(changed=False, moved_volumes=[])
+        if job is None or job.accepted is False:
+            self.result.pop("diff", None)  # nothing was started: the submit's own error says why
+            return
+        try:
+            vm = self.read_vm(vm_uuid)
+            long_job_uuid = self.result["long_job_uuid"] or self.long_job_of(job.uuid)
+            long_job = self.client.get_longjob(long_job_uuid) if long_job_uuid else None
+        except MigrationError as read_error:
+            error.message = ("%s; api-job %s %s, and the migration's state could not be read (%s); a re-run "
+                             "finds a migration under way or done and does not start another"
+                             % (error.message, job.uuid, "was accepted by ZStack" if job.accepted
+                                else "may have reached ZStack", read_error))
+            self.result["changed"] = bool(job.accepted)  # accepted, and no later word that it did nothing
+            return
+        volumes = self.volumes_of(vm)
+        moved = volumes_moved(volumes, moves)
+        if "diff" in self.result:  # what is, not what was planned
+            self.result["diff"]["after"] = {"volumes": volume_placement(volumes)}
+        job_state = long_job.get("state") if long_job else None
+        under_way = job_state in ACTIVE_JOB_STATES or vm.get("state") in MIGRATING_STATES
+        self.result.update(vm=vm, moved_volumes=moved, long_job_uuid=long_job_uuid, changed=bool(moved) or under_way)
+        now = "now: VM state %s, %d of %d volume(s) on the destination" % (vm.get("state"), len(moved), len(moves))
+        if long_job_uuid:
+            now += ", LongJob %s %s" % (long_job_uuid, job_state or "gone")
+        if job.uuid not in error.message:
+            now = "api-job %s; %s" % (job.uuid, now)
+        error.message = "%s (%s)" % (error.message, now)
 
 
 def main():

@@ -20,8 +20,16 @@ description:
   - When the job is gone (ZStack purged it) but a VM named O(name) exists, that VM is taken as the
     result of the earlier conversion (with a warning), so O(name) should be unique.
   - When the api-job of a submit, rerun or cancel gives no clear answer (ZStack's C(SYS.1001)
-    message timeout, its result already purged), the LongJob's own state decides whether the
-    call took effect.
+    message timeout, its result already purged, a lost answer, a 5xx), the LongJob's own state
+    decides whether the call took effect. A lost answer is never followed by a blind resend; ZStack
+    is asked for the api-job first. When ZStack cannot be reached, the error names the LongJob and
+    its last known state; a re-run looks the job up by its uuid and never submits it twice.
+  - Before C(POST /v2vs) every object the conversion names is looked up (one query per kind), namely
+    the primary storage, the L3 networks, the default L3 network (which must be one of
+    O(l3_network_uuids)), the cluster, the host (which must be in O(cluster_uuid)), the zone and the
+    conversion host. A uuid that is well formed but unknown fails naming its parameter, before any call.
+  - A failed result says C(changed=true) only when this run's submit, rerun or cancel took effect
+    (the LongJob shows it), for example a conversion job that was created and then failed.
 author: hybridcloud.migration contributors (@hybridcloud)
 options:
   state:
@@ -36,12 +44,19 @@ options:
     description:
       - The source VM. For VMware, V(vmware://<ZStack uuid of the vCenter VM>) after the vCenter was
         added to ZStack and synced; for KVM, a V(kvm://) URL in the form your ZStack release expects.
-      - Only the scheme is checked; the rest is passed to ZStack as given.
+      - The rest is passed to ZStack as given, but a URL that could make ZStack read another source
+        than the one named is rejected (not encoded, which would silently change the source), namely
+        characters outside the URL set (spaces, quotes, control characters, V(?), V(#), backslash),
+        a V(%) that starts no escape, and V(.) or V(..) path segments, also percent-encoded.
       - Required with O(state=present), and with O(state=canceled) unless O(resource_uuid) is given.
     type: str
   name:
     description:
       - Name of the new ZStack VM. Should be unique (see the description).
+      - It is looked up with ZStack's query syntax, which has no escape, so a name it would misread is
+        rejected (not encoded) before any call, namely an empty name, one starting with V(=), one containing
+        V(!=), V(>=), V(<=), V(?=) or V(~=), longer than 255 characters, or with control or bidi
+        formatting characters.
       - Required with O(state=present), and with O(state=canceled) unless O(resource_uuid) is given.
     type: str
   description:
@@ -51,7 +66,7 @@ options:
     description: CPU count of the new VM (1-1024). Required with O(state=present).
     type: int
   memory_size:
-    description: Memory of the new VM, in bytes. Required with O(state=present).
+    description: Memory of the new VM, in bytes (at least 1). Required with O(state=present).
     type: int
   primary_storage_uuid:
     description: Primary storage that receives the converted volumes. Required with O(state=present).
@@ -102,7 +117,10 @@ options:
     description: Root file system hint, passed to ZStack's C(rootFileSystem).
     type: str
   ssh_priv_key:
-    description: Private key ZStack uses to reach a KVM source over SSH.
+    description:
+      - Private key ZStack uses to reach a KVM source over SSH.
+      - Masked in every result, warning and error, also where ZStack echoes it JSON-escaped (for
+        example in a LongJob's C(jobData)) or URL-encoded.
     type: str
   long_job_name:
     description: Name of the conversion LongJob.
@@ -137,7 +155,7 @@ options:
     default: true
   timeout:
     description:
-      - Seconds to wait for the conversion to end. Submitting itself is bounded by 600 seconds.
+      - Seconds to wait for the conversion to end (at least 1). Submitting itself is bounded by 600 seconds.
       - On timeout the conversion goes on in ZStack.
     type: int
     default: 43200
@@ -210,11 +228,13 @@ vm:
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import zstack
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
-    ConflictError, JobFailedError, NotFoundError, WaitTimeoutError)
+    ApiError, ConflictError, JobFailedError, MigrationError, NotFoundError, TransportError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import format_seconds
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
     action_took_effect, derive_v2v_job_uuid, is_resource_uuid, is_uuid, job_failure_code, job_failure_message,
-    mask_job_secrets, plan_v2v, v2v_body, v2v_url_problem, vm_uuid_candidates)
+    plan_v2v, query_value_problem, v2v_body, v2v_reference_problem, v2v_referenced_uuids,
+    v2v_url_problem, vm_uuid_candidates)
 
 OPERATION = "ConvertVmFromForeignHypervisor"
 SUBMIT_TIMEOUT = 600
@@ -257,24 +277,25 @@ class ZstackV2vConvert(MigrationModule):
         wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=43200),
     )
+    ranges = {"cpu_num": (1, 1024), "memory_size": (1, None), "timeout": (1, None)}
     module_kwargs = dict(
         required_if=[["state", "present", ["url", "name", "cpu_num", "memory_size", "primary_storage_uuid",
                                            "l3_network_uuids"]]],
     )
 
     def run(self):
-        self.validate()
         p = self.params
-        self.register_secret(p["ssh_priv_key"])
+        self.client.redact.add(p["ssh_priv_key"])  # also in its JSON-escaped and URL-encoded forms
         self.deadline = self.client.clock.now() + p["timeout"]
         job_uuid = p["resource_uuid"] or derive_v2v_job_uuid(p["url"], p["name"])
+        self.job_uuid = job_uuid
         self.resource = "VM '%s' from %s" % (p["name"], p["url"]) if p["name"] else "LongJob %s" % job_uuid
         self.result.update(job_uuid=job_uuid, long_job=None, vm_uuid=None, vm=None)
 
         job = self.client.get_longjob(job_uuid)
         vms_named = self.vms_named() if job is None and p["state"] == "present" else []
         plan = plan_v2v(p["state"], job, vms_named)
-        self.result["long_job"] = mask_job_secrets(job)
+        self.result["long_job"] = self.client.shown(job)
         action = plan["action"]
         if action == "blocked":
             raise ConflictError(plan["reason"], operation=OPERATION, resource=self.resource)
@@ -283,35 +304,41 @@ class ZstackV2vConvert(MigrationModule):
                       % (job_uuid, p["name"], vms_named[0]["uuid"]))
             self.result.update(vm_uuid=vms_named[0]["uuid"], vm=vms_named[0])
             return
+        if action == "submit":
+            self.check_references()
         if action in ("submit", "rerun", "cancel"):
             self.changed({"long_job": job.get("state") if job else None},
                          {"long_job": "Canceled" if action == "cancel" else "Succeeded"})
             if self.check_mode:
                 return
-            job = self.apply(action, job_uuid)
-            self.result["long_job"] = mask_job_secrets(job)
+            job = self.apply(action, job_uuid, job)
+            self.result["long_job"] = self.client.shown(job)
         if action == "wait" and self.check_mode:
             return  # reading is allowed in check mode, but not hours of waiting
         if action != "none" and p["wait"] and job.get("state") not in ("Succeeded", "Failed", "Canceled"):
-            job = self.client.wait_longjob(job_uuid, self.remaining())
-            self.result["long_job"] = mask_job_secrets(job)
+            job = self.wait(job)
         if p["state"] == "present" and job is not None:
             self.report(job)
 
     def validate(self):
+        """Every parameter checked before any call (see DOCUMENTATION for what is rejected and why)."""
         p = self.params
         if p["state"] == "canceled" and not p["resource_uuid"] and not (p["url"] and p["name"]):
             self.fail_parameter("resource_uuid", "or both url and name are required with state=canceled")
         if p["url"] is not None:
+            self.check_name("url", p["url"], "source URL")
             problem = v2v_url_problem(p["url"])
             if problem:
                 self.fail_parameter("url", problem)
-        if p["name"] is not None and not 0 < len(p["name"]) <= 255:
-            self.fail_parameter("name", "must be 1 to 255 characters long")
-        if p["cpu_num"] is not None and not 1 <= p["cpu_num"] <= 1024:
-            self.fail_parameter("cpu_num", "must be between 1 and 1024 (got %d)" % p["cpu_num"])
-        if p["memory_size"] is not None and p["memory_size"] <= 0:
-            self.fail_parameter("memory_size", "must be a positive number of bytes (got %d)" % p["memory_size"])
+        if p["name"] is not None:
+            # The name is looked up with vm-instances?q=name=...: it must mean itself to the query parser.
+            self.check_name("name", p["name"], "VM name")
+            problem = query_value_problem(p["name"])
+            if problem:
+                self.fail_parameter("name", "%s (got %r)" % (problem, p["name"]))
+        for name in ("long_job_name", "description", "long_job_description", "root_file_system"):
+            if p[name] is not None:
+                self.check_name(name, p[name], name.replace("_", " "))
         if p["l3_network_uuids"] is not None and not p["l3_network_uuids"]:
             self.fail_parameter("l3_network_uuids", "must name at least one L3 network")
         for name in UUID_OPTIONS:
@@ -324,12 +351,25 @@ class ZstackV2vConvert(MigrationModule):
         if p["state"] == "present" and p["resource_uuid"] is not None and not is_resource_uuid(p["resource_uuid"]):
             self.fail_parameter("resource_uuid", "must be a UUID of version 1-5 without dashes (like uuid4().hex), "
                                                  "got %r" % p["resource_uuid"])
-        if p["timeout"] <= 0:
-            self.fail_parameter("timeout", "must be a positive number of seconds")
+
+    def check_references(self):
+        """Every object the conversion names exists (one query per kind), before POST /v2vs.
+
+        ZStack checks them only after accepting the call (SYS.1007 on the api-job poll).
+        """
+        found = {collection: self.client.existing(collection, uuids, collection)
+                 for collection, uuids in v2v_referenced_uuids(self.params).items()}
+        problem = v2v_reference_problem(self.params, found)
+        if problem:
+            self.fail_parameter(*problem)
 
     # -- applying ------------------------------------------------------------------------------------
-    def apply(self, action, job_uuid):
-        """Submit, rerun or cancel; return the LongJob as it is right after."""
+    def apply(self, action, job_uuid, before):
+        """Submit, rerun or cancel; return the LongJob as it is right after.
+
+        Whatever the answer, a doubtful one is settled by reading the LongJob <job_uuid>. On a
+        failure, ``changed`` says whether the call took effect all the same.
+        """
         timeout = min(SUBMIT_TIMEOUT, self.remaining())
         try:
             if action == "submit":
@@ -339,15 +379,40 @@ class ZstackV2vConvert(MigrationModule):
             else:
                 self.client.longjob_action(job_uuid, "rerunLongJob" if action == "rerun" else "cancelLongJob", timeout)
                 job = None
-        except (JobFailedError, NotFoundError, WaitTimeoutError):
+        except (JobFailedError, NotFoundError, WaitTimeoutError, TransportError, ApiError) as error:
             # No clear answer from the api-job: SYS.1001 (its message timed out while the LongJob
-            # goes on), 404 (its result was purged), our own timeout, or SYS.1007 because a
-            # parallel run created the job meanwhile. The LongJob <resourceUuid> tells what happened.
-            job = self.client.get_longjob(job_uuid)
+            # goes on), 404 (its result was purged), our own timeout, lost answers, a 5xx, or
+            # SYS.1007 because a parallel run created the job meanwhile. The LongJob tells.
+            try:
+                job = self.client.get_longjob(job_uuid)
+            except MigrationError as read_error:
+                self.result["changed"] = False
+                self.result.pop("diff", None)  # what is now is unknown
+                error.message = ("%s; LongJob %s (state before: %s) could not be read afterwards (%s); a re-run "
+                                 "looks it up by this uuid and does not submit it twice"
+                                 % (error.message, job_uuid, before.get("state") if before else "none", read_error))
+                raise error
             if not action_took_effect(action, job):
+                self.result["changed"] = False
+                self.result["long_job"] = self.client.shown(job)
+                if "diff" in self.result:  # what is, not what was planned
+                    self.result["diff"]["after"] = {"long_job": job.get("state") if job else None}
                 raise
             return job
         return job if isinstance(job, dict) and job.get("state") else self.client.get_longjob(job_uuid)
+
+    def wait(self, job):
+        """Wait for the LongJob to end; a lost connection or the deadline fails naming it and its last state."""
+        try:
+            job = self.client.wait_longjob(job["uuid"], self.remaining())
+        except (WaitTimeoutError, TransportError, ApiError) as error:
+            if isinstance(error, WaitTimeoutError):
+                error.message = "%s (timeout %s)" % (error.message, format_seconds(self.params["timeout"]))
+            error.message = "%s; LongJob %s was %s when last read; it goes on in ZStack" % (
+                error.message, job["uuid"], job.get("state"))
+            raise
+        self.result["long_job"] = self.client.shown(job)
+        return job
 
     def report(self, job):
         """Fail for a failed or canceled conversion; else find the new VM (api/zstack.md section 12 order)."""

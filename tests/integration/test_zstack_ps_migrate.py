@@ -45,23 +45,34 @@ def test_check_mode_apply_and_idempotence(ansible, zstack):
     assert operations(zstack) == []
 
 
-def test_bad_input_fails_clearly_before_any_mutating_call(ansible, zstack):
-    run = play(ansible, zstack,
-               task("unknown", vm="no-such-vm", primary_storage="ps-ceph-01"),
-               task("ambiguous", vm="app-01", primary_storage="ps-ceph-01"),
-               task("bad uuid", vm="0" * 32, primary_storage="ps-ceph-01"),
-               task("bad ps", vm="web-01", primary_storage="ps-none"),
-               task("wrong state", vm="batch-01", primary_storage="ps-ceph-01"),
-               task("negative", vm="web-01", primary_storage="ps-ceph-01", bandwidth=-1))
-    messages = {name: run.result(name)["msg"] for name in ("unknown", "ambiguous", "bad uuid", "bad ps", "wrong state",
-                                                           "negative")}
-    assert all(run.result(name)["_status"] == "failed" for name in messages)
-    assert "parameter 'vm': no VM has the uuid or name 'no-such-vm'" in messages["unknown"]
-    assert "'app-01' is ambiguous: 2 VMs" in messages["ambiguous"] and emu.VM_APP_RUNNING in messages["ambiguous"]
-    assert "no VM has the uuid or name '%s'" % ("0" * 32) in messages["bad uuid"]
-    assert "parameter 'primary_storage'" in messages["bad ps"]
-    assert "state Starting" in messages["wrong state"] and "batch-01" in messages["wrong state"]
-    assert "parameter 'bandwidth'" in messages["negative"]
+BAD_INPUT = [  # (task, parameter named, the parameter's problem, module arguments)
+    ("unknown", "vm", "no VM has the uuid or name 'no-such-vm'", dict(vm="no-such-vm")),
+    ("ambiguous", "vm", "'app-01' is ambiguous: 2 VMs", dict(vm="app-01")),
+    ("bad uuid", "vm", "no VM has the uuid or name '%s'" % ("0" * 32), dict(vm="0" * 32)),
+    ("empty", "vm", "must be a non-empty", dict(vm="")),
+    ("operator", "vm", "reads as an operator", dict(vm="x~=%")),
+    ("control", "vm", "control or formatting character U+0007", dict(vm="web\u0007")),
+    ("bidi", "vm", "U+202E", dict(vm="\u202eweb-01")),
+    ("bad ps", "primary_storage", "no primary storage", dict(primary_storage="ps-none")),
+    ("local without host", "dst_host", "LocalStorage", dict(primary_storage="ps-local-01")),
+    ("unknown host", "dst_host", "no host has", dict(primary_storage="ps-local-01", dst_host="host-none")),
+    ("negative", "bandwidth", "at least 0, got -1", dict(bandwidth=-1)),
+    ("timeout", "timeout", "at least 1, got 0", dict(timeout=0)),
+    ("port", "port", "between 1 and 65535, got 70000", dict(port=70000)),
+    ("poll", "poll_interval", "got 0", dict(poll_interval=0)),
+    ("two auth methods", "access_key_id", "mutually exclusive", dict(access_key_id="AKID", access_key_secret="ak-secret-98765")),
+]
+
+
+def test_bad_input_fails_naming_the_parameter_before_any_mutating_call(ansible, zstack):
+    run = play(ansible, zstack, *[task(name, **dict(dict(vm="web-01", primary_storage="ps-ceph-01"), **args))
+                                  for name, dummy, dummy2, args in BAD_INPUT],
+               task("wrong state", vm="batch-01", primary_storage="ps-ceph-01"))
+    for name, parameter, problem, dummy in BAD_INPUT:
+        result = run.result(name)
+        assert result["_status"] == "failed" and result["changed"] is False, name
+        assert "parameter '%s'" % parameter in result["msg"] and problem in result["msg"], (name, result["msg"])
+    assert "state Starting" in run.result("wrong state")["msg"] and "batch-01" in run.result("wrong state")["msg"]
     assert operations(zstack) == []
 
 
@@ -76,7 +87,7 @@ def test_lost_submit_answer_and_503_while_polling_and_session_expiry_mid_job(ans
     volumes = {v["type"]: v["primaryStorageUuid"] for v in vm(zstack, emu.VM_DB)["allVolumes"]}
     assert volumes["Root"] == emu.PS_CEPH and volumes["Data"] == emu.PS_NFS
     puts = [e for e in zstack.admin.journal() if e["path"] == ACTIONS % emu.VM_DB]
-    assert [p["status"] for p in puts] == [202, 400]  # the resend met "Duplicate job uuid": one migration only
+    assert [p["status"] for p in puts] == [202]  # ZStack was asked about the api-job instead of a resend
     assert len([j for j in zstack.admin.state()["longjobs"] if j["jobName"] == emu.MIGRATE_JOB]) == 1
     assert len(logins(zstack)) == 2  # the session expired mid-job: one re-login
 
@@ -87,20 +98,6 @@ def test_job_failure_names_the_zstack_error(ansible, zstack):
     assert result["_status"] == "failed" and result["error_code"] == "SYS.1006"
     assert result["msg"].startswith("PrimaryStorageMigrateVm on VM 'cache-01'")
     assert "not support to migrate volume" in result["msg"] and "Ceph" in result["msg"]
-
-
-def test_timeout_then_a_rerun_waits_for_the_running_migration(ansible, zstack):
-    zstack.admin.action("migrate-duration", {"seconds": 10})  # long enough to outlast a busy playbook start
-    run = play(ansible, zstack, task("short", vm="web-01", primary_storage="ps-ceph-01", timeout=1))
-    result = run.result("short")
-    assert result["_status"] == "failed" and "gave up waiting" in result["msg"] and result["long_job_uuid"] in result["msg"]
-    assert vm(zstack, emu.VM_WEB)["state"] == "Migrating"
-    zstack.admin.clear_journal()
-    run = play(ansible, zstack, task("rerun", vm="web-01", primary_storage="ps-ceph-01"))
-    rerun = run.result("rerun")
-    assert rerun["changed"] is False and rerun["_status"] == "ok" and rerun["long_job_uuid"] == result["long_job_uuid"]
-    assert operations(zstack) == []  # waited for the running migration instead of starting another
-    assert {v["primaryStorageUuid"] for v in vm(zstack, emu.VM_WEB)["allVolumes"]} == {emu.PS_CEPH}
 
 
 def test_wait_false_returns_the_job_at_once(ansible, zstack):

@@ -205,3 +205,69 @@ def test_vm_uuid_candidates_in_section_12_order_without_repeats():
     assert plan.vm_uuid_candidates({"jobResult": json.dumps({"inventory": vm}), "targetResourceUuid": "9" * 32}) == [VM, "9" * 32]
     assert plan.vm_uuid_candidates({"jobResult": json.dumps({"inventory": vm}), "targetResourceUuid": VM}) == [VM]
     assert plan.vm_uuid_candidates({"jobResult": "Succeeded"}) == []
+
+
+# -- input checks (issue 12) ----------------------------------------------------------------------
+@pytest.mark.parametrize("value,problem", [
+    ("", "empty"), ("x~=%", "'~='"), ("a!=b", "'!='"), ("a>=b", "'>='"), ("a<=b", "'<='"), ("a?=b", "'?='"),
+    ("a!~=b", "'!~='"), ("=x", "start with '='"), ("n" * 256, "255")])
+def test_query_values_zstack_would_misread_are_refused(value, problem):
+    assert problem in plan.query_value_problem(value)
+
+
+@pytest.mark.parametrize("value", ["web-01", "a=b", "a>b", "a<b", "a b", "100%", "x_y", "a,b", "is null", "café"])
+def test_query_values_that_mean_themselves_pass(value):
+    # RestServer takes the first operator contained, '=' before '>', '<', 'is null': all read right.
+    assert plan.query_value_problem(value) is None
+
+
+@pytest.mark.parametrize("url,problem", [
+    ("https://vc/vm-1", "must start with"), ("vmware://", "must start with"), ("vmware://a/../b", "'..'"),
+    ("kvm://root@h/%2e%2e/etc", "'..'"), ("kvm://root@h/..%2fetc", "'..'"), ("kvm://root@h/./x", "'.'"),
+    ("vmware://a b", "' '"), ("vmware://a?action=x", "'?'"), ("vmware://a#b", "'#'"), ("vmware://a\\..\\b", "'\\\\'"),
+    ("vmware://a\"b", "'\"'"), ("vmware://a\nb", "'\\n'"), ("vmware://%zz", "percent escape"),
+    ("vmware://" + "a" * 1020, "1024")])
+def test_unsafe_v2v_urls_are_rejected(url, problem):
+    assert problem in plan.v2v_url_problem(url)
+
+
+@pytest.mark.parametrize("url", ["vmware://155cb773228d346ba8ed1135d48f3718", "kvm://root@192.168.20.31/9b2a0a1c-6f0d",
+                                 "kvm://root@[fe80::1]:2222/dom-1", "kvm://root@h/a.b..c/x%2Fy"])
+def test_safe_v2v_urls_pass(url):
+    assert plan.v2v_url_problem(url) is None
+
+
+def test_a_local_storage_destination_needs_a_host_in_one_of_its_clusters():
+    local = {"uuid": "p" * 32, "name": "ps-local", "type": "LocalStorage", "attachedClusterUuids": ["c1"]}
+    assert plan.destination_problem(local, None, False)[0] == "dst_host"
+    assert "LocalStorage" in plan.destination_problem(local, None, False)[1]
+    assert plan.destination_problem(local, {"uuid": "h", "clusterUuid": "c1"}, True) is None
+    assert "cluster(s) c1" in plan.destination_problem(local, {"uuid": "h", "clusterUuid": "c2"}, True)[1]
+    assert plan.destination_problem({"type": "Ceph"}, None, False) is None
+    assert plan.destination_problem({"type": "NFS", "attachedClusterUuids": []}, {"clusterUuid": "c9"}, True) is None
+
+
+def test_volumes_moved_lists_only_what_is_on_the_destination():
+    moves = [{"uuid": "r", "to": "dst"}, {"uuid": "d", "to": "dst"}]
+    volumes = [{"uuid": "r", "primaryStorageUuid": "dst"}, {"uuid": "d", "primaryStorageUuid": "src"}]
+    assert plan.volumes_moved(volumes, moves) == [moves[0]] and plan.volumes_not_moved(volumes, moves) == [moves[1]]
+
+
+def test_v2v_references_are_collected_per_collection_and_checked():
+    params = {"primary_storage_uuid": "p1", "l3_network_uuids": ["l1", "l2"], "default_l3_network_uuid": "l1",
+              "cluster_uuid": "c1", "host_uuid": "h1", "zone_uuid": "z1", "conversion_host_uuid": None}
+    expected = {"primary-storage": ["p1"], "l3-networks": ["l1", "l2"], "clusters": ["c1"], "hosts": ["h1"], "zones": ["z1"]}
+    assert plan.v2v_referenced_uuids(params) == expected
+    found = {"primary-storage": {"p1": {"uuid": "p1", "zoneUuid": "z1"}}, "l3-networks": {"l1": {}, "l2": {}},
+             "clusters": {"c1": {"uuid": "c1", "zoneUuid": "z1"}}, "hosts": {"h1": {"uuid": "h1", "clusterUuid": "c1"}},
+             "zones": {"z1": {}}}
+    assert plan.v2v_reference_problem(params, found) is None
+    assert plan.v2v_reference_problem(dict(params, l3_network_uuids=["l1", "l9"]), found) == (
+        "l3_network_uuids", "names no existing L3 network: l9")
+    assert plan.v2v_reference_problem(dict(params, primary_storage_uuid="p9"), found)[0] == "primary_storage_uuid"
+    assert plan.v2v_reference_problem(dict(params, default_l3_network_uuid="l2", l3_network_uuids=["l1"]),
+                                      dict(found, **{"l3-networks": {"l1": {}, "l2": {}}}))[0] == "default_l3_network_uuid"
+    other_host = dict(found, hosts={"h1": {"uuid": "h1", "clusterUuid": "c2"}})
+    assert plan.v2v_reference_problem(params, other_host)[0] == "host_uuid"
+    other_zone = dict(found, clusters={"c1": {"uuid": "c1", "zoneUuid": "z2"}})
+    assert plan.v2v_reference_problem(params, other_zone)[0] == "cluster_uuid"

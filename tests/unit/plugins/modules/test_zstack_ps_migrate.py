@@ -1,9 +1,13 @@
 """zstack_ps_migrate in-process against the ZStack emulator (the integration tests run it through Ansible)."""
 
+import threading
+import time
+
 import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.modules import zstack_ps_migrate
 from tests.emulators import zstack as emu
+from tests.emulators._server import Fault
 from tests.unit.plugins.modules.zstack_runner import operations, prepare, run
 
 ACTIONS = "/zstack/v1/vm-instances/%s/actions"
@@ -96,3 +100,110 @@ def test_sys_1001_is_reported_when_nothing_moved_and_no_long_job_exists(zstack):
     result, code = migrate(zstack, vm="cache-01", primary_storage="ps-local-01", dst_host="host-kvm-02")
     assert code == 1 and result["error_code"] == "SYS.1001" and "api timeout" in result["msg"]
     assert "not on the destination" in result["msg"]
+
+
+# -- bad input: each parameter class fails naming the parameter, with zero mutating calls ----------
+BAD_INPUT = [
+    ("vm", dict(vm="")), ("vm", dict(vm="x~=%")), ("vm", dict(vm="=web-01")), ("vm", dict(vm="web\x07-01")),
+    ("vm", dict(vm="\u202eweb-01")), ("vm", dict(vm="no-such-vm")), ("vm", dict(vm="app-01")),
+    ("primary_storage", dict(primary_storage="")), ("primary_storage", dict(primary_storage="ps>=1")),
+    ("primary_storage", dict(primary_storage="f" * 32)),
+    ("dst_host", dict(primary_storage="ps-local-01")),  # LocalStorage needs the host
+    ("dst_host", dict(primary_storage="ps-local-01", dst_host="h?=1")),
+    ("dst_host", dict(primary_storage="ps-local-01", dst_host="no-such-host")),
+    ("bandwidth", dict(bandwidth=-1)), ("down_time", dict(down_time=-5)), ("timeout", dict(timeout=0)),
+    ("port", dict(port=70000)), ("port", dict(port=0)), ("poll_interval", dict(poll_interval=0)),
+    ("poll_max_interval", dict(poll_max_interval=0.001)), ("poll_max_interval", dict(poll_interval=2, poll_max_interval=1)),
+    ("access_key_id", dict(access_key_id="AKID-1", access_key_secret="ak-secret-123456")),
+    ("host", dict(host="127.0.0.1/zstack?x=")), ("strategy", dict(strategy="fast")),
+]
+
+
+@pytest.mark.parametrize("parameter,args", BAD_INPUT, ids=["%s-%d" % (p, i) for i, (p, a) in enumerate(BAD_INPUT)])
+def test_bad_input_fails_naming_the_parameter_before_any_mutating_call(zstack, parameter, args):
+    result, code = migrate(zstack, **dict(dict(vm="web-01", primary_storage="ps-ceph-01"), **args))
+    assert code == 1 and result.get("changed", False) is False
+    assert parameter in result["msg"], result["msg"]
+    assert operations(zstack) == []
+
+
+def test_local_storage_destination_with_its_host_migrates(zstack):
+    result, code = migrate(zstack, vm="db-01", primary_storage="ps-local-01", dst_host="host-kvm-01")
+    assert code == 0 and result["changed"] and len(result["moved_volumes"]) == 3, result.get("msg")
+    assert operations(zstack) == [("PUT", ACTIONS % emu.VM_DB)]
+
+
+def test_a_job_failing_on_zstack_side_reports_nothing_changed_and_nothing_moved(zstack):
+    # Ceph -> LocalStorage is refused by ZStack after the 202: the failed result must say so truthfully.
+    result, code = migrate(zstack, diff=True, vm="cache-01", primary_storage="ps-local-01", dst_host="host-kvm-02")
+    assert code == 1 and result["error_code"] == "SYS.1006" and result["changed"] is False
+    assert result["moved_volumes"] == [] and result["job_uuid"] and "0 of 1 volume(s)" in result["msg"]
+    assert result["diff"]["before"] == result["diff"]["after"]  # the diff shows what is, not the plan
+
+
+def test_answers_lost_every_time_fail_naming_the_job_and_nothing_started(zstack, monkeypatch):
+    fast_http_retries(monkeypatch)
+    zstack.admin.fault(method="PUT", path="/vm-instances/", drop=True, times=50)
+    result, code = migrate(zstack, vm="web-01", primary_storage="ps-ceph-01")
+    assert code == 1 and result["changed"] is False and result["job_uuid"] is None and result["moved_volumes"] == []
+    assert "no answer after 6 attempts" in result["msg"] and "nothing was started" in result["msg"]
+    assert "Connection aborted" in result["msg"] and operations(zstack) == []
+
+
+def test_many_lost_answers_after_zstack_acted_still_report_the_real_outcome(zstack, monkeypatch):
+    # The migration was accepted, every answer about it lost for a while: the LongJob and VM decide.
+    fast_http_retries(monkeypatch)
+    zstack.admin.fault(method="PUT", path="/vm-instances/", drop=True, after=True)
+    zstack.admin.fault(method="GET", path="/api-jobs/", drop=True, times=8)
+    result, code = migrate(zstack, vm="web-01", primary_storage="ps-ceph-01")
+    assert code == 0 and result["changed"] and len(result["job_uuid"]) == 32 and result["long_job_uuid"], result.get("msg")
+    assert {v["primaryStorageUuid"] for v in result["vm"]["allVolumes"]} == {emu.PS_CEPH}
+    assert operations(zstack) == [("PUT", ACTIONS % emu.VM_WEB)]
+
+
+def test_zstack_gone_mid_job_fails_naming_the_job_and_saying_the_state_is_unknown(zstack, monkeypatch):
+    fast_http_retries(monkeypatch)
+    zstack.admin.action("migrate-duration", {"seconds": 30})
+    gone = Fault({"path": "/zstack/v1/", "drop": True, "times": 1000})
+    when_journal_shows(zstack, "PUT", ACTIONS % emu.VM_WEB, lambda: zstack.emulator.faults.append(gone))
+    result, code = migrate(zstack, vm="web-01", primary_storage="ps-ceph-01")
+    assert code == 1 and result["job_uuid"] and result["job_uuid"] in result["msg"], result.get("msg")
+    assert "could not be read" in result["msg"] and "does not start another" in result["msg"]
+    assert result["changed"] is True and result["moved_volumes"] == []  # accepted: a migration is under way
+    zstack.admin.clear_faults()
+    assert operations(zstack) == [("PUT", ACTIONS % emu.VM_WEB)]
+
+
+def when_journal_shows(zstack, method, path, action):
+    """Run ACTION (in a thread) as soon as the emulator has received METHOD PATH."""
+    def watch():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with zstack.emulator.lock:
+                if any(e["method"] == method and e["path"] == path for e in zstack.emulator.journal):
+                    action()
+                    return
+            time.sleep(0.005)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def fast_http_retries(monkeypatch):
+    """The HTTP layer's retry pauses (1, 2, 4 ... s) shortened: these tests lose many answers."""
+    from ansible_collections.hybridcloud.migration.plugins.module_utils import _http
+    from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff
+
+    monkeypatch.setattr(_http, "Backoff", lambda **kwargs: Backoff(initial=0.01, factor=1.5, maximum=0.05, jitter=0))
+
+
+def test_api_job_polls_failing_for_good_are_settled_by_the_long_job(zstack, monkeypatch):
+    monkeypatch.setattr("ansible_collections.hybridcloud.migration.plugins.module_utils.zstack.UNANSWERED_POLLS", 2)
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=500, body="java.lang.OutOfMemoryError", times=1000)
+    result, code = migrate(zstack, vm="web-01", primary_storage="ps-ceph-01")
+    assert code == 0 and result["changed"] and result["long_job_uuid"], result.get("msg")
+    assert on_destination(zstack) and operations(zstack) == [("PUT", ACTIONS % emu.VM_WEB)]
+
+
+def on_destination(zstack):
+    web = next(vm for vm in zstack.admin.state()["vm-instances"] if vm["uuid"] == emu.VM_WEB)
+    return {volume["primaryStorageUuid"] for volume in web["allVolumes"]} == {emu.PS_CEPH}

@@ -117,3 +117,82 @@ def test_target_resource_uuid_is_tried_when_the_job_result_names_no_existing_vm(
         zstack.emulator.tables["vm-instances"][done["vm_uuid"]]["name"] = "renamed-02"
     result, code = convert(zstack)
     assert code == 0 and result["vm_uuid"] == done["vm_uuid"] and result["vm"]["name"] == "renamed-02"
+
+
+# -- bad input: each parameter class fails naming the parameter, with zero mutating calls ----------
+UNKNOWN = "0123456789ab4def8123456789abcdef"  # well formed, known to no one
+BAD_INPUT = [
+    ("url", dict(url="https://vc.example.com/vm-42")), ("url", dict(url="vmware://a/../b")),
+    ("url", dict(url="kvm://root@h/%2e%2e/etc/shadow")), ("url", dict(url="vmware://a b")),
+    ("url", dict(url="vmware://x?action=delete")), ("url", dict(url="vmware://x\u202e")),
+    ("name", dict(name="")), ("name", dict(name="x~=%")), ("name", dict(name="=web")), ("name", dict(name="a\tb")),
+    ("name", dict(name="n" * 256)),
+    ("cpu_num", dict(cpu_num=0)), ("cpu_num", dict(cpu_num=2000)), ("memory_size", dict(memory_size=0)),
+    ("timeout", dict(timeout=-1)),
+    ("primary_storage_uuid", dict(primary_storage_uuid="ps-nfs-01")), ("primary_storage_uuid", dict(primary_storage_uuid=UNKNOWN)),
+    ("l3_network_uuids", dict(l3_network_uuids=[])), ("l3_network_uuids", dict(l3_network_uuids=[emu.L3_PROD, UNKNOWN])),
+    ("default_l3_network_uuid", dict(default_l3_network_uuid=emu.L3_MGMT)),
+    ("cluster_uuid", dict(cluster_uuid=UNKNOWN)), ("host_uuid", dict(host_uuid=UNKNOWN)), ("zone_uuid", dict(zone_uuid=UNKNOWN)),
+    ("conversion_host_uuid", dict(conversion_host_uuid=UNKNOWN)), ("resource_uuid", dict(resource_uuid="0" * 32)),
+    ("port", dict(port=70000)), ("access_key_secret", dict(access_key_id=None, access_key_secret="ak-secret-123456")),
+    ("platform", dict(platform="BeOS")),
+]
+
+
+@pytest.mark.parametrize("parameter,args", BAD_INPUT, ids=["%s-%d" % (p, i) for i, (p, a) in enumerate(BAD_INPUT)])
+def test_bad_input_fails_naming_the_parameter_before_any_mutating_call(zstack, parameter, args):
+    result, code = convert(zstack, **args)
+    assert code == 1 and result.get("changed", False) is False
+    assert parameter in result["msg"], result["msg"]
+    assert operations(zstack) == []
+
+
+def test_unknown_references_fail_in_check_mode_too(zstack):
+    args = dict(BASE)
+    args["primary_storage_uuid"] = UNKNOWN
+    result, code = run(zstack_v2v_convert.main, zstack, check_mode=True, **args)
+    assert code == 1 and "parameter 'primary_storage_uuid' names no existing primary storage" in result["msg"]
+
+
+def fast_http_retries(monkeypatch):
+    from ansible_collections.hybridcloud.migration.plugins.module_utils import _http
+    from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff
+
+    monkeypatch.setattr(_http, "Backoff", lambda **kwargs: Backoff(initial=0.01, factor=1.5, maximum=0.05, jitter=0))
+
+
+def test_many_lost_answers_after_zstack_acted_report_the_real_outcome(zstack, monkeypatch):
+    fast_http_retries(monkeypatch)
+    zstack.admin.fault(method="POST", path="/v2vs", drop=True, after=True)
+    zstack.admin.fault(method="GET", path="/api-jobs/", drop=True, times=8)
+    result, code = convert(zstack)
+    assert code == 0 and result["changed"] and result["long_job"]["state"] == "Succeeded", result.get("msg")
+    assert result["vm"]["name"] == "imported-02" and operations(zstack) == [("POST", "/zstack/v1/v2vs")]
+
+
+def test_answers_lost_every_time_fail_naming_the_job_and_change_nothing(zstack, monkeypatch):
+    fast_http_retries(monkeypatch)
+    zstack.admin.fault(method="POST", path="/v2vs", drop=True, times=50)
+    result, code = convert(zstack)
+    assert code == 1 and result["changed"] is False and "nothing was started" in result["msg"]
+    assert result["job_uuid"] and operations(zstack) == []
+
+
+def test_a_5xx_after_zstack_acted_is_not_resent(zstack):
+    zstack.admin.fault(method="POST", path="/v2vs", status=500, body="java.lang.NullPointerException", after=True)
+    result, code = convert(zstack)
+    assert code == 0 and result["changed"] and result["long_job"]["state"] == "Succeeded", result.get("msg")
+    assert operations(zstack) == [("POST", "/zstack/v1/v2vs")]
+
+
+def test_a_job_that_failed_after_this_run_created_it_says_changed(zstack):
+    result, code = convert(zstack, url=emu.V2V_FAILING_URL)
+    assert code == 1 and result["changed"] is True and result["long_job"]["state"] == "Failed"
+
+
+def test_a_submit_zstack_refused_says_nothing_changed(zstack):
+    zstack.admin.fault(method="POST", path="/v2vs", status=503,
+                       body={"error": {"code": "SYS.1006", "description": "An operation failed", "details": "no"}})
+    result, code = run(zstack_v2v_convert.main, zstack, diff=True, **BASE)
+    assert code == 1 and result["changed"] is False and result["error_code"] == "SYS.1006"
+    assert result["diff"] == {"before": {"long_job": None}, "after": {"long_job": None}}
