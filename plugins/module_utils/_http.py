@@ -47,9 +47,11 @@ _SECRET_PATTERNS = [
 ]
 
 
-# A PEM private key, raw (real newlines) or JSON-escaped (backslash-n), whatever label it carries.
-_PEM_PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
-                              re.DOTALL)
+# A PEM private key, raw (real newlines), JSON-escaped (backslash-n) or URL-encoded (%20 or + for
+# spaces), whatever label it carries: servers echo keys they were given (ZStack's V2V sshPrivKey).
+_PEM_SPACE = r"(?: |%20|\+)"
+_PEM_LABEL = r"(?:[A-Z0-9]+{0})*PRIVATE{0}KEY-----".format(_PEM_SPACE)
+_PEM_PRIVATE_KEY = re.compile(r"-----BEGIN{0}{1}.*?(?:-----END{0}{1}|\Z)".format(_PEM_SPACE, _PEM_LABEL), re.DOTALL)
 
 
 def quote_segment(value):

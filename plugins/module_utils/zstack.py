@@ -30,14 +30,13 @@ import email.utils
 import hashlib
 import hmac
 import json
-import re
 import uuid
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
-from ansible_collections.hybridcloud.migration.plugins.module_utils._http import MASK, Redactor, RestClient, quote_segment
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, quote_segment
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
@@ -51,21 +50,6 @@ SESSION_ERROR_CODES = frozenset(("ID.1001",))
 SESSION_GLOBAL_ERROR_CODES = frozenset(("ORG_ZSTACK_IDENTITY_10020",))
 DUPLICATE_JOB = "Duplicate job uuid"
 UNANSWERED_POLLS = 20  # 5xx without a ZStack error in a row, while polling one api-job, before giving up
-
-
-# A PEM private key block URL-encoded (%20 or + for spaces, %0A for newlines): ZStack may echo a
-# V2V sshPrivKey that way in a failure text; the base Redactor masks the raw and JSON-escaped forms.
-_URL_ENCODED_PEM_KEY = re.compile(r"-----BEGIN(?:%20|\+)(?:[A-Z0-9]+(?:%20|\+))*PRIVATE(?:%20|\+)KEY-----.*?"
-                                  r"(?:-----END(?:%20|\+)(?:[A-Z0-9]+(?:%20|\+))*PRIVATE(?:%20|\+)KEY-----|\Z)",
-                                  re.DOTALL)
-
-
-class ZStackRedactor(Redactor):
-    """The base Redactor, plus private keys the module was never given, echoed URL-encoded."""
-
-    def __call__(self, text):
-        text = super().__call__(text)
-        return _URL_ENCODED_PEM_KEY.sub(MASK, text) if text is not None else None
 
 
 class ApiJob:
@@ -491,7 +475,7 @@ def open_client(module):
         module.fail_parameter("host", "must be a host name or address only (no scheme, port, path or user), got %r"
                               % params["host"])
     base_url = "%s://%s:%d" % (params["protocol"], params["host"], params["port"])
-    redactor = ZStackRedactor([params["password"], params["access_key_secret"]], on_secret=module.register_secret)
+    redactor = Redactor([params["password"], params["access_key_secret"]], on_secret=module.register_secret)
     return ZStackClient(base_url, account_name=params["account_name"], password=params["password"],
                         access_key_id=params["access_key_id"], access_key_secret=params["access_key_secret"],
                         validate_certs=params["validate_certs"], ca_path=params["ca_path"], redactor=redactor,

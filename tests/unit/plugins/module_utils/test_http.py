@@ -259,6 +259,15 @@ def test_redactor_masks_every_echoed_form_of_a_secret():
     assert secret in seen and len(seen) >= 3  # every form goes to Ansible's no_log values too
 
 
+@pytest.mark.parametrize("plus", [False, True])
+def test_redactor_masks_url_encoded_pem_private_keys(plus):
+    from urllib.parse import quote, quote_plus
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAsecret\n-----END OPENSSH PRIVATE KEY-----"
+    text = "url=ssh://host?key=%s&x=1" % (quote_plus(key) if plus else quote(key, safe=""))
+    masked = Redactor()(text)
+    assert "b3BlbnNzaC1rZXktdjEAsecret" not in masked and masked.startswith("url=ssh://host?key=")
+
+
 @pytest.mark.parametrize("escaped", [False, True])
 def test_redactor_masks_pem_private_keys_raw_and_json_escaped(escaped):
     key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretkeymaterial\nQWERTYsecond\n-----END RSA PRIVATE KEY-----"
