@@ -130,8 +130,12 @@ def decode_body(raw, content_type=""):
 class RestClient:
     """Base REST client. One instance per module run; call ``close()`` at the end."""
 
-    # Answers that mean "not done, try again later", for any method (the server did no work).
+    # "Try again later": reads (idempotent calls) are resent on these. A change is resent only when
+    # is_retryable() says the server refused it before doing anything (429, or a platform's documented
+    # "busy" codes): a 503 may come from a proxy after the work was done, so the caller re-reads the
+    # real state instead of sending the change twice.
     retry_statuses = frozenset((429, 503))
+    refused_statuses = frozenset((429,))
     error_class_by_status = {401: _errors.AuthError, 403: _errors.AuthError, 404: _errors.NotFoundError,
                              409: _errors.ConflictError}
 
@@ -166,8 +170,8 @@ class RestClient:
         return None, body if isinstance(body, str) else None
 
     def is_retryable(self, response):
-        """True when RESPONSE says the server did nothing and a later identical call may work."""
-        return response.status in self.retry_statuses
+        """True when RESPONSE says the server did nothing, so that any call, a change too, may be resent."""
+        return response.status in self.refused_statuses
 
     def is_session_expired(self, response):
         """True when RESPONSE means the session or token is no longer valid (then: login, repeat once)."""
@@ -214,7 +218,8 @@ class RestClient:
                 raise self._error(_errors.TransportError, str(exc.cause), operation, resource)
             if response.ok or (expect and response.status in expect):
                 return response
-            if self.is_retryable(response) and attempt <= self.retries:
+            if attempt <= self.retries and (self.is_retryable(response)
+                                            or (idempotent and response.status in self.retry_statuses)):
                 self.clock.sleep(self._retry_after(response) or next(delays))
                 continue
             if relogin and not self._relogging and self.is_session_expired(response):

@@ -30,7 +30,7 @@ from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import (
-    IDEMPOTENT_METHODS, Redactor, RestClient, quote_segment)
+    Redactor, RestClient, quote_segment)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
     VSN_FIELDS, fill_endpoint_template, hosts_from_hypervisors, parse_vsn_list, server_vsn)
@@ -204,7 +204,6 @@ class PowerVCClient(RestClient):
         self.keystone = ks_session.Session(auth=self.plugin, verify=settings["verify"],
                                            timeout=settings["api_timeout"], user_agent="hybridcloud.migration")
         self.token = None
-        self._mutating = False
         self._hosts = False  # not read yet; None = not readable
         validate = settings["verify"] is not False
         super().__init__("https://compute.invalid", validate_certs=validate,
@@ -260,15 +259,7 @@ class PowerVCClient(RestClient):
     def request(self, method, path, *args, **kwargs):
         # A token close to expiry is replaced before the call rather than after a 401.
         self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
-        self._mutating = method.upper() not in IDEMPOTENT_METHODS
         return super().request(method, path, *args, **kwargs)
-
-    def is_retryable(self, response):
-        """Reads: 429 and 503 are retried. Changes: only 429 (rate limit, refused before any work);
-        a 503 may come after Nova did the work, so the module re-reads instead of resending."""
-        if self._mutating:
-            return response.status == 429
-        return super().is_retryable(response)
 
     def is_session_expired(self, response):
         return response.status == 401

@@ -107,9 +107,22 @@ def test_get_is_resent_after_a_dropped_connection(server, scripted):
     assert c.calls == 2
 
 
-def test_post_is_retried_on_503_because_the_server_did_nothing(server, scripted):
-    scripted.script["/busy"] = [text_response(503, "busy"), json_response(201, {"id": 1})]
+def test_post_is_retried_on_429_because_the_server_refused_it(server, scripted):
+    scripted.script["/busy"] = [text_response(429, "slow down"), json_response(201, {"id": 1})]
     assert client(server).post("/busy", {}).body == {"id": 1}
+
+
+def test_post_is_not_resent_after_a_503_that_may_follow_the_work(server, scripted):
+    scripted.script["/busy"] = [text_response(503, "proxy gave up"), json_response(201, {"id": 1})]
+    c = client(server)
+    with pytest.raises(_errors.ApiError) as info:
+        c.post("/busy", {})
+    assert info.value.status == 503 and c.calls == 1  # the caller re-reads the state instead
+
+
+def test_a_post_declared_idempotent_is_resent_after_a_503(server, scripted):
+    scripted.script["/busy"] = [text_response(503, "busy"), json_response(201, {"id": 1})]
+    assert client(server).post("/busy", {}, idempotent=True).body == {"id": 1}
 
 
 def test_connection_refused_is_retried_even_for_post():
