@@ -264,6 +264,14 @@ class VSphere:
         followed with ContinueRetrievePropertiesEx. Returns [(moref, {path: value})]; a property
         that is unset is missing from the dict.
         """
+        try:
+            return self._retrieve(types, properties, container, objects, page_size)
+        except vim.fault.NotAuthenticated:
+            # A read is safe to repeat: log in again once (the session idled out between steps).
+            self.relogin()
+        return self._retrieve(types, properties, container, objects, page_size)
+
+    def _retrieve(self, types, properties, container, objects, page_size):
         types = list(types) if isinstance(types, (list, tuple)) else [types]
         if not isinstance(properties, dict):
             properties = dict((t, list(properties)) for t in types)
@@ -293,6 +301,8 @@ class VSphere:
                     break
                 result = collector.ContinueRetrievePropertiesEx(token=result.token)
             return out
+        except vim.fault.NotAuthenticated:
+            raise
         except vmodl.MethodFault as exc:
             raise self.fault(exc, "RetrievePropertiesEx", ", ".join(t.__name__ for t in types))
         finally:
@@ -404,10 +414,13 @@ class VSphere:
         to relocate are kept on the client (``vm_handle``).
         """
         wanted = set(instance_uuids)
-        rows = self.retrieve(vim.VirtualMachine, ["config.instanceUuid"])
+        rows = self.retrieve(vim.VirtualMachine, ["config.instanceUuid", "config.uuid"])
         morefs = [moref for moref, props in rows if props.get("config.instanceUuid") in wanted]
+        self._cache["bios"] = dict((props.get("config.uuid"), (moref._moId, props.get("config.instanceUuid")))
+                                   for moref, props in rows if props.get("config.uuid"))
         details = self.retrieve(vim.VirtualMachine, ["name", "parent", "config.instanceUuid", "config.hardware.device",
-                                                     "runtime.host", "resourcePool", "datastore"], objects=morefs)
+                                                     "runtime.host", "resourcePool", "datastore", "recentTask",
+                                                     "customValue"], objects=morefs)
         facts = {}
         handles = self._cache.setdefault("vm_handles", {})
         instance = self.content.about.instanceUuid
@@ -426,9 +439,79 @@ class VSphere:
             facts[uuid] = {"instance_uuid": uuid, "name": props.get("name"), "moref": moref._moId,
                            "vcenter": instance, "host": _moid(props.get("runtime.host")),
                            "resource_pool": _moid(props.get("resourcePool")), "folder": _moid(props.get("parent")),
-                           "datastores": sorted(_moid(ds) for ds in props.get("datastore") or []), "nics": nics}
+                           "datastores": sorted(_moid(ds) for ds in props.get("datastore") or []), "nics": nics,
+                           "tasks": [task._moId for task in props.get("recentTask") or []],
+                           "custom": custom_values(props.get("customValue"))}
             handles[uuid] = (moref, devices)
         return facts
+
+    def bios_uuid_owner(self, uuid):
+        """(VM moref id, its instance UUID) of the VM whose BIOS UUID is UUID (read by ``vm_facts``), or None."""
+        return self._cache.get("bios", {}).get(uuid)
+
+    def relocations_in_flight(self, facts):
+        """{instance uuid: task id} of the relocations queued or running for the VMs of FACTS.
+
+        From each VM's ``recentTask`` (read by ``vm_facts``, so free) and ONE read of those tasks'
+        state; whichever session started them (an earlier, killed run included).
+        """
+        tasks = dict((task_id, uuid) for uuid, vm in facts.items() if vm["vcenter"] == self.content.about.instanceUuid
+                     for task_id in vm.get("tasks") or [])
+        if not tasks:
+            return {}
+        rows = self.retrieve(vim.Task, ["info.state", "info.descriptionId", "info.entity"],
+                             objects=[self.task(task_id) for task_id in tasks])
+        out = {}
+        for moref, props in rows:
+            uuid = tasks.get(moref._moId)
+            entity = _moid(props.get("info.entity"))
+            if (props.get("info.descriptionId") == RELOCATE_DESCRIPTION and props.get("info.state") in ("queued", "running")
+                    and uuid is not None and entity == facts[uuid]["moref"]):
+                out[uuid] = moref._moId
+        return out
+
+    def task(self, task_id):
+        """The vim.Task moref of TASK_ID on this vCenter."""
+        return vim.Task(task_id, self.si._stub)
+
+    # -- custom attributes: the module's readable markers ------------------------------------
+    def custom_field_key(self, name, mo_type="VirtualMachine", create=False):
+        """The key of the custom attribute NAME (one read of the definitions, cached); None if absent.
+
+        CREATE defines it (for MO_TYPE) when missing; a definition made meanwhile by another run is fine.
+        """
+        manager = self.content.customFieldsManager
+        if manager is None:
+            raise self._error(_errors.ApiError, "this endpoint has no custom attributes (not a vCenter?)", "read custom attributes")
+        if "fields" not in self._cache:
+            rows = self.retrieve(vim.CustomFieldsManager, ["field"], objects=[manager])
+            fields = rows[0][1].get("field") if rows else []
+            self._cache["fields"] = dict((field.name, field.key) for field in fields or [])
+        key = self._cache["fields"].get(name)
+        if key is None and create:
+            try:
+                key = manager.AddCustomFieldDef(name=name, moType=getattr(vim, mo_type)).key
+            except vim.fault.DuplicateName:
+                del self._cache["fields"]
+                return self.custom_field_key(name, mo_type)
+            except vmodl.MethodFault as exc:
+                raise self.fault(exc, "AddCustomFieldDef", name)
+            self._cache["fields"][name] = key
+        return key
+
+    def set_custom_value(self, moref, key, value):
+        """Set custom attribute KEY of the entity MOREF (a moref or a VM's instance UUID) to VALUE."""
+        if isinstance(moref, str):
+            moref = self.vm_handle(moref)[0]
+        try:
+            self.with_session(self.content.customFieldsManager.SetField, entity=moref, key=key, value=value)
+        except vmodl.MethodFault as exc:
+            raise self.fault(exc, "SetField", moref._moId)
+
+    def entity_custom_values(self, moref):
+        """{key: value} of the custom attributes of MOREF (one read)."""
+        rows = self.retrieve(type(moref), ["customValue"], objects=[moref])
+        return custom_values(rows[0][1].get("customValue")) if rows else {}
 
     def vm_handle(self, instance_uuid):
         """(VM moref, {device key: device}) of a VM returned by ``vm_facts``."""
@@ -518,6 +601,17 @@ class VSphere:
             return self.with_session(moref.RelocateVM_Task, spec=spec, priority="highPriority")
         except vmodl.MethodFault as exc:
             raise self.fault(exc, "RelocateVM_Task", instance_uuid)
+
+
+RELOCATE_DESCRIPTION = "VirtualMachine.relocate"  # info.descriptionId of a RelocateVM_Task
+
+
+def custom_values(values):
+    """{key: value} of a customValue list; the last value of a key wins (vcsim appends on every SetField)."""
+    out = {}
+    for value in values or []:
+        out[value.key] = getattr(value, "value", None)
+    return out
 
 
 def fault_message(fault):

@@ -307,24 +307,38 @@ vms:
   sample: []
 """
 
+import re
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _nsx_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import nsx, vsphere
-from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import JobFailedError, MigrationError
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
+    AuthError, JobFailedError, MigrationError, NotFoundError, ParameterError, TransportError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection, MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Clock
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_tasks
 
 SOURCE = "vcenter_"
 TARGET = "target_vcenter_"
+THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19}$")
+PLACEMENT_OPTIONS = (("host", "target_host"), ("cluster", "target_cluster"), ("resource_pool", "target_resource_pool"),
+                     ("datastore", "target_datastore"), ("folder", "target_folder"))
+ROUNDS = 3  # relocate, then adopt what a lost answer left running, within the one timeout
 
 
 class Clients:
-    """The NSX client and the vSphere clients opened on demand; ``close()`` closes every one."""
+    """The NSX and vSphere clients, each opened on first use (inside run(), so that a refused login
+    names its parameter); ``close()`` closes every one."""
 
     def __init__(self, module):
         self.module = module
-        self.nsx = nsx.nsx_client(module)
+        self._nsx = None
         self.vcenters = {}
+
+    @property
+    def nsx(self):
+        if self._nsx is None:
+            self._nsx = nsx.nsx_client(self.module)
+        return self._nsx
 
     def vcenter(self, prefix):
         if prefix not in self.vcenters:
@@ -334,9 +348,10 @@ class Clients:
 
     def close(self):
         errors = []
-        for client in [self.nsx] + list(self.vcenters.values()):
+        for client in [self._nsx] + list(self.vcenters.values()):
             try:
-                client.close()
+                if client is not None:
+                    client.close()
             except MigrationError as error:
                 errors.append(error)
         if errors:
@@ -345,10 +360,12 @@ class Clients:
 
 ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE))
 ARGSPEC.update(vsphere.vsphere_argspec(TARGET, env=False))
+PORTS = (1, 65535)
 
 
 class NsxVmgroupExecution(MigrationModule):
-    connection = Connection(ARGSPEC, Clients)
+    connection = Connection(ARGSPEC, Clients, ranges={"nsx_port": PORTS, "vcenter_port": PORTS, "target_vcenter_port": PORTS})
+    ranges = {"parallel": (1, 64), "timeout": (1, None)}
     argument_spec = dict(
         group_id=dict(type="str"),
         federation_site_id=dict(type="str"),
@@ -372,68 +389,73 @@ class NsxVmgroupExecution(MigrationModule):
 
     def run(self):
         p = self.params
+        wanted = (p["pre_migrate"] or {}).get("vm_instance_ids")
         self.result.update(group_id=p["group_id"], pre_migrate="not requested", post_migrate="not requested",
                            finalize_infra="not requested", failed_vm_instance_ids=[], vms=[])
+        # 1. Validate and resolve everything; read the real state, in-flight relocations included.
         self.validate()
         if not p["group_id"]:
-            self.finalize(True)
+            self.finalize("send", None, None)
             return
-        details = self.ensure_group()
-        cross = bool(p["target_vcenter_hostname"])
-        source = self.client.vcenter(SOURCE)
-        target = self.client.vcenter(TARGET) if cross else source
-        if cross and target.content.about.instanceUuid == source.content.about.instanceUuid:
-            cross, target = False, source
-        ids = list(plan.vnic_map(details)) + list((p["pre_migrate"] or {}).get("vm_instance_ids") or [])
-        ids = [i for i in dict.fromkeys(ids) if i not in plan.nsx_failed_ids(details)]
-        vms = source.vm_facts(ids)
-        if cross:
-            vms.update(target.vm_facts(ids))  # already moved: the target's copy is the VM now
-        dvpgs, opaque = target.nsx_networks()
+        source, target, cross = self.open_vcenters()
+        details = self.read_group()
         placement, morefs = self.resolve_placement(target, cross)
-        entries = plan.plan_migration(details, vms, dvpgs, opaque, placement, p["backing"],
-                                      extra_ids=(p["pre_migrate"] or {}).get("vm_instance_ids") or ())
-        to_move = [e for e in entries if e["action"] == "relocate"]
-        if to_move:
-            before, after = plan.diff(entries)
-            self.changed(before, after)
-        if self.check_mode:
-            self.report(entries, {})
-            if to_move and p["post_migrate"]:
-                self.result["post_migrate"] = "would send"
-            return
-        clients = {source.content.about.instanceUuid: source, target.content.about.instanceUuid: target}
-        locator = target.service_locator(p["target_vcenter_thumbprint"]) if cross and to_move else None
-        jobs = [(e["instance_uuid"], self.starter(e, vms[e["instance_uuid"]], clients, morefs, placement, locator))
-                for e in to_move]
-        outcomes = self.relocate_all(jobs, vms, source, target)
-        failed = self.report(entries, outcomes)
-        something_done = bool(to_move) or self.result["pre_migrate"] == "sent"
-        if p["post_migrate"]:
-            if something_done:
-                self.client.nsx.post_migrate(p["group_id"], self.result["failed_vm_instance_ids"],
-                                             federation_site_id=p["federation_site_id"])
-                self.result["post_migrate"] = "sent"
-                self.result["changed"] = True
-            else:
-                self.result["post_migrate"] = "skipped"
-        if failed:
-            if p["finalize_infra"]:
-                self.result["finalize_infra"] = "skipped"
-            raise JobFailedError("%d of %d VMs failed: %s" % (len(failed), len(entries), "; ".join(
-                "%s (%s): %s" % (e["name"] or "?", e["instance_uuid"], e["error"]) for e in failed)),
-                operation="migrate VM group", resource=p["group_id"])
-        self.finalize(something_done)
+        locator = self.locator(target, cross)
+        pre, missing = plan.pre_migrate_decision(details, wanted, (p["pre_migrate"] or {}).get("allow_override"))
+        if pre == "refuse":
+            self.fail_parameter("pre_migrate.allow_override", "is false, but VM group '%s' already exists without %s; set it "
+                                "to true to run pre_migrate again with the new VM list" % (p["group_id"], ", ".join(missing)))
+        if details is None and wanted is None:
+            self.fail_parameter("group_id", "names VM group '%s', which NSX does not know: give pre_migrate to create it"
+                                % p["group_id"])
+        ids = plan.group_ids(details, wanted)
+        clients = dict((c.content.about.instanceUuid, c) for c in (source, target))
+        vms, in_flight = self.read_vms(clients, ids)
+        if pre == "send":
+            self.check_vm_ids(wanted, vms, clients)
+        dvpgs, opaque = target.nsx_networks()
+        pending = missing if pre == "send" else ()
 
-    # -- steps -------------------------------------------------------------------------------
+        def make_plan(group, facts, running, pending_ids=()):
+            return plan.plan_migration(group, facts, dvpgs, opaque, placement, p["backing"], extra_ids=wanted or (),
+                                       pending_ids=pending_ids, in_flight=running)
+        entries = make_plan(details, vms, in_flight, pending)
+
+        # 2. Check mode: the plan, what NSX would be sent, nothing more.
+        if self.check_mode:
+            plan.predict_outcomes(entries)
+            self.result["pre_migrate"] = {"send": "would send", "skip": "skipped"}.get(pre, self.result["pre_migrate"])
+            if pre == "send" or any(e["action"] in ("relocate", "adopt") for e in entries):
+                self.changed(*plan.diff(entries))
+            self.conclude(entries, clients, target, pre == "send")
+            return
+
+        # 3. Apply: pre_migrate, then the relocations (adopting those in flight), each VM on its own.
+        if pre == "send":
+            self.result["changed"] = True
+            self.client.nsx.pre_migrate(p["group_id"], wanted, p["pre_migrate"]["allow_override"], p["federation_site_id"])
+            self.result["pre_migrate"] = "sent"
+            details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"])
+            entries = make_plan(details, vms, in_flight)
+        elif pre == "skip":
+            self.result["pre_migrate"] = "skipped"
+        work = [e for e in entries if e["action"] in ("relocate", "adopt")]
+        if work:
+            self.changed(*plan.diff(entries))
+        outcomes, after = self.relocate(work, vms, clients, morefs, placement, locator, ids, make_plan, details)
+        # 4. Each VM's outcome from the state re-read after its task ended.
+        plan.decide_outcomes(entries, after, outcomes)
+        if any(e["outcome"] == "relocated" for e in entries):
+            self.result["changed"] = True
+        self.conclude(entries, clients, target, pre == "send")
+
+    # -- validation: nothing is sent before all of it passed -----------------------------------
     def validate(self):
         p = self.params
-        if p["parallel"] < 1:
-            self.fail_parameter("parallel", "must be at least 1, got %s" % p["parallel"])
-        if p["timeout"] <= 0:
-            self.fail_parameter("timeout", "must be a positive number of seconds, got %s" % p["timeout"])
         if not p["group_id"] and not p["finalize_infra"]:
             self.fail_parameter("group_id", "is required (unless the task only runs finalize_infra)")
+        if p["group_id"] is not None:
+            self.check_name("group_id", p["group_id"], "VM group id")
         if p["pre_migrate"] is not None:
             ids = p["pre_migrate"]["vm_instance_ids"]
             if not ids or not all(i and i.strip() for i in ids):
@@ -442,45 +464,50 @@ class NsxVmgroupExecution(MigrationModule):
             self.fail_parameter("target_host", "(or target_cluster) is required for a cross-vCenter vMotion")
         if p["target_vcenter_hostname"] and not p["target_datastore"]:
             self.fail_parameter("target_datastore", "is required for a cross-vCenter vMotion")
+        thumbprint = p["target_vcenter_thumbprint"]
+        if thumbprint is not None and not THUMBPRINT.match(thumbprint.strip()):
+            self.fail_parameter("target_vcenter_thumbprint", "must be the SHA-1 thumbprint of the target vCenter certificate, "
+                                "20 colon-separated hex pairs (AB:CD:...), got '%s'" % thumbprint)
 
-    def ensure_group(self):
-        """The group's execution details, creating the group with pre_migrate when asked and needed."""
+    def open_vcenters(self):
+        """(source, target, cross-vCenter?) logged in; a refused login or connection names its parameter."""
+        source = self.login(SOURCE)
+        if not self.params["target_vcenter_hostname"]:
+            return source, source, False
+        target = self.login(TARGET)
+        if target.content.about.instanceUuid == source.content.about.instanceUuid:
+            return source, source, False
+        return source, target, True
+
+    def login(self, prefix):
+        try:
+            return self.client.vcenter(prefix)
+        except AuthError as error:
+            self.fail_parameter(prefix + "password", "(with %susername) was refused: %s" % (prefix, error))
+        except TransportError as error:
+            tls = "TLS" in str(error)
+            self.fail_parameter(prefix + ("ca_path" if tls else "hostname"), "(%s%s) does not lead to a vCenter: %s" % (
+                prefix, "validate_certs" if tls else "port", error))
+
+    def read_group(self):
+        """The group's execution details (None if NSX does not know it): the first NSX call names
+        the NSX parameters when it fails for a connection or login reason."""
         p = self.params
-        nsx_client = self.client.nsx
-        details = nsx_client.get_vm_group_execution_details(p["group_id"], p["federation_site_id"], missing_ok=True)
-        wanted = (p["pre_migrate"] or {}).get("vm_instance_ids")
-        if wanted is None:
-            if details is None:
-                self.fail_parameter("group_id", "names VM group '%s', which NSX does not know: give pre_migrate to create it"
-                                    % p["group_id"])
-            return details
-        known = set(plan.vnic_map(details)) | set(plan.nsx_failed_ids(details)) if details is not None else set()
-        if details is not None and set(wanted) <= known:
-            self.result["pre_migrate"] = "skipped"
-            return details
-        if details is not None and not p["pre_migrate"]["allow_override"]:
-            # NSX refuses a second pre_migrate of a group unless told to override: say so before sending it.
-            missing = sorted(set(wanted) - known)
-            self.fail_parameter("pre_migrate.allow_override", "is false, but VM group '%s' already exists without %s; set it to "
-                                "true to run pre_migrate again with the new VM list" % (p["group_id"], ", ".join(missing)))
-        self.result["changed"] = True
-        if self.check_mode:
-            self.result["pre_migrate"] = "would send"
-            # Plan with what NSX knows now; without a group every requested VM is pending.
-            return details or {plan.MAP_KEY: [], plan.FAILED_KEY: []}
-        nsx_client.pre_migrate(p["group_id"], wanted, p["pre_migrate"]["allow_override"], p["federation_site_id"])
-        self.result["pre_migrate"] = "sent"
-        return nsx_client.get_vm_group_execution_details(p["group_id"], p["federation_site_id"])
+        try:
+            return self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"], missing_ok=True)
+        except AuthError as error:
+            self.fail_parameter("nsx_password", "(with nsx_username) was refused by NSX: %s" % error)
+        except TransportError as error:
+            self.fail_parameter("nsx_host", "(nsx_port, nsx_ca_path) does not lead to an NSX Manager: %s" % error)
 
     def resolve_placement(self, target, cross):
         """(placement of moref ids for the planner, {moref id: moref}) on the target vCenter."""
         p = self.params
-        dc = target.find("datacenter", p["target_datacenter"]) if p["target_datacenter"] else None
+        dc = self.find(target, "datacenter", "target_datacenter") if p["target_datacenter"] else None
         found = {}
-        for kind, option in (("host", "target_host"), ("cluster", "target_cluster"), ("resource_pool", "target_resource_pool"),
-                             ("datastore", "target_datastore"), ("folder", "target_folder")):
+        for kind, option in PLACEMENT_OPTIONS:
             if p[option]:
-                found[kind] = target.find(kind, p[option], datacenter=dc)
+                found[kind] = self.find(target, kind, option, dc)
         derived = {}
         if "host" in found or "cluster" in found:
             derived = target.placement_facts(host=found.get("host"), cluster=found.get("cluster"))
@@ -496,10 +523,79 @@ class NsxVmgroupExecution(MigrationModule):
         for moref in [found.get("host"), pool, found.get("datastore"), folder] + list(derived.get("hosts") or []):
             if moref is not None:
                 morefs[moref._moId] = moref
-        placement = {"vcenter": target.content.about.instanceUuid, "cross_vcenter": cross,
-                     "host": _moid(found.get("host")), "hosts": [h._moId for h in derived.get("hosts") or []] if "cluster" in found else [],
-                     "resource_pool": _moid(pool), "datastore": _moid(found.get("datastore")), "folder": _moid(folder)}
+        hosts = [h._moId for h in derived.get("hosts") or []] if "cluster" in found else []
+        placement = {"vcenter": target.content.about.instanceUuid, "cross_vcenter": cross, "host": _moid(found.get("host")),
+                     "hosts": hosts, "resource_pool": _moid(pool), "datastore": _moid(found.get("datastore")),
+                     "folder": _moid(folder)}
         return placement, morefs
+
+    def find(self, target, kind, option, datacenter=None):
+        try:
+            return target.find(kind, self.params[option], datacenter=datacenter)
+        except NotFoundError as error:
+            self.fail_parameter(option, "names no %s on %s: %s" % (kind.replace("_", " "), target.target, error))
+        except ParameterError as error:
+            self.fail_parameter(option, "is ambiguous: %s" % error)
+
+    def locator(self, target, cross):
+        """The ServiceLocator of a cross-vCenter vMotion; a given thumbprint must be the target's."""
+        if not cross:
+            return None
+        given = self.params["target_vcenter_thumbprint"]
+        actual = target.thumbprint()
+        if given and given.replace(":", "").upper() != actual.replace(":", "").upper():
+            self.fail_parameter("target_vcenter_thumbprint", "is not the thumbprint of the certificate %s presents (%s); "
+                                "the vMotion would fail with SSLVerifyFault" % (target.target, actual))
+        return target.service_locator(given or actual)
+
+    def read_vms(self, clients, ids):
+        """({instance uuid: facts}, {instance uuid: running relocation task id}) from every vCenter;
+        a VM found on the target (moved by an earlier run) is the VM now."""
+        vms, running = {}, {}
+        for client in clients.values():
+            facts = client.vm_facts(ids)
+            vms.update(facts)
+            running.update(client.relocations_in_flight(facts))
+        self.facts = vms  # the latest read: markers are read from it and written through it
+        return vms, running
+
+    def check_vm_ids(self, wanted, vms, clients):
+        """Every VM pre_migrate would list must exist, found by instance UUID (not BIOS UUID)."""
+        for uuid in wanted:
+            if uuid in vms:
+                continue
+            owner = next((c.bios_uuid_owner(uuid) for c in clients.values() if c.bios_uuid_owner(uuid)), None)
+            if owner:
+                self.fail_parameter("pre_migrate.vm_instance_ids", "lists %s, the BIOS UUID (config.uuid) of VM %s; NSX needs "
+                                    "its instance UUID (config.instanceUuid) %s" % (uuid, owner[0], owner[1]))
+            self.fail_parameter("pre_migrate.vm_instance_ids", "lists %s, which is the instance UUID of no VM in %s" % (
+                uuid, " or ".join(c.target for c in clients.values())))
+
+    # -- apply -----------------------------------------------------------------------------
+    def relocate(self, work, vms, clients, morefs, placement, locator, ids, make_plan, details):
+        """Run the relocations, then re-read the real state; a relocation that a lost answer left
+        running is adopted in the next round. Returns (task outcomes, the re-read plan)."""
+        clock = Clock()
+        deadline = clock.now() + self.params["timeout"]
+        outcomes, settled = {}, set()
+        jobs = [(e["instance_uuid"], clients[vms[e["instance_uuid"]]["vcenter"]].task(e["task"]) if e["action"] == "adopt"
+                 else self.starter(e, vms[e["instance_uuid"]], clients, morefs, placement, locator)) for e in work]
+        after = None
+        for dummy in range(ROUNDS):
+            for client in clients.values():
+                mine = [job for job in jobs if vms[job[0]]["vcenter"] == client.content.about.instanceUuid]
+                if mine:
+                    outcomes.update(run_tasks(client, mine, self.params["parallel"], max(deadline - clock.now(), 0), clock=clock))
+            settled.update(o["task"] for o in outcomes.values() if o.get("task") and o["state"] in ("success", "error"))
+            now, running = self.read_vms(clients, ids)
+            after = make_plan(details, now, running)
+            # Started but its answer was lost (or the watch broke): the task runs on; wait for it too.
+            jobs = [(uuid, clients[now[uuid]["vcenter"]].task(task)) for uuid, task in running.items()
+                    if task not in settled and any(w["instance_uuid"] == uuid for w in work)]
+            if not jobs or clock.now() >= deadline:
+                break
+            vms = now
+        return outcomes, after
 
     def starter(self, entry, vm, clients, morefs, placement, locator):
         """A callable starting ENTRY's relocation on the vCenter that holds the VM."""
@@ -516,56 +612,92 @@ class NsxVmgroupExecution(MigrationModule):
                                    service=locator if moving_vcenter else None)
         return start
 
-    def relocate_all(self, jobs, vms, source, target):
-        """Run the relocations; each task is watched on the vCenter that runs it (the source, or the
-        target for a VM a previous run already moved there), all within the one timeout."""
-        clock = Clock()
-        deadline = clock.now() + self.params["timeout"]
-        outcomes = {}
-        for client in dict.fromkeys([source, target]):
-            mine = [job for job in jobs if vms[job[0]]["vcenter"] == client.content.about.instanceUuid]
-            if mine:
-                outcomes.update(run_tasks(client, mine, self.params["parallel"], max(deadline - clock.now(), 0), clock=clock))
-        return outcomes
-
-    def report(self, entries, outcomes):
-        """Fill result: vms with their outcome, failed ids for post_migrate; return the failed entries."""
-        pending_pre = self.result["pre_migrate"] == "would send"
-        for entry in entries:
-            outcome = outcomes.get(entry["instance_uuid"])
-            if entry["action"] == "fail":
-                entry["outcome"] = "failed"
-            elif entry["action"] == "none":
-                entry["outcome"] = "unchanged"
-            elif outcome is None:
-                entry["outcome"] = "would relocate"
-            elif outcome["state"] == "success":
-                entry["outcome"] = "relocated"
-            else:
-                entry.update(outcome="failed", error="relocation %s: %s" % (outcome["state"], outcome["error"]))
-        if pending_pre:
-            requested = self.params["pre_migrate"]["vm_instance_ids"]
-            mapped = set(e["instance_uuid"] for e in entries if e["nics"])
-            for entry in entries:
-                if entry["instance_uuid"] in requested and entry["instance_uuid"] not in mapped and entry["action"] != "fail":
-                    entry.update(outcome="pending pre_migrate", error=None, action="relocate")
-        failed = [e for e in entries if e["outcome"] == "failed"]
+    # -- post_migrate, finalize_infra, the result --------------------------------------------
+    def conclude(self, entries, clients, target, pre_sent):
+        """post_migrate and finalize_infra as the markers and the final outcomes require; then the result."""
+        p = self.params
         self.result["vms"] = entries
-        self.result["failed_vm_instance_ids"] = [e["instance_uuid"] for e in failed]
-        return failed
+        self.result["failed_vm_instance_ids"] = sorted(e["instance_uuid"] for e in entries
+                                                       if e["outcome"] not in plan.PLACED + ("in_progress",))
+        post = {"action": "not requested", "failed": [], "mark": []}
+        if p["post_migrate"]:
+            post = plan.post_migrate_decision(entries, p["group_id"], self.markers(entries, clients), pre_sent)
+            self.result["failed_vm_instance_ids"] = post["failed"]
+            self.result["post_migrate"] = {"send": "would send" if self.check_mode else "sent",
+                                           "skip": "skipped", "defer": "deferred"}[post["action"]]
+            if post["action"] == "send":
+                self.result["changed"] = True
+            if post["action"] == "send" and not self.check_mode:
+                self.result["post_migrate"] = "failed"
+                self.client.nsx.post_migrate(p["group_id"], post["failed"], allow_override=post["allow_override"],
+                                             federation_site_id=p["federation_site_id"])
+                self.result["post_migrate"] = "sent"
+                self.mark(post["mark"], clients)
+        finalize, why = plan.finalize_decision(p["finalize_infra"], p["group_id"], entries, post["action"],
+                                               self.finalized(target) if p["finalize_infra"] else [])
+        self.finalize(finalize, why, target)
+        self.fail_unless_done(entries, post)
 
-    def finalize(self, something_done):
-        if not self.params["finalize_infra"]:
+    def markers(self, entries, clients):
+        """{instance uuid: group named by its post_migrate marker} of the VMs in place (from the last read)."""
+        out = {}
+        for entry in entries:
+            vm = self.facts.get(entry["instance_uuid"])
+            if vm is None or entry.get("outcome") not in plan.PLACED:
+                continue
+            key = clients[vm["vcenter"]].custom_field_key(plan.POST_MIGRATE_FIELD)
+            out[entry["instance_uuid"]] = vm["custom"].get(key) if key is not None else None
+        return out
+
+    def mark(self, uuids, clients):
+        """After a post_migrate that covered them: record it on each VM (one SetField per VM)."""
+        for uuid in uuids:
+            client = clients[self.facts[uuid]["vcenter"]]
+            key = client.custom_field_key(plan.POST_MIGRATE_FIELD, create=True)
+            client.set_custom_value(uuid, key, self.params["group_id"])
+
+    def finalized(self, target):
+        key = target.custom_field_key(plan.FINALIZE_FIELD)
+        if key is None:
+            return []
+        return plan.finalized_groups(target.entity_custom_values(target.content.rootFolder).get(key))
+
+    def finalize(self, action, why, target):
+        if action == "not requested":
             return
-        if not something_done and self.params["group_id"]:
+        if action == "skip":
             self.result["finalize_infra"] = "skipped"
+            self.result["finalize_infra_reason"] = why
             return
         self.result["changed"] = True
         if self.check_mode:
             self.result["finalize_infra"] = "would send"
             return
+        self.result["finalize_infra"] = "failed"
         self.client.nsx.finalize_infra()
         self.result["finalize_infra"] = "sent"
+        if target is not None:
+            key = target.custom_field_key(plan.FINALIZE_FIELD, mo_type="Folder", create=True)
+            root = target.content.rootFolder
+            target.set_custom_value(root, key, plan.finalized_value(target.entity_custom_values(root).get(key),
+                                                                    self.params["group_id"]))
+
+    def fail_unless_done(self, entries, post):
+        moving = [e for e in entries if e["outcome"] == "in_progress"]
+        failed = [e for e in entries if e["outcome"] in ("failed", "not_started")]
+        if not moving and not failed:
+            return
+        parts = []
+        if failed:
+            parts.append("%d of %d VMs not migrated: %s" % (len(failed), len(entries), "; ".join(
+                "%s (%s): %s" % (e["name"] or "?", e["instance_uuid"], e["error"]) for e in failed)))
+        if moving:
+            parts.append("%d VMs still moving, their vMotion goes on in vCenter (re-run the task to finish the group): %s"
+                         % (len(moving), ", ".join("%s (%s) task %s" % (e["name"] or "?", e["instance_uuid"], e["task"])
+                                                   for e in moving)))
+        if post["action"] == "defer":
+            parts.append("post_migrate deferred until every relocation has ended")
+        raise JobFailedError("; ".join(parts), operation="migrate VM group", resource=self.params["group_id"])
 
 
 def _moid(moref):

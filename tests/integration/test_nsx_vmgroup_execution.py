@@ -10,7 +10,6 @@ import re
 
 import pytest
 
-from tests.emulators.nsx import VM_GONE
 from tests.vcsim_fixtures import start_vcsim
 
 MODULE = "hybridcloud.migration.nsx_vmgroup_execution"
@@ -88,13 +87,18 @@ def nics_of(inst, vm_name, uuid=None):
         si.content.sessionManager.Logout()
 
 
+def launcher_tasks(inst):
+    """Every RelocateVM_Task the launcher ran: [{"task", "vm", "vm_name", "state", "error"}] (tests/vcsim README)."""
+    import json
+    import urllib.request
+    url = inst.url.replace("/sdk", "/_launcher/tasks")
+    with urllib.request.urlopen(url, context=inst.ssl_context() if inst.cert_path else None) as answer:
+        return json.loads(answer.read())
+
+
 def relocations(inst):
-    """Number of RelocateVM_Task tasks the vCenter has seen (TaskManager.recentTask)."""
-    si = inst.connect()
-    try:
-        return sum(1 for t in si.content.taskManager.recentTask if t.info.name == "RelocateVM_Task")
-    finally:
-        si.content.sessionManager.Logout()
+    """Number of RelocateVM_Task tasks the vCenter has run (the launcher's task list)."""
+    return len(launcher_tasks(inst))
 
 
 def nsx_mutations(nsx):
@@ -157,7 +161,9 @@ def test_check_mode_then_opaque(ansible, nsx_emulator, vc):
     result = check.result("migrate")
     assert check.rc == 0, check.output
     assert result["changed"] is True and result["pre_migrate"] == "would send"
-    assert result["vms"][0]["outcome"] == "pending pre_migrate"
+    # The group does not exist yet: the VM will be relocated, its backings known once NSX created the group.
+    assert result["vms"][0]["outcome"] == "would relocate" and result["vms"][0]["action"] == "relocate"
+    assert "known once pre_migrate has created the group" in result["vms"][0]["note"]
     assert nsx_mutations(nsx) == [] and nics_of(vc, "DC0_C0_H1_VM0") == nics_before and relocations(vc) == tasks_before
 
     # With the group created, check mode shows the full plan and a per-vNIC diff, still without mutating.
@@ -189,7 +195,7 @@ def test_partial_failure(ansible, nsx_emulator, vc):
     load_inventory(nsx, {good["instance_uuid"]: {4000: ls_dvpg[1]},
                          bad["instance_uuid"]: {4000: ls_dvpg[0], 4001: MISSING_LS}})
     bad_nics = nics_of(vc, "DC0_C0_H2_VM0")
-    ids = [good["instance_uuid"], bad["instance_uuid"], VM_GONE]
+    ids = [good["instance_uuid"], bad["instance_uuid"]]
     run = ansible.play([{"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(vc), group_id="wave-partial",
                                                          backing="dvpg", pre_migrate={"vm_instance_ids": ids})}])
     result = run.result("migrate")
@@ -198,9 +204,8 @@ def test_partial_failure(ansible, nsx_emulator, vc):
     assert outcomes[good["instance_uuid"]]["outcome"] == "relocated"
     assert outcomes[bad["instance_uuid"]]["outcome"] == "failed"
     assert MISSING_LS in outcomes[bad["instance_uuid"]]["error"]
-    assert outcomes[VM_GONE]["outcome"] == "failed"
-    assert "2 of 3 VMs failed" in result["msg"] and bad["instance_uuid"] in result["msg"] and VM_GONE in result["msg"]
-    assert sorted(nsx.admin.state()["groups"]["wave-partial"]["failed_vm_instance_ids"]) == sorted([bad["instance_uuid"], VM_GONE])
+    assert "1 of 2 VMs not migrated" in result["msg"] and bad["instance_uuid"] in result["msg"]
+    assert nsx.admin.state()["groups"]["wave-partial"]["failed_vm_instance_ids"] == [bad["instance_uuid"]]
     assert nics_of(vc, "DC0_C0_H2_VM0") == bad_nics  # not relocated
     assert nics_of(vc, "DC0_C0_H1_VM1")[0]["4000"][1] == dvpg_key(vc, ls_dvpg[1])
 
@@ -241,7 +246,7 @@ def test_bad_input(ansible, nsx_emulator, vc):
     run = ansible.play([{"name": "bad", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="x", parallel=0)},
                         {"name": "unknown", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="nope"),
                          "ignore_errors": True}])
-    assert "parameter 'parallel' must be at least 1" in run.result("bad")["msg"]
+    assert "parameter 'parallel' must be between 1 and 64" in run.result("bad")["msg"]
     run = ansible.play([{"name": "unknown", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="nope")},])
     assert "'nope', which NSX does not know" in run.result("unknown")["msg"]
     assert nsx_mutations(nsx_emulator) == []
@@ -257,9 +262,14 @@ def test_cross_vcenter(ansible, nsx_emulator, pair):
     task = {"name": "xvc", MODULE: dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"),
                                         group_id="wave-xvc", target_cluster="DC0_C0", target_datastore="LocalDS_0",
                                         pre_migrate={"vm_instance_ids": [v["instance_uuid"] for v in vms]})}
+    check = ansible.play([task], check=True)
+    assert check.rc == 0, check.output
+    assert [v["outcome"] for v in check.result("xvc")["vms"]] == ["would relocate", "would relocate"]
+    assert nsx_mutations(nsx) == [] and relocations(source) == 0
     run = ansible.play([task])
     assert run.rc == 0, run.output
     assert [v["outcome"] for v in run.result("xvc")["vms"]] == ["relocated", "relocated"]
+    assert [v["action"] for v in run.result("xvc")["vms"]] == [v["action"] for v in check.result("xvc")["vms"]]
     assert nics_of(source, "DC0_C0_H0_VM0") is None  # gone from the source
     nics, host = nics_of(target, None, vms[0]["instance_uuid"])
     assert nics["4000"] == ("dvpg", dvpg_key(target, ls_dvpg[0]), vms[0]["instance_uuid"] + ":4000")
