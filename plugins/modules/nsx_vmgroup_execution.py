@@ -397,10 +397,7 @@ class NsxVmgroupExecution(MigrationModule):
         if not p["group_id"]:
             self.finalize("send", None, None)
             return
-        source, target, cross = self.open_vcenters()
         details = self.read_group()
-        placement, morefs = self.resolve_placement(target, cross)
-        locator = self.locator(target, cross)
         pre, missing = plan.pre_migrate_decision(details, wanted, (p["pre_migrate"] or {}).get("allow_override"))
         if pre == "refuse":
             self.fail_parameter("pre_migrate.allow_override", "is false, but VM group '%s' already exists without %s; set it "
@@ -408,6 +405,9 @@ class NsxVmgroupExecution(MigrationModule):
         if details is None and wanted is None:
             self.fail_parameter("group_id", "names VM group '%s', which NSX does not know: give pre_migrate to create it"
                                 % p["group_id"])
+        source, target, cross = self.open_vcenters()
+        placement, morefs = self.resolve_placement(target, cross)
+        locator = self.locator(target, cross)
         ids = plan.group_ids(details, wanted)
         clients = dict((c.content.about.instanceUuid, c) for c in (source, target))
         vms, in_flight = self.read_vms(clients, ids)
@@ -533,7 +533,7 @@ class NsxVmgroupExecution(MigrationModule):
         try:
             return target.find(kind, self.params[option], datacenter=datacenter)
         except NotFoundError as error:
-            self.fail_parameter(option, "names no %s on %s: %s" % (kind.replace("_", " "), target.target, error))
+            self.fail_parameter(option, "is wrong: %s on the target %s" % (error.message, target.target))
         except ParameterError as error:
             self.fail_parameter(option, "is ambiguous: %s" % error)
 

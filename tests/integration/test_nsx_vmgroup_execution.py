@@ -31,9 +31,9 @@ def vc(tmp_path_factory):
 def pair(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nsx-pair")
     source = start_vcsim(tmp, wait=False, name="src", tls=True, host=3, vm=1, nics=2, vds_version="6.6.0",
-                         relocate_ms=RELOCATE_MS)
+                         relocate_ms=RELOCATE_MS, password=VC_PASSWORD)
     target = start_vcsim(tmp, wait=False, name="dst", tls=True, host=2, vm=1, nsx_segments=3, opaque=2,
-                         vds_version="7.0.0", relocate_ms=RELOCATE_MS)
+                         vds_version="7.0.0", relocate_ms=RELOCATE_MS, password=VC_PASSWORD + "-target")
     source.wait_ready()
     target.wait_ready()
     yield source, target
@@ -242,12 +242,76 @@ def test_nsx_faults_session_and_secrets(ansible, nsx_emulator, vc):
     assert not re.search(r"\b[0-9A-F]{32}\b", run.output)  # emulator session ids
 
 
-def test_bad_input(ansible, nsx_emulator, vc):
-    run = ansible.play([{"name": "bad", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="x", parallel=0)},
-                        {"name": "unknown", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="nope"),
-                         "ignore_errors": True}])
-    assert "parameter 'parallel' must be between 1 and 64" in run.result("bad")["msg"]
-    run = ansible.play([{"name": "unknown", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="nope")},])
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+WRONG_THUMBPRINT = ":".join(["AB"] * 20)
+
+
+def bad_input_table(nsx, source, target):
+    """(parameter named in the message, argument overrides) for every placement and connection option."""
+    vm = source.vm("DC0_C0_H2_VM0")
+    closed = free_port()
+    return [
+        ("target_host", {"target_cluster": None, "target_host": "no-such-host"}),
+        ("target_cluster", {"target_cluster": "no-such-cluster"}),
+        ("target_datastore", {"target_datastore": "no-such-datastore"}),
+        ("target_datacenter", {"target_datacenter": "no-such-dc"}),
+        ("target_resource_pool", {"target_resource_pool": "no-such-pool"}),
+        ("target_folder", {"target_folder": "no-such-folder"}),
+        ("target_vcenter_thumbprint", {"target_vcenter_thumbprint": "not-a-thumbprint"}),
+        ("target_vcenter_thumbprint", {"target_vcenter_thumbprint": WRONG_THUMBPRINT}),
+        ("vcenter_hostname", {"vcenter_port": closed}),
+        ("vcenter_password", {"vcenter_password": "Wrong-Vc-Password-0001"}),
+        ("vcenter_ca_path", {"vcenter_ca_path": nsx.ca_path}),
+        ("vcenter_port", {"vcenter_port": 70000}),
+        ("target_vcenter_hostname", {"target_vcenter_port": closed}),
+        ("target_vcenter_password", {"target_vcenter_password": "Wrong-Vc-Password-0002"}),
+        ("target_vcenter_ca_path", {"target_vcenter_ca_path": nsx.ca_path}),
+        ("nsx_password", {"nsx_password": "Wrong-Nsx-Password-0003"}),
+        ("nsx_port", {"nsx_port": 0}),
+        ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": [vm["bios_uuid"]]}}),
+        ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": ["50000000-0000-4000-8000-00000000beef"]}}),
+        ("parallel", {"parallel": 0}),
+        ("timeout", {"timeout": 0}),
+        ("group_id", {"group_id": "bad\u202egroup"}),
+    ]
+
+
+def test_bad_input_table(ansible, nsx_emulator, pair):
+    """Every placement and connection option wrong in turn: the failure names it, nothing is sent."""
+    nsx = nsx_emulator
+    source, target = pair
+    ls_dvpg, dummy = segments(target)
+    vm = source.vm("DC0_C0_H2_VM0")
+    load_inventory(nsx, {vm["instance_uuid"]: {4000: ls_dvpg[0], 4001: ls_dvpg[1]}})
+    base = dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"), group_id="wave-bad",
+                target_cluster="DC0_C0", target_datastore="LocalDS_0", pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]})
+    table = bad_input_table(nsx, source, target)
+    tasks = []
+    for index, (dummy, overrides) in enumerate(table):
+        args = dict(base, **overrides)
+        tasks.append({"name": "bad-%d" % index, MODULE: dict((k, v) for k, v in args.items() if v is not None),
+                      "ignore_errors": True})
+    nsx.admin.clear_journal()
+    run = ansible.play(tasks)
+    for index, (parameter, overrides) in enumerate(table):
+        result = run.result("bad-%d" % index)
+        assert result["_status"] == "failed", (parameter, result)
+        assert "parameter '%s'" % parameter in result["msg"], (parameter, overrides, result["msg"])
+    assert "BIOS UUID" in run.result("bad-%d" % [i for i, row in enumerate(table) if "pre_migrate" in row[1]][0])["msg"]
+    assert nsx_mutations(nsx) == []
+    assert relocations(source) == 0 and relocations(target) == 0
+    assert "Wrong-Vc-Password" not in run.output and "Wrong-Nsx-Password" not in run.output
+    assert nsx.admin.state()["groups"].get("wave-bad") is None
+
+
+def test_unknown_group(ansible, nsx_emulator, vc):
+    run = ansible.play([{"name": "unknown", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="nope")}])
     assert "'nope', which NSX does not know" in run.result("unknown")["msg"]
     assert nsx_mutations(nsx_emulator) == []
 
