@@ -16,12 +16,33 @@ description:
     the vSphere API so that each vNIC NSX lists is backed by its NSX segment (an NSX distributed port group or an opaque
     network) and carries its VIF id as C(externalId), optionally to another host, cluster, resource pool, datastore, folder
     or vCenter, then calls C(post_migrate) with the VMs that failed, and optionally C(finalize_infra).
-  - Every VM is attempted, at most O(parallel) relocations at a time. The result lists each VM's outcome; the task fails at
-    the end, naming the failed VMs, if any failed.
+  - Every input is checked before the first mutating call (both vCenter logins, every placement name, the thumbprint
+    format (and that it is the target's), and every VM of O(pre_migrate.vm_instance_ids) found by instance UUID (an id that
+    is a BIOS UUID is named as such)). A bad input fails naming its parameter, with nothing sent to NSX or vCenter.
+  - Every VM is attempted, at most O(parallel) relocations at a time; an error of one VM's relocation (a vSphere fault, a
+    dropped connection, a timeout) never stops the others. The task fails at the end, naming the VMs not migrated, if any.
+  - Each VM's outcome is decided by reading the VM again once its task ended, whatever the task said. A VM whose host,
+    resource pool, datastore, folder, vCenter and mapped vNIC backings and VIF ids are as asked is migrated (V(relocated)),
+    even if the answer to its relocation was lost; a VM whose relocation still runs at the O(timeout) is V(in_progress),
+    with the task id, and is not reported as failed (the vMotion goes on in vCenter; a later run waits for it).
+  - Safe to re-run after any interruption (killed run, timeout, lost answer). Before starting a relocation, the module looks
+    for a relocation of that VM already queued or running in vCenter (the VM's C(recentTask)), for example from an earlier,
+    killed run, and waits for it instead of starting another, so no VM is relocated twice. A run whose relocation answer was
+    lost finds the running task the same way and waits for it within the same O(timeout).
   - Idempotent. VMs already placed as asked, with every mapped vNIC already on its segment and carrying its VIF id, are not
-    relocated. When no VM needs a change and the group already exists, nothing is sent to NSX either.
-  - C(post_migrate) and C(finalize_infra) leave no state that can be read back, so they are sent only in a run that changed
-    something; a run that finds every VM migrated does not send them again.
+    relocated. When every VM is in place and marked (see below), the group exists and C(finalize_infra) was sent if asked,
+    nothing is sent to NSX or vCenter.
+  - How a re-run knows what NSX already did. NSX keeps no readable trace of C(post_migrate) or C(finalize_infra), so the
+    module keeps markers in vCenter custom attributes (a system of record the migrated VMs live in). After a
+    C(post_migrate) succeeded, each VM it covered (in place, not listed as failed) gets the custom attribute
+    C(hybridcloud.migration.nsx_post_migrate) set to the group id (one C(SetField) call per VM). A later run sends
+    C(post_migrate) again, with C(allow_override=true) as NSX expects for a repeat, whenever a VM in place lacks that marker,
+    because the earlier call failed or its answer was lost, the earlier run was killed before it, or the VM finished moving after
+    it. A run that cannot be sure sends it; a run that finds every VM in place marked sends nothing. After C(finalize_infra)
+    succeeded, the group id is added to the custom attribute C(hybridcloud.migration.nsx_finalize_infra) of the target
+    vCenter's root folder, and C(finalize_infra) is sent again only for a group not listed there.
+  - C(post_migrate) lists exactly the VMs not in place after the re-read (and those NSX did not find). It waits while a
+    relocation still runs (V(deferred)), so that a VM that is still moving is never listed as failed.
 author: hybridcloud.migration contributors (@hybridcloud)
 extends_documentation_fragment:
   - hybridcloud.migration.nsx
@@ -39,6 +60,7 @@ options:
   pre_migrate:
     description:
       - Create the group first with C(pre_migrate) (segment ports (VIFs) per VM and temporary security groups).
+      - Before it is sent, every VM listed must exist in the source or target vCenter, found by instance UUID.
       - Skipped when the group already exists with all these VMs. After a C(pre_migrate) whose outcome is unknown
         (connection lost after sending) it is sent again with C(allow_override=true).
       - Without this option the group must exist.
@@ -58,14 +80,19 @@ options:
         default: false
   post_migrate:
     description:
-      - Call C(post_migrate) after the relocations, listing the VMs NSX could not find and the VMs whose relocation failed or
-        never started, so that NSX applies the security tags to the others only.
+      - Call C(post_migrate) after the relocations, listing the VMs NSX could not find and every VM not in place (its
+        relocation failed or never started), so that NSX applies the security tags to the others only.
+      - Sent once every relocation has ended, and again (with C(allow_override=true)) by a later run while a VM in place
+        lacks the post_migrate marker (see the description). Needs the privileges to define and set custom attributes in
+        vCenter (C(Global.ManageCustomFields), C(Global.SetCustomField)).
     type: bool
     default: true
   finalize_infra:
     description:
       - Call C(finalize_infra) at the end (after the last group), to delete the temporary NSX objects.
-      - Not sent when any VM of this run failed. Without O(group_id), the task only sends C(finalize_infra) (reported as changed).
+      - Sent when every VM of the group is in place and C(post_migrate) is done; not sent again for a group the finalize
+        marker lists (see the description). Without O(group_id), the task only sends C(finalize_infra) (reported as
+        changed, no marker).
     type: bool
     default: false
   vcenter_hostname:
@@ -125,8 +152,10 @@ options:
     type: path
   target_vcenter_thumbprint:
     description:
-      - SHA-1 thumbprint of the target vCenter certificate (C(AB:CD:...)), given to the source vCenter for the
-        cross-vCenter vMotion.
+      - SHA-1 thumbprint of the target vCenter certificate (20 colon-separated hex pairs, C(AB:CD:...), either case), given
+        to the source vCenter for the cross-vCenter vMotion.
+      - Checked before anything is sent. A malformed value, or one that is not the thumbprint of the certificate the target
+        presents to this module, fails naming this parameter.
       - If not set, it is computed from the certificate the target presents to this module (verified unless
         O(target_vcenter_validate_certs=false)).
     type: str
@@ -173,21 +202,25 @@ options:
   parallel:
     description:
       - At most this many relocations in flight at a time (vSphere queues more anyway; see its vMotion limits per host and
-        datastore).
+        datastore). Between 1 and 64. Relocations adopted from an earlier run count too.
     type: int
     default: 4
   timeout:
     description:
-      - Seconds to wait for all relocations of this run. Relocations still running then are reported as failed
-        (they may still finish; a later run sees them done).
+      - Seconds to wait for all relocations of this run (at least 1). A VM whose relocation still runs then is reported as
+        V(in_progress) with its task id, not as failed; C(post_migrate) is deferred and the task fails, saying the vMotion
+        goes on in vCenter. A later run waits for that task instead of starting another.
     type: int
     default: 7200
 requirements:
   - pyvmomi
   - requests
 notes:
-  - The VMs are found by instance UUID in one bulk read per vCenter, the NSX port groups in one more, and all relocation
-    tasks are watched by one property collector.
+  - The VMs are found by instance UUID in one bulk read per vCenter (which also brings each VM's running tasks and
+    markers), the NSX port groups in one more, and all relocation tasks are watched by one property collector. The state
+    is read once more after the relocations, to decide each VM's outcome.
+  - Names are looked up, never put in URLs; O(group_id) is sent as a JSON string, and rejected if empty or if it holds
+    control or bidirectional formatting characters.
 seealso:
   - name: NSX-T migration guide, migrating VMs with vMotion
     description: The procedure this module automates (get_vm_group_execution_details and the relocate recipe).
@@ -245,17 +278,29 @@ pre_migrate:
   type: str
   sample: sent
 post_migrate:
-  description: What happened to C(post_migrate) (V(sent), V(skipped), V(not requested), V(failed)).
+  description: >-
+    What happened to C(post_migrate): V(sent), V(skipped) (every VM in place already carries this group's marker),
+    V(deferred) (a relocation still runs), V(failed) (the call failed; a later run sends it again), V(would send)
+    (check mode) or V(not requested).
   returned: always
   type: str
   sample: sent
 finalize_infra:
-  description: What happened to C(finalize_infra) (V(sent), V(skipped), V(not requested)).
+  description: >-
+    What happened to C(finalize_infra): V(sent), V(skipped) (see RV(finalize_infra_reason)), V(failed), V(would send)
+    (check mode) or V(not requested).
   returned: always
   type: str
   sample: skipped
+finalize_infra_reason:
+  description: Why C(finalize_infra) was skipped (VMs not migrated, post_migrate deferred, or already sent for this group).
+  returned: when finalize_infra was skipped
+  type: str
+  sample: already sent for group wave-01 (finalize marker)
 failed_vm_instance_ids:
-  description: The VMs reported to NSX as failed (or that would be, in check mode).
+  description: >-
+    The VMs not in place, which C(post_migrate) lists as failed (or would, in check mode, or will once it is sent). VMs
+    still moving (V(in_progress)) are not in it.
   returned: always
   type: list
   elements: str
@@ -275,19 +320,34 @@ vms:
       type: str
       sample: web01
     action:
-      description: V(relocate), V(none) (already migrated as asked) or V(fail) (cannot be migrated, see RV(vms[].error)).
+      description: >-
+        V(relocate), V(adopt) (a relocation of the VM was already queued or running in vCenter, for example from an
+        interrupted run: waited for, not started again), V(none) (already migrated as asked) or V(fail) (cannot be
+        migrated, see RV(vms[].error)).
       type: str
       sample: relocate
     outcome:
       description: >-
-        V(relocated), V(unchanged), V(failed), V(would relocate) (check mode) or V(pending pre_migrate) (check mode, group not
-        created yet).
+        Decided from the VM as read after its task ended. V(relocated) (in place now), V(unchanged) (in place before),
+        V(in_progress) (its relocation still runs in vCenter, see RV(vms[].task)), V(failed) (not in place, see
+        RV(vms[].error)), V(not_started) (the O(timeout) came first); in check mode V(would relocate), V(unchanged),
+        V(in_progress) or V(failed).
       type: str
       sample: relocated
     error:
       description: Why the VM failed.
       type: str
       sample: "vNIC 4001: segment c5b8e3a4-... has no NSX distributed port group on the target vCenter"
+    task:
+      description: The relocation task (moref id) the outcome comes from, if any.
+      type: str
+      sample: task-123
+    note:
+      description: >-
+        What else to know: the relocation was adopted, the vMotion goes on in vCenter, or (check mode, group not created
+        yet) the vNIC backings are known once pre_migrate has created the group.
+      type: str
+      sample: relocation task task-123 is still running, the vMotion goes on in vCenter; a later run waits for it
     move:
       description: Whether the VM changes host, resource pool, datastore, folder or vCenter.
       type: bool
