@@ -490,7 +490,7 @@ class VSphere:
         key = self._cache["fields"].get(name)
         if key is None and create:
             try:
-                key = manager.AddCustomFieldDef(name=name, moType=getattr(vim, mo_type)).key
+                key = self.with_session(manager.AddCustomFieldDef, name=name, moType=getattr(vim, mo_type)).key
             except vim.fault.DuplicateName:
                 del self._cache["fields"]
                 return self.custom_field_key(name, mo_type)

@@ -710,11 +710,18 @@ class NsxVmgroupExecution(MigrationModule):
         return out
 
     def mark(self, uuids, clients):
-        """After a post_migrate that covered them: record it on each VM (one SetField per VM)."""
+        """After a post_migrate that covered them: record it on each VM (one SetField per VM).
+
+        A marker that cannot be written only costs a repeat: a later run sends post_migrate again.
+        """
         for uuid in uuids:
-            client = clients[self.facts[uuid]["vcenter"]]
-            key = client.custom_field_key(plan.POST_MIGRATE_FIELD, create=True)
-            client.set_custom_value(uuid, key, self.params["group_id"])
+            try:
+                client = clients[self.facts[uuid]["vcenter"]]
+                key = client.custom_field_key(plan.POST_MIGRATE_FIELD, create=True)
+                client.set_custom_value(uuid, key, self.params["group_id"])
+            except Exception as error:  # pylint: disable=broad-except  # one VM's marker must not hide the outcome
+                self.warn("post_migrate was sent, but its marker could not be written on VM %s (a later run sends "
+                          "post_migrate again): %s" % (uuid, error))
 
     def finalized(self, target):
         key = target.custom_field_key(plan.FINALIZE_FIELD)

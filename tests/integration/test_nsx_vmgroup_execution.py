@@ -182,6 +182,9 @@ def test_check_mode_then_opaque(ansible, nsx_emulator, vc):
 
     run = ansible.play([task])
     assert run.rc == 0, run.output
+    # The check-mode plan and the real run agree on every VM.
+    assert [v["action"] for v in run.result("migrate")["vms"]] == [v["action"] for v in result["vms"]] == ["relocate"]
+    assert run.result("migrate")["vms"][0]["outcome"] == "relocated"
     nics, dummy = nics_of(vc, "DC0_C0_H1_VM0")
     assert nics == {"4000": ("opaque", ls_opaque[0], vm["instance_uuid"] + ":4000"),
                     "4001": ("opaque", ls_opaque[1], vm["instance_uuid"] + ":4001")}
