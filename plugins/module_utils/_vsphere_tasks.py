@@ -107,12 +107,13 @@ class TaskWaiter:
     The filter follows ``TaskManager.recentTask``: a task started after the filter exists enters
     it by itself, so watching a task costs no call of its own (per task: its start, the update
     showing it running, the one showing it done). recentTask also lists earlier tasks and other
-    sessions' ones; they pass through the filter and are ignored: only tasks given to ``add``
-    are tracked and reported.
+    sessions' ones; their states are kept (one of them may be adopted) but only tasks given to
+    ``add`` or ``adopt`` are tracked and reported.
 
     A ListView in the same filter, normally empty, holds tracked tasks that recentTask dropped
-    before they ended (vCenter keeps a bounded list) and, after a re-login, every unfinished
-    tracked task: the collector dies with its session and is rebuilt from the stored morefs.
+    before they ended (vCenter keeps a bounded list), adopted tasks this session's recentTask
+    does not show (started by another session, e.g. a killed run) and, after a re-login, every
+    unfinished tracked task: the collector dies with its session and is rebuilt from the stored morefs.
     """
 
     # Not info.progress: every percent would wake the wait, a round trip each.

@@ -480,6 +480,7 @@ class NsxVmgroupExecution(MigrationModule):
             return plan.plan_migration(group, facts, dvpgs, opaque, placement, p["backing"], extra_ids=wanted or (),
                                        pending_ids=pending_ids, in_flight=running)
         entries = make_plan(details, vms, in_flight, pending)
+        self.bios_hints(entries, clients)
 
         # 2. Check mode: the plan, what NSX would be sent, nothing more.
         if self.check_mode:
@@ -630,6 +631,16 @@ class NsxVmgroupExecution(MigrationModule):
                                     "its instance UUID (config.instanceUuid) %s" % (uuid, owner[0], owner[1]))
             self.fail_parameter("pre_migrate.vm_instance_ids", "lists %s, which is the instance UUID of no VM in %s" % (
                 uuid, " or ".join(c.target for c in clients.values())))
+
+    def bios_hints(self, entries, clients):
+        """A group VM found by no instance UUID: say so when the id is some VM's BIOS UUID."""
+        for entry in entries:
+            if entry["action"] != "fail" or entry["instance_uuid"] in self.facts:
+                continue
+            owner = next((c.bios_uuid_owner(entry["instance_uuid"]) for c in clients.values()
+                          if c.bios_uuid_owner(entry["instance_uuid"])), None)
+            if owner:
+                entry["error"] += " (it is the BIOS UUID of VM %s, whose instance UUID is %s)" % owner
 
     # -- apply -----------------------------------------------------------------------------
     def relocate(self, work, vms, clients, morefs, placement, locator, ids, make_plan, details):
