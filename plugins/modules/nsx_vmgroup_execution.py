@@ -559,7 +559,9 @@ class NsxVmgroupExecution(MigrationModule):
         except AuthError as error:
             self.fail_parameter("nsx_password", "(with nsx_username) was refused by NSX: %s" % error)
         except TransportError as error:
-            self.fail_parameter("nsx_host", "(nsx_port, nsx_ca_path) does not lead to an NSX Manager: %s" % error)
+            if "TLS" in str(error):
+                self.fail_parameter("nsx_ca_path", "(or nsx_validate_certs) does not verify the NSX Manager: %s" % error)
+            self.fail_parameter("nsx_host", "(with nsx_port) does not lead to an NSX Manager: %s" % error)
 
     def resolve_placement(self, target, cross):
         """(placement of moref ids for the planner, {moref id: moref}) on the target vCenter."""

@@ -167,3 +167,25 @@ def test_dropped_vcenter_answer_on_one_relocate(ansible, nsx_emulator, slow):
     again = ansible.play([task])
     assert again.rc == 0 and again.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
     assert len(tasks_of(slow, vms)) == 2
+
+
+def test_finalize_infra_lost_is_sent_again_then_never(ansible, nsx_emulator, slow):
+    """finalize_infra keeps no readable trace either: its marker (the root folder's custom attribute)
+    says a later run whether it still has to be sent."""
+    nsx = nsx_emulator
+    vms, task = setup(nsx, slow, ["DC0_C0_H5_VM1"], "int-finalize", finalize_infra=True)
+    nsx.admin.fault(method="POST", path="^/api/v1/migration$", query="action=finalize_infra", drop=True, after=True)
+    run = ansible.play([task])
+    result = run.result("migrate")
+    assert run.rc != 0 and result["finalize_infra"] == "failed" and result["post_migrate"] == "sent"
+    assert nsx.admin.state()["finalize_count"] == 1  # NSX did it; the answer was lost
+    run = until_green(ansible, task)
+    result = run.result("migrate")
+    assert result["finalize_infra"] == "sent" and result["post_migrate"] == "skipped"
+    assert nsx.admin.state()["finalize_count"] == 2
+    again = ansible.play([task])
+    result = again.result("migrate")
+    assert again.rc == 0 and result["changed"] is False and result["finalize_infra"] == "skipped"
+    assert "already sent" in result["finalize_infra_reason"]
+    assert nsx.admin.state()["finalize_count"] == 2
+    assert_converged(ansible, nsx, slow, vms, task, "int-finalize")

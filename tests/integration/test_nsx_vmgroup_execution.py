@@ -277,6 +277,7 @@ def bad_input_table(nsx, source, target):
         ("target_vcenter_ca_path", {"target_vcenter_ca_path": nsx.ca_path}),
         ("nsx_password", {"nsx_password": "Wrong-Nsx-Password-0003"}),
         ("nsx_port", {"nsx_port": 0}),
+        ("nsx_ca_path", {"nsx_ca_path": source.cert_path}),
         ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": [vm["bios_uuid"]]}}),
         ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": ["50000000-0000-4000-8000-00000000beef"]}}),
         ("parallel", {"parallel": 0}),
