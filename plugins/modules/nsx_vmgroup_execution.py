@@ -546,9 +546,9 @@ class NsxVmgroupExecution(MigrationModule):
         except AuthError as error:
             self.fail_parameter(prefix + "password", "(with %susername) was refused: %s" % (prefix, error))
         except TransportError as error:
-            tls = "TLS" in str(error)
-            self.fail_parameter(prefix + ("ca_path" if tls else "hostname"), "(%s%s) does not lead to a vCenter: %s" % (
-                prefix, "validate_certs" if tls else "port", error))
+            if "TLS" in str(error):
+                self.fail_parameter(prefix + "ca_path", "(or %svalidate_certs) does not verify the vCenter: %s" % (prefix, error))
+            self.fail_parameter(prefix + "hostname", "(with %sport) does not lead to a vCenter: %s" % (prefix, error))
 
     def read_group(self):
         """The group's execution details (None if NSX does not know it): the first NSX call names
