@@ -503,6 +503,7 @@ class NsxVmgroupExecution(MigrationModule):
         work = [e for e in entries if e["action"] in ("relocate", "adopt")]
         if work:
             self.changed(*plan.diff(entries))
+        self.result["vms"] = entries  # the plan, should the re-read itself fail
         outcomes, after = self.relocate(work, vms, clients, morefs, placement, locator, ids, make_plan, details)
         # 4. Each VM's outcome from the state re-read after its task ended.
         plan.decide_outcomes(entries, after, outcomes)
@@ -657,8 +658,16 @@ class NsxVmgroupExecution(MigrationModule):
         for dummy in range(ROUNDS):
             for client in clients.values():
                 mine = [job for job in jobs if vms[job[0]]["vcenter"] == client.content.about.instanceUuid]
-                if mine:
-                    outcomes.update(run_tasks(client, mine, self.params["parallel"], max(deadline - clock.now(), 0), clock=clock))
+                if not mine:
+                    continue
+                try:
+                    outcomes.update(run_tasks(client, mine, self.params["parallel"], max(deadline - clock.now(), 0),
+                                              clock=clock))
+                except Exception as error:  # pylint: disable=broad-except  # e.g. the watcher could not be set up
+                    # Whatever was started goes on in vCenter: the re-read below decides each VM.
+                    for uuid, dummy in mine:
+                        outcomes.setdefault(uuid, {"state": "unknown", "task": None,
+                                                   "error": "relocating on %s failed: %s" % (client.target, error)})
             settled.update(o["task"] for o in outcomes.values() if o.get("task") and o["state"] in ("success", "error"))
             now, running = self.read_vms(clients, ids)
             after = make_plan(details, now, running)
