@@ -5,7 +5,8 @@
 """Waiting for many vSphere tasks at once (nsx.md 6.7): bounded parallel starts, one watcher for all.
 
 ``run_tasks(client, jobs, parallel, timeout)`` starts the jobs with at most PARALLEL in flight and
-reports every task's outcome; ``TaskWaiter`` is the one private PropertyCollector behind it.
+reports every task's outcome; ``TaskWaiter`` is the one private PropertyCollector behind it;
+``run_rounds`` runs jobs on several vCenters and then adopts what a lost answer left running.
 """
 
 from __future__ import annotations
@@ -92,6 +93,40 @@ def run_tasks(client, jobs, parallel, timeout, clock=None, max_wait=30):
         outcomes[key] = {"state": "not_started", "task": None,
                          "error": "not started: the %s timeout was reached" % format_seconds(timeout)}
     return outcomes
+
+
+def run_rounds(clients, jobs, vcenter_of, reread, parallel, timeout, rounds=3, clock=None):
+    """Run JOBS on the vCenters of CLIENTS, re-read the state, and adopt relocations left running.
+
+    CLIENTS: {vCenter instance uuid: VSphere}; JOBS: [(key, start or task)] as for ``run_tasks``;
+    VCENTER_OF(key): the instance uuid of the vCenter holding KEY's VM; REREAD(): (state, {key:
+    task id running now}). A job whose answer was lost (or whose watch broke) may have started a
+    task that runs on: the re-read finds it, and the next round waits for it (never starts
+    another), within the one TIMEOUT. Returns (outcomes, the last re-read state).
+    """
+    clock = clock or Clock()
+    deadline = clock.now() + timeout
+    keys = set(key for key, dummy in jobs)
+    outcomes, settled, state = {}, set(), None
+    for dummy in range(rounds):
+        for instance, client in clients.items():
+            mine = [job for job in jobs if vcenter_of(job[0]) == instance]
+            if not mine:
+                continue
+            try:
+                outcomes.update(run_tasks(client, mine, parallel, max(deadline - clock.now(), 0), clock=clock))
+            except Exception as exc:  # pylint: disable=broad-except  # e.g. the watcher could not be set up
+                # Whatever was started goes on in vCenter: the re-read decides.
+                for key, dummy2 in mine:
+                    outcomes.setdefault(key, {"state": "unknown", "task": None,
+                                              "error": "relocating on %s failed: %s" % (client.target, _describe(exc))})
+        settled.update(o["task"] for o in outcomes.values() if o.get("task") and o["state"] in ("success", "error"))
+        state, running = reread()
+        jobs = [(key, clients[vcenter_of(key)].task(task)) for key, task in running.items()
+                if key in keys and task not in settled]
+        if not jobs or clock.now() >= deadline:
+            break
+    return outcomes, state
 
 
 def _describe(exc):

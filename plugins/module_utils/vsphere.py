@@ -124,6 +124,38 @@ def open_vsphere(module, prefix="", fallback=None, **kwargs):
 CONNECTION = Connection(VSPHERE_ARGSPEC, open_vsphere)
 
 
+def login_parameter_error(prefix, error):
+    """The ParameterError naming the option a refused vCenter login or connection points at."""
+    if isinstance(error, _errors.AuthError):
+        return _errors.ParameterError("parameter '%spassword' (with %susername) was refused: %s" % (prefix, prefix, error))
+    if "TLS" in str(error):
+        return _errors.ParameterError("parameter '%sca_path' (or %svalidate_certs) does not verify the vCenter: %s"
+                                      % (prefix, prefix, error))
+    return _errors.ParameterError("parameter '%shostname' (with %sport) does not lead to a vCenter: %s" % (prefix, prefix, error))
+
+
+def read_vms(clients, instance_uuids):
+    """({instance uuid: facts}, {instance uuid: running relocation task id}) from every vCenter of CLIENTS.
+
+    CLIENTS: {vCenter instance uuid: VSphere}, the source first: a VM also found on the target
+    (moved there by an earlier run) is the VM now, unless a relocation of it still runs.
+    """
+    vms, running, moving = {}, {}, {}
+    for client in clients.values():
+        facts = client.vm_facts(instance_uuids)
+        vms.update(facts)
+        mine = client.relocations_in_flight(facts)
+        running.update(mine)
+        moving.update((uuid, facts[uuid]) for uuid in mine)
+    vms.update(moving)  # a VM being moved belongs to the vCenter running its relocation until it ends
+    return vms, running
+
+
+def bios_owner(clients, uuid):
+    """(VM moref id, instance UUID) of the VM whose BIOS UUID is UUID on any of CLIENTS, or None."""
+    return next((c.bios_uuid_owner(uuid) for c in clients.values() if c.bios_uuid_owner(uuid)), None)
+
+
 def ssl_context(validate_certs=True, ca_path=None):
     """TLS context: verified against CA_PATH (or the system store), or verification really off."""
     if validate_certs:
@@ -472,7 +504,7 @@ class VSphere:
 
     def task(self, task_id):
         """The vim.Task moref of TASK_ID on this vCenter."""
-        return vim.Task(task_id, self.si._stub)
+        return vim.Task(task_id, self.content.taskManager._stub)
 
     # -- custom attributes: the module's readable markers ------------------------------------
     def custom_field_key(self, name, mo_type="VirtualMachine", create=False):
@@ -507,6 +539,20 @@ class VSphere:
             self.with_session(self.content.customFieldsManager.SetField, entity=moref, key=key, value=value)
         except vmodl.MethodFault as exc:
             raise self.fault(exc, "SetField", moref._moId)
+
+    def marker(self, vm, field):
+        """The value of custom attribute FIELD on VM (facts from ``vm_facts``: no call but the definitions' read)."""
+        key = self.custom_field_key(field)
+        return vm["custom"].get(key) if key is not None else None
+
+    def entity_marker(self, moref, field):
+        """The value of custom attribute FIELD on the entity MOREF (one read, none if FIELD is not defined)."""
+        key = self.custom_field_key(field)
+        return self.entity_custom_values(moref).get(key) if key is not None else None
+
+    def set_marker(self, entity, field, value, mo_type="VirtualMachine"):
+        """Set custom attribute FIELD (defined for MO_TYPE when missing) of ENTITY (a moref or a VM's instance UUID)."""
+        self.set_custom_value(entity, self.custom_field_key(field, mo_type=mo_type, create=True), value)
 
     def entity_custom_values(self, moref):
         """{key: value} of the custom attributes of MOREF (one read)."""
@@ -545,6 +591,48 @@ class VSphere:
                 opaque_ids[props.get("summary.opaqueNetworkId")] = props.get("name")
         self._cache["nsx_networks"] = (dvpgs, opaque_ids)
         return dvpgs, opaque_ids
+
+    def resolve_placement(self, options, datacenter=None, cross_vcenter=False):
+        """(placement of moref ids for ``_nsx_plan``, {moref id: moref}) from the target options.
+
+        OPTIONS: {kind: (option name, value)} for host, cluster, resource_pool, datastore, folder
+        (unset ones omitted); DATACENTER: (option name, value) or None. A name that matches nothing
+        or several objects raises ParameterError naming its option. Cross-vCenter, the resource
+        pool and folder default to the host's or cluster's root pool and datacenter VM folder.
+        """
+        def find(kind, option, value, dc=None):
+            try:
+                return self.find(kind, value, datacenter=dc)
+            except _errors.NotFoundError as error:
+                raise _errors.ParameterError("parameter '%s' is wrong: %s on the target %s" % (option, error.message, self.target))
+            except _errors.ParameterError as error:
+                raise _errors.ParameterError("parameter '%s' is ambiguous: %s" % (option, error))
+        dc = find("datacenter", datacenter[0], datacenter[1]) if datacenter else None
+        found = dict((kind, find(kind, option, value, dc)) for kind, (option, value) in options.items())
+        derived = {}
+        if "host" in found or "cluster" in found:
+            derived = self.placement_facts(host=found.get("host"), cluster=found.get("cluster"))
+        pool, folder = found.get("resource_pool"), found.get("folder")
+        if cross_vcenter:
+            pool, folder = pool or derived.get("resource_pool"), folder or derived.get("folder")
+            if pool is None or folder is None:
+                raise _errors.ParameterError("parameter '%s' could not be derived from the target host or cluster; give it"
+                                             % ("target_resource_pool" if pool is None else "target_folder"))
+        morefs = dict((m._moId, m) for m in [found.get("host"), pool, found.get("datastore"), folder]
+                      + list(derived.get("hosts") or []) if m is not None)
+        placement = {"vcenter": self.content.about.instanceUuid, "cross_vcenter": cross_vcenter,
+                     "host": _moid(found.get("host")), "resource_pool": _moid(pool), "datastore": _moid(found.get("datastore")),
+                     "folder": _moid(folder),
+                     "hosts": [h._moId for h in derived.get("hosts") or []] if "cluster" in found else []}
+        return placement, morefs
+
+    def checked_locator(self, thumbprint=None, option="target_vcenter_thumbprint"):
+        """``service_locator`` after checking that a given THUMBPRINT is the one this vCenter presents."""
+        actual = self.thumbprint()
+        if thumbprint and thumbprint.replace(":", "").upper() != actual.replace(":", "").upper():
+            raise _errors.ParameterError("parameter '%s' is not the thumbprint of the certificate %s presents (%s); the "
+                                         "vMotion would fail with SSLVerifyFault" % (option, self.target, actual))
+        return self.service_locator(thumbprint or actual)
 
     def placement_facts(self, host=None, cluster=None):
         """Hosts of CLUSTER, root pool of HOST's or CLUSTER's compute resource and the datacenter's VM folder.

@@ -372,10 +372,9 @@ import re
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _nsx_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import nsx, vsphere
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
-    AuthError, JobFailedError, MigrationError, NotFoundError, ParameterError, TransportError)
+    AuthError, JobFailedError, MigrationError, TransportError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection, MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Clock
-from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_tasks
+from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_rounds
 
 SOURCE = "vcenter_"
 TARGET = "target_vcenter_"
@@ -466,8 +465,7 @@ class NsxVmgroupExecution(MigrationModule):
             self.fail_parameter("group_id", "names VM group '%s', which NSX does not know: give pre_migrate to create it"
                                 % p["group_id"])
         source, target, cross = self.open_vcenters()
-        placement, morefs = self.resolve_placement(target, cross)
-        locator = self.locator(target, cross)
+        placement, morefs, locator = self.placement(target, cross)
         ids = plan.group_ids(details, wanted)
         clients = dict((c.content.about.instanceUuid, c) for c in (source, target))
         vms, in_flight = self.read_vms(clients, ids)
@@ -504,7 +502,11 @@ class NsxVmgroupExecution(MigrationModule):
         if work:
             self.changed(*plan.diff(entries))
         self.result["vms"] = entries  # the plan, should the re-read itself fail
-        outcomes, after = self.relocate(work, vms, clients, morefs, placement, locator, ids, make_plan, details)
+
+        def reread():
+            now, running = self.read_vms(clients, ids)
+            return make_plan(details, now, running), running
+        outcomes, after = self.relocate(work, clients, morefs, placement, locator, reread)
         # 4. Each VM's outcome from the state re-read after its task ended.
         plan.decide_outcomes(entries, after, outcomes)
         if any(e["outcome"] == "relocated" for e in entries):
@@ -544,91 +546,36 @@ class NsxVmgroupExecution(MigrationModule):
     def login(self, prefix):
         try:
             return self.client.vcenter(prefix)
-        except AuthError as error:
-            self.fail_parameter(prefix + "password", "(with %susername) was refused: %s" % (prefix, error))
-        except TransportError as error:
-            if "TLS" in str(error):
-                self.fail_parameter(prefix + "ca_path", "(or %svalidate_certs) does not verify the vCenter: %s" % (prefix, error))
-            self.fail_parameter(prefix + "hostname", "(with %sport) does not lead to a vCenter: %s" % (prefix, error))
+        except (AuthError, TransportError) as error:
+            raise vsphere.login_parameter_error(prefix, error)
 
     def read_group(self):
-        """The group's execution details (None if NSX does not know it): the first NSX call names
+        """The group's execution details (None if NSX does not know it); the first NSX call names
         the NSX parameters when it fails for a connection or login reason."""
         p = self.params
         try:
             return self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"], missing_ok=True)
-        except AuthError as error:
-            self.fail_parameter("nsx_password", "(with nsx_username) was refused by NSX: %s" % error)
-        except TransportError as error:
-            if "TLS" in str(error):
-                self.fail_parameter("nsx_ca_path", "(or nsx_validate_certs) does not verify the NSX Manager: %s" % error)
-            self.fail_parameter("nsx_host", "(with nsx_port) does not lead to an NSX Manager: %s" % error)
+        except (AuthError, TransportError) as error:
+            raise nsx.connection_parameter_error(error)
 
-    def resolve_placement(self, target, cross):
-        """(placement of moref ids for the planner, {moref id: moref}) on the target vCenter."""
+    def placement(self, target, cross):
+        """(placement, morefs, ServiceLocator or None) on the target vCenter, every name resolved."""
         p = self.params
-        dc = self.find(target, "datacenter", "target_datacenter") if p["target_datacenter"] else None
-        found = {}
-        for kind, option in PLACEMENT_OPTIONS:
-            if p[option]:
-                found[kind] = self.find(target, kind, option, dc)
-        derived = {}
-        if "host" in found or "cluster" in found:
-            derived = target.placement_facts(host=found.get("host"), cluster=found.get("cluster"))
-        pool = found.get("resource_pool")
-        folder = found.get("folder")
-        if cross:
-            pool = pool or derived.get("resource_pool")
-            folder = folder or derived.get("folder")
-            if pool is None or folder is None:
-                self.fail_parameter("target_resource_pool" if pool is None else "target_folder",
-                                    "could not be derived from the target host or cluster; give it")
-        morefs = {}
-        for moref in [found.get("host"), pool, found.get("datastore"), folder] + list(derived.get("hosts") or []):
-            if moref is not None:
-                morefs[moref._moId] = moref
-        hosts = [h._moId for h in derived.get("hosts") or []] if "cluster" in found else []
-        placement = {"vcenter": target.content.about.instanceUuid, "cross_vcenter": cross, "host": _moid(found.get("host")),
-                     "hosts": hosts, "resource_pool": _moid(pool), "datastore": _moid(found.get("datastore")),
-                     "folder": _moid(folder)}
-        return placement, morefs
-
-    def find(self, target, kind, option, datacenter=None):
-        try:
-            return target.find(kind, self.params[option], datacenter=datacenter)
-        except NotFoundError as error:
-            self.fail_parameter(option, "is wrong: %s on the target %s" % (error.message, target.target))
-        except ParameterError as error:
-            self.fail_parameter(option, "is ambiguous: %s" % error)
-
-    def locator(self, target, cross):
-        """The ServiceLocator of a cross-vCenter vMotion; a given thumbprint must be the target's."""
-        if not cross:
-            return None
-        given = self.params["target_vcenter_thumbprint"]
-        actual = target.thumbprint()
-        if given and given.replace(":", "").upper() != actual.replace(":", "").upper():
-            self.fail_parameter("target_vcenter_thumbprint", "is not the thumbprint of the certificate %s presents (%s); "
-                                "the vMotion would fail with SSLVerifyFault" % (target.target, actual))
-        return target.service_locator(given or actual)
+        options = dict((kind, (option, p[option])) for kind, option in PLACEMENT_OPTIONS if p[option])
+        dc = ("target_datacenter", p["target_datacenter"]) if p["target_datacenter"] else None
+        placement, morefs = target.resolve_placement(options, dc, cross)
+        return placement, morefs, target.checked_locator(p["target_vcenter_thumbprint"]) if cross else None
 
     def read_vms(self, clients, ids):
-        """({instance uuid: facts}, {instance uuid: running relocation task id}) from every vCenter;
-        a VM found on the target (moved by an earlier run) is the VM now."""
-        vms, running = {}, {}
-        for client in clients.values():
-            facts = client.vm_facts(ids)
-            vms.update(facts)
-            running.update(client.relocations_in_flight(facts))
-        self.facts = vms  # the latest read: markers are read from it and written through it
-        return vms, running
+        self.facts, running = vsphere.read_vms(clients, ids)  # the latest read: markers are read and written through it
+        return self.facts, running
 
     def check_vm_ids(self, wanted, vms, clients):
         """Every VM pre_migrate would list must exist, found by instance UUID (not BIOS UUID)."""
         for uuid in wanted:
             if uuid in vms:
                 continue
-            owner = next((c.bios_uuid_owner(uuid) for c in clients.values() if c.bios_uuid_owner(uuid)), None)
+            owner = vsphere.bios_owner(clients, uuid)
             if owner:
                 self.fail_parameter("pre_migrate.vm_instance_ids", "lists %s, the BIOS UUID (config.uuid) of VM %s; NSX needs "
                                     "its instance UUID (config.instanceUuid) %s" % (uuid, owner[0], owner[1]))
@@ -640,44 +587,18 @@ class NsxVmgroupExecution(MigrationModule):
         for entry in entries:
             if entry["action"] != "fail" or entry["instance_uuid"] in self.facts:
                 continue
-            owner = next((c.bios_uuid_owner(entry["instance_uuid"]) for c in clients.values()
-                          if c.bios_uuid_owner(entry["instance_uuid"])), None)
+            owner = vsphere.bios_owner(clients, entry["instance_uuid"])
             if owner:
                 entry["error"] += " (it is the BIOS UUID of VM %s, whose instance UUID is %s)" % owner
 
     # -- apply -----------------------------------------------------------------------------
-    def relocate(self, work, vms, clients, morefs, placement, locator, ids, make_plan, details):
-        """Run the relocations, then re-read the real state; a relocation that a lost answer left
-        running is adopted in the next round. Returns (task outcomes, the re-read plan)."""
-        clock = Clock()
-        deadline = clock.now() + self.params["timeout"]
-        outcomes, settled = {}, set()
+    def relocate(self, work, clients, morefs, placement, locator, reread):
+        """Run the relocations (adopting those in flight), then re-read: (task outcomes, the re-read plan)."""
+        vms = self.facts
         jobs = [(e["instance_uuid"], clients[vms[e["instance_uuid"]]["vcenter"]].task(e["task"]) if e["action"] == "adopt"
                  else self.starter(e, vms[e["instance_uuid"]], clients, morefs, placement, locator)) for e in work]
-        after = None
-        for dummy in range(ROUNDS):
-            for client in clients.values():
-                mine = [job for job in jobs if vms[job[0]]["vcenter"] == client.content.about.instanceUuid]
-                if not mine:
-                    continue
-                try:
-                    outcomes.update(run_tasks(client, mine, self.params["parallel"], max(deadline - clock.now(), 0),
-                                              clock=clock))
-                except Exception as error:  # pylint: disable=broad-except  # e.g. the watcher could not be set up
-                    # Whatever was started goes on in vCenter: the re-read below decides each VM.
-                    for uuid, dummy in mine:
-                        outcomes.setdefault(uuid, {"state": "unknown", "task": None,
-                                                   "error": "relocating on %s failed: %s" % (client.target, error)})
-            settled.update(o["task"] for o in outcomes.values() if o.get("task") and o["state"] in ("success", "error"))
-            now, running = self.read_vms(clients, ids)
-            after = make_plan(details, now, running)
-            # Started but its answer was lost (or the watch broke): the task runs on; wait for it too.
-            jobs = [(uuid, clients[now[uuid]["vcenter"]].task(task)) for uuid, task in running.items()
-                    if task not in settled and any(w["instance_uuid"] == uuid for w in work)]
-            if not jobs or clock.now() >= deadline:
-                break
-            vms = now
-        return outcomes, after
+        return run_rounds(clients, jobs, lambda uuid: self.facts[uuid]["vcenter"], reread, self.params["parallel"],
+                          self.params["timeout"], rounds=ROUNDS)
 
     def starter(self, entry, vm, clients, morefs, placement, locator):
         """A callable starting ENTRY's relocation on the vCenter that holds the VM."""
@@ -727,8 +648,7 @@ class NsxVmgroupExecution(MigrationModule):
             vm = self.facts.get(entry["instance_uuid"])
             if vm is None or entry.get("outcome") not in plan.PLACED:
                 continue
-            key = clients[vm["vcenter"]].custom_field_key(plan.POST_MIGRATE_FIELD)
-            out[entry["instance_uuid"]] = vm["custom"].get(key) if key is not None else None
+            out[entry["instance_uuid"]] = clients[vm["vcenter"]].marker(vm, plan.POST_MIGRATE_FIELD)
         return out
 
     def mark(self, uuids, clients):
@@ -738,18 +658,13 @@ class NsxVmgroupExecution(MigrationModule):
         """
         for uuid in uuids:
             try:
-                client = clients[self.facts[uuid]["vcenter"]]
-                key = client.custom_field_key(plan.POST_MIGRATE_FIELD, create=True)
-                client.set_custom_value(uuid, key, self.params["group_id"])
+                clients[self.facts[uuid]["vcenter"]].set_marker(uuid, plan.POST_MIGRATE_FIELD, self.params["group_id"])
             except Exception as error:  # pylint: disable=broad-except  # one VM's marker must not hide the outcome
                 self.warn("post_migrate was sent, but its marker could not be written on VM %s (a later run sends "
                           "post_migrate again): %s" % (uuid, error))
 
     def finalized(self, target):
-        key = target.custom_field_key(plan.FINALIZE_FIELD)
-        if key is None:
-            return []
-        return plan.finalized_groups(target.entity_custom_values(target.content.rootFolder).get(key))
+        return plan.finalized_groups(target.entity_marker(target.content.rootFolder, plan.FINALIZE_FIELD))
 
     def finalize(self, action, why, target):
         if action == "not requested":
@@ -765,11 +680,14 @@ class NsxVmgroupExecution(MigrationModule):
         self.result["finalize_infra"] = "failed"
         self.client.nsx.finalize_infra()
         self.result["finalize_infra"] = "sent"
-        if target is not None:
-            key = target.custom_field_key(plan.FINALIZE_FIELD, mo_type="Folder", create=True)
-            root = target.content.rootFolder
-            target.set_custom_value(root, key, plan.finalized_value(target.entity_custom_values(root).get(key),
-                                                                    self.params["group_id"]))
+        if target is None:
+            return
+        try:
+            target.set_marker(target.content.rootFolder, plan.FINALIZE_FIELD, plan.finalized_value(
+                ",".join(self.finalized(target)), self.params["group_id"]), mo_type="Folder")
+        except Exception as error:  # pylint: disable=broad-except  # costs a repeat, never the outcome
+            self.warn("finalize_infra was sent, but its marker could not be written (a later run sends it again): %s"
+                      % error)
 
     def fail_unless_done(self, entries, post):
         moving = [e for e in entries if e["outcome"] == "in_progress"]
@@ -787,10 +705,6 @@ class NsxVmgroupExecution(MigrationModule):
         if post["action"] == "defer":
             parts.append("post_migrate deferred until every relocation has ended")
         raise JobFailedError("; ".join(parts), operation="migrate VM group", resource=self.params["group_id"])
-
-
-def _moid(moref):
-    return moref._moId if moref is not None else None
 
 
 def main():

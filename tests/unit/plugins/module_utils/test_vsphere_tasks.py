@@ -11,7 +11,7 @@ from pyVmomi import vim, vmodl
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import vsphere
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import FakeClock
-from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_tasks
+from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_rounds, run_tasks
 from tests.vcsim_fixtures import start_vcsim
 
 PQ = vmodl.query.PropertyCollector
@@ -221,6 +221,55 @@ def test_a_broken_watch_leaves_tasks_unknown_not_failed():
     fake = FakeVCenter([updates(("task-1", "enter", RUNNING)), socket.timeout("timed out")])
     outcomes = run_tasks(client_for(fake), jobs(fake, "task-1"), parallel=1, timeout=60)
     assert outcomes["task-1"]["state"] == "unknown" and "timed out" in outcomes["task-1"]["error"]
+
+
+def test_rounds_adopt_what_a_lost_answer_left_running():
+    """The start's answer was lost but the task runs: the re-read finds it, round 2 waits for it (no second start)."""
+    import http.client
+    fake = FakeVCenter([updates(("task-5", "modify", {"info.state": "success"}))],
+                       initial=[None, updates(("task-5", "enter", RUNNING))])
+    client = client_for(fake)
+    starts = []
+
+    def lost():
+        starts.append(1)
+        raise http.client.RemoteDisconnected("Remote end closed connection without response")
+    rereads = iter([("state-1", {"vm-5": "task-5"}), ("state-2", {})])
+    outcomes, state = run_rounds({"vc": client}, [("vm-5", lost)], lambda key: "vc", lambda: next(rereads),
+                                 parallel=2, timeout=60)
+    assert starts == [1] and state == "state-2"
+    assert outcomes == {"vm-5": {"state": "success", "error": None, "task": "task-5"}}
+
+
+def test_rounds_stop_when_nothing_runs_and_never_readopt_a_settled_task():
+    fake = FakeVCenter([updates(("task-1", "enter", {"info.state": "error", "info.error": None}))])
+    client = client_for(fake)
+    # The re-read still lists task-1 (a stale recentTask): it ended already, so it is not waited for again.
+    rereads = iter([("state-1", {"vm-1": "task-1"})])
+    outcomes, state = run_rounds({"vc": client}, jobs(fake, "task-1"), lambda key: "vc", lambda: next(rereads),
+                                 parallel=1, timeout=60)
+    assert state == "state-1" and outcomes["task-1"]["state"] == "error"
+    assert fake.names().count("CreatePropertyCollector") == 1
+
+
+class FactsOnly:
+    """A VSphere stand-in for read_vms: fixed facts and running relocations."""
+
+    def __init__(self, facts, running):
+        self.facts, self.running = facts, running
+
+    def vm_facts(self, uuids):
+        return dict((u, f) for u, f in self.facts.items() if u in uuids)
+
+    def relocations_in_flight(self, facts):
+        return dict((u, t) for u, t in self.running.items() if u in facts)
+
+
+def test_read_vms_a_vm_being_moved_belongs_to_the_vcenter_running_its_relocation():
+    source = FactsOnly({"a": {"vcenter": "src"}, "b": {"vcenter": "src"}}, {"a": "task-1"})
+    target = FactsOnly({"a": {"vcenter": "dst"}, "b": {"vcenter": "dst"}}, {})
+    vms, running = vsphere.read_vms({"src": source, "dst": target}, ["a", "b"])
+    assert vms["a"]["vcenter"] == "src" and vms["b"]["vcenter"] == "dst" and running == {"a": "task-1"}
 
 
 # -- against the vcsim launcher ---------------------------------------------------------------
