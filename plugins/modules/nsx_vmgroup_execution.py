@@ -394,6 +394,10 @@ class Clients:
         self.vcenters = {}
 
     @property
+    def opened_nsx(self):
+        return self._nsx
+
+    @property
     def nsx(self):
         if self._nsx is None:
             self._nsx = nsx.nsx_client(self.module)
@@ -556,7 +560,7 @@ class NsxVmgroupExecution(MigrationModule):
         try:
             return self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"], missing_ok=True)
         except (AuthError, TransportError) as error:
-            raise nsx.connection_parameter_error(error)
+            raise nsx.connection_parameter_error(error, self.client.opened_nsx)
 
     def placement(self, target, cross):
         """(placement, morefs, ServiceLocator or None) on the target vCenter, every name resolved."""

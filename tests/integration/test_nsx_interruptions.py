@@ -5,7 +5,7 @@ every VM in place (host, vNIC backings, VIF ids), post_migrate recorded by NSX w
 VMs not in place, one RelocateVM_Task per VM in vCenter's task list (the launcher's), and a
 no-op re-run that sends nothing to NSX and starts no task.
 
-One launcher, 6 hosts x 2 VMs, relocations of 2.5 s and SOAP sessions that end after about 1 s
+One launcher, 7 hosts x 2 VMs, relocations of 2.5 s and SOAP sessions that end after about 1 s
 idle (session expiry on the vCenter side); NSX runs with session auth and a short session timeout
 where said. Each scenario uses its own VMs and moves them to the last host.
 """
@@ -26,7 +26,7 @@ POST = {"method": "POST", "path": "^/api/v1/migration/vmgroup$", "query": "actio
 
 @pytest.fixture(scope="module")
 def slow(tmp_path_factory):
-    inst = start_vcsim(tmp_path_factory.mktemp("nsx-slow"), name="nsx-slow", tls=True, host=6, vm=2, nics=2,
+    inst = start_vcsim(tmp_path_factory.mktemp("nsx-slow"), name="nsx-slow", tls=True, host=7, vm=2, nics=2,
                        nsx_segments=2, vds_version="7.0.0", relocate_ms=RELOCATE_MS, session_idle="1s")
     yield inst
     inst.stop()
@@ -189,3 +189,22 @@ def test_finalize_infra_lost_is_sent_again_then_never(ansible, nsx_emulator, slo
     assert "already sent" in result["finalize_infra_reason"]
     assert nsx.admin.state()["finalize_count"] == 2
     assert_converged(ansible, nsx, slow, vms, task, "int-finalize")
+
+
+def test_sessions_expire_on_both_sides_mid_run(ansible, nsx_emulator, slow):
+    """NSX (session auth) and vCenter sessions both end while the run waits: one re-login each, one run."""
+    nsx = nsx_emulator
+    nsx.admin.action("settings", {"session_timeout": 1.0})
+    vms, task = setup(nsx, slow, ["DC0_C0_H6_VM0", "DC0_C0_H6_VM1"], "int-sessions", auth="session")
+    # pre_migrate waits 2.5 s before NSX reads it: the NSX session (1 s) has ended when it is checked
+    # (403, one new login, pre_migrate sent again), the vCenter sessions (1 s idle limit) end before the
+    # relocations start, and the NSX session ends again during the relocations (before post_migrate).
+    nsx.admin.fault(method="POST", path="^/api/v1/migration/vmgroup$", query="action=pre_migrate", delay=2.5)
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    assert [v["outcome"] for v in run.result("migrate")["vms"]] == ["relocated", "relocated"]
+    calls = [(e["path"], e["status"]) for e in nsx.admin.journal()]
+    assert ("/api/v1/migration/vmgroup", 403) in calls and calls.count(("/api/session/create", 200)) >= 3
+    posts = [e for e in nsx.admin.journal() if e["query"] == "action=pre_migrate" and e["status"] < 300]
+    assert len(posts) == 1  # the refused one was not processed: one pre_migrate in effect
+    assert_converged(ansible, nsx, slow, vms, task, "int-sessions")
