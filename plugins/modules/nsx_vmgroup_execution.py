@@ -455,8 +455,8 @@ class NsxVmgroupExecution(MigrationModule):
         wanted = (p["pre_migrate"] or {}).get("vm_instance_ids")
         self.result.update(group_id=p["group_id"], pre_migrate="not requested", post_migrate="not requested",
                            finalize_infra="not requested", failed_vm_instance_ids=[], vms=[])
-        # 1. Validate and resolve everything; read the real state, in-flight relocations included.
-        self.validate()
+        # 1. (validate() ran before any client was opened.) Resolve everything; read the real state,
+        # in-flight relocations included.
         if not p["group_id"]:
             self.finalize("send", None, None)
             return
@@ -519,6 +519,7 @@ class NsxVmgroupExecution(MigrationModule):
 
     # -- validation: nothing is sent before all of it passed -----------------------------------
     def validate(self):
+        """The checks that need no API (the base runs them before opening any client)."""
         p = self.params
         if not p["group_id"] and not p["finalize_infra"]:
             self.fail_parameter("group_id", "is required (unless the task only runs finalize_infra)")

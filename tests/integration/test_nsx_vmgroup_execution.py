@@ -278,6 +278,7 @@ def bad_input_table(nsx, source, target):
         ("nsx_password", {"nsx_password": "Wrong-Nsx-Password-0003"}),
         ("nsx_port", {"nsx_port": 0}),
         ("nsx_ca_path", {"nsx_ca_path": source.cert_path}),
+        ("nsx_host", {"nsx_host": "https://127.0.0.1:%d" % closed}),
         ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": [vm["bios_uuid"]]}}),
         ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": ["50000000-0000-4000-8000-00000000beef"]}}),
         ("parallel", {"parallel": 0}),
