@@ -14,7 +14,14 @@ Inputs are plain data:
 * ``placement``: {``vcenter`` (target instance uuid), ``cross_vcenter``, ``host``, ``hosts``
   (a cluster's hosts), ``resource_pool``, ``datastore``, ``folder``}: moref ids or None.
 
-``plan_migration`` returns one entry per VM with ``action`` "relocate", "none" or "fail".
+``plan_migration`` returns one entry per VM with ``action`` "relocate", "adopt" (a relocation of
+the VM is already queued or running in vCenter: wait for it), "none" or "fail".
+
+The reconcile rules that make re-runs safe are here too, as pure functions: ``pre_migrate_decision``
+(create / skip / refuse), ``decide_outcomes`` (each VM's outcome from the state re-read after its
+task ended, whatever the task said), ``post_migrate_decision`` (send, resend with allow_override,
+skip or defer, and which VMs to mark) and ``finalize_decision``; markers are vCenter custom
+attribute values (``POST_MIGRATE_FIELD`` on each VM, ``FINALIZE_FIELD`` on the root folder).
 """
 
 from __future__ import annotations
@@ -24,6 +31,12 @@ FAILED_KEY = "failed_vm_instance_ids"
 BACKINGS = ("auto", "dvpg", "opaque")
 OPAQUE_TYPE = "nsx.LogicalSwitch"
 PLACEMENT_KEYS = ("host", "resource_pool", "datastore", "folder")
+# Custom attributes (vCenter) holding the markers of what NSX already did, since NSX keeps no readable trace.
+POST_MIGRATE_FIELD = "hybridcloud.migration.nsx_post_migrate"  # on each VM: the group whose post_migrate covered it
+FINALIZE_FIELD = "hybridcloud.migration.nsx_finalize_infra"  # on the root folder: groups finalize_infra was sent for
+FINALIZED_KEEP = 50  # group ids kept in the finalize marker
+PLACED = ("relocated", "unchanged", "would relocate")
+PENDING_NOTE = "vNIC backings are known once pre_migrate has created the group in NSX"
 
 
 def vnic_map(details):
@@ -138,13 +151,18 @@ def _key_order(key):
     return (0, int(key)) if str(key).isdigit() else (1, str(key))
 
 
-def plan_migration(details, vms, dvpgs, opaque, placement, backing="auto", extra_ids=()):
+def plan_migration(details, vms, dvpgs, opaque, placement, backing="auto", extra_ids=(), pending_ids=(),
+                   in_flight=None):
     """One plan entry per VM of the group (and per id in EXTRA_IDS), in a stable order.
 
-    Entry: ``instance_uuid``, ``name``, ``action`` ("relocate" | "none" | "fail"), ``error``,
-    ``nics`` (every mapped vNIC: before/after backing, VIF id, ``changed``), ``placement``
-    (before and target moref ids) and ``move`` (placement changes).
+    Entry: ``instance_uuid``, ``name``, ``action`` ("relocate" | "adopt" | "none" | "fail"), ``error``,
+    ``task`` (adopt: the running task id), ``note``, ``nics`` (every mapped vNIC: before/after backing,
+    VIF id, ``changed``), ``placement`` (before and target moref ids) and ``move`` (placement changes).
+    PENDING_IDS: VMs a pre_migrate still to be sent will add (check mode): NSX maps their vNICs only
+    then, so they are planned as relocations without vNIC detail. IN_FLIGHT: {instance uuid: task id}
+    of relocations already queued or running: adopted, never started twice.
     """
+    in_flight = in_flight or {}
     if backing not in BACKINGS:
         raise ValueError("backing must be one of %s" % ", ".join(BACKINGS))
     segments = vnic_map(details)
@@ -154,13 +172,25 @@ def plan_migration(details, vms, dvpgs, opaque, placement, backing="auto", extra
     for instance_uuid in order:
         vm = vms.get(instance_uuid)
         entry = {"instance_uuid": instance_uuid, "name": vm.get("name") if vm else None, "action": "none",
-                 "error": None, "nics": [], "placement": {}, "move": False}
+                 "error": None, "task": None, "note": None, "nics": [], "placement": {}, "move": False}
         entries.append(entry)
         if instance_uuid in nsx_failed:
             entry.update(action="fail", error="NSX did not find this VM in the source vCenter (failed_vm_instance_ids)")
             continue
         if vm is None:
             entry.update(action="fail", error="no VM with instance UUID %s in the source or target vCenter" % instance_uuid)
+            continue
+        if instance_uuid in in_flight:
+            entry.update(action="adopt", task=in_flight[instance_uuid],
+                         note="relocation task %s already running in vCenter: waited for, not started again"
+                         % in_flight[instance_uuid])
+            entry["placement"] = {"before": _before(vm), "after": dict((k, placement.get(k)) for k in PLACEMENT_KEYS)}
+            continue
+        if instance_uuid in pending_ids and instance_uuid not in segments:
+            placed = is_placed(vm, placement)
+            target, cluster_turn = _target_placement(vm, placement, placed, cluster_turn)
+            entry.update(action="relocate", note=PENDING_NOTE, move=not placed,
+                         placement={"before": _before(vm), "after": target})
             continue
         changes, errors = plan_nics(instance_uuid, vm, segments.get(instance_uuid, {}), backing, dvpgs, opaque)
         if placement.get("cross_vcenter") and vm.get("vcenter") != placement.get("vcenter"):
@@ -175,13 +205,17 @@ def plan_migration(details, vms, dvpgs, opaque, placement, backing="auto", extra
             continue
         placed = is_placed(vm, placement)
         target, cluster_turn = _target_placement(vm, placement, placed, cluster_turn)
-        entry["placement"] = {"before": dict((k, vm.get(k)) for k in PLACEMENT_KEYS if k != "datastore"),
-                              "after": target}
-        entry["placement"]["before"]["datastore"] = ",".join(vm.get("datastores") or []) or None
+        entry["placement"] = {"before": _before(vm), "after": target}
         entry["move"] = not placed
         if not placed or any(change["changed"] for change in changes):
             entry["action"] = "relocate"
     return entries
+
+
+def _before(vm):
+    before = dict((k, vm.get(k)) for k in PLACEMENT_KEYS if k != "datastore")
+    before["datastore"] = ",".join(vm.get("datastores") or []) or None
+    return before
 
 
 def _target_placement(vm, placement, placed, cluster_turn):
@@ -197,19 +231,139 @@ def _target_placement(vm, placement, placed, cluster_turn):
     return target, cluster_turn
 
 
-def failed_ids(entries, outcomes=None):
-    """The ids post_migrate must skip: planned failures and relocations that failed or never started."""
-    outcomes = outcomes or {}
-    out = [e["instance_uuid"] for e in entries if e["action"] == "fail"]
-    out += [uuid for uuid, outcome in outcomes.items() if outcome.get("state") != "success"]
-    return list(dict.fromkeys(out))
+def group_ids(details, wanted=()):
+    """Every VM of the group: mapped by NSX, asked for in pre_migrate, or listed by NSX as not found."""
+    return list(dict.fromkeys(list(vnic_map(details)) + list(wanted or ()) + nsx_failed_ids(details)))
+
+
+def pre_migrate_decision(details, wanted, allow_override=False):
+    """("not requested" | "skip" | "send" | "refuse", the wanted VMs the group lacks).
+
+    DETAILS None: the group does not exist, so pre_migrate creates it. An existing group that
+    lacks some WANTED VMs needs a second pre_migrate, which NSX refuses without allow_override.
+    """
+    if wanted is None:
+        return "not requested", []
+    known = set(vnic_map(details)) | set(nsx_failed_ids(details)) if details is not None else set()
+    missing = [vm for vm in dict.fromkeys(wanted) if vm not in known]
+    if details is not None and not missing:
+        return "skip", []
+    if details is not None and not allow_override:
+        return "refuse", missing
+    return "send", missing
+
+
+def decide_outcomes(entries, after, task_outcomes=None):
+    """Each VM's outcome from AFTER (the plan re-made from the state re-read once its task ended).
+
+    A VM that is in place (AFTER action "none") is migrated whatever its task said (an error, a
+    lost answer, the deadline); one with a relocation still queued or running is "in_progress"
+    (with the task id: the vMotion goes on in vCenter); any other is "failed" (or "not_started"
+    when the deadline came before its start), with the task's error or why it is not in place.
+    TASK_OUTCOMES: {instance uuid: {"state", "error", "task"}} as ``run_tasks`` reports them.
+    Returns ENTRIES, each with ``outcome``, ``error`` and ``task`` set.
+    """
+    task_outcomes = task_outcomes or {}
+    now = dict((e["instance_uuid"], e) for e in after)
+    for entry in entries:
+        uuid = entry["instance_uuid"]
+        real = now.get(uuid)
+        task = task_outcomes.get(uuid) or {}
+        worked = entry["action"] in ("relocate", "adopt")
+        if real is not None and real["action"] == "none":
+            entry.update(outcome="relocated" if worked else "unchanged", error=None,
+                         task=task.get("task") or entry.get("task"))
+            if real["nics"]:
+                entry.update(nics=real["nics"], placement=dict(entry["placement"], now=real["placement"].get("before")))
+        elif real is not None and real["action"] == "adopt":
+            entry.update(outcome="in_progress", error=None, task=real["task"],
+                         note="relocation task %s is still running: the vMotion goes on in vCenter; a later run "
+                              "waits for it" % real["task"])
+        elif task.get("state") == "not_started":
+            entry.update(outcome="not_started", error=task.get("error"))
+        else:
+            why = [task["error"]] if task.get("error") else []
+            if real is not None and real.get("error") and real["error"] not in why:
+                why.append(real["error"])
+            if not why:
+                why.append("not in place after its relocation ended (task %s)" % task.get("state")
+                           if task else "not in place")
+            entry.update(outcome="failed", error="; ".join(why), task=task.get("task") or entry.get("task"))
+    return entries
+
+
+def predict_outcomes(entries):
+    """Check mode: the outcome each planned action would have."""
+    names = {"relocate": "would relocate", "adopt": "in_progress", "none": "unchanged", "fail": "failed"}
+    for entry in entries:
+        entry["outcome"] = names[entry["action"]]
+    return entries
+
+
+def post_migrate_decision(entries, group_id, markers, pre_migrate_sent=False):
+    """What post_migrate needs, from the final outcomes and the VMs' markers.
+
+    MARKERS: {instance uuid: the group named by its post_migrate marker, or None}. A VM carries the
+    marker only once a post_migrate that did not list it as failed succeeded, so a placed VM
+    without it (post_migrate failed, dropped, killed, deferred, or listed it as failed while it
+    was still moving) means post_migrate must be sent again. Returns {"action": "send" | "skip" |
+    "defer", "failed": ids NSX must skip (every VM not in place), "allow_override": a repeat (the
+    group was not created by this run's pre_migrate), "mark": VMs to mark once it succeeded,
+    "reason"}. While a relocation still runs, post_migrate waits ("defer"): it must never list a
+    VM that is still moving as failed.
+    """
+    moving = [e["instance_uuid"] for e in entries if e.get("outcome") == "in_progress"]
+    placed = [e["instance_uuid"] for e in entries if e.get("outcome") in PLACED]
+    failed = sorted(e["instance_uuid"] for e in entries if e.get("outcome") not in PLACED + ("in_progress",))
+    unmarked = [uuid for uuid in placed if markers.get(uuid) != group_id]
+    decision = {"action": "skip", "failed": failed, "allow_override": not pre_migrate_sent, "mark": unmarked,
+                "reason": None}
+    if moving:
+        decision.update(action="defer", mark=[], reason="%d VMs are still moving; post_migrate is sent once every "
+                                                        "relocation has ended" % len(moving))
+    elif unmarked or pre_migrate_sent:
+        decision["action"] = "send"
+    else:
+        decision["reason"] = "every VM in place already carries the post_migrate marker of this group"
+    return decision
+
+
+def finalized_groups(value):
+    """The group ids of a finalize marker value ("g1,g2")."""
+    return [g for g in (value or "").split(",") if g]
+
+
+def finalized_value(value, group_id):
+    """The finalize marker value with GROUP_ID added (the latest FINALIZED_KEEP groups)."""
+    groups = [g for g in finalized_groups(value) if g != group_id] + [group_id]
+    return ",".join(groups[-FINALIZED_KEEP:])
+
+
+def finalize_decision(requested, group_id, entries, post_action, finalized):
+    """("not requested" | "send" | "skip", reason): finalize_infra goes once the group is complete.
+
+    Complete: every VM in place and post_migrate done (sent now, or marked before, or not
+    requested). FINALIZED: the groups the finalize marker lists (sent before: nothing to send).
+    """
+    if not requested:
+        return "not requested", None
+    if not group_id:
+        return "send", None
+    not_placed = [e for e in entries if e.get("outcome") not in PLACED]
+    if not_placed:
+        return "skip", "%d VMs of the group are not migrated" % len(not_placed)
+    if post_action == "defer":
+        return "skip", "post_migrate is deferred"
+    if group_id in finalized:
+        return "skip", "already sent for group %s (finalize marker)" % group_id
+    return "send", None
 
 
 def diff(entries):
     """(before, after) for diff mode: each VM to relocate, its placement and every changed vNIC backing."""
     before, after = {}, {}
     for entry in entries:
-        if entry["action"] != "relocate":
+        if entry["action"] not in ("relocate", "adopt"):
             continue
         name = entry["name"] or entry["instance_uuid"]
         label = "%s (%s)" % (name, entry["instance_uuid"])

@@ -5,7 +5,8 @@
 """Waiting for many vSphere tasks at once (nsx.md 6.7): bounded parallel starts, one watcher for all.
 
 ``run_tasks(client, jobs, parallel, timeout)`` starts the jobs with at most PARALLEL in flight and
-reports every task's outcome; ``TaskWaiter`` is the one private PropertyCollector behind it.
+reports every task's outcome; ``TaskWaiter`` is the one private PropertyCollector behind it;
+``run_rounds`` runs jobs on several vCenters and then adopts what a lost answer left running.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, Clock, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, Clock, format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils.vsphere import HAS_PYVMOMI, fault_message
 
 if HAS_PYVMOMI:
@@ -23,26 +24,36 @@ if HAS_PYVMOMI:
 def run_tasks(client, jobs, parallel, timeout, clock=None, max_wait=30):
     """Start JOBS on CLIENT (a VSphere) with at most PARALLEL tasks in flight; wait for every one; report every outcome.
 
-    JOBS: [(key, start)] where ``start()`` returns a vim.Task or raises a MigrationError.
-    Returns {key: {"state": "success"|"error"|"timeout"|"not_started", "error": message|None}}.
-    One private PropertyCollector watches all tasks (``TaskWaiter``: no call per task besides
-    its start); a failure never stops the others. TIMEOUT (seconds, None: no limit) bounds
-    the whole run; tasks still running then are reported as "timeout".
+    JOBS: [(key, start)] where ``start()`` returns a vim.Task, or ``start`` IS a vim.Task already
+    running (adopted: a relocation an earlier, interrupted run started; waited for, never restarted).
+    Returns {key: {"state": "success"|"error"|"timeout"|"not_started"|"unknown", "error": message|None,
+    "task": task id|None}}. One private PropertyCollector watches all tasks (``TaskWaiter``: no call
+    per task besides its start); no failure stops the others, whatever its type: an exception from
+    one start (a dropped connection raises http.client errors, not vmodl faults) is that job's
+    "error", and a watch that breaks leaves its tasks "unknown". The caller decides from the real
+    state afterwards. TIMEOUT (seconds, None: no limit) bounds the whole run; tasks still running
+    then are "timeout", with their task id.
     """
     waiter = TaskWaiter(client, max_wait=max_wait)
     outcomes, in_flight = {}, {}
     pending = list(jobs)
     clock = clock or Clock()
     deadline = None if timeout is None else clock.now() + timeout
+    broken = None
     try:
+        # Adopted tasks first: they are running already and count against PARALLEL.
+        for key, start in [job for job in pending if not callable(job[1])]:
+            in_flight[start._moId] = key
+            waiter.adopt(start)
+        pending = [job for job in pending if callable(job[1])]
         while pending or in_flight:
             # Fill every free slot before waiting: one wait then serves all of them.
             while pending and len(in_flight) < max(1, parallel) and (deadline is None or clock.now() < deadline):
                 key, start = pending.pop(0)
                 try:
                     task = start()
-                except _errors.MigrationError as exc:
-                    outcomes[key] = {"state": "error", "error": str(exc)}
+                except Exception as exc:  # pylint: disable=broad-except  # any start failure is that job's alone
+                    outcomes[key] = {"state": "error", "error": _describe(exc), "task": None}
                     continue
                 in_flight[task._moId] = key
                 waiter.add(task)
@@ -60,17 +71,69 @@ def run_tasks(client, jobs, parallel, timeout, clock=None, max_wait=30):
                                 what="%d vSphere tasks" % len(in_flight))
             except _errors.WaitTimeoutError:
                 break
+            except Exception as exc:  # pylint: disable=broad-except  # the caller re-reads the real state
+                broken = _describe(exc)
+                break
             for task_id, state, error in done:
                 key = in_flight.pop(task_id, None)
                 if key is not None:
-                    outcomes[key] = {"state": state, "error": error}
+                    outcomes[key] = {"state": state, "error": error, "task": task_id}
     finally:
-        waiter.close()
+        try:
+            waiter.close()
+        except Exception:  # pylint: disable=broad-except  # the collector dies with the session anyway
+            pass
     for task_id, key in in_flight.items():
-        outcomes[key] = {"state": "timeout", "error": "task %s still running after %s s" % (task_id, timeout)}
-    for key, dummy in pending:
-        outcomes[key] = {"state": "not_started", "error": "not started: the %s s timeout was reached" % timeout}
+        if broken:
+            outcomes[key] = {"state": "unknown", "error": "watching task %s failed: %s" % (task_id, broken), "task": task_id}
+        else:
+            outcomes[key] = {"state": "timeout", "task": task_id,
+                             "error": "task %s still running after %s" % (task_id, format_seconds(timeout))}
+    for key, start in pending:
+        outcomes[key] = {"state": "not_started", "task": None,
+                         "error": "not started: the %s timeout was reached" % format_seconds(timeout)}
     return outcomes
+
+
+def run_rounds(clients, jobs, vcenter_of, reread, parallel, timeout, rounds=3, clock=None):
+    """Run JOBS on the vCenters of CLIENTS, re-read the state, and adopt relocations left running.
+
+    CLIENTS: {vCenter instance uuid: VSphere}; JOBS: [(key, start or task)] as for ``run_tasks``;
+    VCENTER_OF(key): the instance uuid of the vCenter holding KEY's VM; REREAD(): (state, {key:
+    task id running now}). A job whose answer was lost (or whose watch broke) may have started a
+    task that runs on: the re-read finds it, and the next round waits for it (never starts
+    another), within the one TIMEOUT. Returns (outcomes, the last re-read state).
+    """
+    clock = clock or Clock()
+    deadline = clock.now() + timeout
+    keys = set(key for key, dummy in jobs)
+    outcomes, settled, state = {}, set(), None
+    for dummy in range(rounds):
+        for instance, client in clients.items():
+            mine = [job for job in jobs if vcenter_of(job[0]) == instance]
+            if not mine:
+                continue
+            try:
+                outcomes.update(run_tasks(client, mine, parallel, max(deadline - clock.now(), 0), clock=clock))
+            except Exception as exc:  # pylint: disable=broad-except  # e.g. the watcher could not be set up
+                # Whatever was started goes on in vCenter: the re-read decides.
+                for key, dummy2 in mine:
+                    outcomes.setdefault(key, {"state": "unknown", "task": None,
+                                              "error": "relocating on %s failed: %s" % (client.target, _describe(exc))})
+        settled.update(o["task"] for o in outcomes.values() if o.get("task") and o["state"] in ("success", "error"))
+        state, running = reread()
+        jobs = [(key, clients[vcenter_of(key)].task(task)) for key, task in running.items()
+                if key in keys and task not in settled]
+        if not jobs or clock.now() >= deadline:
+            break
+    return outcomes, state
+
+
+def _describe(exc):
+    """A typed error as it prints; anything else (http.client, socket) with its type name."""
+    if isinstance(exc, _errors.MigrationError):
+        return str(exc)
+    return "%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
 
 
 class TaskWaiter:
@@ -79,12 +142,13 @@ class TaskWaiter:
     The filter follows ``TaskManager.recentTask``: a task started after the filter exists enters
     it by itself, so watching a task costs no call of its own (per task: its start, the update
     showing it running, the one showing it done). recentTask also lists earlier tasks and other
-    sessions' ones; they pass through the filter and are ignored: only tasks given to ``add``
-    are tracked and reported.
+    sessions' ones; their states are kept (one of them may be adopted) but only tasks given to
+    ``add`` or ``adopt`` are tracked and reported.
 
     A ListView in the same filter, normally empty, holds tracked tasks that recentTask dropped
-    before they ended (vCenter keeps a bounded list) and, after a re-login, every unfinished
-    tracked task: the collector dies with its session and is rebuilt from the stored morefs.
+    before they ended (vCenter keeps a bounded list), adopted tasks this session's recentTask
+    does not show (started by another session, e.g. a killed run) and, after a re-login, every
+    unfinished tracked task: the collector dies with its session and is rebuilt from the stored morefs.
     """
 
     # Not info.progress: every percent would wake the wait, a round trip each.
@@ -94,7 +158,7 @@ class TaskWaiter:
         self.client = client
         self.max_wait = max_wait
         self.tracked = {}  # task id -> moref, until its outcome is reported
-        self.states = {}  # task id -> {property: value}, tracked tasks only
+        self.states = {}  # task id -> {property: value}, every task the filter reported
         self.gone = {}  # task id -> why it can no longer be watched
         self.collector = self.view = self.filter = None
         self.session = None
@@ -133,6 +197,16 @@ class TaskWaiter:
     def add(self, task):
         """Track TASK (a vim.Task this session just started). No SOAP call: recentTask brings it in."""
         self.tracked[task._moId] = task
+
+    def adopt(self, task):
+        """Track TASK, started before this watcher existed (perhaps by another session).
+
+        Its state is known if the filter's first answer showed it (it is in recentTask); otherwise
+        it is put in the ListView, and the next wait reports it.
+        """
+        self.tracked[task._moId] = task
+        if "info.state" not in self.states.get(task._moId, {}):
+            self._list([task])
 
     def _list(self, tasks):
         """Put TASKS in the ListView; those that no longer exist are reported as gone."""
@@ -182,11 +256,12 @@ class TaskWaiter:
             for filter_update in update.filterSet or []:
                 for object_update in filter_update.objectSet or []:
                     task_id = object_update.obj._moId
-                    if task_id not in self.tracked:
-                        continue  # another session's task, or one from before this run
-                    seen.add(task_id)
+                    seen.add(task_id)  # also another session's tasks: one may be adopted later
                     if object_update.kind == "leave":
-                        left.append(object_update.obj)
+                        if task_id in self.tracked:
+                            left.append(object_update.obj)
+                        else:
+                            self.states.pop(task_id, None)
                         continue
                     props = self.states.setdefault(task_id, {})
                     for change in object_update.changeSet or []:

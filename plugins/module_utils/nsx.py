@@ -228,6 +228,22 @@ def _session_cookie(header):
     return match.group(1) if match else None
 
 
+def connection_parameter_error(error, client=None):
+    """The ParameterError naming the nsx_* option a refused first call (login, credentials, TLS, host) points at.
+
+    ERROR itself when CLIENT logged in (session mode): the credentials were accepted, so a 403
+    then is no parameter's fault (a session ending again at once, a permission).
+    """
+    if client is not None and client.auth == "session" and client.logged_in and isinstance(error, _errors.ApiError):
+        return error
+    if isinstance(error, _errors.AuthError) or getattr(error, "status", None) in (401, 403):
+        return _errors.ParameterError("parameter 'nsx_password' (with nsx_username) was refused by NSX: %s" % error)
+    if "TLS" in str(error):
+        return _errors.ParameterError("parameter 'nsx_ca_path' (or nsx_validate_certs) does not verify the NSX Manager: %s"
+                                      % error)
+    return _errors.ParameterError("parameter 'nsx_host' (with nsx_port) does not lead to an NSX Manager: %s" % error)
+
+
 def nsx_client(module, **kwargs):
     """An NsxClient from MODULE's nsx_* options (logged in when nsx_auth is session)."""
     params = module.params

@@ -124,6 +124,38 @@ def open_vsphere(module, prefix="", fallback=None, **kwargs):
 CONNECTION = Connection(VSPHERE_ARGSPEC, open_vsphere)
 
 
+def login_parameter_error(prefix, error):
+    """The ParameterError naming the option a refused vCenter login or connection points at."""
+    if isinstance(error, _errors.AuthError):
+        return _errors.ParameterError("parameter '%spassword' (with %susername) was refused: %s" % (prefix, prefix, error))
+    if "TLS" in str(error):
+        return _errors.ParameterError("parameter '%sca_path' (or %svalidate_certs) does not verify the vCenter: %s"
+                                      % (prefix, prefix, error))
+    return _errors.ParameterError("parameter '%shostname' (with %sport) does not lead to a vCenter: %s" % (prefix, prefix, error))
+
+
+def read_vms(clients, instance_uuids):
+    """({instance uuid: facts}, {instance uuid: running relocation task id}) from every vCenter of CLIENTS.
+
+    CLIENTS: {vCenter instance uuid: VSphere}, the source first: a VM also found on the target
+    (moved there by an earlier run) is the VM now, unless a relocation of it still runs.
+    """
+    vms, running, moving = {}, {}, {}
+    for client in clients.values():
+        facts = client.vm_facts(instance_uuids)
+        vms.update(facts)
+        mine = client.relocations_in_flight(facts)
+        running.update(mine)
+        moving.update((uuid, facts[uuid]) for uuid in mine)
+    vms.update(moving)  # a VM being moved belongs to the vCenter running its relocation until it ends
+    return vms, running
+
+
+def bios_owner(clients, uuid):
+    """(VM moref id, instance UUID) of the VM whose BIOS UUID is UUID on any of CLIENTS, or None."""
+    return next((c.bios_uuid_owner(uuid) for c in clients.values() if c.bios_uuid_owner(uuid)), None)
+
+
 def ssl_context(validate_certs=True, ca_path=None):
     """TLS context: verified against CA_PATH (or the system store), or verification really off."""
     if validate_certs:
@@ -264,6 +296,14 @@ class VSphere:
         followed with ContinueRetrievePropertiesEx. Returns [(moref, {path: value})]; a property
         that is unset is missing from the dict.
         """
+        try:
+            return self._retrieve(types, properties, container, objects, page_size)
+        except vim.fault.NotAuthenticated:
+            # A read is safe to repeat: log in again once (the session idled out between steps).
+            self.relogin()
+        return self._retrieve(types, properties, container, objects, page_size)
+
+    def _retrieve(self, types, properties, container, objects, page_size):
         types = list(types) if isinstance(types, (list, tuple)) else [types]
         if not isinstance(properties, dict):
             properties = dict((t, list(properties)) for t in types)
@@ -293,6 +333,8 @@ class VSphere:
                     break
                 result = collector.ContinueRetrievePropertiesEx(token=result.token)
             return out
+        except vim.fault.NotAuthenticated:
+            raise
         except vmodl.MethodFault as exc:
             raise self.fault(exc, "RetrievePropertiesEx", ", ".join(t.__name__ for t in types))
         finally:
@@ -404,10 +446,13 @@ class VSphere:
         to relocate are kept on the client (``vm_handle``).
         """
         wanted = set(instance_uuids)
-        rows = self.retrieve(vim.VirtualMachine, ["config.instanceUuid"])
+        rows = self.retrieve(vim.VirtualMachine, ["config.instanceUuid", "config.uuid"])
         morefs = [moref for moref, props in rows if props.get("config.instanceUuid") in wanted]
+        self._cache["bios"] = dict((props.get("config.uuid"), (moref._moId, props.get("config.instanceUuid")))
+                                   for moref, props in rows if props.get("config.uuid"))
         details = self.retrieve(vim.VirtualMachine, ["name", "parent", "config.instanceUuid", "config.hardware.device",
-                                                     "runtime.host", "resourcePool", "datastore"], objects=morefs)
+                                                     "runtime.host", "resourcePool", "datastore", "recentTask",
+                                                     "customValue"], objects=morefs)
         facts = {}
         handles = self._cache.setdefault("vm_handles", {})
         instance = self.content.about.instanceUuid
@@ -426,9 +471,93 @@ class VSphere:
             facts[uuid] = {"instance_uuid": uuid, "name": props.get("name"), "moref": moref._moId,
                            "vcenter": instance, "host": _moid(props.get("runtime.host")),
                            "resource_pool": _moid(props.get("resourcePool")), "folder": _moid(props.get("parent")),
-                           "datastores": sorted(_moid(ds) for ds in props.get("datastore") or []), "nics": nics}
+                           "datastores": sorted(_moid(ds) for ds in props.get("datastore") or []), "nics": nics,
+                           "tasks": [task._moId for task in props.get("recentTask") or []],
+                           "custom": custom_values(props.get("customValue"))}
             handles[uuid] = (moref, devices)
         return facts
+
+    def bios_uuid_owner(self, uuid):
+        """(VM moref id, its instance UUID) of the VM whose BIOS UUID is UUID (read by ``vm_facts``), or None."""
+        return self._cache.get("bios", {}).get(uuid)
+
+    def relocations_in_flight(self, facts):
+        """{instance uuid: task id} of the relocations queued or running for the VMs of FACTS.
+
+        From each VM's ``recentTask`` (read by ``vm_facts``, so free) and ONE read of those tasks'
+        state; whichever session started them (an earlier, killed run included).
+        """
+        tasks = dict((task_id, uuid) for uuid, vm in facts.items() if vm["vcenter"] == self.content.about.instanceUuid
+                     for task_id in vm.get("tasks") or [])
+        if not tasks:
+            return {}
+        rows = self.retrieve(vim.Task, ["info.state", "info.descriptionId", "info.entity"],
+                             objects=[self.task(task_id) for task_id in tasks])
+        out = {}
+        for moref, props in rows:
+            uuid = tasks.get(moref._moId)
+            entity = _moid(props.get("info.entity"))
+            if (props.get("info.descriptionId") == RELOCATE_DESCRIPTION and props.get("info.state") in ("queued", "running")
+                    and uuid is not None and entity == facts[uuid]["moref"]):
+                out[uuid] = moref._moId
+        return out
+
+    def task(self, task_id):
+        """The vim.Task moref of TASK_ID on this vCenter."""
+        return vim.Task(task_id, self.content.taskManager._stub)
+
+    # -- custom attributes: the module's readable markers ------------------------------------
+    def custom_field_key(self, name, mo_type="VirtualMachine", create=False):
+        """The key of the custom attribute NAME (one read of the definitions, cached); None if absent.
+
+        CREATE defines it (for MO_TYPE) when missing; a definition made meanwhile by another run is fine.
+        """
+        manager = self.content.customFieldsManager
+        if manager is None:
+            raise self._error(_errors.ApiError, "this endpoint has no custom attributes (not a vCenter?)", "read custom attributes")
+        if "fields" not in self._cache:
+            rows = self.retrieve(vim.CustomFieldsManager, ["field"], objects=[manager])
+            fields = rows[0][1].get("field") if rows else []
+            self._cache["fields"] = dict((field.name, field.key) for field in fields or [])
+        key = self._cache["fields"].get(name)
+        if key is None and create:
+            try:
+                key = self.with_session(manager.AddCustomFieldDef, name=name, moType=getattr(vim, mo_type)).key
+            except vim.fault.DuplicateName:
+                del self._cache["fields"]
+                return self.custom_field_key(name, mo_type)
+            except vmodl.MethodFault as exc:
+                raise self.fault(exc, "AddCustomFieldDef", name)
+            self._cache["fields"][name] = key
+        return key
+
+    def set_custom_value(self, moref, key, value):
+        """Set custom attribute KEY of the entity MOREF (a moref or a VM's instance UUID) to VALUE."""
+        if isinstance(moref, str):
+            moref = self.vm_handle(moref)[0]
+        try:
+            self.with_session(self.content.customFieldsManager.SetField, entity=moref, key=key, value=value)
+        except vmodl.MethodFault as exc:
+            raise self.fault(exc, "SetField", moref._moId)
+
+    def marker(self, vm, field):
+        """The value of custom attribute FIELD on VM (facts from ``vm_facts``: no call but the definitions' read)."""
+        key = self.custom_field_key(field)
+        return vm["custom"].get(key) if key is not None else None
+
+    def entity_marker(self, moref, field):
+        """The value of custom attribute FIELD on the entity MOREF (one read, none if FIELD is not defined)."""
+        key = self.custom_field_key(field)
+        return self.entity_custom_values(moref).get(key) if key is not None else None
+
+    def set_marker(self, entity, field, value, mo_type="VirtualMachine"):
+        """Set custom attribute FIELD (defined for MO_TYPE when missing) of ENTITY (a moref or a VM's instance UUID)."""
+        self.set_custom_value(entity, self.custom_field_key(field, mo_type=mo_type, create=True), value)
+
+    def entity_custom_values(self, moref):
+        """{key: value} of the custom attributes of MOREF (one read)."""
+        rows = self.retrieve(type(moref), ["customValue"], objects=[moref])
+        return custom_values(rows[0][1].get("customValue")) if rows else {}
 
     def vm_handle(self, instance_uuid):
         """(VM moref, {device key: device}) of a VM returned by ``vm_facts``."""
@@ -462,6 +591,48 @@ class VSphere:
                 opaque_ids[props.get("summary.opaqueNetworkId")] = props.get("name")
         self._cache["nsx_networks"] = (dvpgs, opaque_ids)
         return dvpgs, opaque_ids
+
+    def resolve_placement(self, options, datacenter=None, cross_vcenter=False):
+        """(placement of moref ids for ``_nsx_plan``, {moref id: moref}) from the target options.
+
+        OPTIONS: {kind: (option name, value)} for host, cluster, resource_pool, datastore, folder
+        (unset ones omitted); DATACENTER: (option name, value) or None. A name that matches nothing
+        or several objects raises ParameterError naming its option. Cross-vCenter, the resource
+        pool and folder default to the host's or cluster's root pool and datacenter VM folder.
+        """
+        def find(kind, option, value, dc=None):
+            try:
+                return self.find(kind, value, datacenter=dc)
+            except _errors.NotFoundError as error:
+                raise _errors.ParameterError("parameter '%s' is wrong: %s on the target %s" % (option, error.message, self.target))
+            except _errors.ParameterError as error:
+                raise _errors.ParameterError("parameter '%s' is ambiguous: %s" % (option, error))
+        dc = find("datacenter", datacenter[0], datacenter[1]) if datacenter else None
+        found = dict((kind, find(kind, option, value, dc)) for kind, (option, value) in options.items())
+        derived = {}
+        if "host" in found or "cluster" in found:
+            derived = self.placement_facts(host=found.get("host"), cluster=found.get("cluster"))
+        pool, folder = found.get("resource_pool"), found.get("folder")
+        if cross_vcenter:
+            pool, folder = pool or derived.get("resource_pool"), folder or derived.get("folder")
+            if pool is None or folder is None:
+                raise _errors.ParameterError("parameter '%s' could not be derived from the target host or cluster; give it"
+                                             % ("target_resource_pool" if pool is None else "target_folder"))
+        morefs = dict((m._moId, m) for m in [found.get("host"), pool, found.get("datastore"), folder]
+                      + list(derived.get("hosts") or []) if m is not None)
+        placement = {"vcenter": self.content.about.instanceUuid, "cross_vcenter": cross_vcenter,
+                     "host": _moid(found.get("host")), "resource_pool": _moid(pool), "datastore": _moid(found.get("datastore")),
+                     "folder": _moid(folder),
+                     "hosts": [h._moId for h in derived.get("hosts") or []] if "cluster" in found else []}
+        return placement, morefs
+
+    def checked_locator(self, thumbprint=None, option="target_vcenter_thumbprint"):
+        """``service_locator`` after checking that a given THUMBPRINT is the one this vCenter presents."""
+        actual = self.thumbprint()
+        if thumbprint and thumbprint.replace(":", "").upper() != actual.replace(":", "").upper():
+            raise _errors.ParameterError("parameter '%s' is not the thumbprint of the certificate %s presents (%s); the "
+                                         "vMotion would fail with SSLVerifyFault" % (option, self.target, actual))
+        return self.service_locator(thumbprint or actual)
 
     def placement_facts(self, host=None, cluster=None):
         """Hosts of CLUSTER, root pool of HOST's or CLUSTER's compute resource and the datacenter's VM folder.
@@ -518,6 +689,17 @@ class VSphere:
             return self.with_session(moref.RelocateVM_Task, spec=spec, priority="highPriority")
         except vmodl.MethodFault as exc:
             raise self.fault(exc, "RelocateVM_Task", instance_uuid)
+
+
+RELOCATE_DESCRIPTION = "VirtualMachine.relocate"  # info.descriptionId of a RelocateVM_Task
+
+
+def custom_values(values):
+    """{key: value} of a customValue list; the last value of a key wins (vcsim appends on every SetField)."""
+    out = {}
+    for value in values or []:
+        out[value.key] = getattr(value, "value", None)
+    return out
 
 
 def fault_message(fault):

@@ -16,12 +16,33 @@ description:
     the vSphere API so that each vNIC NSX lists is backed by its NSX segment (an NSX distributed port group or an opaque
     network) and carries its VIF id as C(externalId), optionally to another host, cluster, resource pool, datastore, folder
     or vCenter, then calls C(post_migrate) with the VMs that failed, and optionally C(finalize_infra).
-  - Every VM is attempted, at most O(parallel) relocations at a time. The result lists each VM's outcome; the task fails at
-    the end, naming the failed VMs, if any failed.
+  - Every input is checked before the first mutating call (both vCenter logins, every placement name, the thumbprint
+    format (and that it is the target's), and every VM of O(pre_migrate.vm_instance_ids) found by instance UUID (an id that
+    is a BIOS UUID is named as such)). A bad input fails naming its parameter, with nothing sent to NSX or vCenter.
+  - Every VM is attempted, at most O(parallel) relocations at a time; an error of one VM's relocation (a vSphere fault, a
+    dropped connection, a timeout) never stops the others. The task fails at the end, naming the VMs not migrated, if any.
+  - Each VM's outcome is decided by reading the VM again once its task ended, whatever the task said. A VM whose host,
+    resource pool, datastore, folder, vCenter and mapped vNIC backings and VIF ids are as asked is migrated (V(relocated)),
+    even if the answer to its relocation was lost; a VM whose relocation still runs at the O(timeout) is V(in_progress),
+    with the task id, and is not reported as failed (the vMotion goes on in vCenter; a later run waits for it).
+  - Safe to re-run after any interruption (killed run, timeout, lost answer). Before starting a relocation, the module looks
+    for a relocation of that VM already queued or running in vCenter (the VM's C(recentTask)), for example from an earlier,
+    killed run, and waits for it instead of starting another, so no VM is relocated twice. A run whose relocation answer was
+    lost finds the running task the same way and waits for it within the same O(timeout).
   - Idempotent. VMs already placed as asked, with every mapped vNIC already on its segment and carrying its VIF id, are not
-    relocated. When no VM needs a change and the group already exists, nothing is sent to NSX either.
-  - C(post_migrate) and C(finalize_infra) leave no state that can be read back, so they are sent only in a run that changed
-    something; a run that finds every VM migrated does not send them again.
+    relocated. When every VM is in place and marked (see below), the group exists and C(finalize_infra) was sent if asked,
+    nothing is sent to NSX or vCenter.
+  - How a re-run knows what NSX already did. NSX keeps no readable trace of C(post_migrate) or C(finalize_infra), so the
+    module keeps markers in vCenter custom attributes (a system of record the migrated VMs live in). After a
+    C(post_migrate) succeeded, each VM it covered (in place, not listed as failed) gets the custom attribute
+    C(hybridcloud.migration.nsx_post_migrate) set to the group id (one C(SetField) call per VM). A later run sends
+    C(post_migrate) again, with C(allow_override=true) as NSX expects for a repeat, whenever a VM in place lacks that marker,
+    because the earlier call failed or its answer was lost, the earlier run was killed before it, or the VM finished moving after
+    it. A run that cannot be sure sends it; a run that finds every VM in place marked sends nothing. After C(finalize_infra)
+    succeeded, the group id is added to the custom attribute C(hybridcloud.migration.nsx_finalize_infra) of the target
+    vCenter's root folder, and C(finalize_infra) is sent again only for a group not listed there.
+  - C(post_migrate) lists exactly the VMs not in place after the re-read (and those NSX did not find). It waits while a
+    relocation still runs (V(deferred)), so that a VM that is still moving is never listed as failed.
 author: hybridcloud.migration contributors (@hybridcloud)
 extends_documentation_fragment:
   - hybridcloud.migration.nsx
@@ -39,6 +60,7 @@ options:
   pre_migrate:
     description:
       - Create the group first with C(pre_migrate) (segment ports (VIFs) per VM and temporary security groups).
+      - Before it is sent, every VM listed must exist in the source or target vCenter, found by instance UUID.
       - Skipped when the group already exists with all these VMs. After a C(pre_migrate) whose outcome is unknown
         (connection lost after sending) it is sent again with C(allow_override=true).
       - Without this option the group must exist.
@@ -58,14 +80,19 @@ options:
         default: false
   post_migrate:
     description:
-      - Call C(post_migrate) after the relocations, listing the VMs NSX could not find and the VMs whose relocation failed or
-        never started, so that NSX applies the security tags to the others only.
+      - Call C(post_migrate) after the relocations, listing the VMs NSX could not find and every VM not in place (its
+        relocation failed or never started), so that NSX applies the security tags to the others only.
+      - Sent once every relocation has ended, and again (with C(allow_override=true)) by a later run while a VM in place
+        lacks the post_migrate marker (see the description). Needs the privileges to define and set custom attributes in
+        vCenter (C(Global.ManageCustomFields), C(Global.SetCustomField)).
     type: bool
     default: true
   finalize_infra:
     description:
       - Call C(finalize_infra) at the end (after the last group), to delete the temporary NSX objects.
-      - Not sent when any VM of this run failed. Without O(group_id), the task only sends C(finalize_infra) (reported as changed).
+      - Sent when every VM of the group is in place and C(post_migrate) is done; not sent again for a group the finalize
+        marker lists (see the description). Without O(group_id), the task only sends C(finalize_infra) (reported as
+        changed, no marker).
     type: bool
     default: false
   vcenter_hostname:
@@ -125,8 +152,10 @@ options:
     type: path
   target_vcenter_thumbprint:
     description:
-      - SHA-1 thumbprint of the target vCenter certificate (C(AB:CD:...)), given to the source vCenter for the
-        cross-vCenter vMotion.
+      - SHA-1 thumbprint of the target vCenter certificate (20 colon-separated hex pairs, C(AB:CD:...), either case), given
+        to the source vCenter for the cross-vCenter vMotion.
+      - Checked before anything is sent. A malformed value, or one that is not the thumbprint of the certificate the target
+        presents to this module, fails naming this parameter.
       - If not set, it is computed from the certificate the target presents to this module (verified unless
         O(target_vcenter_validate_certs=false)).
     type: str
@@ -173,21 +202,25 @@ options:
   parallel:
     description:
       - At most this many relocations in flight at a time (vSphere queues more anyway; see its vMotion limits per host and
-        datastore).
+        datastore). Between 1 and 64. Relocations adopted from an earlier run count too.
     type: int
     default: 4
   timeout:
     description:
-      - Seconds to wait for all relocations of this run. Relocations still running then are reported as failed
-        (they may still finish; a later run sees them done).
+      - Seconds to wait for all relocations of this run (at least 1). A VM whose relocation still runs then is reported as
+        V(in_progress) with its task id, not as failed; C(post_migrate) is deferred and the task fails, saying the vMotion
+        goes on in vCenter. A later run waits for that task instead of starting another.
     type: int
     default: 7200
 requirements:
   - pyvmomi
   - requests
 notes:
-  - The VMs are found by instance UUID in one bulk read per vCenter, the NSX port groups in one more, and all relocation
-    tasks are watched by one property collector.
+  - The VMs are found by instance UUID in one bulk read per vCenter (which also brings each VM's running tasks and
+    markers), the NSX port groups in one more, and all relocation tasks are watched by one property collector. The state
+    is read once more after the relocations, to decide each VM's outcome.
+  - Names are looked up, never put in URLs; O(group_id) is sent as a JSON string, and rejected if empty or if it holds
+    control or bidirectional formatting characters.
 seealso:
   - name: NSX-T migration guide, migrating VMs with vMotion
     description: The procedure this module automates (get_vm_group_execution_details and the relocate recipe).
@@ -245,17 +278,29 @@ pre_migrate:
   type: str
   sample: sent
 post_migrate:
-  description: What happened to C(post_migrate) (V(sent), V(skipped), V(not requested), V(failed)).
+  description: >-
+    What happened to C(post_migrate): V(sent), V(skipped) (every VM in place already carries this group's marker),
+    V(deferred) (a relocation still runs), V(failed) (the call failed; a later run sends it again), V(would send)
+    (check mode) or V(not requested).
   returned: always
   type: str
   sample: sent
 finalize_infra:
-  description: What happened to C(finalize_infra) (V(sent), V(skipped), V(not requested)).
+  description: >-
+    What happened to C(finalize_infra): V(sent), V(skipped) (see RV(finalize_infra_reason)), V(failed), V(would send)
+    (check mode) or V(not requested).
   returned: always
   type: str
   sample: skipped
+finalize_infra_reason:
+  description: Why C(finalize_infra) was skipped (VMs not migrated, post_migrate deferred, or already sent for this group).
+  returned: when finalize_infra was skipped
+  type: str
+  sample: already sent for group wave-01 (finalize marker)
 failed_vm_instance_ids:
-  description: The VMs reported to NSX as failed (or that would be, in check mode).
+  description: >-
+    The VMs not in place, which C(post_migrate) lists as failed (or would, in check mode, or will once it is sent). VMs
+    still moving (V(in_progress)) are not in it.
   returned: always
   type: list
   elements: str
@@ -275,19 +320,34 @@ vms:
       type: str
       sample: web01
     action:
-      description: V(relocate), V(none) (already migrated as asked) or V(fail) (cannot be migrated, see RV(vms[].error)).
+      description: >-
+        V(relocate), V(adopt) (a relocation of the VM was already queued or running in vCenter, for example from an
+        interrupted run: waited for, not started again), V(none) (already migrated as asked) or V(fail) (cannot be
+        migrated, see RV(vms[].error)).
       type: str
       sample: relocate
     outcome:
       description: >-
-        V(relocated), V(unchanged), V(failed), V(would relocate) (check mode) or V(pending pre_migrate) (check mode, group not
-        created yet).
+        Decided from the VM as read after its task ended. V(relocated) (in place now), V(unchanged) (in place before),
+        V(in_progress) (its relocation still runs in vCenter, see RV(vms[].task)), V(failed) (not in place, see
+        RV(vms[].error)), V(not_started) (the O(timeout) came first); in check mode V(would relocate), V(unchanged),
+        V(in_progress) or V(failed).
       type: str
       sample: relocated
     error:
       description: Why the VM failed.
       type: str
       sample: "vNIC 4001: segment c5b8e3a4-... has no NSX distributed port group on the target vCenter"
+    task:
+      description: The relocation task (moref id) the outcome comes from, if any.
+      type: str
+      sample: task-123
+    note:
+      description: >-
+        What else to know: the relocation was adopted, the vMotion goes on in vCenter, or (check mode, group not created
+        yet) the vNIC backings are known once pre_migrate has created the group.
+      type: str
+      sample: relocation task task-123 is still running, the vMotion goes on in vCenter; a later run waits for it
     move:
       description: Whether the VM changes host, resource pool, datastore, folder or vCenter.
       type: bool
@@ -307,24 +367,41 @@ vms:
   sample: []
 """
 
+import re
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _nsx_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import nsx, vsphere
-from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import JobFailedError, MigrationError
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
+    AuthError, JobFailedError, MigrationError, TransportError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection, MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Clock
-from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_tasks
+from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_rounds
 
 SOURCE = "vcenter_"
 TARGET = "target_vcenter_"
+THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19}$")
+PLACEMENT_OPTIONS = (("host", "target_host"), ("cluster", "target_cluster"), ("resource_pool", "target_resource_pool"),
+                     ("datastore", "target_datastore"), ("folder", "target_folder"))
+ROUNDS = 3  # relocate, then adopt what a lost answer left running, within the one timeout
 
 
 class Clients:
-    """The NSX client and the vSphere clients opened on demand; ``close()`` closes every one."""
+    """The NSX and vSphere clients, each opened on first use (inside run(), so that a refused login
+    names its parameter); ``close()`` closes every one."""
 
     def __init__(self, module):
         self.module = module
-        self.nsx = nsx.nsx_client(module)
+        self._nsx = None
         self.vcenters = {}
+
+    @property
+    def opened_nsx(self):
+        return self._nsx
+
+    @property
+    def nsx(self):
+        if self._nsx is None:
+            self._nsx = nsx.nsx_client(self.module)
+        return self._nsx
 
     def vcenter(self, prefix):
         if prefix not in self.vcenters:
@@ -334,9 +411,10 @@ class Clients:
 
     def close(self):
         errors = []
-        for client in [self.nsx] + list(self.vcenters.values()):
+        for client in [self._nsx] + list(self.vcenters.values()):
             try:
-                client.close()
+                if client is not None:
+                    client.close()
             except MigrationError as error:
                 errors.append(error)
         if errors:
@@ -345,10 +423,12 @@ class Clients:
 
 ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE))
 ARGSPEC.update(vsphere.vsphere_argspec(TARGET, env=False))
+PORTS = (1, 65535)
 
 
 class NsxVmgroupExecution(MigrationModule):
-    connection = Connection(ARGSPEC, Clients)
+    connection = Connection(ARGSPEC, Clients, ranges={"nsx_port": PORTS, "vcenter_port": PORTS, "target_vcenter_port": PORTS})
+    ranges = {"parallel": (1, 64), "timeout": (1, None)}
     argument_spec = dict(
         group_id=dict(type="str"),
         federation_site_id=dict(type="str"),
@@ -372,68 +452,79 @@ class NsxVmgroupExecution(MigrationModule):
 
     def run(self):
         p = self.params
+        wanted = (p["pre_migrate"] or {}).get("vm_instance_ids")
         self.result.update(group_id=p["group_id"], pre_migrate="not requested", post_migrate="not requested",
                            finalize_infra="not requested", failed_vm_instance_ids=[], vms=[])
-        self.validate()
+        # 1. (validate() ran before any client was opened.) Resolve everything; read the real state,
+        # in-flight relocations included.
         if not p["group_id"]:
-            self.finalize(True)
+            self.finalize("send", None, None)
             return
-        details = self.ensure_group()
-        cross = bool(p["target_vcenter_hostname"])
-        source = self.client.vcenter(SOURCE)
-        target = self.client.vcenter(TARGET) if cross else source
-        if cross and target.content.about.instanceUuid == source.content.about.instanceUuid:
-            cross, target = False, source
-        ids = list(plan.vnic_map(details)) + list((p["pre_migrate"] or {}).get("vm_instance_ids") or [])
-        ids = [i for i in dict.fromkeys(ids) if i not in plan.nsx_failed_ids(details)]
-        vms = source.vm_facts(ids)
-        if cross:
-            vms.update(target.vm_facts(ids))  # already moved: the target's copy is the VM now
+        details = self.read_group()
+        pre, missing = plan.pre_migrate_decision(details, wanted, (p["pre_migrate"] or {}).get("allow_override"))
+        if pre == "refuse":
+            self.fail_parameter("pre_migrate.allow_override", "is false, but VM group '%s' already exists without %s; set it "
+                                "to true to run pre_migrate again with the new VM list" % (p["group_id"], ", ".join(missing)))
+        if details is None and wanted is None:
+            self.fail_parameter("group_id", "names VM group '%s', which NSX does not know: give pre_migrate to create it"
+                                % p["group_id"])
+        source, target, cross = self.open_vcenters()
+        placement, morefs, locator = self.placement(target, cross)
+        ids = plan.group_ids(details, wanted)
+        clients = dict((c.content.about.instanceUuid, c) for c in (source, target))
+        vms, in_flight = self.read_vms(clients, ids)
+        if pre == "send":
+            self.check_vm_ids(wanted, vms, clients)
         dvpgs, opaque = target.nsx_networks()
-        placement, morefs = self.resolve_placement(target, cross)
-        entries = plan.plan_migration(details, vms, dvpgs, opaque, placement, p["backing"],
-                                      extra_ids=(p["pre_migrate"] or {}).get("vm_instance_ids") or ())
-        to_move = [e for e in entries if e["action"] == "relocate"]
-        if to_move:
-            before, after = plan.diff(entries)
-            self.changed(before, after)
-        if self.check_mode:
-            self.report(entries, {})
-            if to_move and p["post_migrate"]:
-                self.result["post_migrate"] = "would send"
-            return
-        clients = {source.content.about.instanceUuid: source, target.content.about.instanceUuid: target}
-        locator = target.service_locator(p["target_vcenter_thumbprint"]) if cross and to_move else None
-        jobs = [(e["instance_uuid"], self.starter(e, vms[e["instance_uuid"]], clients, morefs, placement, locator))
-                for e in to_move]
-        outcomes = self.relocate_all(jobs, vms, source, target)
-        failed = self.report(entries, outcomes)
-        something_done = bool(to_move) or self.result["pre_migrate"] == "sent"
-        if p["post_migrate"]:
-            if something_done:
-                self.client.nsx.post_migrate(p["group_id"], self.result["failed_vm_instance_ids"],
-                                             federation_site_id=p["federation_site_id"])
-                self.result["post_migrate"] = "sent"
-                self.result["changed"] = True
-            else:
-                self.result["post_migrate"] = "skipped"
-        if failed:
-            if p["finalize_infra"]:
-                self.result["finalize_infra"] = "skipped"
-            raise JobFailedError("%d of %d VMs failed: %s" % (len(failed), len(entries), "; ".join(
-                "%s (%s): %s" % (e["name"] or "?", e["instance_uuid"], e["error"]) for e in failed)),
-                operation="migrate VM group", resource=p["group_id"])
-        self.finalize(something_done)
+        pending = missing if pre == "send" else ()
 
-    # -- steps -------------------------------------------------------------------------------
+        def make_plan(group, facts, running, pending_ids=()):
+            return plan.plan_migration(group, facts, dvpgs, opaque, placement, p["backing"], extra_ids=wanted or (),
+                                       pending_ids=pending_ids, in_flight=running)
+        entries = make_plan(details, vms, in_flight, pending)
+        self.bios_hints(entries, clients)
+
+        # 2. Check mode: the plan, what NSX would be sent, nothing more.
+        if self.check_mode:
+            plan.predict_outcomes(entries)
+            self.result["pre_migrate"] = {"send": "would send", "skip": "skipped"}.get(pre, self.result["pre_migrate"])
+            if pre == "send" or any(e["action"] in ("relocate", "adopt") for e in entries):
+                self.changed(*plan.diff(entries))
+            self.conclude(entries, clients, target, pre == "send")
+            return
+
+        # 3. Apply: pre_migrate, then the relocations (adopting those in flight), each VM on its own.
+        if pre == "send":
+            self.result["changed"] = True
+            self.client.nsx.pre_migrate(p["group_id"], wanted, p["pre_migrate"]["allow_override"], p["federation_site_id"])
+            self.result["pre_migrate"] = "sent"
+            details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"])
+            entries = make_plan(details, vms, in_flight)
+        elif pre == "skip":
+            self.result["pre_migrate"] = "skipped"
+        work = [e for e in entries if e["action"] in ("relocate", "adopt")]
+        if work:
+            self.changed(*plan.diff(entries))
+        self.result["vms"] = entries  # the plan, should the re-read itself fail
+
+        def reread():
+            now, running = self.read_vms(clients, ids)
+            return make_plan(details, now, running), running
+        outcomes, after = self.relocate(work, clients, morefs, placement, locator, reread)
+        # 4. Each VM's outcome from the state re-read after its task ended.
+        plan.decide_outcomes(entries, after, outcomes)
+        if any(e["outcome"] == "relocated" for e in entries):
+            self.result["changed"] = True
+        self.conclude(entries, clients, target, pre == "send")
+
+    # -- validation: nothing is sent before all of it passed -----------------------------------
     def validate(self):
+        """The checks that need no API (the base runs them before opening any client)."""
         p = self.params
-        if p["parallel"] < 1:
-            self.fail_parameter("parallel", "must be at least 1, got %s" % p["parallel"])
-        if p["timeout"] <= 0:
-            self.fail_parameter("timeout", "must be a positive number of seconds, got %s" % p["timeout"])
         if not p["group_id"] and not p["finalize_infra"]:
             self.fail_parameter("group_id", "is required (unless the task only runs finalize_infra)")
+        if p["group_id"] is not None:
+            self.check_name("group_id", p["group_id"], "VM group id")
         if p["pre_migrate"] is not None:
             ids = p["pre_migrate"]["vm_instance_ids"]
             if not ids or not all(i and i.strip() for i in ids):
@@ -442,64 +533,77 @@ class NsxVmgroupExecution(MigrationModule):
             self.fail_parameter("target_host", "(or target_cluster) is required for a cross-vCenter vMotion")
         if p["target_vcenter_hostname"] and not p["target_datastore"]:
             self.fail_parameter("target_datastore", "is required for a cross-vCenter vMotion")
+        thumbprint = p["target_vcenter_thumbprint"]
+        if thumbprint is not None and not THUMBPRINT.match(thumbprint.strip()):
+            self.fail_parameter("target_vcenter_thumbprint", "must be the SHA-1 thumbprint of the target vCenter certificate, "
+                                "20 colon-separated hex pairs (AB:CD:...), got '%s'" % thumbprint)
 
-    def ensure_group(self):
-        """The group's execution details, creating the group with pre_migrate when asked and needed."""
-        p = self.params
-        nsx_client = self.client.nsx
-        details = nsx_client.get_vm_group_execution_details(p["group_id"], p["federation_site_id"], missing_ok=True)
-        wanted = (p["pre_migrate"] or {}).get("vm_instance_ids")
-        if wanted is None:
-            if details is None:
-                self.fail_parameter("group_id", "names VM group '%s', which NSX does not know: give pre_migrate to create it"
-                                    % p["group_id"])
-            return details
-        known = set(plan.vnic_map(details)) | set(plan.nsx_failed_ids(details)) if details is not None else set()
-        if details is not None and set(wanted) <= known:
-            self.result["pre_migrate"] = "skipped"
-            return details
-        if details is not None and not p["pre_migrate"]["allow_override"]:
-            # NSX refuses a second pre_migrate of a group unless told to override: say so before sending it.
-            missing = sorted(set(wanted) - known)
-            self.fail_parameter("pre_migrate.allow_override", "is false, but VM group '%s' already exists without %s; set it to "
-                                "true to run pre_migrate again with the new VM list" % (p["group_id"], ", ".join(missing)))
-        self.result["changed"] = True
-        if self.check_mode:
-            self.result["pre_migrate"] = "would send"
-            # Plan with what NSX knows now; without a group every requested VM is pending.
-            return details or {plan.MAP_KEY: [], plan.FAILED_KEY: []}
-        nsx_client.pre_migrate(p["group_id"], wanted, p["pre_migrate"]["allow_override"], p["federation_site_id"])
-        self.result["pre_migrate"] = "sent"
-        return nsx_client.get_vm_group_execution_details(p["group_id"], p["federation_site_id"])
+    def open_vcenters(self):
+        """(source, target, cross-vCenter?) logged in; a refused login or connection names its parameter."""
+        source = self.login(SOURCE)
+        if not self.params["target_vcenter_hostname"]:
+            return source, source, False
+        target = self.login(TARGET)
+        if target.content.about.instanceUuid == source.content.about.instanceUuid:
+            return source, source, False
+        return source, target, True
 
-    def resolve_placement(self, target, cross):
-        """(placement of moref ids for the planner, {moref id: moref}) on the target vCenter."""
+    def login(self, prefix):
+        try:
+            return self.client.vcenter(prefix)
+        except (AuthError, TransportError) as error:
+            raise vsphere.login_parameter_error(prefix, error)
+
+    def read_group(self):
+        """The group's execution details (None if NSX does not know it); the first NSX call names
+        the NSX parameters when it fails for a connection or login reason."""
         p = self.params
-        dc = target.find("datacenter", p["target_datacenter"]) if p["target_datacenter"] else None
-        found = {}
-        for kind, option in (("host", "target_host"), ("cluster", "target_cluster"), ("resource_pool", "target_resource_pool"),
-                             ("datastore", "target_datastore"), ("folder", "target_folder")):
-            if p[option]:
-                found[kind] = target.find(kind, p[option], datacenter=dc)
-        derived = {}
-        if "host" in found or "cluster" in found:
-            derived = target.placement_facts(host=found.get("host"), cluster=found.get("cluster"))
-        pool = found.get("resource_pool")
-        folder = found.get("folder")
-        if cross:
-            pool = pool or derived.get("resource_pool")
-            folder = folder or derived.get("folder")
-            if pool is None or folder is None:
-                self.fail_parameter("target_resource_pool" if pool is None else "target_folder",
-                                    "could not be derived from the target host or cluster; give it")
-        morefs = {}
-        for moref in [found.get("host"), pool, found.get("datastore"), folder] + list(derived.get("hosts") or []):
-            if moref is not None:
-                morefs[moref._moId] = moref
-        placement = {"vcenter": target.content.about.instanceUuid, "cross_vcenter": cross,
-                     "host": _moid(found.get("host")), "hosts": [h._moId for h in derived.get("hosts") or []] if "cluster" in found else [],
-                     "resource_pool": _moid(pool), "datastore": _moid(found.get("datastore")), "folder": _moid(folder)}
-        return placement, morefs
+        try:
+            return self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"], missing_ok=True)
+        except (AuthError, TransportError) as error:
+            raise nsx.connection_parameter_error(error, self.client.opened_nsx)
+
+    def placement(self, target, cross):
+        """(placement, morefs, ServiceLocator or None) on the target vCenter, every name resolved."""
+        p = self.params
+        options = dict((kind, (option, p[option])) for kind, option in PLACEMENT_OPTIONS if p[option])
+        dc = ("target_datacenter", p["target_datacenter"]) if p["target_datacenter"] else None
+        placement, morefs = target.resolve_placement(options, dc, cross)
+        return placement, morefs, target.checked_locator(p["target_vcenter_thumbprint"]) if cross else None
+
+    def read_vms(self, clients, ids):
+        self.facts, running = vsphere.read_vms(clients, ids)  # the latest read: markers are read and written through it
+        return self.facts, running
+
+    def check_vm_ids(self, wanted, vms, clients):
+        """Every VM pre_migrate would list must exist, found by instance UUID (not BIOS UUID)."""
+        for uuid in wanted:
+            if uuid in vms:
+                continue
+            owner = vsphere.bios_owner(clients, uuid)
+            if owner:
+                self.fail_parameter("pre_migrate.vm_instance_ids", "lists %s, the BIOS UUID (config.uuid) of VM %s; NSX needs "
+                                    "its instance UUID (config.instanceUuid) %s" % (uuid, owner[0], owner[1]))
+            self.fail_parameter("pre_migrate.vm_instance_ids", "lists %s, which is the instance UUID of no VM in %s" % (
+                uuid, " or ".join(c.target for c in clients.values())))
+
+    def bios_hints(self, entries, clients):
+        """A group VM found by no instance UUID: say so when the id is some VM's BIOS UUID."""
+        for entry in entries:
+            if entry["action"] != "fail" or entry["instance_uuid"] in self.facts:
+                continue
+            owner = vsphere.bios_owner(clients, entry["instance_uuid"])
+            if owner:
+                entry["error"] += " (it is the BIOS UUID of VM %s, whose instance UUID is %s)" % owner
+
+    # -- apply -----------------------------------------------------------------------------
+    def relocate(self, work, clients, morefs, placement, locator, reread):
+        """Run the relocations (adopting those in flight), then re-read: (task outcomes, the re-read plan)."""
+        vms = self.facts
+        jobs = [(e["instance_uuid"], clients[vms[e["instance_uuid"]]["vcenter"]].task(e["task"]) if e["action"] == "adopt"
+                 else self.starter(e, vms[e["instance_uuid"]], clients, morefs, placement, locator)) for e in work]
+        return run_rounds(clients, jobs, lambda uuid: self.facts[uuid]["vcenter"], reread, self.params["parallel"],
+                          self.params["timeout"], rounds=ROUNDS)
 
     def starter(self, entry, vm, clients, morefs, placement, locator):
         """A callable starting ENTRY's relocation on the vCenter that holds the VM."""
@@ -516,60 +620,96 @@ class NsxVmgroupExecution(MigrationModule):
                                    service=locator if moving_vcenter else None)
         return start
 
-    def relocate_all(self, jobs, vms, source, target):
-        """Run the relocations; each task is watched on the vCenter that runs it (the source, or the
-        target for a VM a previous run already moved there), all within the one timeout."""
-        clock = Clock()
-        deadline = clock.now() + self.params["timeout"]
-        outcomes = {}
-        for client in dict.fromkeys([source, target]):
-            mine = [job for job in jobs if vms[job[0]]["vcenter"] == client.content.about.instanceUuid]
-            if mine:
-                outcomes.update(run_tasks(client, mine, self.params["parallel"], max(deadline - clock.now(), 0), clock=clock))
-        return outcomes
-
-    def report(self, entries, outcomes):
-        """Fill result: vms with their outcome, failed ids for post_migrate; return the failed entries."""
-        pending_pre = self.result["pre_migrate"] == "would send"
-        for entry in entries:
-            outcome = outcomes.get(entry["instance_uuid"])
-            if entry["action"] == "fail":
-                entry["outcome"] = "failed"
-            elif entry["action"] == "none":
-                entry["outcome"] = "unchanged"
-            elif outcome is None:
-                entry["outcome"] = "would relocate"
-            elif outcome["state"] == "success":
-                entry["outcome"] = "relocated"
-            else:
-                entry.update(outcome="failed", error="relocation %s: %s" % (outcome["state"], outcome["error"]))
-        if pending_pre:
-            requested = self.params["pre_migrate"]["vm_instance_ids"]
-            mapped = set(e["instance_uuid"] for e in entries if e["nics"])
-            for entry in entries:
-                if entry["instance_uuid"] in requested and entry["instance_uuid"] not in mapped and entry["action"] != "fail":
-                    entry.update(outcome="pending pre_migrate", error=None, action="relocate")
-        failed = [e for e in entries if e["outcome"] == "failed"]
+    # -- post_migrate, finalize_infra, the result --------------------------------------------
+    def conclude(self, entries, clients, target, pre_sent):
+        """post_migrate and finalize_infra as the markers and the final outcomes require; then the result."""
+        p = self.params
         self.result["vms"] = entries
-        self.result["failed_vm_instance_ids"] = [e["instance_uuid"] for e in failed]
-        return failed
+        self.result["failed_vm_instance_ids"] = sorted(e["instance_uuid"] for e in entries
+                                                       if e["outcome"] not in plan.PLACED + ("in_progress",))
+        post = {"action": "not requested", "failed": [], "mark": []}
+        if p["post_migrate"]:
+            post = plan.post_migrate_decision(entries, p["group_id"], self.markers(entries, clients), pre_sent)
+            self.result["failed_vm_instance_ids"] = post["failed"]
+            self.result["post_migrate"] = {"send": "would send" if self.check_mode else "sent",
+                                           "skip": "skipped", "defer": "deferred"}[post["action"]]
+            if post["action"] == "send":
+                self.result["changed"] = True
+            if post["action"] == "send" and not self.check_mode:
+                self.result["post_migrate"] = "failed"
+                self.client.nsx.post_migrate(p["group_id"], post["failed"], allow_override=post["allow_override"],
+                                             federation_site_id=p["federation_site_id"])
+                self.result["post_migrate"] = "sent"
+                self.mark(post["mark"], clients)
+        finalize, why = plan.finalize_decision(p["finalize_infra"], p["group_id"], entries, post["action"],
+                                               self.finalized(target) if p["finalize_infra"] else [])
+        self.finalize(finalize, why, target)
+        self.fail_unless_done(entries, post)
 
-    def finalize(self, something_done):
-        if not self.params["finalize_infra"]:
+    def markers(self, entries, clients):
+        """{instance uuid: group named by its post_migrate marker} of the VMs in place (from the last read)."""
+        out = {}
+        for entry in entries:
+            vm = self.facts.get(entry["instance_uuid"])
+            if vm is None or entry.get("outcome") not in plan.PLACED:
+                continue
+            out[entry["instance_uuid"]] = clients[vm["vcenter"]].marker(vm, plan.POST_MIGRATE_FIELD)
+        return out
+
+    def mark(self, uuids, clients):
+        """After a post_migrate that covered them: record it on each VM (one SetField per VM).
+
+        A marker that cannot be written only costs a repeat: a later run sends post_migrate again.
+        """
+        for uuid in uuids:
+            try:
+                clients[self.facts[uuid]["vcenter"]].set_marker(uuid, plan.POST_MIGRATE_FIELD, self.params["group_id"])
+            except Exception as error:  # pylint: disable=broad-except  # one VM's marker must not hide the outcome
+                self.warn("post_migrate was sent, but its marker could not be written on VM %s (a later run sends "
+                          "post_migrate again): %s" % (uuid, error))
+
+    def finalized(self, target):
+        return plan.finalized_groups(target.entity_marker(target.content.rootFolder, plan.FINALIZE_FIELD))
+
+    def finalize(self, action, why, target):
+        if action == "not requested":
             return
-        if not something_done and self.params["group_id"]:
+        if action == "skip":
             self.result["finalize_infra"] = "skipped"
+            self.result["finalize_infra_reason"] = why
             return
         self.result["changed"] = True
         if self.check_mode:
             self.result["finalize_infra"] = "would send"
             return
+        self.result["finalize_infra"] = "failed"
         self.client.nsx.finalize_infra()
         self.result["finalize_infra"] = "sent"
+        if target is None:
+            return
+        try:
+            target.set_marker(target.content.rootFolder, plan.FINALIZE_FIELD, plan.finalized_value(
+                ",".join(self.finalized(target)), self.params["group_id"]), mo_type="Folder")
+        except Exception as error:  # pylint: disable=broad-except  # costs a repeat, never the outcome
+            self.warn("finalize_infra was sent, but its marker could not be written (a later run sends it again): %s"
+                      % error)
 
-
-def _moid(moref):
-    return moref._moId if moref is not None else None
+    def fail_unless_done(self, entries, post):
+        moving = [e for e in entries if e["outcome"] == "in_progress"]
+        failed = [e for e in entries if e["outcome"] in ("failed", "not_started")]
+        if not moving and not failed:
+            return
+        parts = []
+        if failed:
+            parts.append("%d of %d VMs not migrated: %s" % (len(failed), len(entries), "; ".join(
+                "%s (%s): %s" % (e["name"] or "?", e["instance_uuid"], e["error"]) for e in failed)))
+        if moving:
+            parts.append("%d VMs still moving, their vMotion goes on in vCenter (re-run the task to finish the group): %s"
+                         % (len(moving), ", ".join("%s (%s) task %s" % (e["name"] or "?", e["instance_uuid"], e["task"])
+                                                   for e in moving)))
+        if post["action"] == "defer":
+            parts.append("post_migrate deferred until every relocation has ended")
+        raise JobFailedError("; ".join(parts), operation="migrate VM group", resource=self.params["group_id"])
 
 
 def main():

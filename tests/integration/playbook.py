@@ -133,12 +133,24 @@ class RunningPlay:
         return self.kill()
 
     def kill(self):
-        """SIGKILL every process of the run (the module too) and wait for the group leader."""
+        """SIGKILL every process of the run (the module too) and wait for the group leader.
+
+        ansible-core 2.20's WorkerProcess calls setsid(): the worker and the module it runs leave
+        ansible-playbook's process group, so killing the group alone leaves the module running.
+        The whole tree is frozen (SIGSTOP, so nobody forks or is re-parented meanwhile), then killed.
+        """
+        tree = _descendants(self.proc.pid)
+        for pid in tree:
+            _signal(pid, signal.SIGSTOP)
+        tree = _descendants(self.proc.pid) | tree
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        for pid in tree:
+            _signal(pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
+        _wait_pids_gone(tree)
         _wait_group_gone(self.proc.pid)
         return self.result()
 
@@ -153,6 +165,56 @@ class RunningPlay:
         self._output.flush()
         self._output.seek(0)
         return self._output.read()
+
+
+def _children():
+    """{parent pid: [child pids]} of every process, from /proc."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out.setdefault(int(fields[1]), []).append(int(entry))
+    return out
+
+
+def _descendants(pid):
+    """PID and every process below it."""
+    children, found, todo = _children(), set(), [pid]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(children.get(current, []))
+    return found
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_pids_gone(pids, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [pid for pid in pids if os.path.exists("/proc/%d" % pid) and not _zombie(pid)]
+        if not alive:
+            return
+        time.sleep(0.05)
+
+
+def _zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def _wait_group_gone(pgid, timeout=10):

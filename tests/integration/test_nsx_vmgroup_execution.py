@@ -10,7 +10,6 @@ import re
 
 import pytest
 
-from tests.emulators.nsx import VM_GONE
 from tests.vcsim_fixtures import start_vcsim
 
 MODULE = "hybridcloud.migration.nsx_vmgroup_execution"
@@ -32,9 +31,9 @@ def vc(tmp_path_factory):
 def pair(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nsx-pair")
     source = start_vcsim(tmp, wait=False, name="src", tls=True, host=3, vm=1, nics=2, vds_version="6.6.0",
-                         relocate_ms=RELOCATE_MS)
+                         relocate_ms=RELOCATE_MS, password=VC_PASSWORD)
     target = start_vcsim(tmp, wait=False, name="dst", tls=True, host=2, vm=1, nsx_segments=3, opaque=2,
-                         vds_version="7.0.0", relocate_ms=RELOCATE_MS)
+                         vds_version="7.0.0", relocate_ms=RELOCATE_MS, password=VC_PASSWORD + "-target")
     source.wait_ready()
     target.wait_ready()
     yield source, target
@@ -88,13 +87,18 @@ def nics_of(inst, vm_name, uuid=None):
         si.content.sessionManager.Logout()
 
 
+def launcher_tasks(inst):
+    """Every RelocateVM_Task the launcher ran: [{"task", "vm", "vm_name", "state", "error"}] (tests/vcsim README)."""
+    import json
+    import urllib.request
+    url = inst.url.replace("/sdk", "/_launcher/tasks")
+    with urllib.request.urlopen(url, context=inst.ssl_context() if inst.cert_path else None) as answer:
+        return json.loads(answer.read())
+
+
 def relocations(inst):
-    """Number of RelocateVM_Task tasks the vCenter has seen (TaskManager.recentTask)."""
-    si = inst.connect()
-    try:
-        return sum(1 for t in si.content.taskManager.recentTask if t.info.name == "RelocateVM_Task")
-    finally:
-        si.content.sessionManager.Logout()
+    """Number of RelocateVM_Task tasks the vCenter has run (the launcher's task list)."""
+    return len(launcher_tasks(inst))
 
 
 def nsx_mutations(nsx):
@@ -157,7 +161,9 @@ def test_check_mode_then_opaque(ansible, nsx_emulator, vc):
     result = check.result("migrate")
     assert check.rc == 0, check.output
     assert result["changed"] is True and result["pre_migrate"] == "would send"
-    assert result["vms"][0]["outcome"] == "pending pre_migrate"
+    # The group does not exist yet: the VM will be relocated, its backings known once NSX created the group.
+    assert result["vms"][0]["outcome"] == "would relocate" and result["vms"][0]["action"] == "relocate"
+    assert "known once pre_migrate has created the group" in result["vms"][0]["note"]
     assert nsx_mutations(nsx) == [] and nics_of(vc, "DC0_C0_H1_VM0") == nics_before and relocations(vc) == tasks_before
 
     # With the group created, check mode shows the full plan and a per-vNIC diff, still without mutating.
@@ -176,6 +182,9 @@ def test_check_mode_then_opaque(ansible, nsx_emulator, vc):
 
     run = ansible.play([task])
     assert run.rc == 0, run.output
+    # The check-mode plan and the real run agree on every VM.
+    assert [v["action"] for v in run.result("migrate")["vms"]] == [v["action"] for v in result["vms"]] == ["relocate"]
+    assert run.result("migrate")["vms"][0]["outcome"] == "relocated"
     nics, dummy = nics_of(vc, "DC0_C0_H1_VM0")
     assert nics == {"4000": ("opaque", ls_opaque[0], vm["instance_uuid"] + ":4000"),
                     "4001": ("opaque", ls_opaque[1], vm["instance_uuid"] + ":4001")}
@@ -189,7 +198,7 @@ def test_partial_failure(ansible, nsx_emulator, vc):
     load_inventory(nsx, {good["instance_uuid"]: {4000: ls_dvpg[1]},
                          bad["instance_uuid"]: {4000: ls_dvpg[0], 4001: MISSING_LS}})
     bad_nics = nics_of(vc, "DC0_C0_H2_VM0")
-    ids = [good["instance_uuid"], bad["instance_uuid"], VM_GONE]
+    ids = [good["instance_uuid"], bad["instance_uuid"]]
     run = ansible.play([{"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(vc), group_id="wave-partial",
                                                          backing="dvpg", pre_migrate={"vm_instance_ids": ids})}])
     result = run.result("migrate")
@@ -198,9 +207,8 @@ def test_partial_failure(ansible, nsx_emulator, vc):
     assert outcomes[good["instance_uuid"]]["outcome"] == "relocated"
     assert outcomes[bad["instance_uuid"]]["outcome"] == "failed"
     assert MISSING_LS in outcomes[bad["instance_uuid"]]["error"]
-    assert outcomes[VM_GONE]["outcome"] == "failed"
-    assert "2 of 3 VMs failed" in result["msg"] and bad["instance_uuid"] in result["msg"] and VM_GONE in result["msg"]
-    assert sorted(nsx.admin.state()["groups"]["wave-partial"]["failed_vm_instance_ids"]) == sorted([bad["instance_uuid"], VM_GONE])
+    assert "1 of 2 VMs not migrated" in result["msg"] and bad["instance_uuid"] in result["msg"]
+    assert nsx.admin.state()["groups"]["wave-partial"]["failed_vm_instance_ids"] == [bad["instance_uuid"]]
     assert nics_of(vc, "DC0_C0_H2_VM0") == bad_nics  # not relocated
     assert nics_of(vc, "DC0_C0_H1_VM1")[0]["4000"][1] == dvpg_key(vc, ls_dvpg[1])
 
@@ -237,12 +245,78 @@ def test_nsx_faults_session_and_secrets(ansible, nsx_emulator, vc):
     assert not re.search(r"\b[0-9A-F]{32}\b", run.output)  # emulator session ids
 
 
-def test_bad_input(ansible, nsx_emulator, vc):
-    run = ansible.play([{"name": "bad", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="x", parallel=0)},
-                        {"name": "unknown", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="nope"),
-                         "ignore_errors": True}])
-    assert "parameter 'parallel' must be at least 1" in run.result("bad")["msg"]
-    run = ansible.play([{"name": "unknown", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="nope")},])
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+WRONG_THUMBPRINT = ":".join(["AB"] * 20)
+
+
+def bad_input_table(nsx, source, target):
+    """(parameter named in the message, argument overrides) for every placement and connection option."""
+    vm = source.vm("DC0_C0_H2_VM0")
+    closed = free_port()
+    return [
+        ("target_host", {"target_cluster": None, "target_host": "no-such-host"}),
+        ("target_cluster", {"target_cluster": "no-such-cluster"}),
+        ("target_datastore", {"target_datastore": "no-such-datastore"}),
+        ("target_datacenter", {"target_datacenter": "no-such-dc"}),
+        ("target_resource_pool", {"target_resource_pool": "no-such-pool"}),
+        ("target_folder", {"target_folder": "no-such-folder"}),
+        ("target_vcenter_thumbprint", {"target_vcenter_thumbprint": "not-a-thumbprint"}),
+        ("target_vcenter_thumbprint", {"target_vcenter_thumbprint": WRONG_THUMBPRINT}),
+        ("vcenter_hostname", {"vcenter_port": closed}),
+        ("vcenter_password", {"vcenter_password": "Wrong-Vc-Password-0001"}),
+        ("vcenter_ca_path", {"vcenter_ca_path": nsx.ca_path}),
+        ("vcenter_port", {"vcenter_port": 70000}),
+        ("target_vcenter_hostname", {"target_vcenter_port": closed}),
+        ("target_vcenter_password", {"target_vcenter_password": "Wrong-Vc-Password-0002"}),
+        ("target_vcenter_ca_path", {"target_vcenter_ca_path": nsx.ca_path}),
+        ("nsx_password", {"nsx_password": "Wrong-Nsx-Password-0003"}),
+        ("nsx_port", {"nsx_port": 0}),
+        ("nsx_ca_path", {"nsx_ca_path": source.cert_path}),
+        ("nsx_host", {"nsx_host": "https://127.0.0.1:%d" % closed}),
+        ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": [vm["bios_uuid"]]}}),
+        ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": ["50000000-0000-4000-8000-00000000beef"]}}),
+        ("parallel", {"parallel": 0}),
+        ("timeout", {"timeout": 0}),
+        ("group_id", {"group_id": "bad\u202egroup"}),
+    ]
+
+
+def test_bad_input_table(ansible, nsx_emulator, pair):
+    """Every placement and connection option wrong in turn: the failure names it, nothing is sent."""
+    nsx = nsx_emulator
+    source, target = pair
+    ls_dvpg, dummy = segments(target)
+    vm = source.vm("DC0_C0_H2_VM0")
+    load_inventory(nsx, {vm["instance_uuid"]: {4000: ls_dvpg[0], 4001: ls_dvpg[1]}})
+    base = dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"), group_id="wave-bad",
+                target_cluster="DC0_C0", target_datastore="LocalDS_0", pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]})
+    table = bad_input_table(nsx, source, target)
+    tasks = []
+    for index, (dummy, overrides) in enumerate(table):
+        args = dict(base, **overrides)
+        tasks.append({"name": "bad-%d" % index, MODULE: dict((k, v) for k, v in args.items() if v is not None),
+                      "ignore_errors": True})
+    nsx.admin.clear_journal()
+    run = ansible.play(tasks)
+    for index, (parameter, overrides) in enumerate(table):
+        result = run.result("bad-%d" % index)
+        assert result["_status"] == "failed", (parameter, result)
+        assert "parameter '%s'" % parameter in result["msg"], (parameter, overrides, result["msg"])
+    assert "BIOS UUID" in run.result("bad-%d" % [i for i, row in enumerate(table) if "pre_migrate" in row[1]][0])["msg"]
+    assert nsx_mutations(nsx) == []
+    assert relocations(source) == 0 and relocations(target) == 0
+    assert "Wrong-Vc-Password" not in run.output and "Wrong-Nsx-Password" not in run.output
+    assert nsx.admin.state()["groups"].get("wave-bad") is None
+
+
+def test_unknown_group(ansible, nsx_emulator, vc):
+    run = ansible.play([{"name": "unknown", MODULE: dict(nsx_args(nsx_emulator), **vc_args(vc), group_id="nope")}])
     assert "'nope', which NSX does not know" in run.result("unknown")["msg"]
     assert nsx_mutations(nsx_emulator) == []
 
@@ -257,9 +331,14 @@ def test_cross_vcenter(ansible, nsx_emulator, pair):
     task = {"name": "xvc", MODULE: dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"),
                                         group_id="wave-xvc", target_cluster="DC0_C0", target_datastore="LocalDS_0",
                                         pre_migrate={"vm_instance_ids": [v["instance_uuid"] for v in vms]})}
+    check = ansible.play([task], check=True)
+    assert check.rc == 0, check.output
+    assert [v["outcome"] for v in check.result("xvc")["vms"]] == ["would relocate", "would relocate"]
+    assert nsx_mutations(nsx) == [] and relocations(source) == 0
     run = ansible.play([task])
     assert run.rc == 0, run.output
     assert [v["outcome"] for v in run.result("xvc")["vms"]] == ["relocated", "relocated"]
+    assert [v["action"] for v in run.result("xvc")["vms"]] == [v["action"] for v in check.result("xvc")["vms"]]
     assert nics_of(source, "DC0_C0_H0_VM0") is None  # gone from the source
     nics, host = nics_of(target, None, vms[0]["instance_uuid"])
     assert nics["4000"] == ("dvpg", dvpg_key(target, ls_dvpg[0]), vms[0]["instance_uuid"] + ":4000")

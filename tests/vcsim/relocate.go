@@ -45,6 +45,7 @@ type relocator struct {
 	next http.Handler
 	vc   *vim25.Client // in-process client
 	opts *options
+	ctl  control
 }
 
 var taskRef = regexp.MustCompile(`<returnval type="Task">([^<]+)</returnval>`)
@@ -63,6 +64,9 @@ func typeFunc(name string) (reflect.Type, bool) {
 }
 
 func (r *relocator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.ctl.serve(w, req) {
+		return
+	}
 	if req.Method != http.MethodPost || req.URL.Path != "/sdk" {
 		r.next.ServeHTTP(w, req)
 		return
@@ -101,6 +105,10 @@ func (r *relocator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			ref := types.ManagedObjectReference{Type: "Task", Value: string(m[1])}
 			if t, ok := simulator.Map.Get(ref).(*simulator.Task); ok {
 				r.start(t, call.This, call.Spec)
+				if r.ctl.takeDrop() && dropConnection(w) {
+					log.Printf("%s: answer of RelocateVM_Task dropped (fault)", t.Self.Value)
+					return
+				}
 			}
 		}
 	}
@@ -147,6 +155,12 @@ func finish(t *simulator.Task, fault types.BaseMethodFault, msg string) {
 }
 
 func (r *relocator) start(t *simulator.Task, vm types.ManagedObjectReference, spec types.VirtualMachineRelocateSpec) {
+	// vSphere's names for the task (vcsim says "RelocateVm"); the inner tasks keep vcsim's names.
+	update(t,
+		types.PropertyChange{Name: "info.name", Val: "RelocateVM_Task"},
+		types.PropertyChange{Name: "info.descriptionId", Val: "VirtualMachine.relocate"},
+	)
+	r.ctl.record(t, vm)
 	cross := spec.Service != nil && spec.Service.InstanceUuid != r.opts.instanceUUID
 	if !cross {
 		// vCenter rejects unknown placement targets up front: no waiting.
@@ -155,6 +169,7 @@ func (r *relocator) start(t *simulator.Task, vm types.ManagedObjectReference, sp
 			return
 		}
 	}
+	trackOnVM(vm, t.Self, true)
 	update(t,
 		types.PropertyChange{Name: "info.state", Val: types.TaskInfoStateRunning},
 		types.PropertyChange{Name: "info.startTime", Val: time.Now()},
@@ -171,6 +186,7 @@ func (r *relocator) start(t *simulator.Task, vm types.ManagedObjectReference, sp
 		} else {
 			fault, msg = r.relocateLocal(ctx, vm, spec)
 		}
+		trackOnVM(vm, t.Self, false)
 		finish(t, fault, msg)
 	}()
 }

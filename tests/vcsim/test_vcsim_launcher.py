@@ -239,6 +239,59 @@ def test_relocate_task_runs_for_configured_duration(slow_vcsim, slow_si):
     assert 1.4 <= elapsed < 2.5, elapsed
 
 
+def launcher(inst, path, body=None):
+    url = inst.url.replace("/sdk", path)
+    if body is None:
+        return requests.get(url, verify=inst.cert_path, timeout=10).json()
+    return requests.post(url, json=body, verify=inst.cert_path, timeout=10)
+
+
+def test_relocation_is_listed_on_the_vm_and_in_the_task_list(slow_vcsim, slow_si):
+    """vSphere's task name/descriptionId; the VM's recentTask lists it while it runs; /_launcher/tasks lists all."""
+    moref = slow_vcsim.info["vms"][1]["moref"]
+    vm = get_vm(slow_si, moref)
+    before = len(launcher(slow_vcsim, "/_launcher/tasks"))
+    task = vm.RelocateVM_Task(spec=vim.vm.RelocateSpec())
+    assert task.info.descriptionId == "VirtualMachine.relocate"
+    assert [t._moId for t in vm.recentTask] == [task._moId]
+    listed = launcher(slow_vcsim, "/_launcher/tasks")
+    assert len(listed) == before + 1
+    assert listed[-1]["task"] == task._moId and listed[-1]["vm"] == moref and listed[-1]["state"] == "running"
+    assert listed[-1]["name"] == "RelocateVM_Task" and listed[-1]["vm_name"] == slow_vcsim.info["vms"][1]["name"]
+    wait_tasks(slow_si, [task])
+    assert vm.recentTask == [] and launcher(slow_vcsim, "/_launcher/tasks")[-1]["state"] == "success"
+
+
+def test_dropped_answer_leaves_the_relocation_running(slow_vcsim):
+    """The fault drops the HTTP answer after the task started: the client sees a lost connection,
+    and another session (a re-run) finds the task running on the VM."""
+    import http.client
+    moref = slow_vcsim.info["vms"][0]["moref"]
+    assert launcher(slow_vcsim, "/_launcher/fault", {"drop_relocate_answers": 1}).status_code == 204
+    first = slow_vcsim.connect()
+    try:
+        with pytest.raises((http.client.HTTPException, ConnectionError)):
+            get_vm(first, moref).RelocateVM_Task(spec=vim.vm.RelocateSpec())
+    finally:
+        Disconnect(first)
+    other = slow_vcsim.connect()
+    try:
+        (task,) = get_vm(other, moref).recentTask
+        assert task.info.state == "running" and task.info.entity._moId == moref
+        assert launcher(slow_vcsim, "/_launcher/tasks")[-1]["task"] == task._moId
+        assert wait_tasks(other, [task])[0] == {task._moId: "success"}
+        # Only one answer was dropped.
+        task2 = get_vm(other, moref).RelocateVM_Task(spec=vim.vm.RelocateSpec())
+        assert task2.info.state == "running"
+        wait_tasks(other, [task2])
+    finally:
+        Disconnect(other)
+
+
+def test_launcher_control_rejects_a_bad_fault(slow_vcsim):
+    assert launcher(slow_vcsim, "/_launcher/fault", {"drop_relocate_answers": "x"}).status_code == 400
+
+
 def test_parallel_relocations_take_one_duration(slow_vcsim, slow_si):
     vms = [get_vm(slow_si, v["moref"]) for v in slow_vcsim.info["vms"][:4]]
     t0 = time.monotonic()

@@ -269,3 +269,18 @@ def test_basic_mode_keeps_no_cookie(nsx_emulator):
     nsx.get_vm_group_execution_details("wave-00")
     assert len(nsx.session.cookies) == 0
     assert nsx.get_vm_group_execution_details("wave-00")["failed_vm_instance_ids"] == [VM_GONE]
+
+
+def test_connection_parameter_error_names_the_option():
+    from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors, nsx as nsx_module
+    refused = _errors.AuthError("The credentials were incorrect", operation="GET", status=403, code=98)
+    assert "parameter 'nsx_password'" in str(nsx_module.connection_parameter_error(refused))
+    tls = _errors.TransportError("TLS error: certificate verify failed", operation="GET")
+    assert "parameter 'nsx_ca_path'" in str(nsx_module.connection_parameter_error(tls))
+    down = _errors.TransportError("Connection refused", operation="GET")
+    assert "parameter 'nsx_host'" in str(nsx_module.connection_parameter_error(down))
+
+    class LoggedIn:
+        auth, logged_in = "session", True
+    # The login worked: a 403 afterwards is no credential problem and stays what it is.
+    assert nsx_module.connection_parameter_error(refused, LoggedIn()) is refused

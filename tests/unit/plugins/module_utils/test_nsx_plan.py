@@ -111,7 +111,6 @@ def test_missing_segment_fails_only_that_vm():
     entries = plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE, backing="dvpg")
     assert [(e["instance_uuid"], e["action"]) for e in entries] == [("a", "relocate"), ("b", "fail")]
     assert "vNIC 4001: segment ls-3 has no NSX distributed port group" in entries[1]["error"]
-    assert plan.failed_ids(entries) == ["b"]
 
 
 def test_nsx_failed_and_unknown_vms_fail():
@@ -120,8 +119,9 @@ def test_nsx_failed_and_unknown_vms_fail():
     entries = plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE, extra_ids=["a", "gone"])
     assert [(e["instance_uuid"], e["action"]) for e in entries] == [("a", "relocate"), ("ghost", "fail"), ("gone", "fail")]
     assert "no VM with instance UUID ghost" in entries[1]["error"] and "failed_vm_instance_ids" in entries[2]["error"]
-    assert plan.failed_ids(entries, {"a": {"state": "error"}}) == ["ghost", "gone", "a"]
-    assert plan.failed_ids(entries, {"a": {"state": "success"}}) == ["ghost", "gone"]
+    after = plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE, extra_ids=["a", "gone"])
+    plan.decide_outcomes(entries, after, {"a": {"state": "error", "error": "boom", "task": "task-1"}})
+    assert plan.post_migrate_decision(entries, "g", {})["failed"] == ["a", "ghost", "gone"]
 
 
 def test_vnic_listed_by_nsx_but_absent_on_the_vm():
@@ -195,3 +195,120 @@ def test_backing_text_and_bad_mode():
     assert plan.backing_text(opaque_backing(LS3)) == "opaque ls-3 (nsx.LogicalSwitch)"
     with pytest.raises(ValueError):
         plan.plan_migration({}, {}, {}, {}, PLACE, backing="nvds")
+
+
+# -- reconcile rules (issue 11) ------------------------------------------------------------------
+DONE = {"4000": (dvpg_backing(LS1), "a:4000")}
+D1 = details({LS1: {"a": ["4000"]}})
+
+
+def entries_for(vms, in_flight=None, d=None, **kwargs):
+    return plan.plan_migration(d or D1, vms, DVPGS, OPAQUE, PLACE, backing="dvpg", in_flight=in_flight, **kwargs)
+
+
+def test_running_relocation_is_adopted_not_started_again():
+    entry = entries_for({"a": vm("a", {"4000": (OLD, None)})}, in_flight={"a": "task-9"})[0]
+    assert entry["action"] == "adopt" and entry["task"] == "task-9" and "not started again" in entry["note"]
+    before, after = plan.diff([entry])
+    assert list(before) == ["vm-a (a)"]  # shown in the diff like a relocation
+
+
+@pytest.mark.parametrize("task,after_nics,in_flight,outcome", [
+    ({"state": "success", "task": "t"}, DONE, None, "relocated"),
+    # The task said error or its answer was lost, but the VM is in place: migrated.
+    ({"state": "error", "error": "lost", "task": "t"}, DONE, None, "relocated"),
+    ({"state": "unknown", "error": "watch broke", "task": "t"}, DONE, None, "relocated"),
+    ({"state": "timeout", "error": "still running", "task": "t"}, {"4000": (OLD, None)}, {"a": "t"}, "in_progress"),
+    ({"state": "error", "error": "InvalidDeviceBacking", "task": "t"}, {"4000": (OLD, None)}, None, "failed"),
+    ({"state": "not_started", "error": "timeout reached", "task": None}, {"4000": (OLD, None)}, None, "not_started"),
+    ({"state": "success", "task": "t"}, {"4000": (OLD, None)}, None, "failed"),  # success, yet not in place
+])
+def test_outcome_is_decided_from_the_re_read_state(task, after_nics, in_flight, outcome):
+    entries = entries_for({"a": vm("a", {"4000": (OLD, None)})})
+    after = entries_for({"a": vm("a", after_nics)}, in_flight=in_flight)
+    entry = plan.decide_outcomes(entries, after, {"a": task})[0]
+    assert entry["outcome"] == outcome
+    if outcome == "in_progress":
+        assert entry["task"] == "t" and "goes on in vCenter" in entry["note"] and entry["error"] is None
+    if outcome == "failed":
+        assert entry["error"]
+
+
+def test_in_place_before_is_unchanged():
+    entries = entries_for({"a": vm("a", DONE)})
+    assert entries[0]["action"] == "none"
+    assert plan.decide_outcomes(entries, entries_for({"a": vm("a", DONE)}))[0]["outcome"] == "unchanged"
+
+
+def outcomes(**by_vm):
+    return [{"instance_uuid": uuid, "outcome": outcome} for uuid, outcome in by_vm.items()]
+
+
+def test_post_migrate_first_time_lists_every_vm_not_in_place():
+    decision = plan.post_migrate_decision(outcomes(a="relocated", b="failed", c="unchanged", d="not_started"), "g",
+                                          {}, pre_migrate_sent=True)
+    assert decision == {"action": "send", "failed": ["b", "d"], "allow_override": False, "mark": ["a", "c"], "reason": None}
+
+
+def test_post_migrate_done_before_is_not_sent_again():
+    decision = plan.post_migrate_decision(outcomes(a="unchanged", b="unchanged"), "g", {"a": "g", "b": "g"})
+    assert decision["action"] == "skip" and decision["mark"] == []
+
+
+def test_post_migrate_lost_or_vm_arrived_later_is_resent_with_allow_override():
+    # b was listed as failed before (or the earlier post_migrate never got through): resend for the group.
+    decision = plan.post_migrate_decision(outcomes(a="unchanged", b="relocated"), "g", {"a": "g", "b": None})
+    assert decision["action"] == "send" and decision["allow_override"] is True
+    assert decision["failed"] == [] and decision["mark"] == ["b"]
+    # A marker of another group does not count for this one.
+    assert plan.post_migrate_decision(outcomes(a="unchanged"), "g", {"a": "other"})["action"] == "send"
+
+
+def test_post_migrate_waits_while_a_vm_is_moving():
+    decision = plan.post_migrate_decision(outcomes(a="relocated", b="in_progress", c="failed"), "g", {})
+    assert decision["action"] == "defer" and decision["mark"] == [] and decision["failed"] == ["c"]
+
+
+def test_check_mode_predictions_count_as_placed():
+    entries = plan.predict_outcomes(entries_for({"a": vm("a", {"4000": (OLD, None)})}))
+    assert entries[0]["outcome"] == "would relocate"
+    assert plan.post_migrate_decision(entries, "g", {}, pre_migrate_sent=True)["failed"] == []
+
+
+def test_pending_vms_of_a_group_to_create_are_planned_as_relocations():
+    """Check mode before pre_migrate (cross-vCenter too): NSX has not mapped the vNICs yet."""
+    place = {"vcenter": "other", "cross_vcenter": True, "host": "h-9"}
+    entries = plan.plan_migration(None, {"a": vm("a", {"4000": (OLD, None)})}, DVPGS, OPAQUE, place,
+                                  extra_ids=["a"], pending_ids=["a"])
+    assert entries[0]["action"] == "relocate" and entries[0]["note"] == plan.PENDING_NOTE and entries[0]["error"] is None
+
+
+@pytest.mark.parametrize("details_,wanted,override,expected", [
+    (None, None, False, ("not requested", [])),
+    (None, ["a"], False, ("send", ["a"])),
+    (D1, ["a"], False, ("skip", [])),
+    (D1, ["a", "b"], False, ("refuse", ["b"])),
+    (D1, ["a", "b"], True, ("send", ["b"])),
+    (details({}, failed=["a"]), ["a"], False, ("skip", [])),  # NSX knows it (as not found): no second pre_migrate
+])
+def test_pre_migrate_decision(details_, wanted, override, expected):
+    assert plan.pre_migrate_decision(details_, wanted, override) == expected
+
+
+def test_group_ids():
+    assert plan.group_ids(details({LS1: {"a": ["4000"]}}, failed=["x"]), ["b", "a"]) == ["a", "b", "x"]
+
+
+def test_finalize_decision_and_marker():
+    done = outcomes(a="relocated", b="unchanged")
+    assert plan.finalize_decision(False, "g", done, "send", []) == ("not requested", None)
+    assert plan.finalize_decision(True, None, [], "not requested", []) == ("send", None)
+    assert plan.finalize_decision(True, "g", done, "send", []) == ("send", None)
+    assert plan.finalize_decision(True, "g", done, "skip", ["g"])[0] == "skip"
+    assert plan.finalize_decision(True, "g", outcomes(a="failed"), "send", [])[0] == "skip"
+    assert plan.finalize_decision(True, "g", outcomes(a="in_progress"), "defer", [])[0] == "skip"
+    assert plan.finalized_value(None, "g") == "g" and plan.finalized_value("a,g,b", "g") == "a,b,g"
+    assert plan.finalized_groups("a,,b") == ["a", "b"]
+    many = ",".join("g%d" % i for i in range(60))
+    kept = plan.finalized_value(many, "new").split(",")
+    assert kept[-1] == "new" and len(kept) == 50 and kept[0] == "g11"

@@ -11,7 +11,7 @@ from pyVmomi import vim, vmodl
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import vsphere
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import FakeClock
-from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_tasks
+from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_rounds, run_tasks
 from tests.vcsim_fixtures import start_vcsim
 
 PQ = vmodl.query.PropertyCollector
@@ -110,9 +110,9 @@ def test_every_outcome_reported_launcher_flip_and_foreign_tasks_ignored():
         updates(("task-3", "modify", {"info.state": "success"}), ("task-1", "modify", {"info.state": "success"})),
     ], initial=[updates(("task-50", "enter", {"info.state": "running"}))])
     outcomes = run_tasks(client_for(fake), jobs(fake, "task-1", "task-2", "task-3"), parallel=3, timeout=60)
-    assert outcomes == {"task-1": {"state": "success", "error": None},
-                        "task-2": {"state": "error", "error": "InvalidDeviceBacking: no such portgroup"},
-                        "task-3": {"state": "success", "error": None}}
+    assert outcomes == {"task-1": {"state": "success", "error": None, "task": "task-1"},
+                        "task-2": {"state": "error", "error": "InvalidDeviceBacking: no such portgroup", "task": "task-2"},
+                        "task-3": {"state": "success", "error": None, "task": "task-3"}}
     names = fake.names()
     # No call per task besides its start; all watcher objects destroyed at the end.
     assert "ModifyListView" not in names and names.count("WaitForUpdatesEx") == 5
@@ -141,7 +141,8 @@ def test_task_dropped_from_recent_tasks_is_watched_through_the_list_view():
     outcomes = run_tasks(client_for(fake), jobs(fake, "task-1", "task-2", "task-3"), parallel=3, timeout=60)
     assert fake.listed == ["task-1", "task-2"]
     assert outcomes["task-1"]["state"] == outcomes["task-3"]["state"] == "success"
-    assert outcomes["task-2"] == {"state": "error", "error": "task task-2 no longer exists on vCenter vc.example:443"}
+    assert outcomes["task-2"] == {"state": "error", "error": "task task-2 no longer exists on vCenter vc.example:443",
+                                  "task": "task-2"}
 
 
 def test_session_lost_during_the_wait_rebuilds_the_watch_from_the_task_morefs():
@@ -153,7 +154,8 @@ def test_session_lost_during_the_wait_rebuilds_the_watch_from_the_task_morefs():
                               ("task-2", "enter", RUNNING))])
     client = client_for(fake)
     outcomes = run_tasks(client, jobs(fake, "task-1", "task-2"), parallel=2, timeout=60)
-    assert outcomes == {"task-1": {"state": "success", "error": None}, "task-2": {"state": "success", "error": None}}
+    assert outcomes == {"task-1": {"state": "success", "error": None, "task": "task-1"},
+                        "task-2": {"state": "success", "error": None, "task": "task-2"}}
     assert client.session == 2 and fake.names().count("Login") == 1
     assert fake.names().count("CreatePropertyCollector") == 2 and fake.listed == ["task-1", "task-2"]
     # Only the second session's objects are destroyed: the first ones died with their session.
@@ -183,6 +185,91 @@ def test_start_failure_does_not_stop_the_others():
     outcomes = run_tasks(client_for(fake), [("vm-1", broken)] + jobs(fake, "task-2"), parallel=1, timeout=60)
     assert outcomes["vm-1"]["state"] == "error" and "boom" in outcomes["vm-1"]["error"]
     assert outcomes["task-2"]["state"] == "success"
+
+
+def test_untyped_start_failure_is_that_jobs_alone():
+    """A dropped connection raises http.client errors, not vim faults: still one job's outcome."""
+    import http.client
+    fake = FakeVCenter([updates(("task-2", "enter", {"info.state": "success", "info.error": None}))])
+
+    def dropped():
+        raise http.client.RemoteDisconnected("Remote end closed connection without response")
+    outcomes = run_tasks(client_for(fake), [("vm-1", dropped)] + jobs(fake, "task-2"), parallel=1, timeout=60)
+    assert outcomes["vm-1"] == {"state": "error", "task": None,
+                                "error": "RemoteDisconnected: Remote end closed connection without response"}
+    assert outcomes["task-2"]["state"] == "success"
+
+
+def test_adopted_task_known_from_the_first_answer_is_not_listed():
+    """A relocation started by an earlier run is waited for; seen in recentTask, it costs no call."""
+    fake = FakeVCenter([updates(("task-7", "modify", {"info.state": "success"}))],
+                       initial=[updates(("task-7", "enter", RUNNING))])
+    outcomes = run_tasks(client_for(fake), [("vm-7", vim.Task("task-7", fake))], parallel=1, timeout=60)
+    assert outcomes == {"vm-7": {"state": "success", "error": None, "task": "task-7"}}
+    assert fake.listed == [] and "RelocateVM_Task" not in fake.names()
+
+
+def test_adopted_task_of_another_session_is_listed_and_its_end_seen():
+    """Not in this session's recentTask (another session started it): the ListView brings it in."""
+    fake = FakeVCenter([updates(("task-8", "enter", {"info.state": "error", "info.error": vmodl.fault.InvalidArgument()}))])
+    outcomes = run_tasks(client_for(fake), [("vm-8", vim.Task("task-8", fake))], parallel=1, timeout=60)
+    assert fake.listed == ["task-8"] and outcomes["vm-8"]["state"] == "error"
+
+
+def test_a_broken_watch_leaves_tasks_unknown_not_failed():
+    import socket
+    fake = FakeVCenter([updates(("task-1", "enter", RUNNING)), socket.timeout("timed out")])
+    outcomes = run_tasks(client_for(fake), jobs(fake, "task-1"), parallel=1, timeout=60)
+    assert outcomes["task-1"]["state"] == "unknown" and "timed out" in outcomes["task-1"]["error"]
+
+
+def test_rounds_adopt_what_a_lost_answer_left_running():
+    """The start's answer was lost but the task runs: the re-read finds it, round 2 waits for it (no second start)."""
+    import http.client
+    fake = FakeVCenter([updates(("task-5", "modify", {"info.state": "success"}))],
+                       initial=[None, updates(("task-5", "enter", RUNNING))])
+    client = client_for(fake)
+    starts = []
+
+    def lost():
+        starts.append(1)
+        raise http.client.RemoteDisconnected("Remote end closed connection without response")
+    rereads = iter([("state-1", {"vm-5": "task-5"}), ("state-2", {})])
+    outcomes, state = run_rounds({"vc": client}, [("vm-5", lost)], lambda key: "vc", lambda: next(rereads),
+                                 parallel=2, timeout=60)
+    assert starts == [1] and state == "state-2"
+    assert outcomes == {"vm-5": {"state": "success", "error": None, "task": "task-5"}}
+
+
+def test_rounds_stop_when_nothing_runs_and_never_readopt_a_settled_task():
+    fake = FakeVCenter([updates(("task-1", "enter", {"info.state": "error", "info.error": None}))])
+    client = client_for(fake)
+    # The re-read still lists task-1 (a stale recentTask): it ended already, so it is not waited for again.
+    rereads = iter([("state-1", {"vm-1": "task-1"})])
+    outcomes, state = run_rounds({"vc": client}, jobs(fake, "task-1"), lambda key: "vc", lambda: next(rereads),
+                                 parallel=1, timeout=60)
+    assert state == "state-1" and outcomes["task-1"]["state"] == "error"
+    assert fake.names().count("CreatePropertyCollector") == 1
+
+
+class FactsOnly:
+    """A VSphere stand-in for read_vms: fixed facts and running relocations."""
+
+    def __init__(self, facts, running):
+        self.facts, self.running = facts, running
+
+    def vm_facts(self, uuids):
+        return dict((u, f) for u, f in self.facts.items() if u in uuids)
+
+    def relocations_in_flight(self, facts):
+        return dict((u, t) for u, t in self.running.items() if u in facts)
+
+
+def test_read_vms_a_vm_being_moved_belongs_to_the_vcenter_running_its_relocation():
+    source = FactsOnly({"a": {"vcenter": "src"}, "b": {"vcenter": "src"}}, {"a": "task-1"})
+    target = FactsOnly({"a": {"vcenter": "dst"}, "b": {"vcenter": "dst"}}, {})
+    vms, running = vsphere.read_vms({"src": source, "dst": target}, ["a", "b"])
+    assert vms["a"]["vcenter"] == "src" and vms["b"]["vcenter"] == "dst" and running == {"a": "task-1"}
 
 
 # -- against the vcsim launcher ---------------------------------------------------------------
@@ -216,7 +303,8 @@ def test_wave_survives_session_timeouts(idle_vc):
         # max_wait 3 s: the waits outlast the idle limit, so one comes back to a dead session.
         outcomes = run_tasks(client, jobs, parallel=2, timeout=60, max_wait=3)
         assert time.monotonic() - started < 30
-        assert outcomes == dict((u, {"state": "success", "error": None}) for u in uuids), outcomes
+        assert all(o["state"] == "success" and o["error"] is None and o["task"] for o in outcomes.values()), outcomes
+        assert sorted(outcomes) == sorted(uuids)
         calls = client.calls_by_method
         # The start after the idle pause was refused once and resent after a re-login; the session
         # also ended during B's wait (re-login there): 3 logins, 3 watchers (two rebuilt ones).

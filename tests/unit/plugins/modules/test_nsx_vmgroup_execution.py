@@ -14,8 +14,10 @@ def args(nsx, **extra):
 
 
 @pytest.mark.parametrize("extra,message", [
-    ({"group_id": "g", "parallel": 0}, "parameter 'parallel' must be at least 1"),
-    ({"group_id": "g", "timeout": 0}, "parameter 'timeout' must be a positive number"),
+    ({"group_id": "g", "parallel": 0}, "parameter 'parallel' must be between 1 and 64"),
+    ({"group_id": "g", "timeout": 0}, "parameter 'timeout' must be at least 1"),
+    ({"group_id": "g", "target_vcenter_thumbprint": "AB:CD"}, "parameter 'target_vcenter_thumbprint' must be the SHA-1"),
+    ({"group_id": "bad\u202egroup"}, "parameter 'group_id' contains the control or formatting character U+202E"),
     ({}, "parameter 'group_id' is required"),
     ({"group_id": "g", "pre_migrate": {"vm_instance_ids": []}}, "parameter 'pre_migrate.vm_instance_ids' must list"),
     ({"group_id": "g", "target_vcenter_hostname": "h", "target_datastore": "d"}, "parameter 'target_host' (or target_cluster)"),
@@ -88,5 +90,7 @@ def test_soap_calls_per_vm_at_parallel_1(nsx_emulator, tmp_path, monkeypatch):
     # Each task: its start, the wait that sees it running, the wait that sees it end. One more wait
     # is the watcher's initial read; one spare absorbs a wake-up by the launcher's own internal tasks.
     assert len(vms) + 1 < calls["WaitForUpdatesEx"] <= 2 * len(vms) + 2, calls
-    constant = client.calls - calls["RelocateVM_Task"] - calls["WaitForUpdatesEx"]
-    assert constant <= 20, calls  # login, bulk reads, watcher set-up and tear-down, logout: not per VM
+    # The post_migrate marker: one SetField per migrated VM (and one field definition per vCenter).
+    assert calls["SetField"] == len(vms) and calls["AddCustomFieldDef"] == 1, calls
+    constant = client.calls - calls["RelocateVM_Task"] - calls["WaitForUpdatesEx"] - calls["SetField"]
+    assert constant <= 24, calls  # login, bulk reads (before and after), watcher set-up and tear-down, logout: not per VM
