@@ -17,7 +17,7 @@ Two interchangeable sources with the same small interface:
 from __future__ import annotations
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
 
 try:
     from pyVmomi import vim, vmodl
@@ -27,6 +27,13 @@ except ImportError:  # only SoapInventory needs it; vsphere.open_vsphere reports
 ROOT_POOL_NAME = "Resources"  # every cluster's and standalone host's root resource pool
 POWER_ON_TIMEOUT = 300
 ALREADY_ON = "ALREADY_IN_DESIRED_STATE"  # vAPI's answer to starting a powered-on VM (HTTP 400)
+# vAPI codes (and SOAP faults) for "the VM is held by other work": a VM whose OVF deploy is still
+# copying disks is in the inventory from the start, but vCenter refuses to power it on.
+BUSY_CODES = ("NOT_ALLOWED_IN_CURRENT_STATE", "RESOURCE_BUSY", "RESOURCE_IN_USE")
+BUSY_FAULTS = ("TaskInProgress", "InvalidState", "ResourceInUse")
+# What start() found: the VM was started, was already on, or is held by a deploy still running.
+STARTED, ALREADY, BUSY = "started", "already_on", "busy"
+SOAP_POWER_STATES = {"poweredOn": "POWERED_ON", "poweredOff": "POWERED_OFF", "suspended": "SUSPENDED"}
 
 
 def resolve_placement(inventory, datacenter, cluster=None, resource_pool=None, host=None, folder=None,
@@ -114,23 +121,42 @@ class SoapInventory:
         return sorted(self._remember(moref) for moref, props in rows
                       if props.get("name") == name and getattr(props.get("parent"), "_moId", None) == folder)
 
-    def power_on(self, vm_id, timeout=POWER_ON_TIMEOUT):
-        vm = self._objects.get(vm_id) or vim.VirtualMachine(vm_id, self.soap.stub)
+    def _vm(self, vm_id):
+        return self._objects.get(vm_id) or vim.VirtualMachine(vm_id, self.soap.stub)
+
+    def power_state(self, vm_id):
+        """POWERED_ON, POWERED_OFF or SUSPENDED, the REST spelling."""
+        ((dummy, props),) = self.soap.retrieve(vim.VirtualMachine, ["runtime.powerState"], objects=[self._vm(vm_id)])
+        return SOAP_POWER_STATES.get(str(props.get("runtime.powerState")))
+
+    def start(self, vm_id, timeout=POWER_ON_TIMEOUT):
+        """Power VM_ID on: STARTED, ALREADY (it was on) or BUSY (held by other work; ``busy_reason`` says why)."""
+        if self.power_state(vm_id) == "POWERED_ON":
+            return ALREADY
+        vm = self._vm(vm_id)
         try:
             task = vm.PowerOnVM_Task()
         except vmodl.MethodFault as exc:
-            raise self.soap.fault(exc, "PowerOnVM_Task", vm_id)
+            return self._refused(exc, vm_id)
 
         def finished():
             info = task.info
             if info.state == "success":
-                return True
+                return STARTED
             if info.state == "error":
-                fault = info.error
-                raise _errors.JobFailedError(getattr(fault, "msg", None) or str(fault), operation="PowerOnVM_Task",
-                                             resource=vm_id, code=type(fault).__name__.split(".")[-1])
+                return self._refused(info.error, vm_id)
             return None
-        wait_for(finished, timeout, backoff=Backoff(initial=0.5, factor=1.5, maximum=5.0), what="power-on of %s" % vm_id)
+        return wait_for(finished, timeout, backoff=PollBackoff(), what="the power-on of %s" % vm_id)
+
+    def _refused(self, fault, vm_id):
+        kind = type(fault).__name__.split(".")[-1]
+        if kind == "InvalidPowerState":
+            return ALREADY
+        if kind in BUSY_FAULTS:
+            self.busy_reason = getattr(fault, "msg", None) or kind
+            return BUSY
+        raise _errors.JobFailedError(getattr(fault, "msg", None) or str(fault), operation="PowerOnVM_Task",
+                                     resource=vm_id, code=kind)
 
     def close(self):
         soap, self._soap = self._soap, None
@@ -200,13 +226,21 @@ class RestInventory:
     def vms_in_folder(self, name, folder):
         return self._ids("vm", names=[name], folders=[folder])
 
-    def power_on(self, vm_id, timeout=POWER_ON_TIMEOUT):
-        """Start VM_ID (synchronous on vCenter); one that is already on counts as success."""
+    def power_state(self, vm_id):
+        return self.rest.power_state(vm_id)
+
+    def start(self, vm_id, timeout=POWER_ON_TIMEOUT):
+        """Power VM_ID on (synchronous on vCenter): STARTED, ALREADY or BUSY (``busy_reason`` says why)."""
         try:
             self.rest.power_on(vm_id)
         except _errors.ApiError as error:
-            if error.code != ALREADY_ON:
-                raise
+            if error.code == ALREADY_ON:
+                return ALREADY
+            if error.code in BUSY_CODES:
+                self.busy_reason = error.api_message or error.message
+                return BUSY
+            raise
+        return STARTED
 
     def close(self):
         pass
