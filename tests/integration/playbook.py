@@ -133,13 +133,21 @@ class RunningPlay:
         return self.kill()
 
     def kill(self):
-        """SIGKILL every process of the run (the module too) and wait for the group leader."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        """SIGKILL every process of the run (the module too) and wait for the group leader.
+
+        Ansible puts each worker (and so the module it runs) in a process group, even a session,
+        of its own, so killing ansible-playbook's group alone would leave the module running.
+        The whole tree is stopped first (no more forks), then every group in it is killed.
+        """
+        groups = _stop_tree(self.proc.pid)
+        for pgid in groups:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.proc.wait(timeout=30)
-        _wait_group_gone(self.proc.pid)
+        for pgid in groups:
+            _wait_group_gone(pgid)
         return self.result()
 
     def wait(self, timeout=600):
@@ -153,6 +161,49 @@ class RunningPlay:
         self._output.flush()
         self._output.seek(0)
         return self._output.read()
+
+
+def _children():
+    """{ppid: [pid, ...]} of every process, read from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _stop_tree(pid):
+    """SIGSTOP PID and all its descendants until no new one appears; return their process groups."""
+    stopped = set()
+    while True:
+        children, tree, todo = _children(), [pid], [pid]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                tree.append(child)
+                todo.append(child)
+        new = [p for p in tree if p not in stopped]
+        if not new:
+            break
+        for p in new:
+            try:
+                os.kill(p, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+            stopped.add(p)
+    groups = {pid}
+    for p in stopped:
+        try:
+            groups.add(os.getpgid(p))
+        except ProcessLookupError:
+            pass
+    return groups
 
 
 def _wait_group_gone(pgid, timeout=10):
