@@ -16,6 +16,8 @@ Two interchangeable sources with the same small interface:
 
 from __future__ import annotations
 
+import contextlib
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
 
@@ -39,26 +41,44 @@ SOAP_POWER_STATES = {"poweredOn": "POWERED_ON", "poweredOff": "POWERED_OFF", "su
 def resolve_placement(inventory, datacenter, cluster=None, resource_pool=None, host=None, folder=None,
                       datastore=None, network_mappings=None):
     """Morefs of the deploy target; raises NotFoundError / ParameterError (ambiguous) naming the option."""
-    resolved = {"datacenter": inventory.resolve("datacenter", datacenter)}
+    with naming("datacenter"):
+        resolved = {"datacenter": inventory.resolve("datacenter", datacenter)}
     dc = resolved["datacenter"]
     if cluster:
-        resolved["cluster"] = inventory.resolve("cluster", cluster, dc)
+        with naming("cluster"):
+            resolved["cluster"] = inventory.resolve("cluster", cluster, dc)
     if host:
-        resolved["host"] = inventory.resolve("host", host, dc)
+        with naming("host"):
+            resolved["host"] = inventory.resolve("host", host, dc)
     if resource_pool:
-        resolved["resource_pool"] = inventory.resource_pool(resource_pool, dc, resolved.get("cluster"))
+        with naming("resource_pool"):
+            resolved["resource_pool"] = inventory.resource_pool(resource_pool, dc, resolved.get("cluster"))
     elif cluster:
         resolved["resource_pool"] = inventory.root_pool("cluster", resolved["cluster"])
     elif host:
         resolved["resource_pool"] = inventory.root_pool("host", resolved["host"])
     else:
         raise _errors.ParameterError("one of the parameters 'cluster', 'resource_pool' or 'host' is required")
-    resolved["folder"] = inventory.resolve("folder", folder, dc) if folder else inventory.vm_folder(dc)
+    with naming("folder"):
+        resolved["folder"] = inventory.resolve("folder", folder, dc) if folder else inventory.vm_folder(dc)
     if datastore:
-        resolved["datastore"] = inventory.resolve("datastore", datastore, dc)
-    resolved["network_mappings"] = {
-        ovf_name: inventory.resolve("network", network, dc) for ovf_name, network in (network_mappings or {}).items()}
+        with naming("datastore"):
+            resolved["datastore"] = inventory.resolve("datastore", datastore, dc)
+    with naming("network_mappings"):
+        resolved["network_mappings"] = {
+            ovf_name: inventory.resolve("network", network, dc) for ovf_name, network in (network_mappings or {}).items()}
     return resolved
+
+
+@contextlib.contextmanager
+def naming(option):
+    """Add "(parameter 'OPTION')" to a not-found or ambiguous lookup: the user sees which option to fix."""
+    try:
+        yield
+    except (_errors.NotFoundError, _errors.ParameterError) as error:
+        if "parameter '" not in error.message:
+            error.message += " (parameter '%s')" % option
+        raise
 
 
 def _named(kind, option):

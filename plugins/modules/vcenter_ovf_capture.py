@@ -153,6 +153,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
     ApiError, JobFailedError, NotFoundError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, format_seconds, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import naming
 
 # After an uncertain answer, how long the captured item is looked for before concluding that nothing was done.
 RECONCILE_WINDOW = 30.0
@@ -175,19 +176,26 @@ class VcenterOvfCapture(MigrationModule):
     )
     ranges = {"timeout": (1, None)}
 
+    def check_ranges(self):
+        # Everything that needs no server is checked here, before the session is opened.
+        super().check_ranges()
+        self.check_input()
+
     def run(self):
         params = self.params
         self.deadline = time.monotonic() + params["timeout"]  # the whole run's deadline
-        self.check_input()
         rest, inventory = self.client.rest, self.client.inventory
         self.rest = rest
         self.result.update(api_family=rest.family, vm=None, overwritten=False, adopted=False, answer_lost=False,
                            outcome=None, library_item={"id": None, "name": params["name"], "library_id": None})
-        library_id = rest.resolve_library(params["library"])
+        with naming("library"):
+            library_id = rest.resolve_library(params["library"])
         self.library_id = library_id
         self.result["library_item"]["library_id"] = library_id
-        datacenter = inventory.resolve("datacenter", params["datacenter"]) if params["datacenter"] else None
-        vm_id = inventory.resolve("vm", params["vm"], datacenter)
+        with naming("datacenter"):
+            datacenter = inventory.resolve("datacenter", params["datacenter"]) if params["datacenter"] else None
+        with naming("vm"):
+            vm_id = inventory.resolve("vm", params["vm"], datacenter)
         self.result["vm"] = vm_id
         # Real state: an item of that name, also one an interrupted run's capture is still writing.
         existing = self.existing_item()
@@ -204,6 +212,10 @@ class VcenterOvfCapture(MigrationModule):
         def reconcile():
             return self.look_for_result(existing)
 
+        if self.remaining() <= 0:
+            raise WaitTimeoutError("the timeout of %s passed during the lookups, before the capture was sent; "
+                                   "nothing was captured" % format_seconds(params["timeout"]),
+                                   operation="capture VM as OVF (create)", resource="library item '%s'" % params["name"])
         read_timeout = self.remaining() if params["wait"] else min(self.remaining(), START_WINDOW)
         try:
             item_id, lost = rest.create_item(vm_id, library_id, params["name"],

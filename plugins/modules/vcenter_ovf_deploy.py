@@ -252,7 +252,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import (
-    ALREADY, BUSY, STARTED, resolve_placement)
+    BUSY, STARTED, naming, resolve_placement)
 
 # A server that took a deploy registers the VM at once (ImportVApp does, before it copies disks);
 # after an uncertain answer the VM is looked for this long before concluding that nothing was done.
@@ -288,19 +288,25 @@ class VcenterOvfDeploy(MigrationModule):
     ranges = {"timeout": (1, None)}
     module_kwargs = dict(required_one_of=[["cluster", "resource_pool", "host"]])
 
+    def check_ranges(self):
+        # Everything that needs no server is checked here, before the session is opened.
+        super().check_ranges()
+        self.check_input()
+
     def run(self):
         params = self.params
         # timeout is the whole run's deadline: lookups, the deploy call, waiting and power-on.
         self.deadline = time.monotonic() + params["timeout"]
-        self.check_input()
         rest, inventory = self.client.rest, self.client.inventory
         self.inventory = inventory
         self.result.update(api_family=rest.family, powered_on=False, outcome=None,
                            vm={"name": params["name"], "moref": None, "adopted": False, "answer_lost": False,
                                "power_state": None})
 
-        library_id = rest.resolve_library(params["library"]) if params["library"] else None
-        item = rest.resolve_item(params["item"], library_id)
+        with naming("library"):
+            library_id = rest.resolve_library(params["library"]) if params["library"] else None
+        with naming("item"):
+            item = rest.resolve_item(params["item"], library_id)
         self.result["library_item"] = {"id": item["id"], "name": item.get("name"),
                                        "library_id": item.get("library_id") or library_id}
         resolved = resolve_placement(
@@ -338,6 +344,10 @@ class VcenterOvfDeploy(MigrationModule):
             datastore_id=resolved.get("datastore"), storage_provisioning=params["storage_provisioning"],
             network_mappings=resolved["network_mappings"], ovf_properties=params["ovf_properties"],
             deployment_option=params["deployment_option"])
+        if self.remaining() <= 0:
+            raise WaitTimeoutError("the timeout of %s passed during the lookups, before the deploy was sent; nothing "
+                                   "was deployed" % format_seconds(params["timeout"]), operation="deploy OVF",
+                                   resource="VM '%s'" % params["name"])
         vm_id, lost = self.deploy(rest, item["id"], target, spec)
         if vm_id is None:
             return  # a concurrent deploy of the same name won; adopted
