@@ -61,6 +61,9 @@ class VcenterRestClient(RestClient):
                                          % (", ".join(API_FAMILIES), api_family))
         redactor = redactor or Redactor()
         redactor.add(password)
+        if password:
+            # Also as a server may echo it inside a JSON string without escaping non-ASCII characters.
+            redactor.add(json.dumps(str(password), ensure_ascii=False)[1:-1])
         super().__init__("%s://%s:%s" % (scheme, hostname, port), validate_certs=validate_certs, ca_path=ca_path,
                          redactor=redactor, **kwargs)
         self.username = username
