@@ -81,6 +81,31 @@ def naming(option):
         raise
 
 
+def start_when_free(inventory, vm_id, timeout, backoff=None, clock=None):
+    """Power VM_ID on, trying again while vCenter refuses because the VM is held (its deploy still runs).
+
+    Returns ``(outcome, attempts)``: STARTED or ALREADY, and how many start calls were made. The
+    tries follow the collection's job-polling schedule (``PollBackoff``: a deploy that ends 5 s
+    into the wait is noticed within 0.5 s, a long one at most 10 % late). After TIMEOUT seconds
+    raises WaitTimeoutError naming vCenter's reason; TIMEOUT 0 means one try.
+    """
+    attempts = []
+
+    def attempt():
+        outcome = inventory.start(vm_id, timeout=max(timeout, 1.0))
+        attempts.append(outcome)
+        return None if outcome == BUSY else outcome
+
+    try:
+        outcome = wait_for(attempt, timeout, backoff=backoff or PollBackoff(), clock=clock,
+                           what="the deploy of VM %s to finish" % vm_id)
+    except _errors.WaitTimeoutError as error:
+        error.details = {"attempts": len(attempts)}
+        error.api_message = getattr(inventory, "busy_reason", None)
+        raise
+    return outcome, len(attempts)
+
+
 def _named(kind, option):
     return option or kind.replace("_", " ")
 

@@ -18,7 +18,7 @@ description:
     captures again and reports a change). vCenter keeps the item's name and description.
   - The capture call is synchronous and sent once, never repeated. After any uncertain answer (a lost
     connection, a read timeout, an HTTP 5xx or 429) the module looks for the result for up to 30 seconds
-    (within O(timeout)): a new item by name, or, when overwriting, the item with new content
+    (within O(timeout)). The result is a new item by name or, when overwriting, the item with new content
     (C(content_version) or C(last_modified_time) changed). When it is found, it is the result
     (RV(answer_lost=true)); otherwise the task fails without resending the capture.
   - "How a re-run decides what is already done: the item of an interrupted capture (a killed run) is
@@ -76,7 +76,7 @@ options:
     description:
       - The deadline, in seconds, for the whole run (lookups, the capture call, looking for its result).
       - When it passes while the capture is still running, the task fails naming the item (which then
-        exists: RV(changed=true)); a re-run adopts it. Must be at least 1.
+        exists, so RV(changed=true)); a re-run adopts it. Must be at least 1.
     type: int
     default: 10800
 seealso:

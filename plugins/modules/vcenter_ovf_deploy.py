@@ -136,7 +136,7 @@ options:
       - The deadline, in seconds, for the whole run (lookups, the deploy call, waiting for a deploy that
         is still running, power-on), like O(timeout) in every other module of the collection.
       - When it passes while the deploy is still running, the task fails naming the VM (which then
-        exists: RV(changed=true)); re-run it to keep waiting. The VM is never deployed twice.
+        exists, so RV(changed=true)); re-run it to keep waiting. The VM is never deployed twice.
       - Must be at least 1.
     type: int
     default: 10800
@@ -252,7 +252,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import (
-    BUSY, STARTED, naming, resolve_placement)
+    STARTED, naming, resolve_placement, start_when_free)
 
 # A server that took a deploy registers the VM at once (ImportVApp does, before it copies disks);
 # after an uncertain answer the VM is looked for this long before concluding that nothing was done.
@@ -429,28 +429,22 @@ class VcenterOvfDeploy(MigrationModule):
     def power_on(self, vm_id):
         """Start VM_ID; while vCenter refuses because its deploy is still running, wait (within the deadline)."""
         params = self.params
-        waited = []
-
-        def attempt():
-            outcome = self.inventory.start(vm_id, timeout=max(self.remaining(), 1.0))
-            if outcome == BUSY:
-                waited.append(getattr(self.inventory, "busy_reason", None))
-                return None
-            return outcome
-
         try:
-            outcome = wait_for(attempt, self.remaining() if params["wait"] else 0, backoff=PollBackoff(),
-                               what="the deploy of VM %s to finish" % vm_id)
-        except WaitTimeoutError:
+            outcome, attempts = start_when_free(self.inventory, vm_id, self.remaining() if params["wait"] else 0)
+        except WaitTimeoutError as error:
+            if not params["wait"]:
+                self.warn("VM %s is still being deployed (vCenter refuses to power it on: %s); with wait=false it is "
+                          "left as it is, a later run with wait=true powers it on" % (vm_id, error.api_message))
+                return None
             if self.result["outcome"] == plan.ADOPTED:
                 self.result["outcome"] = plan.ADOPTED_AND_WAITED
             raise WaitTimeoutError(
                 "VM %s ('%s') in folder %s is still held by its deploy: vCenter refuses to power it on (%s). %s; re-run "
                 "the task to keep waiting: the VM is adopted, never deployed again"
-                % (vm_id, params["name"], self.folder, waited[-1] if waited else "busy",
-                   "gave up after the timeout of %s" % format_seconds(params["timeout"]) if params["wait"]
-                   else "wait is false"), operation="power on VM", resource=vm_id)
-        if waited and self.result["outcome"] == plan.ADOPTED:
+                % (vm_id, params["name"], self.folder, error.api_message or "busy",
+                   "gave up after the timeout of %s" % format_seconds(params["timeout"])),
+                operation="power on VM", resource=vm_id)
+        if attempts > 1 and self.result["outcome"] == plan.ADOPTED:
             self.result["outcome"] = plan.ADOPTED_AND_WAITED
         return outcome
 

@@ -159,7 +159,8 @@ def test_wait_false_returns_while_deploying_and_a_later_run_finishes(vc, ansible
 
 
 def test_failed_deploy_reports_no_change(vc, ansible):
-    args = dict(BASE, item="legacy-appliance", name="int-broken", network_mappings=None)
+    args = dict(BASE)
+    args.update(item="legacy-appliance", name="int-broken", network_mappings=None)
     result = ansible.play([task(DEPLOY, **args)], module_defaults=defaults(vc)).result("run")
     assert failed(result) and result["changed"] is False and result["vm"]["moref"] is None, result
     assert "deploy OVF" in result["msg"] and "legacy-appliance-disk1.vmdk" in result["msg"]
@@ -210,7 +211,8 @@ def test_capture_answer_lost_after_the_server_acted_is_adopted_not_resent(vc, an
 def test_overwrite_answer_lost_is_recognised_by_the_new_content(vc, ansible):
     before = {i["id"]: i for i in vc.admin.state()["items"]}
     vc.admin.fault(method="POST", path="/ovf/library-item$", after=True, drop=True)
-    args = dict(CAPTURE_BASE, name="ubuntu-22.04", overwrite=True)
+    args = dict(CAPTURE_BASE)
+    args.update(name="ubuntu-22.04", overwrite=True)
     result = ansible.play([task(CAPTURE, **args)], module_defaults=defaults(vc)).result("run")
     assert not failed(result), result
     assert result["outcome"] == "overwritten" and result["answer_lost"] is True, result
