@@ -76,7 +76,7 @@ options:
     description:
       - The deadline, in seconds, for the whole run (lookups, the capture call, looking for its result).
       - When it passes while the capture is still running, the task fails naming the item (which then
-        exists, so RV(changed=true)); a re-run adopts it. Must be at least 1.
+        exists, so C(changed=true)); a re-run adopts it. Must be at least 1.
     type: int
     default: 10800
 seealso:
@@ -133,7 +133,8 @@ answer_lost:
 outcome:
   description:
     - What this run did. V(captured) a new item; V(overwritten) new content for the existing item;
-      V(adopted) the item was already there; V(started) O(wait=false) and the capture is still running.
+      V(adopted) the item was already there; V(started) this run's capture is still
+      running (O(wait=false), or the run failed because O(timeout) passed).
     - Null in check mode and when the run failed before deciding.
   returned: always
   type: str
@@ -239,6 +240,7 @@ class VcenterOvfCapture(MigrationModule):
         self.result.update(overwritten=bool(existing), answer_lost=lost,
                            outcome=plan.OVERWRITTEN if existing else plan.CAPTURED)
         if lost and self.remaining() <= 0:
+            self.result["outcome"] = plan.STARTED
             raise WaitTimeoutError(
                 "the capture of VM %s did not answer within the timeout of %s; library item %s ('%s') exists and its "
                 "capture may still be running. Re-run the task: the item is adopted, never captured again"

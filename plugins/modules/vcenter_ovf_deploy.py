@@ -136,7 +136,7 @@ options:
       - The deadline, in seconds, for the whole run (lookups, the deploy call, waiting for a deploy that
         is still running, power-on), like O(timeout) in every other module of the collection.
       - When it passes while the deploy is still running, the task fails naming the VM (which then
-        exists, so RV(changed=true)); re-run it to keep waiting. The VM is never deployed twice.
+        exists, so C(changed=true)); re-run it to keep waiting. The VM is never deployed twice.
       - Must be at least 1.
     type: int
     default: 10800
@@ -210,7 +210,8 @@ outcome:
   description:
     - What this run did. V(deployed) this run's deploy made the VM; V(adopted) the VM was already there;
       V(adopted_and_waited) the VM was there but still being deployed, and this run waited for its deploy
-      (seen with O(power_on=true) only); V(started) O(wait=false) and the deploy is still running.
+      (seen with O(power_on=true) only); V(started) this run's deploy is still
+      running (O(wait=false), or the run failed because O(timeout) passed).
     - Null in check mode and when the run failed before deciding.
   returned: always
   type: str
@@ -356,6 +357,7 @@ class VcenterOvfDeploy(MigrationModule):
         self.result["outcome"] = plan.DEPLOYED
         if lost and self.remaining() <= 0:
             # The deploy call used the whole deadline: the VM is registered but most likely still copying.
+            self.result["outcome"] = plan.STARTED
             raise WaitTimeoutError(
                 "the deploy of VM '%s' did not answer within the timeout of %s; VM %s is in folder %s and its deploy "
                 "may still be running. Re-run the task to wait for it: the VM is adopted, never deployed again"

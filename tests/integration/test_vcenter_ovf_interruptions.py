@@ -107,6 +107,7 @@ def test_run_timeout_while_deploying_fails_truthfully_then_rerun_adopts(vc, ansi
     if deploy_posts(vc):  # the usual case; a machine too loaded to finish the lookups in 4 s sends nothing
         assert "did not answer within the timeout of 4 s" in first["msg"] and "Re-run" in first["msg"], first
         assert first["changed"] is True and first["vm"]["moref"] == vms_named(vc, "int-vm")[0]["id"], first
+        assert first["outcome"] == "started", first
     else:
         assert first["changed"] is False and "before the deploy was sent" in first["msg"], first
     second = ansible.play([task(DEPLOY, power_on=True, **BASE)], module_defaults=defaults(vc)).result("run")
@@ -186,6 +187,7 @@ def test_run_timeout_while_capturing_fails_truthfully_then_rerun_adopts(vc, ansi
     assert failed(first), first
     if capture_posts(vc):
         assert "did not answer within the timeout of 4 s" in first["msg"] and first["changed"] is True, first
+        assert first["outcome"] == "started", first
         assert first["library_item"]["id"] == items_named(vc, "int-capture")[0]["id"]
     second = ansible.play([task(CAPTURE, **CAPTURE_BASE)], module_defaults=defaults(vc)).result("run")
     assert not failed(second) and second["outcome"] in ("adopted", "captured"), second
