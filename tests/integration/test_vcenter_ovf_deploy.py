@@ -259,7 +259,8 @@ def test_secrets_never_printed_even_when_the_vendor_echoes_them(vcenter_rest_emu
     seed = dict(DEFAULT_SEED, users=[{"username": "administrator@vsphere.local", "password": SECRET}])
     vc.reset(seed)
     vc.admin.action("deploy-duration", {"seconds": 0.2})
-    vc.info = dict(vc.info, username="administrator@vsphere.local", password=SECRET)
+    info = vc.info  # the handle is shared by the whole session: restored below
+    vc.info = dict(info, username="administrator@vsphere.local", password=SECRET)
     tokens = []
     original = vc.emulator.login
 
@@ -279,6 +280,8 @@ def test_secrets_never_printed_even_when_the_vendor_echoes_them(vcenter_rest_emu
                            module_defaults=emulator_defaults(vc), verbosity=4)
     finally:
         vc.emulator.login = original
+        vc.info = info
+        vc.reset()
     echoed = run.result("filter echo")["msg"]
     assert failed(run.result("filter echo")) and "login failed for password=********" in echoed, echoed
     assert echoed.count("********") >= 6, echoed  # every echoed form was there, and masked
