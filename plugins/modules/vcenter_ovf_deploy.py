@@ -249,7 +249,7 @@ import time
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _vcenter_ovf_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import vcenter_rest
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
-    JobFailedError, MigrationError, WaitTimeoutError)
+    ApiError, JobFailedError, MigrationError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import (
@@ -395,10 +395,12 @@ class VcenterOvfDeploy(MigrationModule):
         read_timeout = self.remaining() if params["wait"] else min(self.remaining(), START_WINDOW)
         try:
             return rest.deploy(item_id, target, spec, reconcile=reconcile, timeout=max(read_timeout, 1.0))
-        except JobFailedError as error:
-            # vCenter said no; decide from a re-read whether anything is there now.
+        except (JobFailedError, ApiError) as error:
+            if isinstance(error, ApiError) and error.status != 400:
+                raise  # uncertain answers were reconciled by the client already
+            # vCenter said no (200 succeeded:false, or 400); decide from a re-read whether anything is there now.
             found = self.inventory.vms_in_folder(params["name"], self.folder)
-            if found and plan.is_duplicate_name(str(error)):
+            if found and plan.is_duplicate_name("%s %s" % (error, error.code or "")):
                 # Another run deployed the same name between our look and our call: adopt it.
                 self.warn("VM '%s' appeared in folder %s while this run deployed it (%s); adopted %s"
                           % (params["name"], self.folder, error.message, found[0]))

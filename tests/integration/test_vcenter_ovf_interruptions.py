@@ -169,6 +169,30 @@ def test_wait_false_returns_while_deploying_and_a_later_run_finishes(vc, ansible
     assert_one_vm_powered_on(vc)
 
 
+def test_concurrent_deploy_of_the_same_name_is_adopted(vc, ansible):
+    """Another client deploys the same VM between this run's look and its deploy call: adopt, do not fail."""
+    import requests
+    vc.admin.fault(method="POST", path="/ovf/library-item/", query="action=filter", delay=4)
+    running = ansible.start([task(DEPLOY, power_on=True, **BASE)], module_defaults=defaults(vc))
+    deadline = time.monotonic() + 120
+    while not [e for e in vc.admin.journal() if "filter" in e["query"]]:
+        assert time.monotonic() < deadline and running.proc.poll() is None, running.result().output[-3000:]
+        time.sleep(0.05)
+    session = requests.post(vc.url + "/api/session", auth=(vc.info["username"], vc.info["password"]),
+                            verify=vc.ca_path, timeout=30).json()
+    other = requests.post(vc.url + "/api/vcenter/ovf/library-item/3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d",
+                          params={"action": "deploy"}, headers={"vmware-api-session-id": session}, verify=vc.ca_path,
+                          json={"target": {"resource_pool_id": "resgroup-9", "folder_id": "group-v40"},
+                                "deployment_spec": {"name": "int-vm", "accept_all_EULA": True}}, timeout=60).json()
+    assert other["succeeded"] is True
+    result = running.wait(timeout=300).result("run")
+    assert not failed(result), result
+    assert result["outcome"] == "adopted" and result["vm"]["moref"] == other["resource_id"]["id"], result
+    assert result["powered_on"] is True and any("appeared" in w for w in result.get("warnings", [])), result
+    (vm,) = vms_named(vc, "int-vm")
+    assert vm["power_state"] == "POWERED_ON" and len(deploy_posts(vc)) == 2  # the other client's and the refused one
+
+
 def test_failed_deploy_reports_no_change(vc, ansible):
     args = dict(BASE)
     args.update(item="legacy-appliance", name="int-broken", network_mappings=None)
