@@ -18,11 +18,25 @@ export PYTHONPATH := $(COLL_PATH):$(ROOT)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 PYTEST     = $(BIN)/pytest -p no:cacheprovider -n 2
 
-.PHONY: help venv collection-link sanity lint units integration molecule test demo build install-check bench clean vcsim
+# The oldest ansible-core that meta/runtime.yml claims, on the newest Python its controller supports.
+OLDEST_CORE   := $(shell sed -n 's/^requires_ansible: *"*>= *\([0-9]*\.[0-9]*\).*/\1/p' $(ROOT)/meta/runtime.yml)
+OLDEST_VENV   := $(ROOT)/.venv-oldest
+OLDEST_PYTHON ?= $(shell $(ROOT)/.ci/find-python 12)
+
+.PHONY: help venv collection-link sanity lint units integration molecule test demo build install-check bench clean vcsim oldest
 
 help:
 	@echo "make demo   - start the simulators/emulators and run the migration playbooks against them"
 	@echo "make test   - everything CI runs: sanity lint units integration molecule build"
+
+# galaxy-importer pins its own ansible-core and ansible-lint: it gets a virtualenv of its own.
+IMPORTER  := $(ROOT)/.venv-importer
+$(IMPORTER)/.installed:
+	@echo "== galaxy-importer virtualenv"
+	test -x $(IMPORTER)/bin/python || $(PYTHON) -m venv $(IMPORTER)
+	$(IMPORTER)/bin/python -m pip install -q --upgrade pip
+	$(IMPORTER)/bin/python -m pip install -q galaxy-importer
+	touch $@
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt test-requirements.txt
@@ -72,19 +86,39 @@ molecule: venv collection-link vcsim
 	  $(BIN)/molecule test --all) || rc=$$?; \
 	$(BIN)/python -m tests.environment down --dir $(MOLECULE_ENV); exit $$rc
 
-build: venv
-	@echo "== ansible-galaxy collection build + install"
+build: venv $(IMPORTER)/.installed
+	@echo "== ansible-galaxy collection build + install + galaxy-importer"
 	@rm -rf build/dist build/install && mkdir -p build/dist build/install
 	$(BIN)/ansible-galaxy collection build --output-path build/dist .
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/build/install $(BIN)/ansible-galaxy collection install --offline --force \
 	  -p build/install build/dist/hybridcloud-migration-*.tar.gz
 	test -f build/install/ansible_collections/hybridcloud/migration/MANIFEST.json
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/build/install $(BIN)/ansible-doc -l hybridcloud.migration
+	@# Automation Hub's import checks on the tarball; any warning or error fails the build.
+	cd build/dist && PATH=$(IMPORTER)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(ROOT)/.ci/galaxy-importer.cfg \
+	  $(IMPORTER)/bin/python -m galaxy_importer.main hybridcloud-migration-*.tar.gz > ../importer.log 2>&1 \
+	  || { cat ../importer.log; exit 1; }
+	@if grep -E "WARNING|ERROR|Traceback" build/importer.log; then echo "galaxy-importer complained"; exit 1; fi
+	@tail -1 build/importer.log
 
 vcsim:
 	@bash tests/vcsim/build.sh
 
-test: sanity lint units integration molecule build
+# The support matrix: sanity, units and integration again on the oldest claimed ansible-core.
+$(OLDEST_VENV)/.installed: requirements.txt .ci/oldest-requirements.txt meta/runtime.yml
+	@echo "== virtualenv with ansible-core $(OLDEST_CORE) on $(OLDEST_PYTHON)"
+	test -x $(OLDEST_VENV)/bin/python || $(OLDEST_PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OLDEST_VENV)/bin/python -m pip install -q "ansible-core==$(OLDEST_CORE).*" -r requirements.txt -r .ci/oldest-requirements.txt
+	touch $@
+
+oldest: $(OLDEST_VENV)/.installed collection-link vcsim
+	@echo "== oldest supported ansible-core: $$($(OLDEST_VENV)/bin/ansible --version | head -1)"
+	VENV=$(OLDEST_VENV) .ci/sanity-files
+	ANSIBLE_PYTHON_INTERPRETER=$(OLDEST_VENV)/bin/python \
+	  $(OLDEST_VENV)/bin/pytest -p no:cacheprovider -n 2 -q tests/unit tests/emulators tests/integration
+
+test: sanity lint units integration molecule build oldest
 	@echo "== make test: all passed"
 
 demo: venv collection-link vcsim

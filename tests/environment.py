@@ -120,6 +120,12 @@ def playbook_vars(info):
         "powervc_ca_cert": info["ca_path"],
         "powervc_vsn_evacuation_source_host": "prod-p10-a",
         "powervc_vsn_evacuation_target_host": "dr-p10-b",
+        # ibmi-prod-01 (VSN ABCD100) leaves prod-p10-a for dr-p10-b, keeping its licence.
+        "powervc_vsn_redeploy_target_host": "dr-p10-b",
+        "powervc_vsn_redeploy_delete_old": True,
+        "powervc_vsn_redeploy_vms": [{"name": "ibmi-prod-01", "virtual_serial_number": "ABCD100",
+                                      "image": "IBM i 7.5 base", "flavor": "ibmi-small",
+                                      "networks": [{"network": "dr-vlan20"}]}],
     }
 
 

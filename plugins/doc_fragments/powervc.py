@@ -34,6 +34,8 @@ options:
       auth_url:
         description:
           - Keystone URL, for example C(https://powervc.example.com:5000/v3). C(/v3) is added when missing.
+          - Checked before any call - C(http) or C(https), a host, a port between 1 and 65535, no user or
+            password, query, fragment or C(..), no spaces, control or bidi characters.
           - Falls back to E(OS_AUTH_URL).
         type: str
       username:
@@ -101,6 +103,8 @@ options:
   api_timeout:
     description:
       - Seconds to wait for an answer to each HTTP request; 60 when neither this nor the O(cloud) entry sets it.
+      - At least 1.
+      - A change whose answer does not come in time is not sent again blindly; the modules re-read PowerVC first.
     type: int
 requirements:
   - keystoneauth1

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 try:
     import requests
@@ -34,6 +34,9 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._polling imp
 
 MASK = "********"
 RETRY_AFTER_CAP = 60.0  # seconds; a server asking for longer is treated as "give up"
+# A refused or unresolvable connection: a service restarting comes back within seconds, a wrong
+# host or port never does. About 3 s of retries, then a clear error instead of a minute of backoff.
+UNREACHABLE_RETRY_DELAYS = (0.25, 0.5, 1.0, 1.25)
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 # Secrets that travel in well-known places: masked even when the client was never told the value.
@@ -190,12 +193,19 @@ class RestClient:
         operation = operation or "%s %s" % (method, path.split("?")[0])
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         delays = self.backoff.delays()
+        unreachable_delays = iter(UNREACHABLE_RETRY_DELAYS[:self.retries])
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._send(method, path, json_body, data, params, headers, read_timeout)
             except _RetryableTransport as exc:
+                if exc.unreachable:
+                    delay = next(unreachable_delays, None)
+                    if delay is not None:
+                        self.clock.sleep(delay)
+                        continue
+                    raise self._error(_errors.TransportError, self._unreachable_message(exc), operation, resource)
                 if (exc.safe or idempotent) and attempt <= self.retries:
                     self.clock.sleep(next(delays))
                     continue
@@ -238,6 +248,11 @@ class RestClient:
             raise _RetryableTransport(exc, safe=_never_sent(exc))
         return Response(raw.status_code, raw.headers, decode_body(raw.content), raw.url)
 
+    def _unreachable_message(self, exc):
+        endpoint = urlsplit(self.base_url).netloc
+        reason = "cannot resolve the host name" if _unresolvable(exc.cause) else "connection refused"
+        return ("%s: %s (check the host and port options; nothing answers there)" % (endpoint, reason))
+
     def _retry_after(self, response):
         value = response.headers.get("Retry-After") if response.headers else None
         try:
@@ -276,18 +291,32 @@ class RestClient:
 
 
 class _RetryableTransport(Exception):
-    """A transport failure; ``safe`` when the request certainly never reached the server."""
+    """A transport failure; ``safe`` when the request certainly never reached the server.
+
+    ``unreachable``: refused or unresolvable, i.e. nothing listens there (a wrong host or port, or a
+    service restarting); retried only briefly.
+    """
 
     def __init__(self, cause, safe):
         super().__init__(str(cause))
         self.cause = cause
         self.safe = safe
+        self.unreachable = safe and isinstance(cause, RequestsConnectionError) and not isinstance(cause, ConnectTimeout) \
+            and (_unresolvable(cause) or _REFUSED in str(cause))
 
 
+_REFUSED = "Connection refused"
+_UNRESOLVABLE_MARKERS = ("Name or service not known", "nodename nor servname", "Temporary failure in name resolution",
+                         "No address associated with hostname", "getaddrinfo failed")
 _NEVER_SENT_MARKERS = ("Connection refused", "NewConnectionError", "Name or service not known",
                        "Failed to establish a new connection")
 
 
 def _never_sent(exc):
     text = str(exc)
-    return any(marker in text for marker in _NEVER_SENT_MARKERS)
+    return any(marker in text for marker in _NEVER_SENT_MARKERS + _UNRESOLVABLE_MARKERS)
+
+
+def _unresolvable(exc):
+    text = str(exc)
+    return any(marker in text for marker in _UNRESOLVABLE_MARKERS)

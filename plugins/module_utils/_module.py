@@ -63,6 +63,13 @@ class MigrationModule:
         self.client = None
 
     # -- what a module implements -------------------------------------------------------------
+    def validate(self):
+        """Check the parameters that need no API: called before the client is opened (nothing sent yet).
+
+        Raise ParameterError (``fail_parameter``, ``check_name``) for bad input. Checks that need the
+        API (does this name exist?) belong in ``run()``, before its first mutating call.
+        """
+
     def run(self):
         raise NotImplementedError
 
@@ -135,6 +142,7 @@ class MigrationModule:
         try:
             try:
                 self.check_ranges()
+                self.validate()
                 if self.connection:
                     self.client = self.connection.open_client(self)
                 self.run()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ParameterError
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
+    ApiError, ParameterError, TransportError)
 
 AUTO = "auto"
 VSN_PATTERN = re.compile(r"[A-Z0-9]{7}\Z")
@@ -222,11 +223,12 @@ def plan_unreserve(listed):
     return "unreserve" if listed is not None else None
 
 
-def plan_assign(server, wanted, name="server"):
+def plan_assign(server, wanted, name="server", servers=()):
     """'assign_vsn' when SERVER must get WANTED (a VSN or 'auto'); None when it already has it.
 
     A server with another VSN is an error: replacing an IBM i serial changes its licence, so
-    the user must unassign first. A server that is not SHUTOFF is an error too.
+    the user must unassign first. A server that is not SHUTOFF is an error too, and so is a VSN
+    that another of SERVERS already uses.
     """
     current = server_vsn(server)
     if current and (wanted == AUTO or current == wanted):
@@ -234,6 +236,11 @@ def plan_assign(server, wanted, name="server"):
     if current:
         raise ParameterError("parameter '%s': server %s already has VSN %s; unassign it first (state: unassigned) "
                              "to give it %s" % (name, server.get("name"), current, wanted))
+    user = next((s for s in servers if wanted != AUTO and s.get("id") != server.get("id") and server_vsn(s) == wanted),
+                None)
+    if user is not None:
+        raise ParameterError("parameter 'vsn': VSN %s is in use by server %s; unassign it there first"
+                             % (wanted, user.get("name")))
     require_shutoff(server, "assign a VSN to", name)
     return "assign_vsn"
 
@@ -281,6 +288,23 @@ def plan_move(vsns, source, target, records):
     return plan
 
 
+def move_progress(vsns, source, target, records):
+    """Where each VSN of VSNS is per the reserved RECORDS: {"on_target", "on_source", "elsewhere", "unlisted"}."""
+    by_vsn = {r["virtual_serial_number"]: r for r in records}
+    progress = {"on_target": [], "on_source": [], "elsewhere": [], "unlisted": []}
+    for vsn in vsns:
+        record = by_vsn.get(vsn)
+        if record is None:
+            progress["unlisted"].append(vsn)
+        elif same_host(record["host"], target):
+            progress["on_target"].append(vsn)
+        elif same_host(record["host"], source):
+            progress["on_source"].append(vsn)
+        else:
+            progress["elsewhere"].append(vsn)
+    return progress
+
+
 def moved_pending(vsns, target, records):
     """The VSNs of VSNS not yet listed on TARGET (a host key)."""
     on_target = set(r["virtual_serial_number"] for r in records if same_host(r["host"], target))
@@ -294,3 +318,49 @@ def vsn_state(vsn, listed, servers):
             "host": listed["host"] if listed else (user or {}).get("OS-EXT-SRV-ATTR:host"),
             "description": listed["description"] if listed else None,
             "server": {"id": user.get("id"), "name": user.get("name")} if user else None}
+
+
+# -- outcomes of mutating calls ------------------------------------------------------------------
+# Longest time a change that PowerVC may already have made is looked for before the call is sent
+# again. The move and the assign/unassign answers are "accepted" and the change shows in GET after
+# a delay that IBM does not bound (powervc.md sections 6 and 7): re-reading for a while is the only
+# way to tell "lost answer, the work is done or under way" from "the call never took effect".
+SETTLE_SECONDS = 30.0
+# Polls of a VSN list or a server: IBM's guidance is every 10 s at most (powervc.md section 6).
+POLL_MAXIMUM = 10.0
+_HOST_UNKNOWN = re.compile(r"(?i)host.*(could not be found|not found|unknown|does not exist|no such)|"
+                           r"(unknown|no such|invalid) (compute )?host")
+
+
+def settle_window(remaining):
+    """How long to re-read before resending after an uncertain answer: SETTLE_SECONDS, at most half of
+    REMAINING (the rest of the user's timeout is kept for the resent call)."""
+    return max(0.0, min(SETTLE_SECONDS, remaining / 2.0))
+
+
+def outcome_of(error):
+    """What a failed mutating call tells: 'uncertain' (the server may have acted: lost or reset
+    connection, read timeout, any 5xx), 'refused' (a 400/404/409 about the objects: nothing done now,
+    maybe because the change is already under way), else 'failed' (auth, policy: nothing done)."""
+    if isinstance(error, TransportError):
+        return "uncertain"
+    if isinstance(error, ApiError) and error.status is not None:
+        if error.status >= 500:
+            return "uncertain"
+        if error.status in (400, 404, 409):
+            return "refused"
+    return "failed"
+
+
+def host_unknown(error, vsns):
+    """True when a refused move says that a host is unknown (then the HMC MTMS form is worth a try).
+
+    The emulator's (and Nova's) answer for an unknown host is 404 "Compute host X could not be
+    found."; a 400/404 that names one of the VSNS is about the VSNs, not the host form.
+    """
+    if not isinstance(error, ApiError) or error.status not in (400, 404):
+        return False
+    text = str(error.api_message or error.message or "")
+    if any(vsn in text for vsn in vsns):
+        return False
+    return bool(_HOST_UNKNOWN.search(text)) or (error.status == 404 and "host" in text.lower())

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import warnings
+from urllib.parse import urlsplit
 
 try:
     from keystoneauth1 import exceptions as ks_exceptions
@@ -28,10 +29,11 @@ except ImportError:  # reported by open_client with missing_required_lib
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
-from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import (
+    IDEMPOTENT_METHODS, Redactor, RestClient, quote_segment)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
-    VSN_FIELDS, fill_endpoint_template, hmc_form, hosts_from_hypervisors, parse_vsn_list, server_vsn)
+    VSN_FIELDS, fill_endpoint_template, hosts_from_hypervisors, parse_vsn_list, server_vsn)
 
 # IBM: get a new token at least 1 h before it expires; the project rule re-authenticates whenever
 # expires_at is less than 1 h away (powervc.md section 1), whatever the token's lifetime.
@@ -137,14 +139,41 @@ def connection_settings(params, environ=None, cloud_loader=load_cloud):
 
 
 def keystone_v3_url(url):
-    """AUTH_URL ending in /v3: PowerVC users often give just https://host:5000 (no discovery here)."""
-    url = url.rstrip("/")
+    """AUTH_URL checked and ending in /v3: PowerVC users often give just https://host:5000 (no discovery here).
+
+    Only http(s) with a host, a port in range and no credentials, query or fragment: anything
+    else would be sent somewhere the user did not mean (or fail deep in keystoneauth).
+    """
+    text = str(url).strip()
+    problem = _url_problem(text)
+    if problem:
+        raise _errors.ParameterError("parameter 'auth.auth_url' %s" % problem)
+    url = text.rstrip("/")
     if re.search(r"/v3\Z", url):
         return url
     if re.search(r"/v[0-9.]+\Z", url):
         raise _errors.ParameterError("parameter 'auth.auth_url': %s is not a Keystone v3 URL; PowerVC needs "
                                      "https://<pvc>:5000/v3" % url)
     return url + "/v3"
+
+
+def _url_problem(text):
+    """Why TEXT is not a usable Keystone URL, or None."""
+    if not text or re.search(r"[\s\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]", text):
+        return "must be a URL without spaces, control or bidi characters"
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be an http(s) URL with a host, for example https://powervc.example.com:5000/v3"
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        return "has a port that is not between 1 and 65535: %s" % text.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[-1]
+    if parts.username or parts.password or parts.query or parts.fragment or "/../" in parts.path + "/" \
+            or parts.path.endswith("/.."):
+        return "must not carry credentials, a query, a fragment or '..'; give the Keystone base URL"
+    return None
 
 
 def _number(value):
@@ -175,6 +204,7 @@ class PowerVCClient(RestClient):
         self.keystone = ks_session.Session(auth=self.plugin, verify=settings["verify"],
                                            timeout=settings["api_timeout"], user_agent="hybridcloud.migration")
         self.token = None
+        self._mutating = False
         self._hosts = False  # not read yet; None = not readable
         validate = settings["verify"] is not False
         super().__init__("https://compute.invalid", validate_certs=validate,
@@ -230,7 +260,15 @@ class PowerVCClient(RestClient):
     def request(self, method, path, *args, **kwargs):
         # A token close to expiry is replaced before the call rather than after a 401.
         self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
+        self._mutating = method.upper() not in IDEMPOTENT_METHODS
         return super().request(method, path, *args, **kwargs)
+
+    def is_retryable(self, response):
+        """Reads: 429 and 503 are retried. Changes: only 429 (rate limit, refused before any work);
+        a 503 may come after Nova did the work, so the module re-reads instead of resending."""
+        if self._mutating:
+            return response.status == 429
+        return super().is_retryable(response)
 
     def is_session_expired(self, response):
         return response.status == 401
@@ -319,30 +357,14 @@ class PowerVCClient(RestClient):
         self._vsn_action("unreserve", {"virtual_serial_number": vsn})
 
     def move(self, source, target, vsns):
-        """PUT ?action=move with the service.host names; on 400/404 once more with the HMC form.
+        """One PUT ?action=move with SOURCE and TARGET as given (service.host or HMC form).
 
-        SOURCE and TARGET are host names as PowerVC lists them. Returns the (source, target)
-        strings the API accepted.
+        Never repeated here, whatever the answer: after an uncertain one the caller re-reads where
+        the VSNs are before anything is sent again (powervc_vsn), and chooses the host form.
         """
-        resource = "VSNs %s (%s -> %s)" % (", ".join(vsns), source, target)
-        attempts = [(source, target)]
-        if hmc_form(source) and hmc_form(target):
-            attempts.append((hmc_form(source), hmc_form(target)))
-        first = None
-        for src, dst in attempts:
-            try:
-                self.put(VSN_PATH, json_body={"move_vsns": {"source_host": src, "target_host": dst, "vsns": vsns}},
-                         params={"action": "move"}, operation="move VSNs", resource=resource)
-                return src, dst
-            except _errors.ApiError as error:
-                if error.status not in (400, 404):
-                    raise
-                if first is not None:
-                    first.message = "%s; the retry with the HMC host form %s -> %s failed too: %s" % (
-                        first.message, src, dst, error.api_message or error.message)
-                    raise first
-                first = error
-        raise first
+        self.put(VSN_PATH, json_body={"move_vsns": {"source_host": source, "target_host": target, "vsns": list(vsns)}},
+                 params={"action": "move"}, operation="move VSNs",
+                 resource="VSNs %s (%s -> %s)" % (", ".join(vsns), source, target))
 
     def assign(self, server_id, value):
         self._server_action(server_id, "assign_vsn", {"virtual_serial_number": value})
@@ -353,12 +375,81 @@ class PowerVCClient(RestClient):
     def _server_action(self, server_id, action, argument):
         """POST {ACTION: ARGUMENT}; any 2xx is success. A 409 or 400 may mean the VM is not SHUTOFF."""
         try:
-            self.post("servers/%s/action" % server_id, json_body={action: argument}, operation=action,
+            self.post("servers/%s/action" % quote_segment(server_id), json_body={action: argument}, operation=action,
                       resource="server %s" % server_id)
         except _errors.ApiError as error:
             if error.status in (400, 409):
                 error.message = "%s; %s" % (error.message, STOP_FIRST)
             raise
+
+    # -- server create / delete (powervc_server) ----------------------------------------------
+    # Images and networks are read through the compute endpoint (Nova's image and network proxy
+    # APIs, served at version 2.1, the version this client speaks); an endpoint that does not
+    # serve a listing (404) gives None, and the caller can then only take ids as written.
+    def _optional_list(self, path, key, operation):
+        response = self.get(path, operation=operation, expect=(404,))
+        if response.status == 404:
+            return None
+        items = (response.body or {}).get(key) if isinstance(response.body, dict) else None
+        return items if isinstance(items, list) else []
+
+    def list_images(self):
+        """[{"id", "name", ...}] from GET /images/detail (else /images), or None when neither is served."""
+        images = self._optional_list("images/detail", "images", "list images")
+        return images if images is not None else self._optional_list("images", "images", "list images")
+
+    def list_flavors(self):
+        """[{"id", "name", "vcpus", "ram", "disk", ...}] from GET /flavors/detail (else /flavors), or None."""
+        flavors = self._optional_list("flavors/detail", "flavors", "list flavors")
+        return flavors if flavors is not None else self._optional_list("flavors", "flavors", "list flavors")
+
+    def get_flavor(self, flavor_id):
+        """The flavor's details (GET /flavors/{id}), or None when not readable."""
+        response = self.get("flavors/%s" % quote_segment(flavor_id), operation="show flavor",
+                            resource="flavor %s" % flavor_id, expect=(403, 404))
+        flavor = (response.body or {}).get("flavor") if response.ok and isinstance(response.body, dict) else None
+        return flavor if isinstance(flavor, dict) else None
+
+    def flavor_extra_specs(self, flavor_id):
+        """The extra specs of a flavor (GET /flavors/{id}/os-extra_specs); {} when not readable."""
+        response = self.get("flavors/%s/os-extra_specs" % quote_segment(flavor_id), operation="read flavor extra specs",
+                            resource="flavor %s" % flavor_id, expect=(403, 404))
+        specs = (response.body or {}).get("extra_specs") if response.ok and isinstance(response.body, dict) else None
+        return dict(specs) if isinstance(specs, dict) else {}
+
+    def list_networks(self):
+        """[{"id", "name"}] from GET /os-networks (the name is Nova's "label"), or None."""
+        items = self._optional_list("os-networks", "networks", "list networks")
+        if items is None:
+            return None
+        return [{"id": n.get("id"), "name": n.get("label") or n.get("name")} for n in items if isinstance(n, dict)]
+
+    def get_server(self, server_id):
+        """The raw server (GET /servers/{id}), or None when it does not exist (404)."""
+        response = self.get("servers/%s" % quote_segment(server_id), operation="show server",
+                            resource="server %s" % server_id, expect=(404,))
+        if response.status == 404:
+            return None
+        return (response.body or {}).get("server") if isinstance(response.body, dict) else None
+
+    def create_server(self, server):
+        """POST /servers {"server": SERVER}; the answer's server (id, links). adminPass is masked, never returned.
+
+        Not retried: a create whose answer was lost may have happened; the caller looks the
+        server up by name instead of sending it again.
+        """
+        response = self.post("servers", json_body={"server": server}, operation="create server",
+                             resource="server %s" % server.get("name"), idempotent=False)
+        created = (response.body or {}).get("server") if isinstance(response.body, dict) else None
+        created = dict(created) if isinstance(created, dict) else {}
+        self.redact.add(created.pop("adminPass", None))
+        return created
+
+    def delete_server(self, server_id, name=None):
+        """DELETE /servers/{id}; True when sent, False when the server was already gone (404)."""
+        response = self.delete("servers/%s" % quote_segment(server_id), operation="delete server",
+                               resource="server %s" % (name or server_id), expect=(404,))
+        return response.status != 404
 
 
 def _keystone_error(exc):
@@ -379,4 +470,4 @@ def open_client(module):
     return PowerVCClient(settings, redactor=Redactor(on_secret=module.register_secret), warn=module.warn)
 
 
-CONNECTION = Connection(ARGUMENT_SPEC, open_client)
+CONNECTION = Connection(ARGUMENT_SPEC, open_client, ranges={"api_timeout": (1, None)})

@@ -19,8 +19,18 @@ description:
     the server must be stopped (C(SHUTOFF)).
   - O(state=moved) moves reserved VSNs from O(source_host) to O(target_host) and waits until they are listed there.
   - Idempotent. The reserved list is read first; only what differs is changed.
-  - Bad VSN syntax, an unknown server or host, and a server that is not C(SHUTOFF) for
-    O(state=assigned) or O(state=unassigned) fail before any change is made.
+  - Bad VSN syntax, an unknown server or host, a VSN another server uses, and a server that is not
+    C(SHUTOFF) for O(state=assigned) or O(state=unassigned) fail before any change is made. Option
+    values (numbers, names, the Keystone URL) are checked before the module even logs in.
+  - Safe to re-run after any interruption (a killed run, a timeout, a lost answer, a server error).
+    PowerVC answers a move, an assign and an unassign with "accepted" and shows the change only after
+    a delay, and keeps no readable trace of work under way. So after an uncertain answer (connection lost
+    or reset, read timeout, any 5xx) the module re-reads where the VSNs (or the server's VSN) are, for up
+    to 30 seconds (at most half the O(timeout)), and sends the call again only for what is still
+    unchanged. When PowerVC refuses a call because the VSN is no longer on the source host (or the server
+    already has, or no longer has, a VSN), the module re-reads the same way, as that is what PowerVC answers
+    while a change started by an earlier, interrupted run settles; such a change is waited for and
+    reported in RV(adopted). Only then is the refusal reported as an error.
 author: hybridcloud.migration contributors (@hybridcloud)
 options:
   state:
@@ -46,6 +56,7 @@ options:
       - With O(state=moved), the VSNs to move.
       - When neither O(vsns) nor O(vsn) is given, every VSN reserved on O(source_host) is moved (the
         host's whole reserved pool, as a DR move needs it); a second run then finds nothing left to move.
+      - An empty list moves nothing.
     type: list
     elements: str
   description:
@@ -81,12 +92,25 @@ options:
     default: true
   timeout:
     description:
-      - Seconds to wait when O(wait=true).
+      - Seconds for everything after the first change is sent - re-reads after an uncertain answer,
+        resent calls and, when O(wait=true), the wait until the change shows in PowerVC.
+      - At least 1.
     type: int
     default: 600
 notes:
-  - The move request is sent with the PowerVC host names (C(TTTTMMM_SSSSSSS)) first and, if PowerVC answers
-    400 or 404, once more with the HMC form (C(TTTT-MMM*SSSSSSS)); IBM does not document which form it wants.
+  - The move request is sent with the PowerVC host names (C(TTTTMMM_SSSSSSS)) first and, only if PowerVC answers
+    that a host is unknown (404, or a 400 saying so without naming a VSN), once more with the HMC form
+    (C(TTTT-MMM*SSSSSSS)); IBM does not document which form it wants. A refusal about the VSNs is never
+    retried with another form.
+  - Changes are never resent blindly after a 503 or a lost answer (reads are retried); see the description.
+    VSNs that are not in the reserved list are moved in a call of their own, so that a refusal says which ones
+    PowerVC would not move.
+  - Waiting reads the reserved list (or the server list) at once, then every 0.5 s until 5 s have passed, then
+    at most 10 % of the time already waited apart and never more than 10 s apart (IBM's interval); a change
+    is noticed at most 0.5 s late in its first 5 s and at most 10 % late after that.
+  - Server names, host names and descriptions are only compared with what PowerVC lists or sent in JSON
+    bodies, never put into a URL as given, so any printable text is accepted; empty values and control or
+    Unicode bidi/format characters are rejected. VSNs must be 7 letters or digits.
   - PowerVC lists only reserved VSNs that no server uses. A moved VSN that was not in that list cannot be
     confirmed on the target; it is returned in RV(unverified) rather than reported as a failure.
   - A VSN reserved while a server still uses it is not listed until the server releases it, so the module cannot
@@ -170,8 +194,10 @@ server:
     virtual_serial_number: ABCD101
 actions:
   description:
-    - The PowerVC calls made (in check mode, that would be made), in order. Empty when nothing had to change.
+    - The PowerVC calls made that changed, or may have changed, something (in check mode, that would be made),
+      in order. Empty when nothing had to change. Calls PowerVC refused are not listed.
     - C(action) is one of C(reserve), C(update_reservation), C(unreserve), C(assign_vsn), C(unassign_vsn), C(move).
+    - For C(move), C(source_host) and C(target_host) are the host forms PowerVC accepted.
   returned: always
   type: list
   elements: dict
@@ -181,11 +207,33 @@ actions:
       source_host: 9080HEX_1234ABC
       target_host: 9109RMD_1031CAT
 moved:
-  description: With O(state=moved), the VSNs that were moved (would be, in check mode).
+  description:
+    - With O(state=moved), the requested VSNs that were listed on O(source_host) when the run started and are
+      listed on O(target_host) at its end (in check mode, that would be moved). Set on failure too, from a
+      fresh read; VSNs that did not arrive are never in it.
+    - Includes the VSNs of RV(adopted).
   returned: when O(state=moved)
   type: list
   elements: str
   sample: [CDF0002, CDF0003]
+adopted:
+  description:
+    - VSNs whose change this run did not make but found under way and waited for, typically started by an
+      earlier run that was interrupted (PowerVC refused this run's call because the change was already made).
+    - With O(state=moved), a subset of RV(moved); with O(state=assigned) or V(unassigned), the VSN concerned.
+  returned: when O(state) is V(moved), V(assigned) or V(unassigned)
+  type: list
+  elements: str
+  sample: []
+pending:
+  description:
+    - With O(state=moved), VSNs whose move PowerVC accepted in this run but that are not listed on
+      O(target_host) yet, because O(wait=false) or the O(timeout) passed. A re-run finds them there, or still
+      under way, and waits for them.
+  returned: when O(state=moved)
+  type: list
+  elements: str
+  sample: []
 already_on_target:
   description: With O(state=moved), the requested VSNs that were already listed on O(target_host).
   returned: when O(state=moved)
@@ -194,23 +242,38 @@ already_on_target:
   sample: []
 unverified:
   description:
-    - With O(state=moved), moved VSNs whose arrival on O(target_host) was not confirmed, because they were not
-      in the reserved list (PowerVC cannot show them there) or because O(wait=false).
+    - With O(state=moved), VSNs that are not in PowerVC's reserved list (so their arrival cannot be confirmed)
+      and whose move PowerVC accepted (or refused again after a lost answer, which means the lost call moved them).
   returned: when O(state=moved)
   type: list
   elements: str
   sample: []
+changed:
+  description:
+    - True when something changed in PowerVC during the run, also on failure - a VSN arrived, a move was
+      accepted, a reservation or a server's VSN changed. A run whose calls were all refused or lost without
+      effect reports false.
+  returned: always
+  type: bool
+  sample: true
 """
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _powervc_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import powervc
-from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ConflictError
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
+    ConflictError, MigrationError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import (
+    Clock, PollBackoff, format_seconds, wait_for)
 
-# powervc.md section 6: poll every 10 s at most; start sooner, most changes show within seconds.
-MOVE_BACKOFF = dict(initial=2.0, factor=1.5, maximum=10.0, jitter=0.1)
-SERVER_BACKOFF = dict(initial=1.0, factor=1.5, maximum=10.0, jitter=0.1)
+# One call is sent at most this often in a run: the first time, then again only after an uncertain
+# answer (lost, timed out, 5xx) when re-reading showed that it did not take effect.
+MAX_SENDS = 3
+
+
+def poll_backoff():
+    """The collection's schedule (a 5 s change noticed <= 0.5 s late, a long one <= 10 %), capped at IBM's 10 s."""
+    return PollBackoff(maximum=plan.POLL_MAXIMUM)
 
 
 class PowerVCVsn(MigrationModule):
@@ -233,14 +296,20 @@ class PowerVCVsn(MigrationModule):
                      ("state", "moved", ["source_host", "target_host"])],
         mutually_exclusive=[("vsn", "vsns")],
     )
+    ranges = {"timeout": (1, None)}
+
+    def validate(self):
+        # Before the client is opened: every option is checked before any call, login included.
+        self._check_options()
 
     def run(self):
         self.result["actions"] = []
-        self._check_options()
+        self.clock = Clock()
+        self.deadline = None
         getattr(self, "_" + self.params["state"])()
 
     def _check_options(self):
-        """Options that make no sense for the state are errors, not silently ignored."""
+        """Options that make no sense for the state are errors, not silently ignored; names are checked."""
         state = self.params["state"]
         allowed = {"reserved": ("vsn", "description", "host"), "unreserved": ("vsn", "host"),
                    "assigned": ("vsn", "server"), "unassigned": ("vsn", "server"),
@@ -248,6 +317,24 @@ class PowerVCVsn(MigrationModule):
         for name in ("vsn", "vsns", "description", "server", "host", "source_host", "target_host"):
             if self.params[name] is not None and name not in allowed:
                 self.fail_parameter(name, "is not used with state=%s" % state)
+        # Server and host names are only compared with what PowerVC lists (never put into a URL as
+        # given), so any printable text is fine; control and bidi characters are not.
+        for name in ("server", "host", "source_host", "target_host"):
+            self.check_name(name, self.params[name], "server name or id" if name == "server" else "host")
+        if self.params["description"]:
+            self.check_name("description", self.params["description"], "description")
+        if self.params["vsn"] is not None:
+            plan.normalize_vsn(self.params["vsn"], allow_auto=state == "assigned")
+        if state == "moved":
+            self._requested_vsns()
+
+    # -- time ------------------------------------------------------------------------------------
+    def _start_clock(self):
+        """The user's timeout covers everything after the first change is sent: re-reads, resends, waits."""
+        self.deadline = self.clock.now() + self.params["timeout"]
+
+    def _remaining(self):
+        return max(0.0, self.deadline - self.clock.now())
 
     # -- reserved / unreserved ---------------------------------------------------------------
     def _reserved(self):
@@ -278,29 +365,55 @@ class PowerVCVsn(MigrationModule):
             self._record(action, before, after, vsn=vsn)
             self.result["vsn"] = after
             return
+        self._lost_answers = 0
         try:
-            if action == "reserve":
-                self.client.reserve(vsn, description)
-            elif action == "update_reservation":
-                self.client.update_reservation(vsn, description)
-            else:
-                self.client.unreserve(vsn)
+            self._send_reservation(action, vsn, description, want_reserved)
         except ConflictError:
             # Reserved while a server still uses it: PowerVC lists it only once released (section 3).
             if action != "reserve" or not before["server"]:
                 raise
+            self.result["vsn"] = dict(before, reserved=True)
+            if self._lost_answers:  # our first reserve most likely did it: its answer was lost, not its effect
+                self._record(action, before, self.result["vsn"], vsn=vsn)
+                self.warn("VSN %s is reserved now; the answer to the reserve call was lost, so it was most likely "
+                          "this run that reserved it. PowerVC lists it only after server %s releases it"
+                          % (vsn, before["server"]["name"]))
+                return
             self.warn("VSN %s is already reserved and still used by server %s; PowerVC lists it (and its "
                       "description) only after the server releases it" % (vsn, before["server"]["name"]))
-            self.result["vsn"] = dict(before, reserved=True)
             return
         self._record(action, before, after, vsn=vsn)
         self.result["vsn"] = plan.vsn_state(vsn, plan.find_reserved(self.client.list_reserved(), vsn), servers)
 
+    def _send_reservation(self, action, vsn, description, want_reserved):
+        """ACTION; after an uncertain answer the list is read again and the call resent only if not done.
+
+        Reservations show in the list at once (no delay is documented for them), so one re-read decides.
+        """
+        for attempt in range(1, MAX_SENDS + 1):
+            try:
+                if action == "reserve":
+                    self.client.reserve(vsn, description)
+                elif action == "update_reservation":
+                    self.client.update_reservation(vsn, description)
+                else:
+                    self.client.unreserve(vsn)
+                return
+            except MigrationError as error:
+                if plan.outcome_of(error) != "uncertain" or attempt == MAX_SENDS:
+                    raise
+                self._lost_answers += 1
+                listed = plan.find_reserved(self.client.list_reserved(), vsn)
+                if (listed is not None) == want_reserved and (
+                        not want_reserved or description is None or listed["description"] == description):
+                    return  # the call whose answer was lost did it
+
     # -- assigned / unassigned ---------------------------------------------------------------
     def _assigned(self):
         wanted = plan.normalize_vsn(self.params["vsn"], allow_auto=True)
-        server = plan.find_server(self.params["server"], self.client.list_servers())
-        action = plan.plan_assign(server, wanted)
+        servers = self.client.list_servers()
+        server = plan.find_server(self.params["server"], servers)
+        action = plan.plan_assign(server, wanted, servers=servers)
         self._server_change(server, action, wanted)
 
     def _unassigned(self):
@@ -310,32 +423,80 @@ class PowerVCVsn(MigrationModule):
         self._server_change(server, action, None)
 
     def _server_change(self, server, action, wanted):
-        """Run ACTION (assign_vsn / unassign_vsn / None) on SERVER, then wait until it shows WANTED."""
+        """Run ACTION (assign_vsn / unassign_vsn / None) on SERVER, then wait until it shows WANTED.
+
+        After an uncertain answer the server is re-read (allowing for PowerVC's delay) before the call
+        is sent again; after a refusal (409/400) it is re-read too, because a change started by an
+        earlier, interrupted run makes PowerVC refuse the same call: that change is then waited for
+        (adopted) instead of failing.
+        """
         before = plan.server_summary(server)
+        self.result["adopted"] = []
         if action is None:
             self._server_result(before)
             return
         after = dict(before, virtual_serial_number=wanted)
-        if not self.check_mode:
-            if action == "assign_vsn":
-                self.client.assign(server["id"], wanted)
-            else:
-                self.client.unassign(server["id"])
-            if self.params["wait"]:
-                after = self._wait_for_server(server, wanted)
-        self._record(action, _server_diff(before), _server_diff(after), server=before["name"],
-                     vsn=wanted or before["virtual_serial_number"])
+        details = dict(server=before["name"], vsn=wanted or before["virtual_serial_number"])
+        if self.check_mode:
+            self._record(action, _server_diff(before), _server_diff(after), **details)
+            self._server_result(after)
+            return
+        self._start_clock()
+        ours = False  # whether one of this run's calls may have made the change
+        error = None
+        for _attempt in range(MAX_SENDS):
+            try:
+                if action == "assign_vsn":
+                    self.client.assign(server["id"], wanted)
+                else:
+                    self.client.unassign(server["id"])
+                error = None
+                break
+            except MigrationError as exc:
+                error, outcome = exc, plan.outcome_of(exc)
+                if outcome == "failed":
+                    raise
+            ours = ours or outcome == "uncertain"
+            if outcome == "refused":
+                current = next((s for s in self.client.list_servers() if s.get("id") == server["id"]), None)
+                if current is None or current.get("status") != "SHUTOFF":
+                    raise error
+            shown = self._watch_server(server, wanted, plan.settle_window(self._remaining()))
+            if shown is not None:
+                if not ours:  # done by a change that was already under way: adopted
+                    self.result["adopted"] = [shown["virtual_serial_number"] or before["virtual_serial_number"]]
+                self._record(action, _server_diff(before), _server_diff(shown), **details)
+                self._server_result(shown)
+                return
+            if outcome == "refused":
+                raise error
+        if error is not None:
+            raise error
+        self._record(action, _server_diff(before), _server_diff(after), **details)
+        if self.params["wait"]:
+            shown = self._watch_server(server, wanted, self._remaining())
+            if shown is None:
+                self._server_result(before)
+                raise WaitTimeoutError(
+                    "PowerVC accepted %s on server %s, but the server did not show VSN %s within the timeout of %s; "
+                    "a re-run finds the change done or still under way and waits for it"
+                    % (action, before["name"], wanted or "none", format_seconds(self.params["timeout"])))
+            after = shown
         self._server_result(after)
 
-    def _wait_for_server(self, server, wanted):
-        """The server's summary once GET /servers shows WANTED (a VSN, 'auto' = any, None = none)."""
+    def _watch_server(self, server, wanted, seconds):
+        """The server's summary once GET /servers shows WANTED (a VSN, 'auto' = any, None = none) within
+        SECONDS; None if it does not."""
         def shows_it():
             vsn = self.client.server_vsns().get(server["id"])
             done = vsn is None if wanted is None else (vsn is not None if wanted == plan.AUTO else vsn == wanted)
             return dict(plan.server_summary(server), virtual_serial_number=vsn) if done else None
 
-        return wait_for(shows_it, self.params["timeout"], backoff=Backoff(**SERVER_BACKOFF),
-                        what="server %s to show VSN %s" % (server.get("name"), wanted or "none"))
+        try:
+            return wait_for(shows_it, seconds, backoff=poll_backoff(), clock=self.clock,
+                            what="server %s to show VSN %s" % (server.get("name"), wanted or "none"))
+        except WaitTimeoutError:
+            return None
 
     def _server_result(self, summary):
         self.result["server"] = summary
@@ -345,53 +506,183 @@ class PowerVCVsn(MigrationModule):
                                   "description": None, "server": {"id": summary["id"], "name": summary["name"]}}
 
     # -- moved ------------------------------------------------------------------------------------
+    def _requested_vsns(self):
+        """The VSNs asked for, normalised and without repeats; None = every VSN reserved on the source."""
+        if self.params["vsns"] is not None:
+            wanted, name = self.params["vsns"], "vsns"
+        elif self.params["vsn"] is not None:
+            wanted, name = [self.params["vsn"]], "vsn"
+        else:
+            return None
+        vsns = []
+        for value in wanted:
+            vsn = plan.normalize_vsn(value, name)
+            if vsn not in vsns:
+                vsns.append(vsn)
+        return vsns
+
     def _moved(self):
         hosts = self.client.hosts()
         source = plan.resolve_host(self.params["source_host"], hosts, "source_host")
         target = plan.resolve_host(self.params["target_host"], hosts, "target_host")
         if source["name"] == target["name"]:
             self.fail_parameter("target_host", "names the same host as source_host (%s)" % source["name"])
-        wanted = self.params["vsns"] or ([self.params["vsn"]] if self.params["vsn"] else None)
-        vsns = [plan.normalize_vsn(v, "vsns") for v in wanted] if wanted is not None else None
+        vsns = self._requested_vsns()
         records = self.client.list_reserved()
         moves = plan.plan_move(vsns, source["name"], target["name"], records)
         involved = vsns if vsns is not None else moves["move"]
-        self.result.update(moved=moves["move"], already_on_target=moves["already"], unverified=[])
+        unlisted = moves["unlisted"]
+        listed = [v for v in moves["move"] if v not in unlisted]
         before = _listing(involved, records)
+        self.result.update(moved=[], adopted=[], pending=[], unverified=[], already_on_target=moves["already"],
+                           vsns=before)
         if not moves["move"]:
-            self.result["vsns"] = before
             return
-        predicted = [dict(r, host=target["name"], reserved=True) if r["virtual_serial_number"] in moves["move"] else r
-                     for r in before]
         if self.check_mode:
-            self.result["unverified"] = moves["unlisted"]
+            predicted = [dict(r, host=target["name"], reserved=True) if r["virtual_serial_number"] in listed else r
+                         for r in before]
+            self.result.update(moved=listed, unverified=unlisted, vsns=predicted)
             self._record("move", _move_diff(before), _move_diff(predicted), vsns=moves["move"],
                          source_host=source["name"], target_host=target["name"])
-            self.result["vsns"] = predicted
             return
-        sent_source, sent_target = self.client.move(source["name"], target["name"], moves["move"])
-        self._record("move", _move_diff(before), _move_diff(predicted), vsns=moves["move"],
-                     source_host=sent_source, target_host=sent_target)
-        checkable = [v for v in moves["move"] if v not in moves["unlisted"]]
-        if self.params["wait"] and checkable:
-            records = wait_for(lambda: self._arrived(checkable, target["name"]), self.params["timeout"],
-                               backoff=Backoff(**MOVE_BACKOFF),
-                               what="VSNs %s to be listed on host %s" % (", ".join(checkable), target["name"]))
-            self.result["unverified"] = moves["unlisted"]
-        else:
-            self.result["unverified"] = moves["move"] if not self.params["wait"] else moves["unlisted"]
-            records = self.client.list_reserved()
-        self.result["vsns"] = _listing(involved, records)
+        self._start_clock()
+        job = _Move(source["name"], target["name"])
+        records = None
+        try:
+            # VSNs PowerVC cannot show (not in its reserved list) go in a call of their own, so that a
+            # refusal of either call says something about the VSNs in it.
+            for group, checkable in ((listed, True), (unlisted, False)):
+                if group:
+                    self._move_group(job, group, checkable)
+            if self.params["wait"] and job.accepted_listed(listed):
+                records = self._watch_move(job.accepted_listed(listed), target["name"], self._remaining())
+                if plan.moved_pending(job.accepted_listed(listed), target["name"], records):
+                    raise WaitTimeoutError(
+                        "PowerVC accepted the move of VSNs %s to host %s, but they were not listed there within the "
+                        "timeout of %s; a re-run finds them there or still under way and waits for them"
+                        % (", ".join(plan.moved_pending(job.accepted_listed(listed), target["name"], records)),
+                           target["name"], format_seconds(self.params["timeout"])))
+        finally:
+            self._move_result(job, involved, listed, before, records)
 
-    def _arrived(self, vsns, target):
-        records = self.client.list_reserved()
-        return None if plan.moved_pending(vsns, target, records) else records
+    def _move_group(self, job, vsns, checkable):
+        """Send the move of VSNS until PowerVC accepted it, or re-reading shows it done or under way.
+
+        After an uncertain answer (lost, timed out, 5xx) the reserved list is re-read for up to
+        ``plan.settle_window`` (PowerVC lists a move only after a delay), and only the VSNs still on
+        the source are sent again. A refusal (400/409: "not on the source") is re-read the same way:
+        it is what PowerVC answers while a move started by an earlier, interrupted run settles.
+        """
+        todo, error = list(vsns), None
+        for _attempt in range(MAX_SENDS):
+            try:
+                self._send_move(job, todo)
+                return
+            except MigrationError as exc:
+                error, outcome = exc, plan.outcome_of(exc)
+                if outcome == "failed" or plan.host_unknown(exc, todo):
+                    raise
+            if outcome == "uncertain":
+                job.uncertain.update(todo)
+            if not checkable:
+                if outcome == "refused" and set(todo) <= job.uncertain:
+                    # No longer on the source for PowerVC after our call with the lost answer: that call moved them.
+                    job.unverified.extend(todo)
+                    self.warn("PowerVC refused to move VSNs %s again after a lost answer, so the first call moved "
+                              "them; they are not in the reserved list, so their arrival cannot be confirmed"
+                              % ", ".join(todo))
+                    return
+                if outcome == "refused":
+                    raise error
+                continue
+            records = self._watch_move(todo, job.target, plan.settle_window(self._remaining()))
+            progress = plan.move_progress(todo, job.source, job.target, records)
+            if progress["elsewhere"]:
+                raise error
+            todo = progress["on_source"] + progress["unlisted"]
+            if not todo:
+                return
+            if outcome == "refused" and len(progress["on_target"]) == 0:
+                raise error
+        raise error
+
+    def _send_move(self, job, vsns):
+        """One move of VSNS with the host form that works; the HMC form only when PowerVC says the host is unknown."""
+        forms = [job.form] if job.form else [(job.source, job.target)]
+        hmc = (plan.hmc_form(job.source), plan.hmc_form(job.target))
+        if not job.form and all(hmc):
+            forms.append(hmc)
+        first = None
+        for source, target in forms:
+            try:
+                self.client.move(source, target, vsns)
+            except MigrationError as error:
+                if first is None and len(forms) > 1 and plan.host_unknown(error, vsns):
+                    first = error
+                    continue
+                if first is not None and plan.host_unknown(error, vsns):
+                    first.message = "%s; the retry with the HMC host form %s -> %s failed too: %s" % (
+                        first.message, source, target, error.api_message or error.message)
+                    raise first
+                raise
+            job.form = (source, target)
+            job.accepted.extend(vsns)
+            self.result["actions"].append({"action": "move", "vsns": list(vsns), "source_host": source,
+                                           "target_host": target})
+            return
+
+    def _watch_move(self, vsns, target, seconds):
+        """The reserved list once every VSN of VSNS is listed on TARGET, or the last one read within SECONDS."""
+        last = {}
+
+        def arrived():
+            last["records"] = self.client.list_reserved()
+            return None if plan.moved_pending(vsns, target, last["records"]) else last["records"]
+
+        try:
+            return wait_for(arrived, seconds, backoff=poll_backoff(), clock=self.clock,
+                            what="VSNs %s to be listed on host %s" % (", ".join(vsns), target))
+        except WaitTimeoutError:
+            return last["records"]
+
+    def _move_result(self, job, involved, listed, before, records):
+        """Every result field from a fresh read, also when the run fails: only what really moved is 'moved'."""
+        if records is None:
+            try:
+                records = self.client.list_reserved()
+            except MigrationError:  # the error being raised, if any, says more; keep what the run knows
+                records = []
+        progress = plan.move_progress(listed, job.source, job.target, records)
+        moved = progress["on_target"]
+        self.result["moved"] = moved
+        self.result["adopted"] = [v for v in moved if v not in job.accepted and v not in job.uncertain]
+        self.result["pending"] = [v for v in job.accepted_listed(listed) if v not in moved]
+        self.result["unverified"] = [v for v in job.accepted if v not in listed] + job.unverified
+        if records:
+            self.result["vsns"] = _listing(involved, records)
+        if moved or self.result["pending"] or self.result["unverified"]:
+            self.changed(_move_diff(before), _move_diff(self.result["vsns"]))
 
     # -- shared -----------------------------------------------------------------------------------
     def _record(self, action, before, after, **details):
         """Note ACTION (done, or to be done in check mode) and mark the run changed with its diff."""
         self.result["actions"].append(dict(details, action=action))
         self.changed(before, after)
+
+
+class _Move:
+    """What one run knows about its move: the host form PowerVC took, the VSNs accepted or in doubt."""
+
+    def __init__(self, source, target):
+        self.source = source
+        self.target = target
+        self.form = None  # (source, target) as PowerVC accepted them
+        self.accepted = []  # VSNs of calls answered 2xx
+        self.uncertain = set()  # VSNs of calls whose answer was lost, timed out or 5xx
+        self.unverified = []  # unlisted VSNs that the lost call moved (PowerVC refused them again)
+
+    def accepted_listed(self, listed):
+        return [v for v in listed if v in self.accepted]
 
 
 def _listing(vsns, records):

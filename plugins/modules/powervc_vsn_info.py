@@ -19,10 +19,14 @@ options:
       - Only VSNs reserved on this host, and only servers on it (servers are filtered when PowerVC shows
         their host, which it does for admin users).
       - Accepted as C(TTTT-MMM*SSSSSSS), C(TTTTMMM_SSSSSSS) or the PowerVC display name.
+      - The value is only compared with the hosts PowerVC lists, never put into a URL; empty text and
+        control or bidi characters are rejected before any call.
     type: str
   servers:
     description:
       - Names or ids of the servers whose VSN to return. A name that several servers carry is an error.
+      - Compared with the servers PowerVC lists, never put into a URL; empty names and control or bidi
+        characters are rejected before any call.
       - When not set, every server of the project is returned.
     type: list
     elements: str
@@ -109,6 +113,12 @@ class PowerVCVsnInfo(MigrationModule):
         host=dict(type="str"),
         servers=dict(type="list", elements="str"),
     )
+
+    def validate(self):
+        # Before the client is opened: names are checked before any call, login included.
+        self.check_name("host", self.params["host"], "host")
+        for ref in self.params["servers"] or []:
+            self.check_name("servers", ref, "server name or id")
 
     def run(self):
         host = plan.resolve_host(self.params["host"], self.client.hosts()) if self.params["host"] else None

@@ -11,6 +11,7 @@ its own in-memory state. Everything platform-neutral lives here, once:
 * admin endpoints under ``/__emulator__/`` (a prefix no real API uses).
 """
 
+import collections
 import json
 import re
 import socket
@@ -128,6 +129,8 @@ class Emulator:
         self.journal = []
         self.faults = []
         self.requests_seen = 0
+        # Every API request as (arrival time, method, path), for benches that count polls.
+        self.request_log = collections.deque(maxlen=100000)
         self.server = None
         self._routes = [
             getattr(self, attr).route + (getattr(self, attr),)
@@ -163,6 +166,7 @@ class Emulator:
             return self._admin(request)
         with self.lock:
             self.requests_seen += 1
+            self.request_log.append((time.time(), request.method, request.path))
             fault = next((f for f in self.faults if f.matches(request)), None)
             if fault:
                 fault.times -= 1

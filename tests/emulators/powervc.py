@@ -218,6 +218,7 @@ class PowerVC(Emulator):
                 record = self.vsns.get(vsn) or self._add_vsn(vsn, server["host"])
                 record["server"] = server["id"]
         self.tokens = {}  # token id -> {"user", "issued", "expires", "audit_id"}
+        self._load_create_catalogs(seed)
 
     def _add_vsn(self, vsn, host):
         record = {"host": host, "server": None, "reserved": False, "description": "", "moved_from": None,
@@ -521,6 +522,7 @@ class PowerVC(Emulator):
             "OS-EXT-STS:vm_state": vm_state, "OS-EXT-STS:power_state": power_state, "OS-EXT-STS:task_state": None,
             "OS-EXT-AZ:availability_zone": "Default Group", "OS-DCF:diskConfig": "MANUAL",
         })
+        self._build_view(server, view)
         if self.users[token["user"]]["role"] == "admin":  # Nova's default policy hides these from others
             view.update({"OS-EXT-SRV-ATTR:host": server["host"],
                          "OS-EXT-SRV-ATTR:hypervisor_hostname": self.hosts[server["host"]]["hypervisor_hostname"],
@@ -555,31 +557,7 @@ class PowerVC(Emulator):
     @route("POST", NOVA + r"/servers")
     @nova
     def create_server(self, request, token):
-        body = body_of(request)
-        spec = body.get("server") if isinstance(body, dict) else None
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
-            raise ApiError(400, "Invalid input for field/attribute server: 'name' is a required property.")
-        flavor = spec.get("flavor") if isinstance(spec.get("flavor"), dict) else {}
-        if not flavor and not spec.get("flavorRef"):
-            raise ApiError(400, "Invalid input for field/attribute server: 'flavorRef' is a required property.")
-        # availability_zone ":<host>" pins the host; else the first NovaLink host, as a scheduler might.
-        host = str(spec.get("availability_zone") or "").partition(":")[2] or next(
-            n for n, h in self.hosts.items() if h["managed_by"] == "novalink")
-        if host not in self.hosts:
-            raise ApiError(400, "Compute host %s could not be found." % host)
-        extra_specs = flavor.get("extra_specs") if isinstance(flavor.get("extra_specs"), dict) else {}
-        value = extra_specs.get("powervm:virtual_serial_number", "none")
-        vsn = None if value == "none" else self._pick_vsn(host, value)
-        server = {"id": str(uuid.uuid4()), "name": spec["name"], "host": host, "user_id": token["user"],
-                  "flavor": str(spec.get("flavorRef") or flavor.get("name") or "inline"),
-                  "image": spec.get("imageRef") or ""}
-        self._add_server(server, time.time())
-        if vsn:
-            self._take_vsn(vsn, server["id"])
-        link = "%s/servers/%s" % (self._compute_url(), server["id"])
-        return json_response(202, {"server": {
-            "id": server["id"], "links": [{"rel": "self", "href": link}], "OS-DCF:diskConfig": "MANUAL",
-            "security_groups": [{"name": "default"}], "adminPass": secrets.token_urlsafe(9)}}, {"Location": link})
+        return self._create_server(request, token)  # the full create path, in the server-create block below
 
     @route("DELETE", NOVA + r"/servers/" + SERVER_ID)
     @nova
@@ -644,6 +622,249 @@ class PowerVC(Emulator):
                             "disabled_reason": None},
             })
         return json_response(200, {"hypervisors": hypervisors})
+
+    # -- server create path (contract item 11): images, flavors, networks, zones, build ----------
+    # Routes: GET /images[/detail|/{id}], /flavors[/detail|/{id}|/{id}/os-extra_specs],
+    # /os-networks[/{id}], /os-availability-zone, and POST /servers (create_server above).
+    # Real Nova answers these lookups under the compute endpoint at version 2.1 (the image and
+    # network proxy APIs, deprecated only from microversion 2.36; the client sends none).
+    # Build: POST /servers answers 202 with the server in BUILD; it becomes ACTIVE build_time
+    # seconds later, or ERROR with a "fault" when its name matches a key of the build_faults
+    # setting ({"<name regex>": "<fault message>"}). State advances on read (before_request).
+    # Seed keys (defaults in SERVER_CREATE_SEED): "images": [{"id", "name", "os_distro"}],
+    # "flavors": [{"id", "name", "vcpus", "ram", "disk", "extra_specs"}], "networks": [{"id",
+    # "name", "cidr"}], "availability_zones": [...]; settings "build_time" (s), "build_faults".
+    def _load_create_catalogs(self, seed):
+        defaults = copy.deepcopy(SERVER_CREATE_SEED)
+        self.settings.setdefault("build_time", 0)
+        self.settings.setdefault("build_faults", {})
+        self.images = {i["id"]: dict(i) for i in seed.get("images", defaults["images"])}
+        self.flavors = {f["id"]: dict(f) for f in seed.get("flavors", defaults["flavors"])}
+        self.networks = {n["id"]: dict(n) for n in seed.get("networks", defaults["networks"])}
+        self.zones = list(seed.get("availability_zones", defaults["availability_zones"]))
+
+    def before_request(self):
+        now = time.time()
+        for server in self.servers.values():
+            if server["status"] == "BUILD" and now >= server.get("build_until", 0):
+                if server.get("build_fault"):
+                    server.update(status="ERROR", fault={"code": 500, "message": server["build_fault"],
+                                                         "created": nova_time(now),
+                                                         "details": "Traceback (most recent call last): ..."})
+                else:
+                    server["status"] = "ACTIVE"
+                server["updated"] = now
+
+    def _build_view(self, server, view):
+        """What a detailed server shows beyond the VSN fields: build state, fault, addresses, zone."""
+        task_state = {"BUILD": "spawning"}.get(server["status"])
+        view["OS-EXT-STS:task_state"] = task_state
+        view["OS-EXT-AZ:availability_zone"] = server.get("zone") or "Default Group"
+        view["addresses"] = copy.deepcopy(server.get("addresses") or {})
+        if server.get("updated"):
+            view["updated"] = nova_time(server["updated"])
+        if server.get("fault"):
+            view["fault"] = dict(server["fault"])
+
+    def _image_view(self, image, detail):
+        base = self._compute_url()
+        view = {"id": image["id"], "name": image["name"],
+                "links": [{"rel": "self", "href": "%s/images/%s" % (base, image["id"])}]}
+        if detail:
+            view.update(status="ACTIVE", minDisk=0, minRam=0, progress=100, created="2026-01-05T10:00:00Z",
+                        updated="2026-01-05T10:00:00Z", metadata={"os_distro": image.get("os_distro", "")})
+        return view
+
+    def _flavor_view(self, flavor, detail):
+        base = self._compute_url()
+        view = {"id": flavor["id"], "name": flavor["name"],
+                "links": [{"rel": "self", "href": "%s/flavors/%s" % (base, flavor["id"])}]}
+        if detail:
+            view.update(vcpus=flavor["vcpus"], ram=flavor["ram"], disk=flavor["disk"], swap="",
+                        rxtx_factor=1.0, **{"OS-FLV-EXT-DATA:ephemeral": 0, "os-flavor-access:is_public": True})
+        return view
+
+    def _found(self, table, key, what):
+        if key not in table:
+            raise ApiError(404, "%s %s could not be found." % (what, key))
+        return table[key]
+
+    @route("GET", NOVA + r"/images")
+    @nova
+    def list_images(self, request, token):
+        return json_response(200, {"images": [self._image_view(i, False) for i in self.images.values()]})
+
+    @route("GET", NOVA + r"/images/detail")
+    @nova
+    def list_images_detail(self, request, token):
+        return json_response(200, {"images": [self._image_view(i, True) for i in self.images.values()]})
+
+    @route("GET", NOVA + r"/images/(?P<image_id>(?!detail\Z)[^/]+)")
+    @nova
+    def show_image(self, request, token, image_id):
+        return json_response(200, {"image": self._image_view(self._found(self.images, image_id, "Image"), True)})
+
+    @route("GET", NOVA + r"/flavors")
+    @nova
+    def list_flavors(self, request, token):
+        return json_response(200, {"flavors": [self._flavor_view(f, False) for f in self.flavors.values()]})
+
+    @route("GET", NOVA + r"/flavors/detail")
+    @nova
+    def list_flavors_detail(self, request, token):
+        return json_response(200, {"flavors": [self._flavor_view(f, True) for f in self.flavors.values()]})
+
+    @route("GET", NOVA + r"/flavors/(?P<flavor_id>(?!detail\Z)[^/]+)")
+    @nova
+    def show_flavor(self, request, token, flavor_id):
+        return json_response(200, {"flavor": self._flavor_view(self._found(self.flavors, flavor_id, "Flavor"), True)})
+
+    @route("GET", NOVA + r"/flavors/(?P<flavor_id>[^/]+)/os-extra_specs")
+    @nova
+    def flavor_extra_specs(self, request, token, flavor_id):
+        flavor = self._found(self.flavors, flavor_id, "Flavor")
+        return json_response(200, {"extra_specs": dict(flavor.get("extra_specs") or {})})
+
+    @route("GET", NOVA + r"/os-networks")
+    @nova
+    def list_networks(self, request, token):
+        return json_response(200, {"networks": [{"id": n["id"], "label": n["name"], "cidr": n.get("cidr")}
+                                                for n in self.networks.values()]})
+
+    @route("GET", NOVA + r"/os-networks/(?P<network_id>[^/]+)")
+    @nova
+    def show_network(self, request, token, network_id):
+        network = self._found(self.networks, network_id, "Network")
+        return json_response(200, {"network": {"id": network["id"], "label": network["name"],
+                                               "cidr": network.get("cidr")}})
+
+    @route("GET", NOVA + r"/os-availability-zone")
+    @nova
+    def list_zones(self, request, token):
+        return json_response(200, {"availabilityZoneInfo": [
+            {"zoneName": zone, "zoneState": {"available": True}, "hosts": None} for zone in self.zones]})
+
+    def _create_server(self, request, token):
+        """POST /servers: name, imageRef, flavorRef or an inline flavor (PowerVC), networks, zone."""
+        body = body_of(request)
+        spec = body.get("server") if isinstance(body, dict) else None
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"].strip():
+            raise ApiError(400, "Invalid input for field/attribute server: 'name' is a required property.")
+        flavor = self._create_flavor(spec)
+        image = spec.get("imageRef")
+        if image not in (None, "") and (not isinstance(image, str) or image not in self.images):
+            raise ApiError(400, "Can not find requested image")
+        addresses = self._create_networks(spec.get("networks"))
+        zone, host = self._create_zone(spec.get("availability_zone"))
+        extra_specs = flavor.get("extra_specs") or {}
+        value = extra_specs.get("powervm:virtual_serial_number", "none")
+        vsn = None if value == "none" else self._pick_vsn(host, value)
+        now = time.time()
+        server = {"id": str(uuid.uuid4()), "name": spec["name"], "host": host, "user_id": token["user"],
+                  "flavor": flavor["id"], "image": image or "", "status": "BUILD", "zone": zone,
+                  "addresses": addresses, "build_until": now + float(self.settings["build_time"]),
+                  "build_fault": self._build_fault(spec["name"])}
+        self._add_server(server, now)
+        if vsn:
+            self._take_vsn(vsn, server["id"])
+        link = "%s/servers/%s" % (self._compute_url(), server["id"])
+        return json_response(202, {"server": {
+            "id": server["id"], "links": [{"rel": "self", "href": link}], "OS-DCF:diskConfig": "MANUAL",
+            "security_groups": [{"name": "default"}], "adminPass": secrets.token_urlsafe(9)}}, {"Location": link})
+
+    def _create_flavor(self, spec):
+        """The flavor of a create request: flavorRef (a known flavor) or PowerVC's inline flavor."""
+        inline, ref = spec.get("flavor"), spec.get("flavorRef")
+        if inline is None or ref is not None:
+            if not isinstance(ref, (str, int)) or str(ref) == "":
+                raise ApiError(400, "Invalid input for field/attribute server: 'flavorRef' is a required property.")
+            if str(ref) not in self.flavors:
+                raise ApiError(400, "Flavor %s could not be found." % ref)
+            if inline is None:
+                return self.flavors[str(ref)]
+            # flavorRef with an inline flavor: the named flavor's sizes, the inline extra specs on top.
+            inline = dict(self.flavors[str(ref)], **inline) if isinstance(inline, dict) else inline
+        if not isinstance(inline, dict):
+            raise ApiError(400, "Invalid input for field/attribute flavor: an object is required.")
+        for key in ("vcpus", "ram"):
+            if not isinstance(inline.get(key), int) or isinstance(inline.get(key), bool) or inline[key] < 1:
+                raise ApiError(400, "Invalid input for field/attribute flavor.%s: a positive integer is required." % key)
+        extra_specs = inline.get("extra_specs", {})
+        if not isinstance(extra_specs, dict) or not all(isinstance(v, str) for v in extra_specs.values()):
+            raise ApiError(400, "Invalid input for field/attribute flavor.extra_specs: string values are required.")
+        return {"id": "inline-" + stable_id("flavor", spec["name"])[:12], "extra_specs": extra_specs}
+
+    def _create_networks(self, networks):
+        """Nova's networks list: [{"uuid": <network>, "fixed_ip": <IPv4>}]; the server's addresses."""
+        if networks in (None, "auto", "none"):
+            return {}
+        if not isinstance(networks, list):
+            raise ApiError(400, "Invalid input for field/attribute networks: a list is required.")
+        addresses = {}
+        for number, item in enumerate(networks):
+            if not isinstance(item, dict) or not isinstance(item.get("uuid"), str):
+                raise ApiError(400, "Invalid input for field/attribute networks[%d]: 'uuid' is required." % number)
+            network = self.networks.get(item["uuid"])
+            if network is None:
+                raise ApiError(400, "Network %s could not be found." % item["uuid"])
+            fixed_ip = item.get("fixed_ip")
+            if fixed_ip is not None and not (isinstance(fixed_ip, str) and re.match(
+                    r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\Z", fixed_ip)):
+                raise ApiError(400, "Invalid input for field/attribute fixed_ip. Value: %r. Not a valid IP address."
+                               % (fixed_ip,))
+            used = [a["addr"] for s in self.servers.values() for a in (s.get("addresses") or {}).get(
+                network["name"], [])]
+            if fixed_ip in used:
+                raise ApiError(400, "Fixed IP address %s is already in use on network %s." % (fixed_ip, item["uuid"]))
+            address = fixed_ip or "%s.%d" % (network.get("cidr", "10.0.0.0/24").rsplit(".", 1)[0],
+                                             100 + len(self.servers))
+            addresses.setdefault(network["name"], []).append(
+                {"addr": address, "version": 4, "OS-EXT-IPS:type": "fixed"})
+        return addresses
+
+    def _create_zone(self, value):
+        """(zone, host) from availability_zone "<zone>", ":<host>" or "<zone>:<host>" (Nova's forms)."""
+        if value is not None and not isinstance(value, str):
+            raise ApiError(400, "Invalid input for field/attribute availability_zone: a string is required.")
+        zone, _sep, host = (value or "").partition(":")
+        if zone and zone not in self.zones:
+            raise ApiError(400, "The requested availability zone is not available")
+        if host and host not in self.hosts:
+            raise ApiError(400, "Compute host %s could not be found." % host)
+        # No host: the first NovaLink host, as a scheduler might.
+        host = host or next(n for n, h in self.hosts.items() if h["managed_by"] == "novalink")
+        return zone or "Default Group", host
+
+    def _build_fault(self, name):
+        for pattern, message in (self.settings.get("build_faults") or {}).items():
+            if re.search(pattern, name):
+                return message
+        return None
+
+
+VM_STATES.update({"BUILD": ("building", 0), "ERROR": ("error", 0)})  # beside ACTIVE / SHUTOFF
+
+# Images, flavors, networks of the server create path. The ids "ibmi-7.5-base", "ibmi-small" and
+# "net-1" are those the seeded servers and the older contract tests already use.
+SERVER_CREATE_SEED = {
+    "images": [
+        {"id": "ibmi-7.5-base", "name": "IBM i 7.5 base", "os_distro": "ibmi"},
+        {"id": "6d0f5b1e-2c4a-4e8b-9f3d-7a1c2b3d4e51", "name": "aix-7.3-tl2", "os_distro": "aix"},
+        {"id": "6d0f5b1e-2c4a-4e8b-9f3d-7a1c2b3d4e52", "name": "twin-image", "os_distro": "aix"},
+        {"id": "6d0f5b1e-2c4a-4e8b-9f3d-7a1c2b3d4e53", "name": "twin-image", "os_distro": "aix"},
+    ],
+    "flavors": [
+        {"id": "ibmi-small", "name": "ibmi-small", "vcpus": 1, "ram": 8192, "disk": 0,
+         "extra_specs": {"powervm:proc_units": "0.5", "powervm:dedicated_proc": "false"}},
+        {"id": "e2f4a6c8-1b3d-4f5a-8c7e-9d0b1a2c3e61", "name": "ibmi-medium", "vcpus": 2, "ram": 16384, "disk": 0,
+         "extra_specs": {"powervm:proc_units": "1"}},
+    ],
+    "networks": [
+        {"id": "net-1", "name": "prod-vlan10", "cidr": "10.10.10.0/24"},
+        {"id": "4b7c9e2a-3d5f-4a1b-8c6d-0e9f8a7b6c71", "name": "dr-vlan20", "cidr": "10.20.0.0/16"},
+    ],
+    "availability_zones": ["Default Group"],
+}
 
 
 EMULATOR = PowerVC

@@ -140,15 +140,19 @@ def test_token_expiry_mid_run_and_no_secret_at_vvvv(ansible, powervc_emulator):
 
 
 def test_server_error_on_move_is_reported_with_the_api_code(ansible, powervc_emulator):
-    powervc_emulator.admin.fault(method="PUT", path="/virtual-serial-number", status=500,
+    """A 500 on every send: re-read after each (the work may be done), resent while not, then the API's error."""
+    powervc_emulator.admin.fault(method="PUT", path="/virtual-serial-number", status=500, times=10,
                                  body={"computeFault": {"code": 500, "message": "Unexpected API Error. Please report."}})
-    run = ansible.play([task("move", state="moved", source_host="prod-p10-a", target_host="dr-p10-b", vsn="CDF0002")],
+    run = ansible.play([task("move", state="moved", source_host="prod-p10-a", target_host="dr-p10-b", vsn="CDF0002",
+                             timeout=4)],
                        module_defaults=defaults(powervc_emulator))
     result = run.result("move")
     assert run.rc != 0 and result["_status"] == "failed"
     assert result["msg"] == ("move VSNs on VSNs CDF0002 (9080HEX_1234ABC -> 9109RMD_1031CAT) failed: Unexpected API "
                              "Error. Please report. (HTTP 500; error code computeFault)")
     assert result["error_code"] == "computeFault" and result["status"] == 500
+    assert result["changed"] is False and result["moved"] == [] and result["pending"] == []
+    assert len([e for e in powervc_emulator.admin.journal() if e["method"] == "PUT"]) == 3
     assert powervc_emulator.admin.state()["reserved"][1] == {
         "virtual_serial_number": "CDF0002", "host": "9080HEX_1234ABC", "description": "DR pool for ibmi-prod",
         "assigned_to": None}

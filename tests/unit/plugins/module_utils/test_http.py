@@ -113,10 +113,36 @@ def test_post_is_retried_on_503_because_the_server_did_nothing(server, scripted)
 
 
 def test_connection_refused_is_retried_even_for_post():
-    c = RestClient("https://127.0.0.1:9", retries=2, backoff=Backoff(0.01, 1, 0.01, 0))
+    clock = FakeClock()
+    c = RestClient("https://127.0.0.1:9", retries=2, backoff=Backoff(0.01, 1, 0.01, 0), clock=clock)
     with pytest.raises(_errors.TransportError):
         c.post("/x", {})
     assert c.calls == 3
+
+
+def test_connection_refused_fails_within_seconds_naming_the_endpoint():
+    clock = FakeClock()
+    c = RestClient("https://127.0.0.1:9", clock=clock)  # default retries: a minute of backoff otherwise
+    with pytest.raises(_errors.TransportError) as info:
+        c.get("/api/session")
+    assert sum(clock.sleeps) <= 3.5 and c.calls == 5
+    assert "127.0.0.1:9: connection refused (check the host and port options" in str(info.value)
+    assert str(info.value).startswith("GET /api/session failed")
+
+
+def test_an_unresolvable_host_fails_within_seconds_naming_it(monkeypatch):
+    import socket
+
+    def no_dns(*args, **kwargs):  # no real lookup: tests never talk to anything but 127.0.0.1
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    clock = FakeClock()
+    c = RestClient("https://no-such-host.invalid:8443", clock=clock)
+    with pytest.raises(_errors.TransportError) as info:
+        c.get("/x")
+    assert sum(clock.sleeps) <= 3.5
+    assert "no-such-host.invalid:8443: cannot resolve the host name" in str(info.value)
 
 
 def test_non_retryable_error_fails_at_once(server, scripted):

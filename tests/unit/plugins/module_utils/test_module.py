@@ -37,8 +37,10 @@ class Demo(MigrationModule):
                          behaviour=dict(type="str", default="ok"), timeout=dict(type="int"), count=dict(type="int"))
     ranges = {"count": (1, None), "timeout": (1, 86400)}
 
-    def run(self):
+    def validate(self):
         self.check_name("name", self.params["name"], "VM name")
+
+    def run(self):
         behaviour = self.params["behaviour"]
         if behaviour == "bad-input":
             self.fail_parameter("size", "must be positive, got %d" % self.params["size"])
@@ -145,6 +147,11 @@ def test_ranges_are_checked_before_the_client_is_opened(param, value, expected):
 def test_check_name_rejects_names_that_are_not_what_they_seem(name, problem):
     result, code = run_module(main, dict(BASE, name=name))
     assert code == 1 and result["msg"].startswith("parameter 'name' ") and problem in result["msg"]
+
+
+def test_validate_runs_before_the_client_is_opened():
+    result, code = run_module(main, dict(BASE, name="bad\x07name"))
+    assert code == 1 and "U+0007" in result["msg"] and FakeClient.closed == 0
 
 
 def test_check_name_accepts_ordinary_unicode_and_punctuation():

@@ -3,6 +3,7 @@
 import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _powervc_plan as plan
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ParameterError
 
 HOSTS = plan.hosts_from_hypervisors({"hypervisors": [
@@ -222,3 +223,58 @@ def test_parse_vsn_list_takes_the_list_that_holds_vsns():
     records, surprising = plan.parse_vsn_list(body)
     assert records == [{"virtual_serial_number": "ABCD001", "host": "9080HEX_1234ABC", "description": ""}]
     assert surprising is True
+
+
+def test_plan_assign_a_vsn_another_server_uses_is_a_parameter_error():
+    off = {"id": "1", "name": "vm", "status": "SHUTOFF", "virtual_serial_number": "none"}
+    other = {"id": "2", "name": "other", "status": "ACTIVE", "virtual_serial_number": "ABCD101"}
+    with pytest.raises(ParameterError, match="parameter 'vsn': VSN ABCD101 is in use by server other"):
+        plan.plan_assign(off, "ABCD101", servers=[off, other])
+    assert plan.plan_assign(off, "auto", servers=[off, other]) == "assign_vsn"
+
+
+def test_move_progress_sorts_each_vsn_by_where_it_is_listed():
+    records = [{"virtual_serial_number": "A000001", "host": "9109-RMD*1031CAT"},
+               {"virtual_serial_number": "A000002", "host": "9080HEX_1234ABC"},
+               {"virtual_serial_number": "A000003", "host": "900942A_78ABCDE"}]
+    progress = plan.move_progress(["A000001", "A000002", "A000003", "A000004"], "9080HEX_1234ABC", "9109RMD_1031CAT",
+                                  records)
+    assert progress == {"on_target": ["A000001"], "on_source": ["A000002"], "elsewhere": ["A000003"],
+                        "unlisted": ["A000004"]}
+
+
+@pytest.mark.parametrize("remaining, window", [(600, 30.0), (40, 20.0), (3, 1.5), (0, 0.0), (-1, 0.0)])
+def test_settle_window_keeps_half_the_time_for_a_resent_call(remaining, window):
+    assert plan.settle_window(remaining) == window
+
+
+@pytest.mark.parametrize("error, outcome", [
+    (_errors.TransportError("Connection aborted"), "uncertain"),
+    (_errors.ApiError("boom", status=500), "uncertain"),
+    (_errors.ApiError("busy", status=503), "uncertain"),
+    (_errors.ApiError("gateway", status=504), "uncertain"),
+    (_errors.ApiError("not on source", status=400), "refused"),
+    (_errors.NotFoundError("no host", status=404), "refused"),
+    (_errors.ConflictError("in use", status=409), "refused"),
+    (_errors.AuthError("denied", status=403), "failed"),
+    (_errors.AuthError("expired", status=401), "failed"),
+    (_errors.ApiError("no status"), "failed"),
+    (ValueError("x"), "failed"),
+])
+def test_outcome_of_a_failed_change(error, outcome):
+    assert plan.outcome_of(error) == outcome
+
+
+@pytest.mark.parametrize("status, message, unknown", [
+    (404, "Compute host 9080HEX_1234ABC could not be found.", True),
+    (400, "Invalid host: unknown host 9080HEX_1234ABC", True),
+    (400, "Host 9080HEX_1234ABC not found", True),
+    (400, "Virtual serial number CDF0002 is not available for move on host 9080HEX_1234ABC.", False),
+    (404, "Virtual serial number CDF0002 could not be found on host 9080HEX_1234ABC.", False),
+    (404, "The resource could not be found.", False),
+    (409, "Compute host 9080HEX_1234ABC could not be found.", False),
+    (500, "Compute host 9080HEX_1234ABC could not be found.", False),
+])
+def test_hmc_form_only_when_the_host_is_unknown(status, message, unknown):
+    error = _errors.ApiError(message, status=status, api_message=message)
+    assert plan.host_unknown(error, ["CDF0002"]) is unknown

@@ -1,5 +1,7 @@
 """powervc_vsn_info in-process against the PowerVC emulator."""
 
+import pytest
+
 from ansible_collections.hybridcloud.migration.plugins.modules import powervc_vsn_info
 from tests.unit.module_runner import run_module
 
@@ -34,3 +36,15 @@ def test_unknown_server_or_host(powervc_emulator):
     assert code == 1 and "parameter 'servers': no server with id or name 'ghost'" in result["msg"]
     result, code = run_module(powervc_vsn_info.main, args(powervc_emulator, host="9999-ZZZ*0000000"))
     assert code == 1 and "parameter 'host': no PowerVC host '9999-ZZZ*0000000'" in result["msg"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (dict(servers=["ibmi-test-02", "ibmi\u202e-x"]), "parameter 'servers' contains the control or formatting character U+202E"),
+    (dict(servers=[""]), "parameter 'servers' must be a non-empty"),
+    (dict(host="prod-p10-a\x07"), "parameter 'host' contains the control or formatting character U+0007"),
+    (dict(api_timeout=-5), "parameter 'api_timeout' must be at least 1, got -5"),
+])
+def test_bad_input_fails_before_the_login(powervc_emulator, extra, message):
+    result, code = run_module(powervc_vsn_info.main, args(powervc_emulator, **extra))
+    assert code == 1 and message in result["msg"], result
+    assert powervc_emulator.admin.journal() == []

@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Pure planning for powervc_server: names to ids, the create request, what to do with an existing server.
+
+API data in, decisions out; no I/O. Facts: /work/shared/api/powervc.md section 4 (create with
+``flavor.extra_specs["powervm:virtual_serial_number"]``, the inline-flavor form) and section 3
+(a VSN still on a VM can be reserved; it is listed once the VM is deleted).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ParameterError
+from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
+    AUTO, find_reserved, normalize_vsn, same_host, server_vsn)
+
+NONE = "none"
+VSN_SPEC = "powervm:virtual_serial_number"
+# Nova's build and delete life cycle: BUILD ends in ACTIVE (or SHUTOFF) or ERROR.
+DONE_STATES = ("ACTIVE", "SHUTOFF")
+FAILED_STATES = ("ERROR",)
+# Fields of a flavor copied into the inline flavor of the create request.
+FLAVOR_FIELDS = ("vcpus", "ram", "disk")
+_KNOWN_LISTED = 10  # how many known names an "unknown X" message lists
+
+
+def wanted_vsn(value):
+    """The virtual_serial_number option: None (not given), 'none', 'auto' or an upper-cased VSN."""
+    if value is None:
+        return None
+    if str(value).strip().lower() == NONE:
+        return NONE
+    try:
+        return normalize_vsn(value, "virtual_serial_number", allow_auto=True)
+    except ParameterError:
+        raise ParameterError("parameter 'virtual_serial_number' must be 'auto', 'none' or 7 letters or digits "
+                             "(for example ABCD567); got %r" % (value,))
+
+
+def find_by_name(servers, name):
+    """The one server called NAME, or None; several of that name is an error (the name is the key)."""
+    found = [s for s in servers if s.get("name") == name]
+    if len(found) > 1:
+        raise ParameterError("parameter 'name': %d servers are called %r (ids %s); the module needs the name to be "
+                             "unique" % (len(found), name, ", ".join(sorted(str(s.get("id")) for s in found))))
+    return found[0] if found else None
+
+
+def resolve(ref, items, param, what):
+    """The item of ITEMS whose id is REF, else whose name is REF (unique); ParameterError otherwise.
+
+    ITEMS None means the listing is not served: REF is then taken as an id, unchecked.
+    """
+    if items is None:
+        return {"id": ref, "name": None, "unchecked": True}
+    by_id = [i for i in items if str(i.get("id")) == ref]
+    if by_id:
+        return by_id[0]
+    by_name = [i for i in items if i.get("name") == ref]
+    if len(by_name) > 1:
+        raise ParameterError("parameter '%s': %d %ss are called %r (ids %s); give the id"
+                             % (param, len(by_name), what, ref, ", ".join(sorted(str(i.get("id")) for i in by_name))))
+    if not by_name:
+        names = sorted(str(i.get("name")) for i in items)
+        known = ", ".join(names[:_KNOWN_LISTED]) + (" ..." if len(names) > _KNOWN_LISTED else "")
+        raise ParameterError("parameter '%s': no %s with id or name %r; known: %s" % (param, what, ref, known or "none"))
+    return by_name[0]
+
+
+def resolve_networks(entries, listed):
+    """Nova's ``networks`` list [{"uuid", "fixed_ip"?}] and the names, from the networks option."""
+    request, names = [], []
+    for number, entry in enumerate(entries or []):
+        network = resolve(entry["network"], listed, "networks[%d].network" % number, "network")
+        item = {"uuid": network["id"]}
+        if entry.get("fixed_ip"):
+            item["fixed_ip"] = entry["fixed_ip"]
+        request.append(item)
+        names.append(network.get("name") or network["id"])
+    return request, names
+
+
+def inline_flavor(flavor, extra_specs, vsn):
+    """PowerVC's inline flavor: the named flavor's sizes and extra specs, plus the VSN extra spec.
+
+    VSN 'none' (or None) leaves the VSN spec out, as a flavor without it deploys without a VSN.
+    """
+    inline = dict((k, flavor[k]) for k in FLAVOR_FIELDS if flavor.get(k) not in (None, ""))
+    specs = dict(extra_specs or {})
+    specs.pop(VSN_SPEC, None)  # the option decides, not whatever the template carried
+    if vsn not in (None, NONE):
+        specs[VSN_SPEC] = vsn
+    inline["extra_specs"] = specs
+    return inline
+
+
+def zone_for(host):
+    """availability_zone placing the server on HOST (a PowerVC host name), or None for the scheduler's pick."""
+    return ":%s" % host if host else None
+
+
+def create_request(name, image, flavor, networks, zone, flavor_ref=None):
+    """The body of POST /servers (without the outer {"server": ...}).
+
+    FLAVOR_REF is sent beside the inline flavor only when the flavor's sizes could not be read.
+    """
+    body = {"name": name, "imageRef": image, "flavor": flavor}
+    if flavor_ref is not None:
+        body["flavorRef"] = flavor_ref
+    if networks:
+        body["networks"] = networks
+    if zone:
+        body["availability_zone"] = zone
+    return body
+
+
+def check_vsn_for_create(vsn, host, reserved, servers):
+    """Where a create with VSN must go: (host name or None, the reserved record or None).
+
+    VSN 'auto' / 'none': HOST as given. A given VSN used by another server is an error; a
+    reserved one is placed on its reservation's host (HOST, when given, must be that host).
+    A VSN that is neither reserved nor used is sent as asked; PowerVC then checks it.
+    """
+    if vsn in (None, NONE, AUTO):
+        return host, None
+    user = next((s for s in servers if server_vsn(s) == vsn), None)
+    if user is not None:
+        raise ParameterError("parameter 'virtual_serial_number': VSN %s is in use by server %s (id %s); unassign it "
+                             "there first (hybridcloud.migration.powervc_vsn state=unassigned)"
+                             % (vsn, user.get("name"), user.get("id")))
+    record = find_reserved(reserved, vsn)
+    if record is None:
+        return host, None
+    if host and record.get("host") and not same_host(record["host"], host):
+        raise ParameterError("parameter 'virtual_serial_number': VSN %s is reserved on host %s, not on host %s; move "
+                             "it first (hybridcloud.migration.powervc_vsn state=moved) or leave 'host' unset"
+                             % (vsn, record["host"], host))
+    return host or record.get("host"), record
+
+
+def vsn_conflict(server, wanted):
+    """Why an existing SERVER does not match the VSN WANTED, or None when it does.
+
+    The VSN of an existing server is never changed here: an IBM i licence follows it.
+    """
+    if wanted is None:
+        return None
+    current = server_vsn(server)
+    if wanted == AUTO and current:
+        return None
+    if wanted == NONE and not current:
+        return None
+    if wanted not in (AUTO, NONE) and current == wanted:
+        return None
+    hint = ("change it with hybridcloud.migration.powervc_vsn (state=unassigned, then state=assigned with the VSN; "
+            "the server must be SHUTOFF), or delete and re-create the server")
+    return ("server %s (id %s) exists with VSN %s, not %s; this module does not change the VSN of an existing "
+            "server: %s" % (server.get("name"), server.get("id"), current or "none", wanted, hint))
+
+
+def host_conflict(server, host):
+    """Why an existing SERVER is not on HOST (a host name), or None (also when its host is not visible)."""
+    current = server.get("OS-EXT-SRV-ATTR:host")
+    if not host or not current or same_host(current, host) or current == host:
+        return None
+    return ("server %s (id %s) runs on host %s, not on host %s; this module does not move servers"
+            % (server.get("name"), server.get("id"), current, host))
+
+
+def build_state(server):
+    """'gone', 'done', 'failed' or 'pending' for a server being built (None = not found)."""
+    if server is None:
+        return "gone"
+    status = str(server.get("status") or "").upper()
+    if status in DONE_STATES:
+        return "done"
+    if status in FAILED_STATES:
+        return "failed"
+    return "pending"
+
+
+def fault_message(server):
+    """The fault of a server in ERROR as one line: message (code), or a generic text."""
+    fault = server.get("fault") if isinstance(server.get("fault"), dict) else {}
+    message = fault.get("message") or "no fault message given"
+    return "%s (fault code %s)" % (message, fault["code"]) if fault.get("code") else message
+
+
+def server_state(server):
+    """What the module returns and diffs about a server (None -> {})."""
+    if server is None:
+        return {}
+    image = server.get("image") if isinstance(server.get("image"), dict) else {}
+    flavor = server.get("flavor") if isinstance(server.get("flavor"), dict) else {}
+    state = {"id": server.get("id"), "name": server.get("name"), "status": server.get("status"),
+             "host": server.get("OS-EXT-SRV-ATTR:host"), "virtual_serial_number": server_vsn(server),
+             "image": image.get("id"), "flavor": flavor.get("id"),
+             "availability_zone": server.get("OS-EXT-AZ:availability_zone"),
+             "addresses": server.get("addresses") or {}}
+    if isinstance(server.get("fault"), dict):
+        state["fault"] = fault_message(server)
+    return state
+
+
+def planned_server(name, image, flavor, host, vsn, networks):
+    """The server a create would make, for check mode and the diff."""
+    return {"id": None, "name": name, "status": "ACTIVE", "host": host, "virtual_serial_number": vsn,
+            "image": image, "flavor": flavor, "availability_zone": None, "networks": networks}
+
+
+def plan_absent(server, reserve):
+    """The actions that remove SERVER: ['reserve_vsn'?, 'delete'] ([] when it does not exist).
+
+    The VSN is reserved BEFORE the delete: a VSN still on a VM can be reserved and is listed once
+    the VM is gone (section 3), and a failed reservation then leaves the server untouched.
+    """
+    if server is None:
+        return []
+    actions = []
+    if reserve and server_vsn(server):
+        actions.append("reserve_vsn")
+    actions.append("delete")
+    return actions

@@ -1,0 +1,486 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: powervc_server
+short_description: Deploy or delete an IBM PowerVC VM (IBM i, AIX) with a virtual serial number (VSN)
+version_added: 1.0.0
+description:
+  - Creates an IBM PowerVC virtual machine from an image and a flavor (compute template), on a chosen host,
+    with a virtual serial number (VSN) set at create time, and waits until it is C(ACTIVE).
+    This is how a reserved VSN is used again after a host evacuation or a re-deploy
+    (IBM i licences follow the serial number).
+  - Deletes a VM, optionally keeping its VSN reserved for a later re-deploy.
+  - The VSN is passed as PowerVC documents it, in the C(powervm:virtual_serial_number) extra spec of an inline
+    flavor in C(POST /servers); the inline flavor carries the sizes and extra specs of O(flavor).
+  - The server name is the key. A run first reads the servers. A server of that name that exists is not created
+    again and not changed; one still being built (an earlier run was interrupted) is waited for.
+    After a create whose answer was lost (connection reset, timeout, 5xx) the module looks the server up by name
+    and adopts it instead of sending the create again; after a delete whose answer was lost, it reads the server
+    again and counts the delete as done when the server is gone.
+  - Every name is resolved and every input checked before anything is sent; bad input fails naming the option
+    and nothing is changed.
+author: hybridcloud.migration contributors (@hybridcloud)
+options:
+  name:
+    description:
+      - Name of the server. Must be unique in the project; several servers of that name are an error.
+      - Names are compared exactly (not as Nova's regular-expression filter) and sent in request bodies only,
+        never in a URL; empty names and names with control or Unicode formatting characters are rejected.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) - the server exists. Created (and waited for, see O(wait)) when there is none of that name.
+        An existing server is reported as it is (C(changed=false)); it is never modified.
+      - V(absent) - no server of that name exists. Deleted (and waited for) when there is one.
+    type: str
+    choices: [present, absent]
+    default: present
+  image:
+    description:
+      - Image to deploy, by id or name (ids win; a name several images carry is an error).
+      - Required to create a server; not compared on an existing one.
+    type: str
+  flavor:
+    description:
+      - Flavor (PowerVC compute template), by id or name. Its sizes and extra specs are sent as an inline flavor,
+        together with the VSN extra spec.
+      - Required to create a server; not compared on an existing one.
+    type: str
+  networks:
+    description:
+      - The networks of a new server, in order; not compared on an existing one.
+    type: list
+    elements: dict
+    suboptions:
+      network:
+        description: Network id or name.
+        type: str
+        required: true
+      fixed_ip:
+        description: Fixed IPv4 address on that network; PowerVC picks one when not set.
+        type: str
+  host:
+    description:
+      - Host to deploy on, placed through the availability zone (C(:<host>)).
+        Accepted as C(TTTT-MMM*SSSSSSS), C(TTTTMMM_SSSSSSS) or the PowerVC display name, resolved through the
+        hypervisor list (admins only; other users can give only the two MTMS forms), as in
+        M(hybridcloud.migration.powervc_vsn).
+      - When not set and O(virtual_serial_number) is a reserved VSN, the server goes to that VSN's host;
+        otherwise PowerVC's scheduler picks the host.
+      - With O(state=present), an existing server on another host fails (this module does not move servers).
+    type: str
+  virtual_serial_number:
+    description:
+      - V(auto) - PowerVC picks a free VSN of the target host at create time. Which one cannot be read before
+        (PowerVC lists only reserved VSNs), so check mode reports V(auto). An existing server with any VSN matches.
+      - A VSN, 7 letters or digits (upper-cased), for example C(ABCD567). A reserved VSN is used (and its
+        reservation consumed); one in use by another server fails before anything is sent.
+        An existing server with this VSN matches.
+      - V(none) - no VSN. An existing server without a VSN matches.
+      - When not set, a new server gets no VSN and the VSN of an existing server is not compared.
+      - An existing server with another VSN fails (nothing is changed; the message says how to change it with
+        M(hybridcloud.migration.powervc_vsn)).
+    type: str
+  reserve_vsn_on_delete:
+    description:
+      - With O(state=absent), keep the server's VSN reserved, to be used again by a later create.
+      - PowerVC's delete takes no such flag, so the VSN is reserved first (a VSN still on a VM can be reserved)
+        and the server deleted after; if the reservation fails (for example on an HMC-managed host, where PowerVC
+        reserves nothing), the server is not deleted. A re-run after an interrupted delete finds the VSN already
+        reserved and goes on with the delete.
+    type: bool
+    default: false
+  reservation_description:
+    description: Description of the reservation made with O(reserve_vsn_on_delete).
+    type: str
+  wait:
+    description:
+      - Wait until the new server is C(ACTIVE) (or C(ERROR), which fails the task with PowerVC's fault message),
+        or until the deleted server is gone.
+      - With V(false), the module returns once PowerVC accepted the request; a later run with O(wait=true)
+        picks the server up and waits for it.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds the whole operation may take when O(wait=true) (create or delete and the wait after it),
+        between 1 and 86400.
+    type: int
+    default: 1800
+notes:
+  - Images, flavors and networks are read through the compute endpoint (C(GET /images/detail),
+    C(/flavors/detail), C(/flavors/{id}/os-extra_specs), C(/os-networks)). When the endpoint does not serve a
+    listing, the value is taken as an id as written and only PowerVC's answer to the create checks it; a flavor
+    whose sizes cannot be read is then sent as C(flavorRef) beside the inline flavor that carries the VSN.
+  - The create request is never repeated by the module. If its answer is lost, the server is looked up by name;
+    if it is not there, the task fails and a re-run creates it.
+  - The admin password in PowerVC's create answer is masked and never returned.
+extends_documentation_fragment:
+  - hybridcloud.migration.powervc
+  - hybridcloud.migration.attributes
+seealso:
+  - module: hybridcloud.migration.powervc_vsn
+  - module: hybridcloud.migration.powervc_vsn_info
+  - name: IBM PowerVC virtual serial number (VSN) APIs
+    description: The create-with-VSN call this module makes.
+    link: https://www.ibm.com/docs/en/powervc-cloud/2.3.0?topic=apis-virtual-serial-number-vsn
+  - name: IBM PowerVC deploy VMs without volumes
+    description: The inline-flavor form of the create request.
+    link: https://www.ibm.com/docs/en/powervc-cloud/2.3.3?topic=apis-deploy-vms-without-volumes
+"""
+
+EXAMPLES = r"""
+- name: Re-deploy ibmi-prod-01 on the DR host with its reserved VSN
+  hybridcloud.migration.powervc_server:
+    cloud: powervc
+    name: ibmi-prod-01
+    image: IBM i 7.5 base
+    flavor: ibmi-small
+    networks:
+      - network: prod-vlan10
+        fixed_ip: 10.10.10.21
+    host: dr-p10-b
+    virtual_serial_number: CDF0002
+
+- name: Deploy an IBM i test VM with any free VSN of its host
+  hybridcloud.migration.powervc_server:
+    auth:
+      auth_url: https://powervc.example.com:5000/v3
+      username: root
+      password: "{{ powervc_password }}"
+      project_name: ibm-default
+    name: ibmi-test-07
+    image: IBM i 7.5 base
+    flavor: ibmi-medium
+    networks:
+      - network: prod-vlan10
+    host: 9080-HEX*1234ABC
+    virtual_serial_number: auto
+    timeout: 3600
+
+- name: Delete a VM but keep its VSN reserved for the re-deploy
+  hybridcloud.migration.powervc_server:
+    name: ibmi-prod-01
+    state: absent
+    reserve_vsn_on_delete: true
+    reservation_description: ibmi-prod-01 moves to the DR host
+"""
+
+RETURN = r"""
+server:
+  description:
+    - The server after the run. In check mode, the server a create would make (C(id) null); after a delete, empty.
+    - C(host) is visible to admins only (null otherwise). C(fault) is set for a server in C(ERROR).
+  returned: always
+  type: dict
+  sample:
+    id: 0c6f1c1e-6d52-4b0e-9d57-3a1b2c3d4e5f
+    name: ibmi-prod-01
+    status: ACTIVE
+    host: 9109RMD_1031CAT
+    virtual_serial_number: CDF0002
+    image: ibmi-7.5-base
+    flavor: inline-3b1f0a9c2d4e
+    availability_zone: Default Group
+    addresses:
+      prod-vlan10:
+        - addr: 10.10.10.21
+          version: 4
+          OS-EXT-IPS:type: fixed
+actions:
+  description:
+    - What was done (in check mode, what would be done), in order. Empty when nothing had to change.
+    - C(action) is C(create), C(adopt) (a server found building or created by a run whose answer was lost,
+      then waited for), C(reserve_vsn) or C(delete).
+    - For C(create), C(virtual_serial_number) is the VSN asked for (V(auto) when PowerVC picks), C(vsn_source) says
+      where it comes from, and C(host) is the target host (null when PowerVC's scheduler picks).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - action: create
+      name: ibmi-prod-01
+      image: ibmi-7.5-base
+      flavor: ibmi-small
+      networks: [prod-vlan10]
+      host: 9109RMD_1031CAT
+      virtual_serial_number: CDF0002
+      vsn_source: reserved on host 9109RMD_1031CAT
+vsn:
+  description:
+    - With O(state=absent) and O(reserve_vsn_on_delete=true), the VSN kept and whether it is listed as reserved
+      after the delete (predicted in check mode).
+  returned: when a VSN was reserved on delete
+  type: dict
+  sample:
+    virtual_serial_number: CDF0002
+    reserved: true
+    host: 9109RMD_1031CAT
+"""
+
+import time
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _powervc_server_plan as splan
+from ansible_collections.hybridcloud.migration.plugins.module_utils import powervc
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
+    ConflictError, JobFailedError, MigrationError, ParameterError, WaitTimeoutError)
+from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
+    AUTO, find_reserved, resolve_host, server_vsn)
+
+# A build takes minutes: first look after 2 s, never more than 10 % late, at most every 30 s.
+BUILD_BACKOFF = dict(initial=2.0, maximum=30.0)
+
+
+class PowerVCServer(MigrationModule):
+    connection = powervc.CONNECTION
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        image=dict(type="str"),
+        flavor=dict(type="str"),
+        networks=dict(type="list", elements="dict", options=dict(
+            network=dict(type="str", required=True),
+            fixed_ip=dict(type="str"),
+        )),
+        host=dict(type="str"),
+        virtual_serial_number=dict(type="str"),
+        reserve_vsn_on_delete=dict(type="bool", default=False),
+        reservation_description=dict(type="str"),
+        wait=dict(type="bool", default=True),
+        timeout=dict(type="int", default=1800),
+    )
+    ranges = {"timeout": (1, 86400)}
+
+    def run(self):
+        self.deadline = time.monotonic() + self.params["timeout"]
+        self.result.update(actions=[], server={})
+        self.name = self.check_name("name", self.params["name"])
+        self.vsn = splan.wanted_vsn(self.params["virtual_serial_number"])
+        if self.params["state"] == "present":
+            self._present()
+        else:
+            self._absent()
+
+    # -- present -----------------------------------------------------------------------------
+    def _present(self):
+        for option in ("reserve_vsn_on_delete", "reservation_description"):
+            if self.params[option] not in (None, False):
+                self.fail_parameter(option, "is used only with state=absent")
+        servers = self.client.list_servers()
+        host = self._host()
+        existing = splan.find_by_name(servers, self.name)
+        if existing is not None:
+            self._existing(existing, host)
+            return
+        for option in ("image", "flavor"):
+            if not self.params[option]:
+                self.fail_parameter(option, "is required to create server %s (there is none of that name)" % self.name)
+        image = splan.resolve(self.params["image"], self.client.list_images(), "image", "image")
+        flavor = splan.resolve(self.params["flavor"], self.client.list_flavors(), "flavor", "flavor")
+        networks, network_names = splan.resolve_networks(self.params["networks"], self._networks())
+        reserved = self.client.list_reserved() if self.vsn not in (None, splan.NONE, AUTO) else []
+        target, record = splan.check_vsn_for_create(self.vsn, host["name"] if host else None, reserved, servers)
+        for item in (image, flavor):
+            if item.get("unchecked"):
+                self.warn("PowerVC does not list %ss here; %r is sent as an id, unchecked" % (
+                    "image" if item is image else "flavor", item["id"]))
+        if not flavor.get("unchecked") and flavor.get("vcpus") is None:  # a plain listing: read the sizes
+            flavor = dict(flavor, **(self.client.get_flavor(flavor["id"]) or {}))
+        specs = self.client.flavor_extra_specs(flavor["id"]) if not flavor.get("unchecked") else {}
+        vsn = self.vsn if self.vsn is not None else splan.NONE
+        # Sizes unknown (flavors not listed): name the flavor too, the inline part then carries the VSN only.
+        flavor_ref = flavor["id"] if flavor.get("vcpus") is None else None
+        body = splan.create_request(self.name, image["id"], splan.inline_flavor(flavor, specs, vsn), networks,
+                                    splan.zone_for(target), flavor_ref)
+        if record is not None:
+            source = "reserved on host %s" % record["host"]
+        elif vsn == AUTO:
+            source = "picked by PowerVC from the free VSNs of %s at create" % ("host " + target if target else
+                                                                               "the host PowerVC's scheduler picks")
+        elif vsn == splan.NONE:
+            source = "no VSN"
+        else:
+            source = "not in the reserved list; PowerVC checks it is free on the target host"
+            self.warn("VSN %s is not reserved; PowerVC will use it only if it is free on the target host" % vsn)
+        action = {"action": "create", "name": self.name, "image": image["id"], "flavor": flavor["id"],
+                  "networks": network_names, "host": target, "virtual_serial_number": vsn, "vsn_source": source}
+        predicted = splan.planned_server(self.name, image["id"], flavor["id"], target,
+                                         None if vsn == splan.NONE else vsn, network_names)
+        self.result["actions"].append(action)
+        if self.check_mode:
+            self.changed({}, predicted)
+            self.result["server"] = predicted
+            return
+        created = self._create(body)
+        self.changed({}, predicted)  # before the wait: a build that fails has still created a server
+        self._finish(created)
+        if "diff" in self.result:
+            self.result["diff"]["after"] = self.result["server"]
+
+    def _host(self):
+        if not self.params["host"]:
+            return None
+        return resolve_host(self.params["host"], self.client.hosts(), "host")
+
+    def _networks(self):
+        if not self.params["networks"]:
+            return []
+        return self.client.list_networks()
+
+    def _existing(self, server, host):
+        """A server of that name exists: check it matches, adopt it if it is still being built."""
+        conflicts = (("virtual_serial_number", splan.vsn_conflict(server, self.vsn)),
+                     ("host", splan.host_conflict(server, host and host["name"])))
+        for option, problem in conflicts:
+            if problem:
+                self.result["server"] = splan.server_state(server)
+                raise ConflictError("parameter '%s': %s" % (option, problem), operation="check existing server",
+                                    resource="server %s" % self.name)
+        state = splan.build_state(server)
+        if state == "pending":
+            # An earlier run was interrupted (or ran with wait=false): wait for its build, do not create again.
+            self.result["actions"].append({"action": "adopt", "name": self.name, "id": server.get("id"),
+                                           "status": server.get("status")})
+            before = splan.server_state(server)
+            if self.check_mode or not self.params["wait"]:
+                self.result["server"] = before
+                if self.check_mode and self.params["wait"]:  # the real run would see the build end
+                    self.changed(before, dict(before, status="ACTIVE"))
+                return
+            try:
+                self._finish(server)
+            finally:
+                if self.result["server"].get("status") != before["status"]:
+                    self.changed(before, self.result["server"])  # this run saw the build end
+            return
+        self.result["server"] = splan.server_state(server)
+        if state == "failed":
+            raise JobFailedError("server %s (id %s) is in ERROR: %s; delete it (state=absent) and run again to "
+                                 "re-create it" % (self.name, server.get("id"), splan.fault_message(server)),
+                                 operation="create server", resource="server %s" % self.name)
+
+    def _create(self, body):
+        """POST /servers once; after any failure, the server of that name if PowerVC made it anyway."""
+        try:
+            return self.client.create_server(body)
+        except ParameterError:
+            raise
+        except MigrationError as error:
+            try:
+                found = splan.find_by_name(self.client.list_servers(), self.name)
+            except MigrationError:
+                found = None
+            if found is None:
+                raise error
+            self.warn("the answer to the create of server %s was lost (%s), but PowerVC created it (id %s); "
+                      "adopted, not sent again" % (self.name, error, found.get("id")))
+            self.result["actions"].append({"action": "adopt", "name": self.name, "id": found.get("id"),
+                                           "status": found.get("status")})
+            return found
+
+    def _finish(self, server):
+        """Wait (when asked) until the server is built; report it from a fresh read."""
+        server_id = server.get("id")
+        if self.params["wait"]:
+            def built():
+                current = self.client.get_server(server_id)
+                return current if splan.build_state(current) != "pending" else None
+
+            try:
+                current = wait_for(built, self._remaining(), backoff=PollBackoff(**BUILD_BACKOFF),
+                                   what="server %s (id %s) to be built" % (self.name, server_id))
+            except WaitTimeoutError as error:
+                self.result["server"] = splan.server_state(self.client.get_server(server_id) or server)
+                error.message += "; it is still %s, a re-run waits for it again" % self.result["server"].get("status")
+                raise
+        else:
+            current = self.client.get_server(server_id)
+        # GET /servers is where IBM documents the VSN; lay it over the single-server read.
+        listed = next((s for s in self.client.list_servers() if s.get("id") == server_id), None)
+        final = dict(current or {}, **dict((k, v) for k, v in (listed or {}).items() if k in powervc.VSN_FIELDS))
+        self.result["server"] = splan.server_state(final or server)
+        state = splan.build_state(current)
+        if state == "failed":
+            raise JobFailedError("server %s (id %s) went to ERROR while being built: %s"
+                                 % (self.name, server_id, splan.fault_message(current)),
+                                 operation="create server", resource="server %s" % self.name)
+        if state == "gone":
+            raise JobFailedError("server %s (id %s) disappeared while being built" % (self.name, server_id),
+                                 operation="create server", resource="server %s" % self.name)
+
+    def _remaining(self):
+        return max(self.deadline - time.monotonic(), 0.001)
+
+    # -- absent ------------------------------------------------------------------------------
+    def _absent(self):
+        for option in ("image", "flavor", "networks", "host", "virtual_serial_number"):
+            if self.params[option] is not None:
+                self.fail_parameter(option, "is not used with state=absent")
+        if self.params["reservation_description"] is not None and not self.params["reserve_vsn_on_delete"]:
+            self.fail_parameter("reservation_description", "is used only with reserve_vsn_on_delete=true")
+        server = splan.find_by_name(self.client.list_servers(), self.name)
+        actions = splan.plan_absent(server, self.params["reserve_vsn_on_delete"])
+        if not actions:
+            return
+        before = splan.server_state(server)
+        vsn = server_vsn(server)
+        for action in actions:
+            entry = {"action": action, "name": self.name, "id": server.get("id")}
+            if action == "reserve_vsn":
+                entry["virtual_serial_number"] = vsn
+            self.result["actions"].append(entry)
+        if self.params["reserve_vsn_on_delete"] and vsn:
+            self.result["vsn"] = {"virtual_serial_number": vsn, "reserved": True,
+                                  "host": before.get("host")}
+        if self.check_mode:
+            self.changed(before, {})
+            return
+        if "reserve_vsn" in actions:
+            self._reserve(vsn)
+        try:
+            self.client.delete_server(server["id"], self.name)
+        except MigrationError as error:
+            # The answer may be lost after PowerVC acted: decide from a fresh read, not from the answer.
+            if self.client.get_server(server["id"]) is not None:
+                raise
+            self.warn("the answer to the delete of server %s was lost (%s), but the server is gone" % (self.name, error))
+        self.changed(before, {})
+        if not self.params["wait"]:
+            current = self.client.get_server(server["id"])
+            self.result["server"] = splan.server_state(current)
+            return
+        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self._remaining(),
+                 backoff=PollBackoff(**BUILD_BACKOFF), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
+        if "reserve_vsn" in actions:
+            listed = find_reserved(self.client.list_reserved(), vsn)
+            self.result["vsn"] = {"virtual_serial_number": vsn, "reserved": listed is not None,
+                                  "host": (listed or {}).get("host") or before.get("host")}
+            if listed is None:
+                self.warn("VSN %s was reserved before the delete of server %s but is not listed as reserved now"
+                          % (vsn, self.name))
+
+    def _reserve(self, vsn):
+        description = self.params["reservation_description"]
+        if description is None:
+            description = "kept by hybridcloud.migration.powervc_server on delete of %s" % self.name
+        try:
+            self.client.reserve(vsn, description)
+        except ConflictError:
+            # Already reserved while still on the VM (an earlier, interrupted run): go on with the delete.
+            self.warn("VSN %s of server %s was already reserved" % (vsn, self.name))
+
+
+def main():
+    PowerVCServer().execute()
+
+
+if __name__ == "__main__":
+    main()

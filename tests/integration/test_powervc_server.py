@@ -1,0 +1,191 @@
+"""powervc_server through ansible-playbook against the PowerVC emulator: deploy with a VSN, re-runs,
+check mode, delete keeping the VSN, lost answers, killed runs, build failures, bad input."""
+
+import copy
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import wait_for
+from tests.emulators.powervc import DEFAULT_SEED
+
+MODULE = "hybridcloud.migration.powervc_server"
+GROUP = "group/hybridcloud.migration.powervc"
+NEW = dict(name="ibmi-new-01", image="IBM i 7.5 base", flavor="ibmi-small",
+           networks=[{"network": "prod-vlan10", "fixed_ip": "10.10.10.21"}])
+
+
+def defaults(handle):
+    info = handle.info
+    return {GROUP: {"auth": {"auth_url": info["auth_url"], "username": info["username"],
+                             "password": info["password"], "project_name": info["project_name"]},
+                    "ca_cert": handle.ca_path}}
+
+
+def task(title, check=False, ignore_errors=False, **args):
+    entry = {"name": title, MODULE: args}
+    if check:
+        entry["check_mode"] = True
+    if ignore_errors:
+        entry["ignore_errors"] = True
+    return entry
+
+
+def calls(handle):
+    """Mutating Nova calls (Keystone's token create/revoke left out): (method, path after the tenant, query)."""
+    return [(e["method"], e["path"].split("/v2.1/", 1)[-1].split("/", 1)[-1], e["query"])
+            for e in handle.admin.mutations() if not e["path"].startswith("/v3/")]
+
+
+def servers_named(handle, name):
+    return [s for s in handle.admin.state()["servers"] if s["name"] == name]
+
+
+def test_check_mode_create_with_auto_and_reserved_vsn_then_unchanged(ansible, powervc_emulator):
+    reserved = {**NEW, "name": "ibmi-new-02", "virtual_serial_number": "CDF0002", "networks": [{"network": "dr-vlan20"}]}
+    run = ansible.play([
+        task("preview auto", check=True, host="dr-p10-b", virtual_serial_number="auto", **NEW),
+        task("preview reserved", check=True, **reserved),
+        task("create auto", host="dr-p10-b", virtual_serial_number="auto", **NEW),
+        task("create reserved", **reserved),
+        task("again auto", host="9109RMD_1031CAT", virtual_serial_number="auto", **NEW),
+        task("again reserved", **reserved),
+    ], module_defaults=defaults(powervc_emulator), diff=True)
+    assert run.rc == 0, run.output
+    auto, preview = run.result("preview auto"), run.result("preview reserved")
+    assert auto["changed"] is True and auto["actions"][0]["virtual_serial_number"] == "auto"
+    assert "free VSNs of host 9109RMD_1031CAT" in auto["actions"][0]["vsn_source"]
+    assert preview["actions"][0]["host"] == "9080HEX_1234ABC"  # the reserved VSN's host
+    assert preview["diff"]["before"] == {} and preview["diff"]["after"]["virtual_serial_number"] == "CDF0002"
+    created = run.result("create auto")["server"]
+    assert created["status"] == "ACTIVE" and created["host"] == "9109RMD_1031CAT"
+    assert created["virtual_serial_number"] in ("CDF0011", "CDF0012", "CDF0013")
+    second = run.result("create reserved")["server"]
+    assert second["virtual_serial_number"] == "CDF0002" and second["host"] == "9080HEX_1234ABC"
+    assert "CDF0002" not in [r["virtual_serial_number"] for r in powervc_emulator.admin.state()["reserved"]]
+    for name in ("again auto", "again reserved"):
+        assert run.result(name)["changed"] is False and run.result(name)["actions"] == []
+    assert run.result("again auto")["server"]["virtual_serial_number"] == created["virtual_serial_number"]
+    # two creates in all: check mode and the re-runs sent nothing
+    assert calls(powervc_emulator) == [("POST", "servers", ""), ("POST", "servers", "")]
+
+
+def test_delete_keeping_the_vsn_then_redeploy_with_it(ansible, powervc_emulator):
+    run = ansible.play([
+        task("preview delete", check=True, name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True),
+        task("delete", name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True,
+             reservation_description="ibmi-prod-01 goes to DR"),
+        task("delete again", name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True),
+        task("redeploy", **{**NEW, "name": "ibmi-prod-01", "virtual_serial_number": "ABCD100"}),
+    ], module_defaults=defaults(powervc_emulator), diff=True)
+    assert run.rc == 0, run.output
+    preview, delete = run.result("preview delete"), run.result("delete")
+    assert [a["action"] for a in preview["actions"]] == ["reserve_vsn", "delete"]
+    assert delete["changed"] is True and delete["vsn"]["reserved"] is True
+    assert delete["diff"]["before"]["virtual_serial_number"] == "ABCD100" and delete["diff"]["after"] == {}
+    assert run.result("delete again")["changed"] is False
+    redeploy = run.result("redeploy")
+    assert redeploy["server"]["virtual_serial_number"] == "ABCD100" and redeploy["server"]["host"] == "9080HEX_1234ABC"
+    assert calls(powervc_emulator) == [("POST", "virtual-serial-number", "action=reserve"),
+                                       ("DELETE", "servers/3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e01", ""),
+                                       ("POST", "servers", "")]
+    reserve = next(e for e in powervc_emulator.admin.mutations() if e["query"] == "action=reserve")
+    assert reserve["body"] == {"virtual_serial_number": "ABCD100", "description": "ibmi-prod-01 goes to DR"}
+
+
+def test_lost_create_answer_is_found_by_name_not_resent(ansible, powervc_emulator):
+    powervc_emulator.admin.fault(method="POST", path="/servers$", after=True, status=500,
+                                 body={"computeFault": {"code": 500, "message": "gateway lost the answer"}})
+    run = ansible.play([task("create", virtual_serial_number="auto", **NEW),
+                        task("again", virtual_serial_number="auto", **NEW)], module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    create = run.result("create")
+    assert create["changed"] is True and [a["action"] for a in create["actions"]] == ["create", "adopt"]
+    assert create["server"]["status"] == "ACTIVE" and create["server"]["virtual_serial_number"]
+    assert run.result("again")["changed"] is False
+    assert calls(powervc_emulator) == [("POST", "servers", "")] and len(servers_named(powervc_emulator, NEW["name"])) == 1
+
+
+def test_run_killed_mid_build_is_adopted_and_waited_for(ansible, powervc_emulator):
+    powervc_emulator.admin.action("settings", {"build_time": 4})
+
+    def create_answered():
+        return any(e["method"] == "POST" and e["path"].endswith("/servers") and e["status"] == 202
+                   for e in powervc_emulator.admin.journal())
+
+    killed = ansible.start([task("create", virtual_serial_number="ABCD001", **NEW)],
+                           module_defaults=defaults(powervc_emulator)).kill_when(create_answered)
+    assert killed.rc != 0
+    assert servers_named(powervc_emulator, NEW["name"])[0]["status"] == "BUILD"
+    run = ansible.play([task("rerun", virtual_serial_number="ABCD001", **NEW)], module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    rerun = run.result("rerun")
+    assert rerun["actions"][0]["action"] == "adopt" and rerun["server"]["status"] == "ACTIVE"
+    assert rerun["changed"] is True and rerun["server"]["virtual_serial_number"] == "ABCD001"
+    assert calls(powervc_emulator) == [("POST", "servers", "")]
+
+
+def test_run_killed_between_reserve_and_delete_converges(ansible, powervc_emulator):
+    powervc_emulator.admin.fault(method="DELETE", path="/servers/", delay=3)
+
+    def delete_sent():
+        return any(e["method"] == "DELETE" and "/servers/" in e["path"] for e in powervc_emulator.admin.journal())
+
+    args = dict(name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True)
+    ansible.start([task("delete", **args)], module_defaults=defaults(powervc_emulator)).kill_when(delete_sent)
+    run = ansible.play([task("rerun", **args)], module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    assert servers_named(powervc_emulator, "ibmi-prod-01") == []
+    reserved = {r["virtual_serial_number"]: r for r in powervc_emulator.admin.state()["reserved"]}
+    assert reserved["ABCD100"]["assigned_to"] is None and reserved["ABCD100"]["host"] == "9080HEX_1234ABC"
+    # The killed run's delayed DELETE is still being served: let it end here, not in the next test.
+    wait_for(lambda: all(e["status"] is not None for e in powervc_emulator.admin.journal()) or None, 30,
+             what="the delayed DELETE to be answered")
+
+
+def test_build_failure_surfaces_the_fault_and_is_not_retried(ansible, powervc_emulator):
+    powervc_emulator.admin.action("settings", {"build_time": 0.5, "build_faults": {
+        "^ibmi-new": "No valid host was found. There are not enough hosts available."}})
+    run = ansible.play([task("create", ignore_errors=True, virtual_serial_number="auto", **NEW),
+                        task("again", ignore_errors=True, virtual_serial_number="auto", **NEW)],
+                       module_defaults=defaults(powervc_emulator))
+    create, again = run.result("create"), run.result("again")
+    assert create["_status"] == "failed" and create["changed"] is True
+    assert "went to ERROR while being built: No valid host was found" in create["msg"]
+    assert create["server"]["status"] == "ERROR" and "No valid host" in create["server"]["fault"]
+    assert again["_status"] == "failed" and again["changed"] is False and "state=absent" in again["msg"]
+    assert calls(powervc_emulator) == [("POST", "servers", "")]
+
+
+def test_bad_input_fails_naming_the_parameter_with_zero_mutating_calls(ansible, powervc_emulator):
+    cases = {
+        "unknown image": (dict(image="ibmi-9.9"), "parameter 'image': no image with id or name 'ibmi-9.9'"),
+        "unknown flavor": (dict(flavor="huge"), "parameter 'flavor': no flavor with id or name 'huge'"),
+        "unknown network": (dict(networks=[{"network": "vlan99"}]), "parameter 'networks[0].network': no network"),
+        "unknown host": (dict(host="9999-ZZZ*0000000"), "parameter 'host': no PowerVC host '9999-ZZZ*0000000'"),
+        "vsn shape": (dict(virtual_serial_number="ABCD-12"), "parameter 'virtual_serial_number' must be 'auto', "
+                                                             "'none' or 7 letters or digits"),
+        "vsn in use": (dict(virtual_serial_number="CDF0010"), "parameter 'virtual_serial_number': VSN CDF0010 is in "
+                                                              "use by server ibmi-dev-03"),
+        "timeout": (dict(timeout=100000), "parameter 'timeout' must be between 1 and 86400, got 100000"),
+        "vsn conflict": (dict(name="ibmi-prod-01", virtual_serial_number="ABCD567"),
+                         "exists with VSN ABCD100, not ABCD567"),
+    }
+    run = ansible.play([task(name, ignore_errors=True, **{**NEW, **extra}) for name, (extra, _m) in cases.items()],
+                       module_defaults=defaults(powervc_emulator))
+    for name, (_extra, message) in cases.items():
+        result = run.result(name)
+        assert result["_status"] == "failed" and message in result["msg"], (name, result["msg"])
+        assert result["changed"] is False
+    assert calls(powervc_emulator) == []
+
+
+def test_no_secret_in_vvvv_output(ansible, powervc_emulator):
+    seed = copy.deepcopy(DEFAULT_SEED)
+    secret = "Pvc-Secret-0123456789-abcdefghij"
+    seed["users"][0]["password"] = secret
+    powervc_emulator.reset(seed)
+    handle_defaults = defaults(powervc_emulator)
+    handle_defaults[GROUP]["auth"]["password"] = secret
+    run = ansible.play([task("create", virtual_serial_number="auto", **NEW)], module_defaults=handle_defaults,
+                       verbosity=4)
+    assert run.rc == 0, run.output
+    assert secret not in run.output and "adminPass" not in run.output
+    powervc_emulator.reset()

@@ -1,0 +1,122 @@
+"""Pure planning of powervc_server: VSN option, name resolution, the inline flavor, existing servers."""
+
+import pytest
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _powervc_server_plan as plan
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ParameterError
+
+IMAGES = [{"id": "img-1", "name": "ibmi"}, {"id": "img-2", "name": "twin"}, {"id": "img-3", "name": "twin"},
+          {"id": "ibmi", "name": "aix"}]
+RESERVED = [{"virtual_serial_number": "ABCD001", "host": "9080HEX_1234ABC", "description": ""}]
+SERVERS = [{"id": "s1", "name": "ibmi-prod", "virtual_serial_number": "ABCD100", "status": "ACTIVE",
+            "OS-EXT-SRV-ATTR:host": "9080HEX_1234ABC"},
+           {"id": "s2", "name": "plain", "virtual_serial_number": "none", "status": "BUILD"}]
+
+
+@pytest.mark.parametrize("value, wanted", [(None, None), ("none", "none"), ("None", "none"), ("AUTO", "auto"),
+                                           ("abcd567", "ABCD567"), (" ABCD567 ", "ABCD567")])
+def test_wanted_vsn(value, wanted):
+    assert plan.wanted_vsn(value) == wanted
+
+
+@pytest.mark.parametrize("value", ["ABC", "ABCD5678", "ABCD-67", "", "äbcd567"])
+def test_wanted_vsn_rejects_other_shapes(value):
+    with pytest.raises(ParameterError, match="parameter 'virtual_serial_number'"):
+        plan.wanted_vsn(value)
+
+
+def test_resolve_prefers_ids_then_unique_names():
+    assert plan.resolve("ibmi", IMAGES, "image", "image")["id"] == "ibmi"  # an id wins over a name
+    assert plan.resolve("img-2", IMAGES, "image", "image")["name"] == "twin"
+    with pytest.raises(ParameterError, match="parameter 'image': 2 images are called 'twin'"):
+        plan.resolve("twin", IMAGES, "image", "image")
+    with pytest.raises(ParameterError, match="parameter 'image': no image with id or name 'x'; known: aix, ibmi"):
+        plan.resolve("x", IMAGES, "image", "image")
+    assert plan.resolve("anything", None, "image", "image") == {"id": "anything", "name": None, "unchecked": True}
+
+
+def test_resolve_networks_keeps_order_and_fixed_ips():
+    listed = [{"id": "n1", "name": "prod"}, {"id": "n2", "name": "dr"}]
+    request, names = plan.resolve_networks([{"network": "dr", "fixed_ip": "10.0.0.5"}, {"network": "n1"}], listed)
+    assert request == [{"uuid": "n2", "fixed_ip": "10.0.0.5"}, {"uuid": "n1"}] and names == ["dr", "prod"]
+    with pytest.raises(ParameterError, match=r"parameter 'networks\[1\].network'"):
+        plan.resolve_networks([{"network": "dr"}, {"network": "nope"}], listed)
+
+
+def test_inline_flavor_carries_sizes_specs_and_the_vsn_option_only():
+    flavor = {"id": "f", "name": "small", "vcpus": 2, "ram": 4096, "disk": 0, "links": []}
+    specs = {"powervm:proc_units": "1", "powervm:virtual_serial_number": "OLD0001"}
+    assert plan.inline_flavor(flavor, specs, "auto") == {
+        "vcpus": 2, "ram": 4096, "disk": 0,
+        "extra_specs": {"powervm:proc_units": "1", "powervm:virtual_serial_number": "auto"}}
+    assert plan.inline_flavor(flavor, specs, "none")["extra_specs"] == {"powervm:proc_units": "1"}
+
+
+def test_create_request_places_through_the_zone():
+    body = plan.create_request("n", "img", {"vcpus": 1}, [{"uuid": "n1"}], plan.zone_for("9080HEX_1234ABC"))
+    assert body == {"name": "n", "imageRef": "img", "flavor": {"vcpus": 1}, "networks": [{"uuid": "n1"}],
+                    "availability_zone": ":9080HEX_1234ABC"}
+    assert "availability_zone" not in plan.create_request("n", "img", {}, [], plan.zone_for(None))
+
+
+def test_check_vsn_for_create():
+    assert plan.check_vsn_for_create("auto", None, RESERVED, SERVERS) == (None, None)
+    assert plan.check_vsn_for_create("ABCD001", None, RESERVED, SERVERS) == ("9080HEX_1234ABC", RESERVED[0])
+    assert plan.check_vsn_for_create("ABCD001", "9080HEX_1234ABC", RESERVED, SERVERS)[1] == RESERVED[0]
+    assert plan.check_vsn_for_create("ZZZZ001", "H", RESERVED, SERVERS) == ("H", None)
+    with pytest.raises(ParameterError, match="in use by server ibmi-prod"):
+        plan.check_vsn_for_create("ABCD100", None, RESERVED, SERVERS)
+    with pytest.raises(ParameterError, match="reserved on host 9080HEX_1234ABC, not on host 9109RMD_1031CAT"):
+        plan.check_vsn_for_create("ABCD001", "9109RMD_1031CAT", RESERVED, SERVERS)
+
+
+def test_find_by_name_is_exact_and_unique():
+    assert plan.find_by_name(SERVERS, "ibmi-prod")["id"] == "s1"
+    assert plan.find_by_name(SERVERS, "ibmi") is None  # no regular-expression matching
+    with pytest.raises(ParameterError, match="parameter 'name': 2 servers are called 'x'"):
+        plan.find_by_name([{"id": "a", "name": "x"}, {"id": "b", "name": "x"}], "x")
+
+
+@pytest.mark.parametrize("server, wanted, conflict", [
+    (SERVERS[0], None, False), (SERVERS[0], "auto", False), (SERVERS[0], "ABCD100", False),
+    (SERVERS[0], "ABCD567", True), (SERVERS[0], "none", True),
+    (SERVERS[1], "none", False), (SERVERS[1], "auto", True), (SERVERS[1], "ABCD567", True),
+])
+def test_vsn_conflict(server, wanted, conflict):
+    problem = plan.vsn_conflict(server, wanted)
+    assert bool(problem) is conflict
+    if conflict:
+        assert "powervc_vsn" in problem and "does not change the VSN" in problem
+
+
+def test_host_conflict_compares_canonical_keys():
+    assert plan.host_conflict(SERVERS[0], "9080HEX_1234ABC") is None
+    assert plan.host_conflict(SERVERS[1], "9080HEX_1234ABC") is None  # host not visible: nothing to compare
+    assert "runs on host 9080HEX_1234ABC" in plan.host_conflict(SERVERS[0], "9109RMD_1031CAT")
+
+
+def test_build_state_and_fault():
+    assert [plan.build_state(s) for s in (None, {"status": "BUILD"}, {"status": "ACTIVE"}, {"status": "SHUTOFF"},
+                                          {"status": "ERROR"})] == ["gone", "pending", "done", "done", "failed"]
+    assert plan.fault_message({"fault": {"code": 500, "message": "No valid host"}}) == "No valid host (fault code 500)"
+    assert plan.fault_message({}) == "no fault message given"
+
+
+def test_server_state_reads_vsn_and_fault():
+    state = plan.server_state(dict(SERVERS[0], fault={"message": "m"}, image={"id": "i"}, flavor={"id": "f"}))
+    assert state["virtual_serial_number"] == "ABCD100" and state["host"] == "9080HEX_1234ABC"
+    assert state["image"] == "i" and state["flavor"] == "f" and state["fault"] == "m"
+    assert plan.server_state(SERVERS[1])["virtual_serial_number"] is None
+    assert plan.server_state(None) == {}
+
+
+def test_plan_absent_reserves_before_deleting():
+    assert plan.plan_absent(None, True) == []
+    assert plan.plan_absent(SERVERS[0], True) == ["reserve_vsn", "delete"]
+    assert plan.plan_absent(SERVERS[0], False) == ["delete"]
+    assert plan.plan_absent(SERVERS[1], True) == ["delete"]  # nothing to keep
+
+
+def test_create_request_names_the_flavor_only_when_its_sizes_are_unknown():
+    body = plan.create_request("n", "img", {"extra_specs": {"powervm:virtual_serial_number": "auto"}}, [], None, "f1")
+    assert body["flavorRef"] == "f1" and body["flavor"] == {"extra_specs": {"powervm:virtual_serial_number": "auto"}}
