@@ -177,11 +177,6 @@ class VcenterOvfCapture(MigrationModule):
     )
     ranges = {"timeout": (1, None)}
 
-    def check_ranges(self):
-        # Everything that needs no server is checked here, before the session is opened.
-        super().check_ranges()
-        self.check_input()
-
     def run(self):
         params = self.params
         self.deadline = time.monotonic() + params["timeout"]  # the whole run's deadline
@@ -276,7 +271,8 @@ class VcenterOvfCapture(MigrationModule):
         except WaitTimeoutError:
             return None
 
-    def check_input(self):
+    def validate(self):
+        # Called by the base before the session is opened: nothing is sent for bad input.
         params = self.params
         for option in ("vm", "datacenter", "library", "name"):
             if params[option] is not None:

@@ -289,11 +289,6 @@ class VcenterOvfDeploy(MigrationModule):
     ranges = {"timeout": (1, None)}
     module_kwargs = dict(required_one_of=[["cluster", "resource_pool", "host"]])
 
-    def check_ranges(self):
-        # Everything that needs no server is checked here, before the session is opened.
-        super().check_ranges()
-        self.check_input()
-
     def run(self):
         params = self.params
         # timeout is the whole run's deadline: lookups, the deploy call, waiting and power-on.
@@ -459,7 +454,8 @@ class VcenterOvfDeploy(MigrationModule):
             self.warn("could not read the power state of VM %s: %s" % (vm_id, error))
             return None
 
-    def check_input(self):
+    def validate(self):
+        # Called by the base before the session is opened: nothing is sent for bad input.
         params = self.params
         self.check_name("name", params["name"], "VM name")
         problem = plan.vm_name_problem(params["name"])
