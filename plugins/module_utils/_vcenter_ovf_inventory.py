@@ -16,8 +16,10 @@ Two interchangeable sources with the same small interface:
 
 from __future__ import annotations
 
+import contextlib
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
 
 try:
     from pyVmomi import vim, vmodl
@@ -27,31 +29,81 @@ except ImportError:  # only SoapInventory needs it; vsphere.open_vsphere reports
 ROOT_POOL_NAME = "Resources"  # every cluster's and standalone host's root resource pool
 POWER_ON_TIMEOUT = 300
 ALREADY_ON = "ALREADY_IN_DESIRED_STATE"  # vAPI's answer to starting a powered-on VM (HTTP 400)
+# vAPI codes (and SOAP faults) for "the VM is held by other work": a VM whose OVF deploy is still
+# copying disks is in the inventory from the start, but vCenter refuses to power it on.
+BUSY_CODES = ("NOT_ALLOWED_IN_CURRENT_STATE", "RESOURCE_BUSY", "RESOURCE_IN_USE")
+BUSY_FAULTS = ("TaskInProgress", "InvalidState", "ResourceInUse")
+# What start() found: the VM was started, was already on, or is held by a deploy still running.
+STARTED, ALREADY, BUSY = "started", "already_on", "busy"
+SOAP_POWER_STATES = {"poweredOn": "POWERED_ON", "poweredOff": "POWERED_OFF", "suspended": "SUSPENDED"}
 
 
 def resolve_placement(inventory, datacenter, cluster=None, resource_pool=None, host=None, folder=None,
                       datastore=None, network_mappings=None):
     """Morefs of the deploy target; raises NotFoundError / ParameterError (ambiguous) naming the option."""
-    resolved = {"datacenter": inventory.resolve("datacenter", datacenter)}
+    with naming("datacenter"):
+        resolved = {"datacenter": inventory.resolve("datacenter", datacenter)}
     dc = resolved["datacenter"]
     if cluster:
-        resolved["cluster"] = inventory.resolve("cluster", cluster, dc)
+        with naming("cluster"):
+            resolved["cluster"] = inventory.resolve("cluster", cluster, dc)
     if host:
-        resolved["host"] = inventory.resolve("host", host, dc)
+        with naming("host"):
+            resolved["host"] = inventory.resolve("host", host, dc)
     if resource_pool:
-        resolved["resource_pool"] = inventory.resource_pool(resource_pool, dc, resolved.get("cluster"))
+        with naming("resource_pool"):
+            resolved["resource_pool"] = inventory.resource_pool(resource_pool, dc, resolved.get("cluster"))
     elif cluster:
         resolved["resource_pool"] = inventory.root_pool("cluster", resolved["cluster"])
     elif host:
         resolved["resource_pool"] = inventory.root_pool("host", resolved["host"])
     else:
         raise _errors.ParameterError("one of the parameters 'cluster', 'resource_pool' or 'host' is required")
-    resolved["folder"] = inventory.resolve("folder", folder, dc) if folder else inventory.vm_folder(dc)
+    with naming("folder"):
+        resolved["folder"] = inventory.resolve("folder", folder, dc) if folder else inventory.vm_folder(dc)
     if datastore:
-        resolved["datastore"] = inventory.resolve("datastore", datastore, dc)
-    resolved["network_mappings"] = {
-        ovf_name: inventory.resolve("network", network, dc) for ovf_name, network in (network_mappings or {}).items()}
+        with naming("datastore"):
+            resolved["datastore"] = inventory.resolve("datastore", datastore, dc)
+    with naming("network_mappings"):
+        resolved["network_mappings"] = {
+            ovf_name: inventory.resolve("network", network, dc) for ovf_name, network in (network_mappings or {}).items()}
     return resolved
+
+
+@contextlib.contextmanager
+def naming(option):
+    """Add "(parameter 'OPTION')" to a not-found or ambiguous lookup: the user sees which option to fix."""
+    try:
+        yield
+    except (_errors.NotFoundError, _errors.ParameterError) as error:
+        if "parameter '" not in error.message:
+            error.message += " (parameter '%s')" % option
+        raise
+
+
+def start_when_free(inventory, vm_id, timeout, backoff=None, clock=None):
+    """Power VM_ID on, trying again while vCenter refuses because the VM is held (its deploy still runs).
+
+    Returns ``(outcome, attempts)``: STARTED or ALREADY, and how many start calls were made. The
+    tries follow the collection's job-polling schedule (``PollBackoff``: a deploy that ends 5 s
+    into the wait is noticed within 0.5 s, a long one at most 10 % late). After TIMEOUT seconds
+    raises WaitTimeoutError naming vCenter's reason; TIMEOUT 0 means one try.
+    """
+    attempts = []
+
+    def attempt():
+        outcome = inventory.start(vm_id, timeout=max(timeout, 1.0))
+        attempts.append(outcome)
+        return None if outcome == BUSY else outcome
+
+    try:
+        outcome = wait_for(attempt, timeout, backoff=backoff or PollBackoff(), clock=clock,
+                           what="the deploy of VM %s to finish" % vm_id)
+    except _errors.WaitTimeoutError as error:
+        error.details = {"attempts": len(attempts)}
+        error.api_message = getattr(inventory, "busy_reason", None)
+        raise
+    return outcome, len(attempts)
 
 
 def _named(kind, option):
@@ -114,23 +166,42 @@ class SoapInventory:
         return sorted(self._remember(moref) for moref, props in rows
                       if props.get("name") == name and getattr(props.get("parent"), "_moId", None) == folder)
 
-    def power_on(self, vm_id, timeout=POWER_ON_TIMEOUT):
-        vm = self._objects.get(vm_id) or vim.VirtualMachine(vm_id, self.soap.stub)
+    def _vm(self, vm_id):
+        return self._objects.get(vm_id) or vim.VirtualMachine(vm_id, self.soap.stub)
+
+    def power_state(self, vm_id):
+        """POWERED_ON, POWERED_OFF or SUSPENDED, the REST spelling."""
+        ((dummy, props),) = self.soap.retrieve(vim.VirtualMachine, ["runtime.powerState"], objects=[self._vm(vm_id)])
+        return SOAP_POWER_STATES.get(str(props.get("runtime.powerState")))
+
+    def start(self, vm_id, timeout=POWER_ON_TIMEOUT):
+        """Power VM_ID on: STARTED, ALREADY (it was on) or BUSY (held by other work; ``busy_reason`` says why)."""
+        if self.power_state(vm_id) == "POWERED_ON":
+            return ALREADY
+        vm = self._vm(vm_id)
         try:
             task = vm.PowerOnVM_Task()
         except vmodl.MethodFault as exc:
-            raise self.soap.fault(exc, "PowerOnVM_Task", vm_id)
+            return self._refused(exc, vm_id)
 
         def finished():
             info = task.info
             if info.state == "success":
-                return True
+                return STARTED
             if info.state == "error":
-                fault = info.error
-                raise _errors.JobFailedError(getattr(fault, "msg", None) or str(fault), operation="PowerOnVM_Task",
-                                             resource=vm_id, code=type(fault).__name__.split(".")[-1])
+                return self._refused(info.error, vm_id)
             return None
-        wait_for(finished, timeout, backoff=Backoff(initial=0.5, factor=1.5, maximum=5.0), what="power-on of %s" % vm_id)
+        return wait_for(finished, timeout, backoff=PollBackoff(), what="the power-on of %s" % vm_id)
+
+    def _refused(self, fault, vm_id):
+        kind = type(fault).__name__.split(".")[-1]
+        if kind == "InvalidPowerState":
+            return ALREADY
+        if kind in BUSY_FAULTS:
+            self.busy_reason = getattr(fault, "msg", None) or kind
+            return BUSY
+        raise _errors.JobFailedError(getattr(fault, "msg", None) or str(fault), operation="PowerOnVM_Task",
+                                     resource=vm_id, code=kind)
 
     def close(self):
         soap, self._soap = self._soap, None
@@ -200,13 +271,21 @@ class RestInventory:
     def vms_in_folder(self, name, folder):
         return self._ids("vm", names=[name], folders=[folder])
 
-    def power_on(self, vm_id, timeout=POWER_ON_TIMEOUT):
-        """Start VM_ID (synchronous on vCenter); one that is already on counts as success."""
+    def power_state(self, vm_id):
+        return self.rest.power_state(vm_id)
+
+    def start(self, vm_id, timeout=POWER_ON_TIMEOUT):
+        """Power VM_ID on (synchronous on vCenter): STARTED, ALREADY or BUSY (``busy_reason`` says why)."""
         try:
             self.rest.power_on(vm_id)
         except _errors.ApiError as error:
-            if error.code != ALREADY_ON:
-                raise
+            if error.code == ALREADY_ON:
+                return ALREADY
+            if error.code in BUSY_CODES:
+                self.busy_reason = error.api_message or error.message
+                return BUSY
+            raise
+        return STARTED
 
     def close(self):
         pass

@@ -21,6 +21,46 @@ PROPERTY_PARAMS_CLASS = "com.vmware.vcenter.ovf.property_params"
 DEPLOYMENT_OPTION_CLASS = "com.vmware.vcenter.ovf.deployment_option_params"
 STORAGE_PROVISIONING = ("thin", "thick", "eagerZeroedThick")
 
+# What a deploy run did, in its result's ``outcome``.
+DEPLOYED = "deployed"                      # this run's deploy made the VM
+ADOPTED = "adopted"                        # the VM was already there, its deploy finished
+ADOPTED_AND_WAITED = "adopted_and_waited"  # the VM was there, still being deployed; this run waited for it
+STARTED = "started"                        # wait=false: this run's deploy is running, the VM is registered
+# ... and a capture run's.
+CAPTURED = "captured"
+OVERWRITTEN = "overwritten"
+
+VM_NAME_MAX = 80  # vCenter's limit for a VM name
+# vCenter stores '/', '\' and '%' in entity names escaped (%2f, %5c, %25): a VM given such a name
+# is not found again by that name, so a re-run could not recognise it.
+VM_NAME_ESCAPED = "/\\%"
+
+
+def vm_name_problem(name):
+    """Why NAME cannot be the name of a deployed VM (a sentence), or None."""
+    if len(name) > VM_NAME_MAX:
+        return "must be at most %d characters (vCenter's limit), got %d" % (VM_NAME_MAX, len(name))
+    bad = sorted({char for char in name if char in VM_NAME_ESCAPED})
+    if bad:
+        return ("must not contain %s: vCenter stores these characters escaped, so a later run could not find the VM "
+                "by its name" % " or ".join("'%s'" % char for char in bad))
+    if name != name.strip():
+        return "must not start or end with spaces (vCenter trims them, so a later run could not find the VM)"
+    return None
+
+
+def id_like_problem(value):
+    """Why VALUE (a name or an ID that may end up in a URL path) is unusable, or None."""
+    if value.strip(".") == "":
+        return "must not consist of dots only ('.' and '..' are path navigation, not names)"
+    return None
+
+
+def is_duplicate_name(text):
+    """True when a failed deploy's messages say that the VM name is taken (vCenter's DuplicateName)."""
+    text = (text or "").lower()
+    return "already exists" in text or "duplicatename" in text or "already_exists" in text
+
 
 def encode_map(family, mapping):
     """A vAPI map in FAMILY's form; keys sorted so that bodies are stable."""

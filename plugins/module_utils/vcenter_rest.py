@@ -9,9 +9,10 @@ paths, envelopes (``/rest`` wraps answers in ``{"value"}`` and single structs in
 encoding and id spelling (``id:<id>`` in ``/rest`` paths). ``api_family: auto`` tries
 ``POST /api/session`` and falls back to ``/rest`` on 404. Facts: /work/shared/api/vcenter_rest.md.
 
-Deploy is synchronous: the POST stays open for the whole disk copy, so it gets its own long read
-timeout, and after a timeout or a lost connection the caller's ``reconcile`` looks the VM up by
-name instead of resubmitting.
+Deploy (and capture) is synchronous: the POST stays open for the whole disk copy, so it gets its
+own long read timeout (the rest of the caller's deadline). It is never sent twice: no automatic
+retry, not even on 503, and after any uncertain answer (a read timeout, a lost connection, a 5xx)
+the caller's ``reconcile`` looks the VM up by name instead.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ import base64
 import json
 import re
 import uuid
-from urllib.parse import quote
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _vcenter_ovf_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import vsphere
-from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient
+from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, quote_segment
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import (
     RestInventory, SoapInventory)
@@ -61,6 +61,9 @@ class VcenterRestClient(RestClient):
                                          % (", ".join(API_FAMILIES), api_family))
         redactor = redactor or Redactor()
         redactor.add(password)
+        if password:
+            # Also as a server may echo it inside a JSON string without escaping non-ASCII characters.
+            redactor.add(json.dumps(str(password), ensure_ascii=False)[1:-1])
         super().__init__("%s://%s:%s" % (scheme, hostname, port), validate_certs=validate_certs, ca_path=ca_path,
                          redactor=redactor, **kwargs)
         self.username = username
@@ -72,6 +75,7 @@ class VcenterRestClient(RestClient):
         self.token = None
         self.deploy_timeout = deploy_timeout
         self._version = False  # not read yet
+        self._once = False  # True while sending a call that must never be repeated (deploy, capture)
 
     # -- hooks -----------------------------------------------------------------------------
     def parse_error(self, response):
@@ -79,6 +83,11 @@ class VcenterRestClient(RestClient):
 
     def is_session_expired(self, response):
         return response.status == 401 and self.token is not None
+
+    def is_retryable(self, response):
+        # A deploy or capture answered 503 may have been accepted by vCenter all the same (a proxy
+        # in front of it, or an error after the work): the caller looks for the result instead.
+        return not self._once and super().is_retryable(response)
 
     def login(self):
         """Create a session (detecting the family on first use); remember and mask its token."""
@@ -134,7 +143,10 @@ class VcenterRestClient(RestClient):
         """The family's path of KIND, with ``id:`` before ids on /rest content and OVF paths."""
         base = _PATHS[kind][self.family]
         for part in parts:
-            part = quote(part, safe="")
+            if str(part).strip(".") == "":
+                # '.' and '..' would be resolved away by the HTTP stack, whatever their encoding.
+                raise _errors.ParameterError("'%s' cannot be an object ID" % part)
+            part = quote_segment(part)
             base += "/" + ("id:" + part if self.family == plan.REST and kind != "vcenter" else part)
         return base
 
@@ -267,11 +279,13 @@ class VcenterRestClient(RestClient):
         return summary if isinstance(summary, dict) else {}
 
     def deploy(self, item_id, target, spec, reconcile=None, timeout=None):
-        """Deploy ITEM_ID; return ``(vm_id, adopted)``.
+        """Deploy ITEM_ID, sending the deploy once; return ``(vm_id, answer_lost)``.
 
         Failures with HTTP 200 and ``succeeded`` not true raise JobFailedError with every server
-        message. After a read timeout or a lost connection, ``reconcile()`` (the VM by name in the
-        target folder, or None) decides: adopt the VM, or fail without resubmitting.
+        message. After an uncertain answer (read timeout, lost connection, 5xx, 429) ``reconcile()``
+        (the VM by name in the target folder, or None) decides: the VM is there (``answer_lost``
+        True), or the error is raised saying that the deploy was not resent. TIMEOUT is the read
+        timeout of the deploy call (the caller's remaining deadline).
         """
         eula_field = plan.eula_key(self.server_version())
         spec = dict(spec)
@@ -282,17 +296,21 @@ class VcenterRestClient(RestClient):
         operation = "deploy OVF"
         try:
             try:
-                response = self._deploy_call(item_id, body, operation, resource, timeout)
+                response = self._send_once(self.path("ovf", item_id), body, self.action("deploy"), operation,
+                                           resource, timeout)
             except _errors.ApiError as error:
                 if error.status != 400 or not _names_eula_field(error):
                     raise
                 # A 9.1 server may insist on the other spelling: the 400 means nothing was done.
-                response = self._deploy_call(item_id, plan.switch_eula_key(body), operation, resource, timeout)
-        except _errors.TransportError as error:
+                response = self._send_once(self.path("ovf", item_id), plan.switch_eula_key(body),
+                                           self.action("deploy"), operation, resource, timeout)
+        except _errors.MigrationError as error:
+            if not uncertain(error):
+                raise
             vm_id = reconcile() if reconcile else None
             if vm_id:
                 return vm_id, True
-            error.message += ("; no VM named '%s' appeared in the target folder, so the deploy was not resubmitted"
+            error.message += ("; no VM named '%s' appeared in the target folder, so the deploy was not resent"
                               % spec.get("name"))
             raise
         succeeded, vm_id, messages = plan.outcome(self.value(response))
@@ -309,25 +327,35 @@ class VcenterRestClient(RestClient):
                 operation=operation, resource=resource, status=response.status)
         return vm_id, False
 
-    def _deploy_call(self, item_id, body, operation, resource, timeout):
-        return self.post(self.path("ovf", item_id), body, params=self.action("deploy"), operation=operation,
-                         resource=resource, idempotent=False, read_timeout=timeout or self.deploy_timeout)
+    def _send_once(self, path, body, params, operation, resource, timeout):
+        """POST a call that must never be repeated: no retry on 503 or on a transport error."""
+        self._once = True
+        try:
+            return self.post(path, body, params=params, operation=operation, resource=resource, idempotent=False,
+                             read_timeout=timeout or self.deploy_timeout)
+        finally:
+            self._once = False
 
     def create_item(self, source_vm_id, library_id, name, library_item_id=None, description=None, flags=None,
                     reconcile=None, timeout=None):
-        """Capture SOURCE_VM_ID as an OVF item; return ``(item_id, adopted)`` (same failure rules as deploy)."""
+        """Capture SOURCE_VM_ID as an OVF item, sent once; return ``(item_id, answer_lost)``.
+
+        Same rules as ``deploy``: after an uncertain answer ``reconcile()`` (the captured item, or
+        None) decides, and nothing is resent.
+        """
         body = plan.create_body(source_vm_id, library_id, name, library_item_id, description, flags,
                                 client_token=str(uuid.uuid4()), family=self.family)
         resource = "VM %s -> library %s item '%s'" % (source_vm_id, library_id, name)
         operation = "capture VM as OVF (create)"
         try:
-            response = self.post(self.path("ovf"), body, operation=operation, resource=resource, idempotent=False,
-                                 read_timeout=timeout or self.deploy_timeout)
-        except _errors.TransportError as error:
+            response = self._send_once(self.path("ovf"), body, None, operation, resource, timeout)
+        except _errors.MigrationError as error:
+            if not uncertain(error):
+                raise
             item_id = reconcile() if reconcile else None
             if item_id:
                 return item_id, True
-            error.message += "; the capture was not resubmitted"
+            error.message += "; the capture could not be confirmed and was not resent"
             raise
         succeeded, item_id, messages = plan.outcome(self.value(response))
         if not succeeded and response.body is None and library_item_id:
@@ -356,6 +384,13 @@ class VcenterRestClient(RestClient):
         found = self.value(response)
         return [entry for entry in found if isinstance(entry, dict)] if isinstance(found, list) else []
 
+    def power_state(self, vm_id):
+        """POWERED_ON, POWERED_OFF or SUSPENDED (``GET .../vm/{vm}/power``)."""
+        response = self.get(self.path("vcenter", "vm", vm_id, "power"), operation="read the power state",
+                            resource=vm_id)
+        state = self.value(response)
+        return state.get("state") if isinstance(state, dict) else None
+
     def power_on(self, vm_id):
         if self.family == plan.API:
             self.post(self.path("vcenter", "vm", vm_id, "power"), params={"action": "start"},
@@ -383,6 +418,18 @@ def parse_error(body):
     if body is None or body == "":
         return None, "no details given (empty response body)"
     return None, json.dumps(body)
+
+
+def uncertain(error):
+    """True when ERROR leaves open whether the server did the work: no answer, a 5xx, or 429.
+
+    4xx answers (bad input, unknown ids) are vAPI's validation, made before anything is done.
+    """
+    if isinstance(error, _errors.TransportError):
+        return True
+    if isinstance(error, _errors.ApiError):
+        return error.status is None or error.status >= 500 or error.status == 429
+    return False
 
 
 def _pick(what, ref, named, scope=""):
@@ -445,4 +492,4 @@ def open_vcenter(module):
 
 # The vSphere connection options (fragment hybridcloud.migration.vsphere) serve SOAP and REST alike;
 # REST_ARGUMENT_SPEC adds the REST-only ones (fragment hybridcloud.migration.vcenter_rest).
-CONNECTION = Connection(dict(vsphere.VSPHERE_ARGSPEC, **REST_ARGUMENT_SPEC), open_vcenter)
+CONNECTION = Connection(dict(vsphere.VSPHERE_ARGSPEC, **REST_ARGUMENT_SPEC), open_vcenter, ranges={"port": (1, 65535)})

@@ -13,11 +13,17 @@ description:
   - Exports a virtual machine into an OVF library item of a vCenter content library (the C(create)
     operation of the vSphere Automation REST API, C(/api) or the legacy C(/rest) family).
   - Idempotent by item name. When the library already has an item named O(name), nothing is captured
-    and that item is returned, unless O(overwrite=true).
+    and that item is adopted (RV(outcome=adopted)), unless O(overwrite=true).
   - With O(overwrite=true) the existing item's content is replaced by a new capture (every run
     captures again and reports a change). vCenter keeps the item's name and description.
-  - The capture call is synchronous. If the connection is lost or O(timeout) passes while creating a
-    new item, the module looks for the item by name and adopts it instead of capturing again.
+  - The capture call is synchronous and sent once, never repeated. After any uncertain answer (a lost
+    connection, a read timeout, an HTTP 5xx or 429) the module looks for the result for up to 30 seconds
+    (within O(timeout)). The result is a new item by name or, when overwriting, the item with new content
+    (C(content_version) or C(last_modified_time) changed). When it is found, it is the result
+    (RV(answer_lost=true)); otherwise the task fails without resending the capture.
+  - "How a re-run decides what is already done: the item of an interrupted capture (a killed run) is
+    found by name and adopted, never captured a second time. The REST API offers no sign of a capture
+    still writing the item, so it is adopted as it is."
 author: hybridcloud.migration contributors (@hybridcloud)
 extends_documentation_fragment:
   - hybridcloud.migration.vsphere
@@ -27,6 +33,9 @@ options:
   vm:
     description:
       - The VM to capture, by name, inventory path (with O(inventory_lookup=soap)) or managed object ID.
+      - Names and IDs put into a URL path are percent-encoded, so C(/), C(?), C(&) or C(#) cannot change the
+        request; values of dots only, control characters and bidirectional-override characters are refused
+        (the same holds for O(library), O(datacenter) and O(name)).
     type: str
     required: true
   datacenter:
@@ -57,9 +66,17 @@ options:
       - Replace the content of an existing item named O(name) with a new capture of O(vm).
     type: bool
     default: false
+  wait:
+    description:
+      - Wait for the capture to finish. With V(false) the capture call gets 10 seconds to answer; when it is
+        still running then and the item exists, the module returns RV(outcome=started).
+    type: bool
+    default: true
   timeout:
     description:
-      - Seconds to wait for the synchronous capture call to answer.
+      - The deadline, in seconds, for the whole run (lookups, the capture call, looking for its result).
+      - When it passes while the capture is still running, the task fails naming the item (which then
+        exists, so C(changed=true)); a re-run adopts it. Must be at least 1.
     type: int
     default: 10800
 seealso:
@@ -103,10 +120,25 @@ overwritten:
   type: bool
   sample: false
 adopted:
-  description: True when the capture answer was lost and the new item was found by name afterwards.
+  description: True when the item was already in the library and was not captured by this run.
   returned: always
   type: bool
   sample: false
+answer_lost:
+  description: True when this run captured the item but the answer of the capture call was lost (or was an
+    HTTP 5xx) and the item was found afterwards.
+  returned: always
+  type: bool
+  sample: false
+outcome:
+  description:
+    - What this run did. V(captured) a new item; V(overwritten) new content for the existing item;
+      V(adopted) the item was already there; V(started) this run's capture is still
+      running (O(wait=false), or the run failed because O(timeout) passed).
+    - Null in check mode and when the run failed before deciding.
+  returned: always
+  type: str
+  sample: captured
 api_family:
   description: The REST URL family used (V(api) or V(rest)).
   returned: always
@@ -114,9 +146,20 @@ api_family:
   sample: api
 """
 
+import time
+
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _vcenter_ovf_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import vcenter_rest
-from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import NotFoundError
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
+    ApiError, JobFailedError, NotFoundError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, format_seconds, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import naming
+
+# After an uncertain answer, how long the captured item is looked for before concluding that nothing was done.
+RECONCILE_WINDOW = 30.0
+# wait=false: how long the capture call is given to answer before the run returns with the capture running.
+START_WINDOW = 10.0
 
 
 class VcenterOvfCapture(MigrationModule):
@@ -129,42 +172,116 @@ class VcenterOvfCapture(MigrationModule):
         description=dict(type="str"),
         flags=dict(type="list", elements="str"),
         overwrite=dict(type="bool", default=False),
+        wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=vcenter_rest.DEFAULT_DEPLOY_TIMEOUT),
     )
+    ranges = {"timeout": (1, None)}
 
     def run(self):
         params = self.params
-        if params["timeout"] <= 0:
-            self.fail_parameter("timeout", "must be a positive number of seconds, got %s" % params["timeout"])
+        self.deadline = time.monotonic() + params["timeout"]  # the whole run's deadline
         rest, inventory = self.client.rest, self.client.inventory
-        library_id = rest.resolve_library(params["library"])
-        datacenter = inventory.resolve("datacenter", params["datacenter"]) if params["datacenter"] else None
-        vm_id = inventory.resolve("vm", params["vm"], datacenter)
-        existing = self.existing_item(rest, library_id)
-        self.result.update(api_family=rest.family, vm=vm_id, overwritten=False, adopted=False,
-                           library_item={"id": existing, "name": params["name"], "library_id": library_id})
+        self.rest = rest
+        self.result.update(api_family=rest.family, vm=None, overwritten=False, adopted=False, answer_lost=False,
+                           outcome=None, library_item={"id": None, "name": params["name"], "library_id": None})
+        with naming("library"):
+            library_id = rest.resolve_library(params["library"])
+        self.library_id = library_id
+        self.result["library_item"]["library_id"] = library_id
+        with naming("datacenter"):
+            datacenter = inventory.resolve("datacenter", params["datacenter"]) if params["datacenter"] else None
+        with naming("vm"):
+            vm_id = inventory.resolve("vm", params["vm"], datacenter)
+        self.result["vm"] = vm_id
+        # Real state: an item of that name, also one an interrupted run's capture is still writing.
+        existing = self.existing_item()
+        self.result["library_item"]["id"] = existing["id"] if existing else None
         if existing and not params["overwrite"]:
+            self.result.update(adopted=True, outcome=plan.ADOPTED)
             return
-        self.changed(before={"library_item": existing} if existing else {},
-                     after={"library_item": existing or params["name"], "source_vm": vm_id})
-        self.result["overwritten"] = bool(existing)
+        before = {"library_item": existing["id"]} if existing else {}
+        after = {"library_item": existing["id"] if existing else params["name"], "source_vm": vm_id}
         if self.check_mode:
+            self.changed(before=before, after=after)
             return
 
         def reconcile():
-            return None if existing else self.existing_item(rest, library_id)
+            return self.look_for_result(existing)
 
-        item_id, adopted = rest.create_item(vm_id, library_id, params["name"], library_item_id=existing,
-                                            description=params["description"], flags=params["flags"],
-                                            reconcile=reconcile, timeout=params["timeout"])
-        self.result["library_item"]["id"] = item_id
-        self.result["adopted"] = adopted
-
-    def existing_item(self, rest, library_id):
+        if self.remaining() <= 0:
+            raise WaitTimeoutError("the timeout of %s passed during the lookups, before the capture was sent; "
+                                   "nothing was captured" % format_seconds(params["timeout"]),
+                                   operation="capture VM as OVF (create)", resource="library item '%s'" % params["name"])
+        read_timeout = self.remaining() if params["wait"] else min(self.remaining(), START_WINDOW)
         try:
-            return rest.resolve_item(self.params["name"], library_id)["id"]
+            item_id, lost = rest.create_item(vm_id, library_id, params["name"],
+                                             library_item_id=existing["id"] if existing else None,
+                                             description=params["description"], flags=params["flags"],
+                                             reconcile=reconcile, timeout=max(read_timeout, 1.0))
+        except (JobFailedError, ApiError) as error:
+            if existing or not (isinstance(error, JobFailedError) or error.status == 400):
+                raise
+            # Refused: decide from a re-read whether another run created the item meanwhile.
+            found = self.existing_item()
+            if not found or not plan.is_duplicate_name("%s %s" % (error, error.code)):
+                raise
+            self.warn("library item '%s' appeared while this run captured it (%s); adopted %s"
+                      % (params["name"], error.message, found["id"]))
+            self.result["library_item"]["id"] = found["id"]
+            self.result.update(adopted=True, outcome=plan.ADOPTED)
+            return
+        self.changed(before=before, after=dict(after, library_item=item_id))
+        self.result["library_item"]["id"] = item_id
+        self.result.update(overwritten=bool(existing), answer_lost=lost,
+                           outcome=plan.OVERWRITTEN if existing else plan.CAPTURED)
+        if lost and self.remaining() <= 0:
+            self.result["outcome"] = plan.STARTED
+            raise WaitTimeoutError(
+                "the capture of VM %s did not answer within the timeout of %s; library item %s ('%s') exists and its "
+                "capture may still be running. Re-run the task: the item is adopted, never captured again"
+                % (vm_id, format_seconds(params["timeout"]), item_id, params["name"]),
+                operation="capture VM as OVF (create)", resource="library item '%s'" % params["name"])
+        if lost and not params["wait"]:
+            self.result["outcome"] = plan.STARTED
+        elif lost:
+            self.warn("the answer to the capture call was lost; library item %s was found afterwards" % item_id)
+
+    def remaining(self):
+        return self.deadline - time.monotonic()
+
+    def existing_item(self):
+        try:
+            return self.rest.resolve_item(self.params["name"], self.library_id)
         except NotFoundError:
             return None
+
+    def look_for_result(self, existing):
+        """After an uncertain answer: the new item by name, or the overwritten item with new content; else None."""
+        def look():
+            found = self.existing_item()
+            if not found:
+                return None
+            if existing is None:
+                return found["id"]
+            changed = any(found.get(key) != existing.get(key) for key in ("content_version", "last_modified_time"))
+            return found["id"] if changed else None
+        try:
+            return wait_for(look, min(self.remaining(), RECONCILE_WINDOW), backoff=PollBackoff(),
+                            what="library item '%s'" % self.params["name"])
+        except WaitTimeoutError:
+            return None
+
+    def validate(self):
+        # Called by the base before the session is opened: nothing is sent for bad input.
+        params = self.params
+        for option in ("vm", "datacenter", "library", "name"):
+            if params[option] is not None:
+                self.check_name(option, params[option])
+                problem = plan.id_like_problem(params[option])
+                if problem:
+                    self.fail_parameter(option, problem)
+        for flag in params["flags"] or []:
+            self.check_name("flags", flag, "flag")
 
 
 def main():

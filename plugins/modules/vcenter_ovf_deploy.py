@@ -15,12 +15,20 @@ description:
   - Every name (datacenter, cluster, host, resource pool, folder, datastore, networks, library, item)
     is resolved to an ID first; a name that matches more than one object is an error.
   - Idempotent by VM name. When a VM with O(name) already exists in the target folder, nothing is
-    deployed and that VM is returned.
-  - The deploy call is synchronous and can take hours for large disks. If the connection is lost or
-    O(timeout) passes, the module looks for the VM by name in the target folder and adopts it
-    instead of deploying again.
+    deployed; that VM is adopted (and powered on with O(power_on=true)).
+  - The deploy call is synchronous and can take hours for large disks. It is sent once per VM, never
+    repeated. After any uncertain answer (a lost connection, a read timeout, an HTTP 5xx or 429) the
+    module looks for the VM by name in the target folder for up to 30 seconds (within O(timeout)) and
+    adopts it; when no VM appears, it fails without resending the deploy, and a re-run deploys it.
+  - "How a re-run decides what is already done: vCenter registers the new VM in the inventory when the
+    deploy starts, before it copies the disks, so a deploy still running (for example of a run that was
+    killed) is found by name. vCenter refuses to power on a VM whose deploy is still running
+    (C(NOT_ALLOWED_IN_CURRENT_STATE), C(RESOURCE_BUSY)); with O(power_on=true) the module keeps trying,
+    on the polling schedule of the collection, until vCenter accepts or O(timeout) passes, and reports
+    RV(outcome=adopted_and_waited). The REST API offers no read-only sign of a deploy in progress, so with
+    O(power_on=false) a VM found by name is adopted as it is (RV(outcome=adopted))."
   - In check mode every name is resolved and the item is validated against the target (the
-    C(filter) operation), but nothing is deployed.
+    C(filter) operation), but nothing is deployed or powered on.
 author: hybridcloud.migration contributors (@hybridcloud)
 extends_documentation_fragment:
   - hybridcloud.migration.vsphere
@@ -36,11 +44,18 @@ options:
   item:
     description:
       - The OVF library item to deploy, by name or ID.
+      - Names and IDs put into a URL path are percent-encoded, so C(/), C(?), C(&) or C(#) cannot change the
+        request; values of dots only, control characters and bidirectional-override characters are refused
+        (the same holds for every other name option).
     type: str
     required: true
   name:
     description:
       - The name of the new VM. Also the key for idempotency within the target folder.
+      - At most 80 characters. C(/), the backslash and C(%) are refused (vCenter stores them escaped, so the VM
+        could not be found again by this name), and so are control and bidirectional-override characters and
+        leading or trailing spaces. Quotes, C(?), C(&) and C(..) are allowed; names travel in JSON bodies and
+        encoded query strings only.
     type: str
     required: true
   datacenter:
@@ -103,12 +118,26 @@ options:
     default: false
   power_on:
     description:
-      - Power the VM on after deploying it. A VM that already existed is left as it is.
+      - Power the VM on once it is deployed. Also applies to a VM found by name (adopted), on this run
+        or a later one; a VM that is already on is left as it is.
+      - A VM whose deploy is still running cannot be powered on; the module waits for it (see O(wait)).
     type: bool
     default: false
+  wait:
+    description:
+      - Wait for the deploy to finish (and, with O(power_on=true), for the VM to be powered on).
+      - With V(false) the deploy call gets 10 seconds to answer; when it is still running then, the module
+        returns RV(outcome=started) with the ID of the VM being deployed (vCenter continues without the
+        client), and a later run with V(true) adopts the VM, waits for it and powers it on.
+    type: bool
+    default: true
   timeout:
     description:
-      - Seconds to wait for the synchronous deploy call to answer (the read timeout of that one call).
+      - The deadline, in seconds, for the whole run (lookups, the deploy call, waiting for a deploy that
+        is still running, power-on), like O(timeout) in every other module of the collection.
+      - When it passes while the deploy is still running, the task fails naming the VM (which then
+        exists, so C(changed=true)); re-run it to keep waiting. The VM is never deployed twice.
+      - Must be at least 1.
     type: int
     default: 10800
 notes:
@@ -155,7 +184,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 vm:
-  description: The VM (deployed, adopted after a lost answer, or already present). In check mode the ID is null when the VM would be deployed.
+  description: The VM (deployed, or found by name and adopted). In check mode the ID is null when the VM would be deployed.
   returned: always
   type: dict
   contains:
@@ -163,12 +192,30 @@ vm:
       description: The VM name.
       type: str
     moref:
-      description: The VM's managed object ID.
+      description: The VM's managed object ID. Also set on a failure that left a VM behind.
       type: str
     adopted:
-      description: True when the deploy answer was lost and the VM was found by name afterwards.
+      description: True when the VM was already in the folder (this run did not deploy it).
       type: bool
-  sample: {"name": "web01-migrated", "moref": "vm-1001", "adopted": false}
+    answer_lost:
+      description: True when this run deployed the VM but the answer of the deploy call was lost (or was an
+        HTTP 5xx) and the VM was found by name afterwards.
+      type: bool
+    power_state:
+      description: The power state read at the end of the run (C(POWERED_ON), C(POWERED_OFF), C(SUSPENDED)),
+        null when unknown.
+      type: str
+  sample: {"name": "web01-migrated", "moref": "vm-1001", "adopted": false, "answer_lost": false, "power_state": "POWERED_ON"}
+outcome:
+  description:
+    - What this run did. V(deployed) this run's deploy made the VM; V(adopted) the VM was already there;
+      V(adopted_and_waited) the VM was there but still being deployed, and this run waited for its deploy
+      (seen with O(power_on=true) only); V(started) this run's deploy is still
+      running (O(wait=false), or the run failed because O(timeout) passed).
+    - Null in check mode and when the run failed before deciding.
+  returned: always
+  type: str
+  sample: adopted_and_waited
 library_item:
   description: The library item used.
   returned: always
@@ -191,16 +238,30 @@ api_family:
   type: str
   sample: api
 powered_on:
-  description: Whether the module powered the VM on.
+  description: Whether this run powered the VM on.
   returned: always
   type: bool
   sample: false
 """
 
+import time
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _vcenter_ovf_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import vcenter_rest
+from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
+    ApiError, JobFailedError, MigrationError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import resolve_placement
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, format_seconds, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import (
+    STARTED, naming, resolve_placement, start_when_free)
+
+# A server that took a deploy registers the VM at once (ImportVApp does, before it copies disks);
+# after an uncertain answer the VM is looked for this long before concluding that nothing was done.
+RECONCILE_WINDOW = 30.0
+# wait=false: how long the deploy call is given to answer before the run returns with the deploy running.
+START_WINDOW = 10.0
+NAME_OPTIONS = ("library", "item", "datacenter", "cluster", "resource_pool", "host", "folder", "datastore",
+                "deployment_option")
 
 
 class VcenterOvfDeploy(MigrationModule):
@@ -222,19 +283,26 @@ class VcenterOvfDeploy(MigrationModule):
         annotation=dict(type="str"),
         accept_all_eula=dict(type="bool", default=False),
         power_on=dict(type="bool", default=False),
+        wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=vcenter_rest.DEFAULT_DEPLOY_TIMEOUT),
     )
+    ranges = {"timeout": (1, None)}
     module_kwargs = dict(required_one_of=[["cluster", "resource_pool", "host"]])
 
     def run(self):
         params = self.params
-        self.check_input()
+        # timeout is the whole run's deadline: lookups, the deploy call, waiting and power-on.
+        self.deadline = time.monotonic() + params["timeout"]
         rest, inventory = self.client.rest, self.client.inventory
-        self.result.update(api_family=rest.family, powered_on=False,
-                           vm={"name": params["name"], "moref": None, "adopted": False})
+        self.inventory = inventory
+        self.result.update(api_family=rest.family, powered_on=False, outcome=None,
+                           vm={"name": params["name"], "moref": None, "adopted": False, "answer_lost": False,
+                               "power_state": None})
 
-        library_id = rest.resolve_library(params["library"]) if params["library"] else None
-        item = rest.resolve_item(params["item"], library_id)
+        with naming("library"):
+            library_id = rest.resolve_library(params["library"]) if params["library"] else None
+        with naming("item"):
+            item = rest.resolve_item(params["item"], library_id)
         self.result["library_item"] = {"id": item["id"], "name": item.get("name"),
                                        "library_id": item.get("library_id") or library_id}
         resolved = resolve_placement(
@@ -242,24 +310,29 @@ class VcenterOvfDeploy(MigrationModule):
             host=params["host"], folder=params["folder"], datastore=params["datastore"],
             network_mappings=params["network_mappings"])
         self.result["resolved"] = resolved
+        self.folder = resolved["folder"]
 
-        existing = inventory.vms_in_folder(params["name"], resolved["folder"])
+        # 1. Real state, including a deploy still running (its VM is registered from the start).
+        existing = inventory.vms_in_folder(params["name"], self.folder)
         if existing:
             if len(existing) > 1:
-                self.warn("%d VMs named '%s' are in folder %s; returning %s"
-                          % (len(existing), params["name"], resolved["folder"], existing[0]))
-            self.result["vm"]["moref"] = existing[0]
+                self.warn("%d VMs named '%s' are in folder %s; using %s"
+                          % (len(existing), params["name"], self.folder, existing[0]))
+            self.result["vm"].update(moref=existing[0], adopted=True)
+            self.result["outcome"] = plan.ADOPTED
+            self.finish(existing[0])
             return
 
-        target = plan.deploy_target(resolved["resource_pool"], resolved["folder"], resolved.get("host"))
+        # 2. Validate against the item before anything is sent.
+        target = plan.deploy_target(resolved["resource_pool"], self.folder, resolved.get("host"))
         summary = rest.filter_item(item["id"], target)
         problems = plan.summary_problems(summary, params["network_mappings"], params["ovf_properties"],
                                          params["accept_all_eula"])
         if problems:
             self.fail_parameter(*problems[0])
-        after = {"vm": params["name"], "library_item": item["id"], "target": target}
-        self.changed(before={}, after=after)
+        self.after = {"vm": params["name"], "library_item": item["id"], "target": target}
         if self.check_mode:
+            self.changed(before={}, after=self.after)
             return
 
         spec = plan.deployment_spec(
@@ -267,32 +340,142 @@ class VcenterOvfDeploy(MigrationModule):
             datastore_id=resolved.get("datastore"), storage_provisioning=params["storage_provisioning"],
             network_mappings=resolved["network_mappings"], ovf_properties=params["ovf_properties"],
             deployment_option=params["deployment_option"])
+        if self.remaining() <= 0:
+            raise WaitTimeoutError("the timeout of %s passed during the lookups, before the deploy was sent; nothing "
+                                   "was deployed" % format_seconds(params["timeout"]), operation="deploy OVF",
+                                   resource="VM '%s'" % params["name"])
+        vm_id, lost = self.deploy(rest, item["id"], target, spec)
+        if vm_id is None:
+            return  # a concurrent deploy of the same name won; adopted
+        self.changed(before={}, after=self.after)
+        self.result["vm"].update(moref=vm_id, answer_lost=lost)
+        self.result["outcome"] = plan.DEPLOYED
+        if lost and self.remaining() <= 0:
+            # The deploy call used the whole deadline: the VM is registered but most likely still copying.
+            self.result["outcome"] = plan.STARTED
+            raise WaitTimeoutError(
+                "the deploy of VM '%s' did not answer within the timeout of %s; VM %s is in folder %s and its deploy "
+                "may still be running. Re-run the task to wait for it: the VM is adopted, never deployed again"
+                % (params["name"], format_seconds(params["timeout"]), vm_id, self.folder), operation="deploy OVF",
+                resource="VM '%s'" % params["name"])
+        if lost and not params["wait"]:
+            self.result["outcome"] = plan.STARTED
+            if params["power_on"]:
+                self.warn("VM %s is still being deployed (wait=false); a later run with wait=true powers it on"
+                          % vm_id)
+            self.result["vm"]["power_state"] = self.read_power_state(vm_id)
+            return
+        if lost:
+            self.warn("the answer to the deploy call was lost; VM %s was found by name in folder %s"
+                      % (vm_id, self.folder))
+        self.finish(vm_id)
+
+    def remaining(self):
+        return self.deadline - time.monotonic()
+
+    def deploy(self, rest, item_id, target, spec):
+        """Send the deploy once; return (vm_id, answer_lost), or (None, False) when another deploy won."""
+        params = self.params
 
         def reconcile():
-            found = inventory.vms_in_folder(params["name"], resolved["folder"])
-            return found[0] if found else None
+            def look():
+                found = self.inventory.vms_in_folder(params["name"], self.folder)
+                return found[0] if found else None
+            try:
+                return wait_for(look, min(self.remaining(), RECONCILE_WINDOW), backoff=PollBackoff(),
+                                what="VM '%s' in folder %s" % (params["name"], self.folder))
+            except WaitTimeoutError:
+                return None
 
-        vm_id, adopted = rest.deploy(item["id"], target, spec, reconcile=reconcile, timeout=params["timeout"])
-        self.result["vm"].update(moref=vm_id, adopted=adopted)
-        if adopted:
-            self.warn("the deploy answer was lost; adopted VM %s found by name in folder %s"
-                      % (vm_id, resolved["folder"]))
-        if params["power_on"]:
-            inventory.power_on(vm_id)
-            self.result["powered_on"] = True
+        read_timeout = self.remaining() if params["wait"] else min(self.remaining(), START_WINDOW)
+        try:
+            return rest.deploy(item_id, target, spec, reconcile=reconcile, timeout=max(read_timeout, 1.0))
+        except (JobFailedError, ApiError) as error:
+            if isinstance(error, ApiError) and error.status != 400:
+                raise  # uncertain answers were reconciled by the client already
+            # vCenter said no (200 succeeded:false, or 400); decide from a re-read whether anything is there now.
+            found = self.inventory.vms_in_folder(params["name"], self.folder)
+            if found and plan.is_duplicate_name("%s %s" % (error, error.code or "")):
+                # Another run deployed the same name between our look and our call: adopt it.
+                self.warn("VM '%s' appeared in folder %s while this run deployed it (%s); adopted %s"
+                          % (params["name"], self.folder, error.message, found[0]))
+                self.result["vm"].update(moref=found[0], adopted=True)
+                self.result["outcome"] = plan.ADOPTED
+                self.finish(found[0])
+                return None, False
+            if found:
+                # A failed deploy that left a VM behind: something changed, say which VM.
+                self.result["vm"]["moref"] = found[0]
+                self.changed(before={}, after=self.after)
+            raise
 
-    def check_input(self):
+    def finish(self, vm_id):
+        """Apply power_on (waiting for a deploy still running), then re-read the power state."""
         params = self.params
+        state = self.read_power_state(vm_id)
+        if params["power_on"] and state != "POWERED_ON":
+            before = {"vm": vm_id, "power_state": state}
+            if self.check_mode:
+                self.changed(before=before, after=dict(before, power_state="POWERED_ON"))
+                return
+            outcome = self.power_on(vm_id)
+            if outcome == STARTED:
+                self.result["powered_on"] = True
+                self.changed(before=before, after=dict(before, power_state="POWERED_ON"))
+            state = self.read_power_state(vm_id)
+        self.result["vm"]["power_state"] = state
+
+    def power_on(self, vm_id):
+        """Start VM_ID; while vCenter refuses because its deploy is still running, wait (within the deadline)."""
+        params = self.params
+        try:
+            outcome, attempts = start_when_free(self.inventory, vm_id, self.remaining() if params["wait"] else 0)
+        except WaitTimeoutError as error:
+            if not params["wait"]:
+                self.warn("VM %s is still being deployed (vCenter refuses to power it on: %s); with wait=false it is "
+                          "left as it is, a later run with wait=true powers it on" % (vm_id, error.api_message))
+                return None
+            if self.result["outcome"] == plan.ADOPTED:
+                self.result["outcome"] = plan.ADOPTED_AND_WAITED
+            raise WaitTimeoutError(
+                "VM %s ('%s') in folder %s is still held by its deploy: vCenter refuses to power it on (%s). %s; re-run "
+                "the task to keep waiting: the VM is adopted, never deployed again"
+                % (vm_id, params["name"], self.folder, error.api_message or "busy",
+                   "gave up after the timeout of %s" % format_seconds(params["timeout"])),
+                operation="power on VM", resource=vm_id)
+        if attempts > 1 and self.result["outcome"] == plan.ADOPTED:
+            self.result["outcome"] = plan.ADOPTED_AND_WAITED
+        return outcome
+
+    def read_power_state(self, vm_id):
+        try:
+            return self.inventory.power_state(vm_id)
+        except MigrationError as error:  # the state is reported, not needed: never fail the run on it
+            self.warn("could not read the power state of VM %s: %s" % (vm_id, error))
+            return None
+
+    def validate(self):
+        # Called by the base before the session is opened: nothing is sent for bad input.
+        params = self.params
+        self.check_name("name", params["name"], "VM name")
+        problem = plan.vm_name_problem(params["name"])
+        if problem:
+            self.fail_parameter("name", problem)
+        for option in NAME_OPTIONS:
+            if params[option] is not None:
+                self.check_name(option, params[option])
+                problem = plan.id_like_problem(params[option])
+                if problem:
+                    self.fail_parameter(option, problem)
         for option in ("network_mappings", "ovf_properties"):
             for key, value in (params[option] or {}).items():
+                self.check_name(option, key, "key")
                 if option == "network_mappings" and (not isinstance(value, str) or not value):
                     self.fail_parameter(option, "maps '%s' to %r; values must be network names or IDs" % (key, value))
+                if option == "network_mappings":
+                    self.check_name(option, value, "network name")
                 if isinstance(value, (dict, list)):
                     self.fail_parameter(option, "sets '%s' to a %s; values must be scalars" % (key, type(value).__name__))
-        if params["timeout"] <= 0:
-            self.fail_parameter("timeout", "must be a positive number of seconds, got %s" % params["timeout"])
-        if not params["name"].strip():
-            self.fail_parameter("name", "must not be empty")
 
 
 def main():

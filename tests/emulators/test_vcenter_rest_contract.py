@@ -538,6 +538,25 @@ def test_contract_12_overwrite_item_keeps_name_and_description(vc):
     assert call(vc, "POST", OVF["api"], api, json=body).status_code == 404
 
 
+def test_contract_12_capture_blocks_and_the_item_exists_from_the_start(vc):
+    """Create is synchronous like deploy (duration configurable, 0 by default); the new item is in the
+    library from the start, so it exists even if the client hangs up."""
+    from tests.emulators.vcenter_rest import EMULATOR
+    assert EMULATOR({"users": []}).settings["capture_seconds"] == 0.0
+    vc.admin.action("capture-duration", {"seconds": 0.6})
+    api = login(vc)
+    body = {"source": {"type": "VirtualMachine", "id": "vm-102"}, "target": {"library_id": GOLDEN},
+            "create_spec": {"name": "slow-capture"}}
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        call(vc, "POST", OVF["api"], api, json=body, timeout=0.15)
+    found = call(vc, "POST", "/api/content/library/item", api, params={"action": "find"},
+                 json={"name": "slow-capture", "library_id": GOLDEN}).json()
+    assert len(found) == 1
+    started = time.monotonic()
+    again = call(vc, "POST", OVF["api"], api, json=dict(body, create_spec={"name": "slow-capture-2"}))
+    assert again.json()["succeeded"] is True and time.monotonic() - started >= 0.5
+
+
 # 13 ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("family", ["api", "rest"])
 def test_contract_13_filter_returns_ovf_summary(vc, family):

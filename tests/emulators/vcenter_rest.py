@@ -20,8 +20,12 @@ not govmomi's vcsim (the project runs vcsim separately for its ``/rest`` quirks)
   400 ``ALREADY_IN_DESIRED_STATE``, a disallowed transition or a VM still being deployed 400
   ``NOT_ALLOWED_IN_CURRENT_STATE``.
 
+* OVF capture (create) is synchronous too: the request is held for ``capture_seconds`` (0 unless set
+  with the ``capture-duration`` action); the new item is in the library from the start (an overwrite's
+  new content version too), so it exists even if the client hangs up.
+
 Admin actions (``POST /__emulator__/<action>``): ``deploy-duration`` ``{"seconds"}``,
-``session-timeout`` ``{"seconds"}``, ``v91-mode`` ``{"enabled"}``,
+``capture-duration`` ``{"seconds"}``, ``session-timeout`` ``{"seconds"}``, ``v91-mode`` ``{"enabled"}``,
 ``break-item`` ``{"item_id", "broken": true, "message"}``.
 """
 
@@ -49,7 +53,7 @@ CREATE_SPEC_STRUCT = "com.vmware.vcenter.ovf.library_item.create_spec"
 SOURCE_STRUCT = "com.vmware.vcenter.ovf.library_item.deployable_identity"
 INPUT_STRUCT = "operation-input"
 
-DEFAULT_SETTINGS = {"deploy_seconds": 2.0, "session_idle_timeout": 1800.0, "v91_mode": False}
+DEFAULT_SETTINGS = {"deploy_seconds": 2.0, "capture_seconds": 0.0, "session_idle_timeout": 1800.0, "v91_mode": False}
 
 
 def make_ovf(name, annotation="", networks=(), eula=None, cpus=1, memory_mib=1024, properties=()):
@@ -341,6 +345,8 @@ class VcenterRestEmulator(Emulator):
         with self.lock:
             if action == "deploy-duration":
                 self.settings["deploy_seconds"] = float(body["seconds"])
+            elif action == "capture-duration":
+                self.settings["capture_seconds"] = float(body["seconds"])
             elif action == "session-timeout":
                 self.settings["session_idle_timeout"] = float(body["seconds"])
             elif action == "v91-mode":
@@ -880,8 +886,10 @@ class VcenterRestEmulator(Emulator):
                 "ovf": descriptor, "broken": None, "creation_time": now, "last_modified_time": now,
                 "content_version": "1", "metadata_version": "1"}
         result = ovf_result(True, ovf_library_item_id=item_id)
+        until = time.time() + self.settings["capture_seconds"]
         if token:
-            self.tokens[token] = {"result": result, "until": 0}
+            self.tokens[token] = {"result": result, "until": until}
+        self.wait_unlocked(until)  # the item exists already, whatever happens to this connection
         return result
 
 

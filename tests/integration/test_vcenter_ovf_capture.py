@@ -65,6 +65,43 @@ def test_capture_idempotent_check_mode_and_overwrite(vcenter_rest_emulator, ansi
     assert vc.info["password"] not in run.output and "Traceback" not in run.output
 
 
+BAD_INPUT = [
+    ("port too big", dict(port=65536), "parameter 'port' must be between 1 and 65535, got 65536"),
+    ("timeout zero", dict(timeout=0), "parameter 'timeout' must be at least 1, got 0"),
+    ("empty name", dict(name=""), "parameter 'name' must be a non-empty name"),
+    ("name dots", dict(name=".."), "parameter 'name' must not consist of dots only"),
+    ("name with bidi", dict(name="tpl\u202egpj"), "parameter 'name' contains the control or formatting character U+202E"),
+    ("vm with control", dict(vm="web\u000701"), "parameter 'vm' contains the control"),
+    ("library with newline", dict(library="Golden\nImages"), "parameter 'library' contains the control"),
+    ("flag with control", dict(flags=["EXTRA\u0000CONFIG"]), "parameter 'flags' contains the control"),
+    ("unknown vm", dict(vm="no-such-vm"), "(parameter 'vm')"),
+    ("unknown library", dict(library="No Such Library"), "(parameter 'library')"),
+    ("unknown datacenter", dict(datacenter="DC-Nowhere"), "(parameter 'datacenter')"),
+    ("unknown option", dict(bogus=True), "bogus"),
+]
+
+
+def test_bad_input_table(vcenter_rest_emulator, ansible):
+    vc = vcenter_rest_emulator
+    base = dict(vm="web01", datacenter="DC-East", library="Golden Images", name="bad-input-capture")
+    tasks = []
+    for title, change, dummy in BAD_INPUT:
+        entry = task(title, merged(base, **{k: v for k, v in change.items() if k != "port"}))
+        if "port" in change:
+            entry["module_defaults"] = {"group/hybridcloud.migration.vmware": dict(
+                emulator_defaults(vc)["group/hybridcloud.migration.vmware"], port=change["port"])}
+        tasks.append(entry)
+    run = ansible.play(tasks, module_defaults=emulator_defaults(vc))
+    problems = []
+    for title, dummy, expected in BAD_INPUT:
+        result = run.result(title)
+        if result["_status"] != "failed" or expected not in result.get("msg", "") or result.get("changed"):
+            problems.append((title, result.get("changed"), result.get("msg")))
+    assert not problems, problems
+    assert creates(vc.admin) == [] and not [i for i in vc.admin.state()["items"] if i["name"] == "bad-input-capture"]
+    assert "Traceback" not in run.output
+
+
 @pytest.fixture(scope="module")
 def sim():
     instance = start_vcsim(tempfile.mkdtemp(prefix="vcsim-cap-"), name="vcsim-cap", tls=True)

@@ -156,24 +156,141 @@ def test_ambiguous_network_name_across_datacenters_needs_datacenter_scope(vc, an
     assert call["body"]["deployment_spec"]["network_mappings"] == [{"key": "VM Network", "value": "network-35"}]
 
 
-def test_lost_answer_adopts_the_vm_instead_of_redeploying(vc, ansible):
+def test_lost_answer_is_this_runs_deploy_found_by_name(vc, ansible):
     vc.admin.fault(method="POST", path="/ovf/library-item/", query="action=deploy", after=True, drop=True)
     run = ansible.play([task("deploy", **BASE)], module_defaults=emulator_defaults(vc))
     result = run.result("deploy")
-    assert result["changed"] is True and result["vm"]["adopted"] is True, result
+    assert result["changed"] is True and result["outcome"] == "deployed", result
+    assert result["vm"]["answer_lost"] is True and result["vm"]["adopted"] is False
     assert len(deploy_calls(vc.admin)) == 1 and len(vms_named(vc, "mig-web01")) == 1
 
 
-def test_read_timeout_adopts_the_vm(vc, ansible):
-    vc.admin.action("deploy-duration", {"seconds": 4})
-    run = ansible.play([task("deploy", timeout=1, **BASE)], module_defaults=emulator_defaults(vc))
-    result = run.result("deploy")
-    assert result["changed"] is True and result["vm"]["adopted"] is True, result
-    # Not resubmitted: a second deploy would have failed on the duplicate name or made a second VM.
-    assert len(vms_named(vc, "mig-web01")) == 1 and "Traceback" not in run.output
-    # The journal has the abandoned deploy from its arrival (its status may still be pending), and a
-    # reset drops it, so its late answer cannot land in a later test's journal.
-    assert len(deploy_calls(vc.admin)) == 1
+# -- bad input: every parameter class fails naming the parameter, nothing is deployed or powered -----
+BAD_INPUT = [
+    ("port too big", dict(port=70000), "parameter 'port' must be between 1 and 65535, got 70000"),
+    ("port zero", dict(port=0), "parameter 'port' must be between 1 and 65535, got 0"),
+    ("port not a number", dict(port="https"), "port"),
+    ("timeout zero", dict(timeout=0), "parameter 'timeout' must be at least 1, got 0"),
+    ("timeout negative", dict(timeout=-5), "parameter 'timeout' must be at least 1, got -5"),
+    ("unknown family", dict(api_family="soap"), "api_family"),
+    ("unknown option", dict(bogus_option=1), "bogus_option"),
+    ("bad provisioning", dict(storage_provisioning="sparse"), "storage_provisioning"),
+    ("empty name", dict(name=""), "parameter 'name' must be a non-empty VM name"),
+    ("name with slash", dict(name="web/01"), "parameter 'name' must not contain '/'"),
+    ("name with percent", dict(name="100%"), "parameter 'name' must not contain '%'"),
+    ("name too long", dict(name="v" * 81), "parameter 'name' must be at most 80 characters"),
+    ("name with bidi", dict(name="web\u202e10"), "parameter 'name' contains the control or formatting character U+202E"),
+    ("name with control", dict(name="web\u000701"), "parameter 'name' contains the control or formatting character U+0007"),
+    ("item dots", dict(item=".."), "parameter 'item' must not consist of dots only"),
+    ("item with newline", dict(item="ubuntu\n22.04"), "parameter 'item' contains the control"),
+    ("library with bidi", dict(library="Migration\u200fTemplates"), "parameter 'library' contains"),
+    ("empty datacenter", dict(datacenter=""), "parameter 'datacenter' must be a non-empty name"),
+    ("folder dots", dict(folder="."), "parameter 'folder' must not consist of dots only"),
+    ("network with bidi", dict(network_mappings={"VM Network": "Back\u202eend"}), "parameter 'network_mappings'"),
+    ("unknown library", dict(library="No Such Library"), "(parameter 'library')"),
+    ("unknown item", dict(item="no-such-template"), "(parameter 'item')"),
+    ("unknown cluster", dict(cluster="Nope"), "(parameter 'cluster')"),
+    ("unknown folder", dict(folder="Nope"), "(parameter 'folder')"),
+    ("unknown datastore", dict(datastore="Nope"), "(parameter 'datastore')"),
+    ("unknown network", dict(network_mappings={"VM Network": "Nope"}), "(parameter 'network_mappings')"),
+    ("unknown OVF network", dict(network_mappings={"Frontend": "Backend"}), "parameter 'network_mappings'"),
+    ("unknown property", dict(ovf_properties={"no_such": "x"}), "parameter 'ovf_properties'"),
+    ("eula refused", dict(accept_all_eula=False), "parameter 'accept_all_eula'"),
+    ("ambiguous item", dict(library=None), "(parameter 'item')"),
+]
+
+
+def test_bad_input_table(vc, ansible):
+    tasks = []
+    for title, change, dummy in BAD_INPUT:
+        args = dict(BASE, power_on=True, **{k: v for k, v in change.items() if k not in ("port",)})
+        entry = task(title, args)
+        if "port" in change:
+            entry["module_defaults"] = emulator_defaults(vc, port=change["port"])
+        tasks.append(entry)
+    run = ansible.play(tasks, module_defaults=emulator_defaults(vc))
+    problems = []
+    for title, dummy, expected in BAD_INPUT:
+        result = run.result(title)
+        if not failed(result) or expected not in result.get("msg", "") or result.get("changed"):
+            problems.append((title, result.get("failed"), result.get("changed"), result.get("msg")))
+    assert not problems, json.dumps(problems, indent=1)
+    # Nothing was deployed or powered on; no VM appeared.
+    assert deploy_calls(vc.admin) == [] and power_calls(vc.admin) == []
+    assert [vm["id"] for vm in vc.admin.state()["vms"]] == ["vm-101", "vm-102"]
+    assert "Traceback" not in run.output
+
+
+# -- secrets: masked in every echoed form, also inside vendor error bodies, at -vvvv ----------------
+SECRET = 'Ovf-Secret "quoted" back\\slash & /path?x=1 pässwörd-2026'
+
+
+def secret_forms(secret):
+    import base64
+    from urllib.parse import quote, quote_plus
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1], quote(secret, safe=""),
+             quote_plus(secret), json.dumps(json.dumps(secret)[1:-1])[1:-1]}
+    forms.add(base64.b64encode(("administrator@vsphere.local:" + secret).encode()).decode())
+    return forms
+
+
+def echo_body(secret):
+    """A vendor error body that quotes the password back in every form a server might."""
+    text = ("login failed for password=%s raw <%s> json <%s> json-utf8 <%s> url <%s> plus <%s>"
+            % (secret, secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+               quote_all(secret), quote_plus_all(secret)))
+    return {"error_type": "ERROR", "messages": [{"id": "vapi.echo", "default_message": text, "args": [secret]}],
+            "data": {"password": secret, "request": json.dumps({"password": secret})}}
+
+
+def quote_all(value):
+    from urllib.parse import quote
+    return quote(value, safe="")
+
+
+def quote_plus_all(value):
+    from urllib.parse import quote_plus
+    return quote_plus(value)
+
+
+def test_secrets_never_printed_even_when_the_vendor_echoes_them(vcenter_rest_emulator, ansible):
+    from tests.emulators.vcenter_rest import DEFAULT_SEED
+    vc = vcenter_rest_emulator
+    seed = dict(DEFAULT_SEED, users=[{"username": "administrator@vsphere.local", "password": SECRET}])
+    vc.reset(seed)
+    vc.admin.action("deploy-duration", {"seconds": 0.2})
+    info = vc.info  # the handle is shared by the whole session: restored below
+    vc.info = dict(info, username="administrator@vsphere.local", password=SECRET)
+    tokens = []
+    original = vc.emulator.login
+
+    def login(request):
+        tokens.append(original(request))
+        return tokens[-1]
+    vc.emulator.login = login
+    try:
+        vc.admin.fault(method="POST", path="/ovf/library-item/", query="action=filter", status=500, body=echo_body(SECRET))
+        vc.admin.fault(method="POST", path="/ovf/library-item/", query="action=deploy", status=400,
+                       body=echo_body(SECRET), times=1)
+        vc.admin.fault(method="POST", path="/ovf/library-item$", status=400, body=echo_body(SECRET))
+        capture = {"name": "capture echo", "hybridcloud.migration.vcenter_ovf_capture": dict(
+            vm="web01", datacenter="DC-East", library="Golden Images", name="echo-capture"), "ignore_errors": True}
+        run = ansible.play([task("filter echo", BASE), task("deploy echo", BASE), capture,
+                            task("ok", dict(BASE, power_on=True))],
+                           module_defaults=emulator_defaults(vc), verbosity=4)
+    finally:
+        vc.emulator.login = original
+        vc.info = info
+        vc.reset()
+    echoed = run.result("filter echo")["msg"]
+    assert failed(run.result("filter echo")) and "login failed for password=********" in echoed, echoed
+    assert echoed.count("********") >= 6, echoed  # every echoed form was there, and masked
+    assert failed(run.result("deploy echo")) and failed(run.result("capture echo"))
+    assert run.result("ok")["outcome"] == "deployed", run.result("ok")
+    leaked = [form for form in secret_forms(SECRET) if form in run.output]
+    assert not leaked, leaked
+    assert tokens and not [t for t in tokens if t in run.output]
+    assert "Traceback" not in run.output
 
 
 # -- vcsim: /rest only, SOAP lookups ------------------------------------------------------------------

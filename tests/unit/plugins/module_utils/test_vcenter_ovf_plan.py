@@ -130,3 +130,25 @@ def test_summary_problems_with_null_or_odd_lists():
     problems = plan.summary_problems(odd, {"Backend": "x"}, None, True)
     assert problems == [("network_mappings", "names OVF networks the item does not have: Backend "
                                              "(the item's networks: VM Network)")]
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("web01", None), ("it's \"quoted\" ?&..", None), ("x" * 80, None),
+    ("x" * 81, "at most 80"), ("a/b", "'/'"), ("a\\b", "'\\'"), ("50%", "'%'"), (" lead", "spaces"),
+])
+def test_vm_name_problem(name, problem):
+    found = plan.vm_name_problem(name)
+    assert (found is None) if problem is None else (problem in found), found
+
+
+@pytest.mark.parametrize("value, bad", [(".", True), ("..", True), ("...", True), ("a..b", False), ("..a", False)])
+def test_id_like_problem(value, bad):
+    assert bool(plan.id_like_problem(value)) is bad
+
+
+@pytest.mark.parametrize("text, duplicate", [
+    ("The name 'vm1' already exists.", True), ("vim.fault.DuplicateName", True), ("ALREADY_EXISTS", True),
+    ("Failed to deploy OVF package", False), (None, False),
+])
+def test_is_duplicate_name(text, duplicate):
+    assert plan.is_duplicate_name(text) is duplicate

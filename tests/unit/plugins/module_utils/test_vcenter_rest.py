@@ -176,11 +176,61 @@ def test_timeout_without_a_vm_fails_and_does_not_resubmit(vc):
     client = make_client(vc)
     client.login()
     try:
-        with pytest.raises(_errors.TransportError, match="no VM named 'gone' appeared .* not resubmitted"):
+        with pytest.raises(_errors.TransportError, match="no VM named 'gone' appeared .* not resent"):
             client.deploy(UBUNTU, TARGET, spec("api", name="gone"), reconcile=lambda: None)
         assert len([e for e in vc.admin.journal() if "deploy" in e["query"]]) == 1
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("status", [503, 500, 502, 429])
+def test_5xx_after_the_server_acted_is_reconciled_never_resent(vc, status):
+    """503 is retried for other calls; a deploy answered 5xx may have been done: look, do not resend."""
+    vc.admin.fault(method="POST", path="/ovf/library-item/", query="action=deploy", after=True, status=status,
+                   body={"error_type": "SERVICE_UNAVAILABLE", "messages": []}, times=3)
+    client = make_client(vc)
+    client.login()
+    inventory = RestInventory(client)
+    try:
+        vm_id, lost = client.deploy(UBUNTU, TARGET, spec("api", name="late"),
+                                    reconcile=lambda: (inventory.vms_in_folder("late", "group-v40") or [None])[0])
+        assert lost is True and vm_id.startswith("vm-")
+        assert len([e for e in vc.admin.journal() if "deploy" in e["query"]]) == 1
+    finally:
+        client.close()
+
+
+def test_4xx_is_not_reconciled(vc):
+    looked = []
+    client = make_client(vc)
+    client.login()
+    try:
+        with pytest.raises(_errors.ApiError) as caught:
+            client.deploy(UBUNTU, dict(TARGET, folder_id="group-v999"), spec("api"), reconcile=lambda: looked.append(1))
+        assert caught.value.status == 400 and looked == []
+    finally:
+        client.close()
+
+
+def test_capture_5xx_after_the_server_acted_is_reconciled_never_resent(vc):
+    vc.admin.fault(method="POST", path="/ovf/library-item$", after=True, status=503, body="busy", times=3)
+    client = make_client(vc)
+    client.login()
+    try:
+        item_id, lost = client.create_item("vm-101", TEMPLATES, "cap-late",
+                                           reconcile=lambda: (client.find_items("cap-late", TEMPLATES) or [None])[0])
+        assert lost is True and item_id
+        assert len([e for e in vc.admin.journal() if e["path"].endswith("/ovf/library-item")]) == 1
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("part", [".", "..", "..."])
+def test_dot_segments_are_never_put_into_a_path(vc, part):
+    client = make_client(vc, family="api")
+    with pytest.raises(_errors.ParameterError):
+        client.path("item", part)
+    assert client.path("item", "a/../b?x=1&y#z") == "/api/content/library/item/a%2F..%2Fb%3Fx%3D1%26y%23z"
 
 
 def test_deploy_read_timeout_is_its_own(vc):

@@ -44,8 +44,8 @@ def test_check_mode_then_deploy_then_unchanged_with_diff(vcenter_rest_emulator):
 @pytest.mark.parametrize("extra, message", [
     (dict(network_mappings={"VM Network": ""}), "parameter 'network_mappings' maps 'VM Network'"),
     (dict(ovf_properties={"hostname": {"a": 1}}), "parameter 'ovf_properties' sets 'hostname' to a dict"),
-    (dict(timeout=0), "parameter 'timeout' must be a positive number"),
-    (dict(name=" "), "parameter 'name' must not be empty"),
+    (dict(timeout=0), "parameter 'timeout' must be at least 1, got 0"),
+    (dict(name=" "), "parameter 'name' must be a non-empty VM name"),
     (dict(resource_pool="Nope"), "no resource pool 'Nope'"),
 ])
 def test_bad_input_fails_before_any_change(vcenter_rest_emulator, extra, message):
