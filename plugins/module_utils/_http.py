@@ -188,12 +188,14 @@ class RestClient:
         return "%s/%s" % (self.base_url, path.lstrip("/"))
 
     def request(self, method, path, json_body=None, data=None, params=None, headers=None, operation=None,
-                resource=None, idempotent=None, read_timeout=None, expect=None, relogin=True):
+                resource=None, idempotent=None, read_timeout=None, expect=None, relogin=True, once=False):
         """Send one call; return a Response or raise a typed error.
 
         ``idempotent`` (default: GET/HEAD/OPTIONS) allows a retry after the request may have
-        reached the server (connection reset, read timeout). ``expect`` lists statuses that are
-        not errors besides 2xx (e.g. 404 for "look up, may be absent").
+        reached the server (connection reset, read timeout). ``once``: never resent on any answer
+        (not even 429), only when it certainly never reached the server; for calls whose repeat would
+        do the work twice, where the caller looks for the result instead. ``expect`` lists statuses
+        that are not errors besides 2xx (e.g. 404 for "look up, may be absent").
         """
         method = method.upper()
         operation = operation or "%s %s" % (method, path.split("?")[0])
@@ -218,8 +220,8 @@ class RestClient:
                 raise self._error(_errors.TransportError, str(exc.cause), operation, resource)
             if response.ok or (expect and response.status in expect):
                 return response
-            if attempt <= self.retries and (self.is_retryable(response)
-                                            or (idempotent and response.status in self.retry_statuses)):
+            if not once and attempt <= self.retries and (self.is_retryable(response)
+                                                         or (idempotent and response.status in self.retry_statuses)):
                 self.clock.sleep(self._retry_after(response) or next(delays))
                 continue
             if relogin and not self._relogging and self.is_session_expired(response):
@@ -229,7 +231,7 @@ class RestClient:
                 finally:
                     self._relogging = False
                 return self.request(method, path, json_body, data, params, headers, operation, resource,
-                                    idempotent, read_timeout, expect, relogin=False)
+                                    idempotent, read_timeout, expect, relogin=False, once=once)
             raise self.error_from(response, operation, resource)
 
     def _send(self, method, path, json_body, data, params, headers, read_timeout):

@@ -75,7 +75,6 @@ class VcenterRestClient(RestClient):
         self.token = None
         self.deploy_timeout = deploy_timeout
         self._version = False  # not read yet
-        self._once = False  # True while sending a call that must never be repeated (deploy, capture)
 
     # -- hooks -----------------------------------------------------------------------------
     def parse_error(self, response):
@@ -83,11 +82,6 @@ class VcenterRestClient(RestClient):
 
     def is_session_expired(self, response):
         return response.status == 401 and self.token is not None
-
-    def is_retryable(self, response):
-        # A deploy or capture answered 503 may have been accepted by vCenter all the same (a proxy
-        # in front of it, or an error after the work): the caller looks for the result instead.
-        return not self._once and super().is_retryable(response)
 
     def login(self):
         """Create a session (detecting the family on first use); remember and mask its token."""
@@ -328,13 +322,10 @@ class VcenterRestClient(RestClient):
         return vm_id, False
 
     def _send_once(self, path, body, params, operation, resource, timeout):
-        """POST a call that must never be repeated: no retry on 503 or on a transport error."""
-        self._once = True
-        try:
-            return self.post(path, body, params=params, operation=operation, resource=resource, idempotent=False,
-                             read_timeout=timeout or self.deploy_timeout)
-        finally:
-            self._once = False
+        """POST a call that must never be repeated (deploy, capture): after any answer but success,
+        and after a reset or a read timeout, the caller looks for the result instead."""
+        return self.post(path, body, params=params, operation=operation, resource=resource, idempotent=False,
+                         once=True, read_timeout=timeout or self.deploy_timeout)
 
     def create_item(self, source_vm_id, library_id, name, library_item_id=None, description=None, flags=None,
                     reconcile=None, timeout=None):

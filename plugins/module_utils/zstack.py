@@ -145,14 +145,14 @@ class ZStackClient(RestClient):
         self.session.headers["Authorization"] = "OAuth %s" % session_uuid
 
     def request(self, method, path, json_body=None, data=None, params=None, headers=None, operation=None,
-                resource=None, idempotent=None, read_timeout=None, expect=None, relogin=True):
+                resource=None, idempotent=None, read_timeout=None, expect=None, relogin=True, once=False):
         if self.use_access_key:
             headers = dict(headers or {}, **self._signature_headers(method, path))
         elif self.session_uuid is None:
             self.login()  # lazily: one session for the whole module run
         return super().request(method, path, json_body=json_body, data=data, params=params, headers=headers,
                                operation=operation, resource=resource, idempotent=idempotent,
-                               read_timeout=read_timeout, expect=expect, relogin=relogin)
+                               read_timeout=read_timeout, expect=expect, relogin=relogin, once=once)
 
     def close(self):
         """Log out (DELETE /accounts/sessions/{uuid}) and close the HTTP session."""

@@ -120,6 +120,15 @@ def test_post_is_not_resent_after_a_503_that_may_follow_the_work(server, scripte
     assert info.value.status == 503 and c.calls == 1  # the caller re-reads the state instead
 
 
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_call_sent_once_is_never_resent_on_any_answer(server, scripted, status):
+    scripted.script["/deploy"] = [text_response(status, "busy"), json_response(201, {"id": 1})]
+    c = client(server)
+    with pytest.raises(_errors.ApiError):
+        c.post("/deploy", {}, once=True)
+    assert c.calls == 1
+
+
 def test_a_post_declared_idempotent_is_resent_after_a_503(server, scripted):
     scripted.script["/busy"] = [text_response(503, "busy"), json_response(201, {"id": 1})]
     assert client(server).post("/busy", {}, idempotent=True).body == {"id": 1}
