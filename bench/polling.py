@@ -44,7 +44,7 @@ class Scenario:
     platform = None
     module = None
     submit = None  # (method, path regex) of the call that starts the work
-    poll = None  # path regex of the calls that ask whether it is done
+    poll = None  # path regex of the GETs that ask whether it is done, or (method, path regex)
 
     def emulator(self, seconds):
         """A platform emulator whose operation lasts SECONDS."""
@@ -53,6 +53,9 @@ class Scenario:
     def args(self, running):
         """The module's arguments against RUNNING."""
         raise NotImplementedError
+
+    def prepare(self, running):
+        """Anything to start before the module runs (e.g. work begun by another client)."""
 
     def completed_at(self, emulator):
         """The epoch time at which the emulator finished the work."""
@@ -129,7 +132,51 @@ class PowerVCAssign(PowerVCScenario):
             return max(s["vsn_visible_at"] for s in emulator.servers.values())
 
 
-SCENARIOS = {s.platform: s for s in (ZStackMigration(), PowerVCMove(), PowerVCAssign())}
+class VcenterDeployAdopted(Scenario):
+    """An OVF deploy is one synchronous call: nothing to poll when the module sends it. It polls when it
+    finds a deploy still running (an earlier run was killed): vCenter refuses to power the VM on until
+    the deploy ends, and the module tries again on the schedule. Another client starts the deploy here."""
+
+    platform = "vcenter-deploy"
+    module = "hybridcloud.migration.vcenter_ovf_deploy"
+    submit = ("POST", r"/vm/[^/]+/power\Z")  # the first power-on attempt starts the wait
+    poll = ("POST", r"/vm/[^/]+/power\Z")
+    item = "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d"  # ubuntu-22.04 in the emulator's seed
+
+    def emulator(self, seconds):
+        from tests.emulators import vcenter_rest as emu
+        return emu.EMULATOR(dict(emu.DEFAULT_SEED, settings=dict(emu.DEFAULT_SEED["settings"], deploy_seconds=seconds)))
+
+    def prepare(self, running):
+        import requests
+        info = running.emulator.connection_info()
+        auth = (info["username"], info["password"])
+        token = requests.post(running.url + "/api/session", auth=auth, verify=running.ca_path, timeout=10).json()
+        body = {"target": {"resource_pool_id": "resgroup-22", "folder_id": "group-v40"},
+                "deployment_spec": {"name": "bench-vm", "accept_all_EULA": True}}
+
+        def deploy():  # held open for the whole deploy, like vCenter's synchronous call
+            requests.post(running.url + "/api/vcenter/ovf/library-item/%s?action=deploy" % self.item, json=body,
+                          headers={"vmware-api-session-id": token}, verify=running.ca_path, timeout=600)
+        threading.Thread(target=deploy, daemon=True).start()
+        while not [p for t, m, p in list(running.emulator.request_log) if m == "POST" and p.endswith(self.item)]:
+            time.sleep(0.02)
+        time.sleep(0.2)  # registered: the VM exists from the start of the deploy
+
+    def args(self, running):
+        info = running.emulator.connection_info()
+        return {"hostname": "127.0.0.1", "port": running.port, "username": info["username"],
+                "password": info["password"], "ca_path": running.ca_path, "inventory_lookup": "rest",
+                "library": "Migration Templates", "item": "ubuntu-22.04", "name": "bench-vm", "datacenter": "DC-East",
+                "cluster": "Prod", "folder": "Migrated", "accept_all_eula": True, "network_mappings": {"VM Network": "Backend"},
+                "power_on": True, "timeout": 600}
+
+    def completed_at(self, emulator):
+        with emulator.lock:
+            return max(vm.get("deploying_until") or 0 for vm in emulator.objects["vms"].values())
+
+
+SCENARIOS = {s.platform: s for s in (ZStackMigration(), PowerVCMove(), PowerVCAssign(), VcenterDeployAdopted())}
 
 
 def measure(scenario, seconds, tls, results):
@@ -137,6 +184,7 @@ def measure(scenario, seconds, tls, results):
     emulator = scenario.emulator(seconds)
     running = Running(emulator, tls_material=tls)
     try:
+        scenario.prepare(running)
         command = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", scenario.module,
                    "-a", json.dumps(scenario.args(running))]
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
@@ -149,12 +197,14 @@ def measure(scenario, seconds, tls, results):
         done = scenario.completed_at(emulator)
         method, path = scenario.submit
         submitted = next(t for t, m, p in log if m == method and re.search(path, p))
-        polls = [t for t, m, p in log if m == "GET" and re.search(scenario.poll, p) and t >= submitted]
+        poll_method, poll_path = scenario.poll if isinstance(scenario.poll, tuple) else ("GET", scenario.poll)
+        polls = [t for t, m, p in log if m == poll_method and re.search(poll_path, p) and t >= submitted]
         noticed = next((t for t in polls if t >= done), None)
         if noticed is None:
             results[(scenario.platform, seconds)] = "no poll after the completion"
             return
-        results[(scenario.platform, seconds)] = (len([t for t in polls if t <= noticed]), noticed - done)
+        # waited: from the submit (or the first poll of work found running) to the poll that noticed the end
+        results[(scenario.platform, seconds)] = (len([t for t in polls if t <= noticed]), noticed - done, noticed - submitted)
     finally:
         running.stop()
 
@@ -197,7 +247,7 @@ def main():
                 print("  %-14s  %5.0fs  %s" % (platform, job, outcome.replace("\n", " ")))
                 ok = False
                 continue
-            polls, late = outcome
+            polls, late, waited = outcome
             short = job <= 10
             passed = late <= SHORT_LIMIT if short else late <= LONG_RATIO * job
             ok &= passed
@@ -206,11 +256,12 @@ def main():
                 "PASS" if passed else "FAIL"))
         outcomes = [results.get((platform, j)) for j in (min(jobs), max(jobs))]
         if len(jobs) > 1 and all(isinstance(o, tuple) for o in outcomes):
-            per_doubling = (outcomes[1][0] - outcomes[0][0]) / math.log2(max(jobs) / min(jobs))
+            # per doubling of the time the module itself waited (work found running is waited for only in part)
+            per_doubling = (outcomes[1][0] - outcomes[0][0]) / math.log2(outcomes[1][2] / outcomes[0][2])
             passed = per_doubling <= POLLS_PER_DOUBLING
             ok &= passed
-            print("  %-14s  growth: %.1f polls per doubling of the length (target <= %d): %s"
-                  % (platform, per_doubling, POLLS_PER_DOUBLING, "PASS" if passed else "FAIL"))
+            print("  %-14s  growth: %.1f polls per doubling of the time waited (%.1f s -> %.1f s; target <= %d): %s"
+                  % (platform, per_doubling, outcomes[0][2], outcomes[1][2], POLLS_PER_DOUBLING, "PASS" if passed else "FAIL"))
 
     print("\nModel (same schedule, no HTTP): polls and worst-case lateness by job length:")
     print("  %8s  %6s  %12s  %8s" % ("job", "polls", "worst late", "late %"))
