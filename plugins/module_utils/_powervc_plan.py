@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, hybridcloud.migration contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Pure PowerVC planning: VSN and host (MTMS) syntax, reading raw API JSON, desired changes.
 
-API data in, decisions out; no I/O. The rules are those of /work/shared/api/powervc.md
-(sections 5, 6 and 8): parse every documented variant, never assume one MTMS form.
+API data in, decisions out; no I/O. The rules are those of IBM's PowerVC API documentation
+(virtual serial number APIs, hosts, servers): parse every documented variant, never assume one MTMS form.
 """
 
 from __future__ import annotations

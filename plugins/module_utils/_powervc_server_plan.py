@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, hybridcloud.migration contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Pure planning for powervc_server: names to ids, the create request, what to do with an existing server.
 
-API data in, decisions out; no I/O. Facts: /work/shared/api/powervc.md section 4 (create with
-``flavor.extra_specs["powervm:virtual_serial_number"]``, the inline-flavor form) and section 3
+API data in, decisions out; no I/O. Facts: IBM's PowerVC virtual serial number APIs (create with
+``flavor.extra_specs["powervm:virtual_serial_number"]``, the inline-flavor form) and its VSN feature page
 (a VSN still on a VM can be reserved; it is listed once the VM is deleted).
 """
 

@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, hybridcloud.migration contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Pure planning for content-library OVF deploy and capture: API data in, request bodies out.
 
 No I/O here. The two URL families differ in how they spell a vAPI map (``/rest``: a list of
 ``{"key", "value"}`` pairs, ``/api``: a JSON object) and in the EULA key of 9.1+ servers; the
-rest of a deploy body is the same (/work/shared/api/vcenter_rest.md, section 2).
+rest of a deploy body is the same (the deployment_spec of VMware's vcenter/ovf/library-item deploy call).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, hybridcloud.migration contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""NSX-T Manager client for the V2T "VM group" migration calls (/work/shared/api/nsx.md).
+"""NSX-T Manager client for the V2T "VM group" migration calls (NSX-T Manager API,
+/api/v1/migration/vmgroup and its actions).
 
 ``NSX_ARGSPEC`` (documented 1:1 by ``plugins/doc_fragments/nsx.py``), ``CONNECTION`` and
 ``NsxClient``: basic or session authentication, NSX error bodies, the retry policy of nsx.md

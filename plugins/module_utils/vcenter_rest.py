@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, hybridcloud.migration contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """vSphere Automation REST client for content-library OVF work, both URL families.
 
 ``/api`` (vCenter 7.0U2+) and the legacy ``/rest`` (older vCenter, and govmomi's vcsim) differ in
 paths, envelopes (``/rest`` wraps answers in ``{"value"}`` and single structs in a named key), map
 encoding and id spelling (``id:<id>`` in ``/rest`` paths). ``api_family: auto`` tries
-``POST /api/session`` and falls back to ``/rest`` on 404. Facts: /work/shared/api/vcenter_rest.md.
+``POST /api/session`` and falls back to ``/rest`` on 404. Facts: VMware's vSphere Automation REST API reference
+(session, vcenter/ovf/library-item, content/library).
 
 Deploy (and capture) is synchronous: the POST stays open for the whole disk copy, so it gets its
 own long read timeout (the rest of the caller's deadline). It is never sent twice: no automatic

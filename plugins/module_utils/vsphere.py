@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, hybridcloud.migration contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """The vSphere (SOAP, pyVmomi) client: connection options, connect/close, bulk reads, lookups.
 
@@ -9,7 +9,7 @@
 * ``VSphere``: ``connect()``, ``content``, ``si``, ``retrieve()`` (paged bulk PropertyCollector
   reads), ``find()`` (name, inventory path or moref id -> moref, cached per run), ``calls`` (SOAP
   round trips), ``close()``.
-* For the NSX V2T vMotion recipe (/work/shared/api/nsx.md section 6): ``find_vm_by_instance_uuid``,
+* For the NSX V2T vMotion recipe (VMware's NSX migration coordinator guide): ``find_vm_by_instance_uuid``,
   ``vm_facts`` (many VMs by instance UUID in two bulk reads), ``nsx_networks`` (the DVPG map and
   the opaque network ids in one round trip), ``nic_backing``, ``service_locator`` (cross-vCenter,
   with ``fetch_thumbprint``) and ``relocate``; waiting for many tasks is ``_vsphere_tasks.run_tasks``.
