@@ -132,6 +132,22 @@ class PowerVCAssign(PowerVCScenario):
             return max(s["vsn_visible_at"] for s in emulator.servers.values())
 
 
+class PowerVCBuild(PowerVCScenario):
+    platform = "powervc-build"
+    module = "hybridcloud.migration.powervc_server"
+    submit = ("POST", r"/servers\Z")
+    poll = r"/servers/[^/]+\Z"
+    setting = "build_time"
+
+    def args(self, running):
+        return dict(self.connection(running), name="bench-build-01", image="IBM i 7.5 base", flavor="ibmi-small",
+                    networks=[{"network": "prod-vlan10"}], virtual_serial_number="none")
+
+    def completed_at(self, emulator):
+        with emulator.lock:
+            return max(s.get("build_until", 0) for s in emulator.servers.values())
+
+
 class VcenterDeployAdopted(Scenario):
     """An OVF deploy is one synchronous call: nothing to poll when the module sends it. It polls when it
     finds a deploy still running (an earlier run was killed): vCenter refuses to power the VM on until
@@ -176,7 +192,7 @@ class VcenterDeployAdopted(Scenario):
             return max(vm.get("deploying_until") or 0 for vm in emulator.objects["vms"].values())
 
 
-SCENARIOS = {s.platform: s for s in (ZStackMigration(), PowerVCMove(), PowerVCAssign(), VcenterDeployAdopted())}
+SCENARIOS = {s.platform: s for s in (ZStackMigration(), PowerVCMove(), PowerVCAssign(), PowerVCBuild(), VcenterDeployAdopted())}
 
 
 def measure(scenario, seconds, tls, results):

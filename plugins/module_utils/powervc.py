@@ -32,8 +32,16 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils import _erro
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import (
     Redactor, RestClient, quote_segment)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
-    VSN_FIELDS, fill_endpoint_template, hosts_from_hypervisors, parse_vsn_list, server_vsn)
+    POLL_MAXIMUM, VSN_FIELDS, fill_endpoint_template, hosts_from_hypervisors, parse_vsn_list, server_vsn)
+
+
+def poll_backoff():
+    """Every PowerVC wait (VSN move, assign, unassign, server build and delete): the collection's
+    schedule (a 5 s change noticed <= 0.5 s late, a long one <= 10 %), capped at the 10 s interval
+    IBM's examples poll at."""
+    return PollBackoff(maximum=POLL_MAXIMUM)
 
 # IBM: get a new token at least 1 h before it expires; the project rule re-authenticates whenever
 # expires_at is less than 1 h away (powervc.md section 1), whatever the token's lifetime.

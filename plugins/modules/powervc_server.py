@@ -231,12 +231,10 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils import power
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     ConflictError, JobFailedError, MigrationError, ParameterError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
     AUTO, find_reserved, resolve_host, server_vsn)
 
-# A build takes minutes: first look after 2 s, never more than 10 % late, at most every 30 s.
-BUILD_BACKOFF = dict(initial=2.0, maximum=30.0)
 
 
 class PowerVCServer(MigrationModule):
@@ -395,7 +393,7 @@ class PowerVCServer(MigrationModule):
                 return current if splan.build_state(current) != "pending" else None
 
             try:
-                current = wait_for(built, self._remaining(), backoff=PollBackoff(**BUILD_BACKOFF),
+                current = wait_for(built, self._remaining(), backoff=powervc.poll_backoff(),
                                    what="server %s (id %s) to be built" % (self.name, server_id))
             except WaitTimeoutError as error:
                 self.result["server"] = splan.server_state(self.client.get_server(server_id) or server)
@@ -458,7 +456,7 @@ class PowerVCServer(MigrationModule):
             self.result["server"] = splan.server_state(current)
             return
         wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self._remaining(),
-                 backoff=PollBackoff(**BUILD_BACKOFF), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
+                 backoff=powervc.poll_backoff(), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
         if "reserve_vsn" in actions:
             listed = find_reserved(self.client.list_reserved(), vsn)
             self.result["vsn"] = {"virtual_serial_number": vsn, "reserved": listed is not None,

@@ -264,16 +264,11 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
     ConflictError, MigrationError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import (
-    Clock, PollBackoff, format_seconds, wait_for)
+    Clock, format_seconds, wait_for)
 
 # One call is sent at most this often in a run: the first time, then again only after an uncertain
 # answer (lost, timed out, 5xx) when re-reading showed that it did not take effect.
 MAX_SENDS = 3
-
-
-def poll_backoff():
-    """The collection's schedule (a 5 s change noticed <= 0.5 s late, a long one <= 10 %), capped at IBM's 10 s."""
-    return PollBackoff(maximum=plan.POLL_MAXIMUM)
 
 
 class PowerVCVsn(MigrationModule):
@@ -493,7 +488,7 @@ class PowerVCVsn(MigrationModule):
             return dict(plan.server_summary(server), virtual_serial_number=vsn) if done else None
 
         try:
-            return wait_for(shows_it, seconds, backoff=poll_backoff(), clock=self.clock,
+            return wait_for(shows_it, seconds, backoff=powervc.poll_backoff(), clock=self.clock,
                             what="server %s to show VSN %s" % (server.get("name"), wanted or "none"))
         except WaitTimeoutError:
             return None
@@ -640,7 +635,7 @@ class PowerVCVsn(MigrationModule):
             return None if plan.moved_pending(vsns, target, last["records"]) else last["records"]
 
         try:
-            return wait_for(arrived, seconds, backoff=poll_backoff(), clock=self.clock,
+            return wait_for(arrived, seconds, backoff=powervc.poll_backoff(), clock=self.clock,
                             what="VSNs %s to be listed on host %s" % (", ".join(vsns), target))
         except WaitTimeoutError:
             return last["records"]
