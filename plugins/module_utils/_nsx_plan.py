@@ -300,6 +300,15 @@ def predict_outcomes(entries):
     return entries
 
 
+def expected_outcomes(entries):
+    """Check mode: ENTRIES as a real run would end them, for the post_migrate and finalize decisions.
+
+    A relocation already running (V(in_progress), adopted) is waited for by a real run, within its
+    timeout, so it counts as placed ("would relocate"), not as a reason to defer post_migrate.
+    """
+    return [dict(e, outcome="would relocate") if e.get("outcome") == "in_progress" else e for e in entries]
+
+
 def post_migrate_decision(entries, group_id, markers, pre_migrate_sent=False):
     """What post_migrate needs, from the final outcomes and the VMs' markers.
 

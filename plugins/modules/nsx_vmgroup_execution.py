@@ -331,7 +331,8 @@ vms:
         Decided from the VM as read after its task ended. V(relocated) (in place now), V(unchanged) (in place before),
         V(in_progress) (its relocation still runs in vCenter, see RV(vms[].task)), V(failed) (not in place, see
         RV(vms[].error)), V(not_started) (the O(timeout) came first); in check mode V(would relocate), V(unchanged),
-        V(in_progress) or V(failed).
+        V(in_progress) or V(failed). In check mode a V(in_progress) VM does not fail the task: a real run waits for its
+        relocation, so check mode reports what follows as if it ends in place (C(post_migrate) V(would send)).
       type: str
       sample: relocated
     error:
@@ -628,8 +629,10 @@ class NsxVmgroupExecution(MigrationModule):
         self.result["failed_vm_instance_ids"] = sorted(e["instance_uuid"] for e in entries
                                                        if e["outcome"] not in plan.PLACED + ("in_progress",))
         post = {"action": "not requested", "failed": [], "mark": []}
+        # Check mode decides on what a real run would reach: it waits for relocations already running.
+        decided = plan.expected_outcomes(entries) if self.check_mode else entries
         if p["post_migrate"]:
-            post = plan.post_migrate_decision(entries, p["group_id"], self.markers(entries, clients), pre_sent)
+            post = plan.post_migrate_decision(decided, p["group_id"], self.markers(decided, clients), pre_sent)
             self.result["failed_vm_instance_ids"] = post["failed"]
             self.result["post_migrate"] = {"send": "would send" if self.check_mode else "sent",
                                            "skip": "skipped", "defer": "deferred"}[post["action"]]
@@ -641,10 +644,10 @@ class NsxVmgroupExecution(MigrationModule):
                                              federation_site_id=p["federation_site_id"])
                 self.result["post_migrate"] = "sent"
                 self.mark(post["mark"], clients)
-        finalize, why = plan.finalize_decision(p["finalize_infra"], p["group_id"], entries, post["action"],
+        finalize, why = plan.finalize_decision(p["finalize_infra"], p["group_id"], decided, post["action"],
                                                self.finalized(target) if p["finalize_infra"] else [])
         self.finalize(finalize, why, target)
-        self.fail_unless_done(entries, post)
+        self.fail_unless_done(decided, post)
 
     def markers(self, entries, clients):
         """{instance uuid: group named by its post_migrate marker} of the VMs in place (from the last read)."""

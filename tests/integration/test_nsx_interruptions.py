@@ -208,3 +208,39 @@ def test_sessions_expire_on_both_sides_mid_run(ansible, nsx_emulator, slow):
     posts = [e for e in nsx.admin.journal() if e["query"] == "action=pre_migrate" and e["status"] < 300]
     assert len(posts) == 1  # the refused one was not processed: one pre_migrate in effect
     assert_converged(ansible, nsx, slow, vms, task, "int-sessions")
+
+
+@pytest.fixture(scope="module")
+def slower(tmp_path_factory):
+    """Relocations of 8 s: long enough for a check-mode run while the first run's vMotion goes on."""
+    inst = start_vcsim(tmp_path_factory.mktemp("nsx-slower"), name="nsx-slower", tls=True, host=2, vm=1, nics=2,
+                       nsx_segments=2, vds_version="7.0.0", relocate_ms=8000)
+    yield inst
+    inst.stop()
+
+
+def test_check_mode_while_a_relocation_still_runs(ansible, nsx_emulator, slower):
+    """After a run left a vMotion going on (here: its timeout), check mode tells what a real run would do:
+    wait for the running task (not start another), then send post_migrate; it sends nothing and does not fail."""
+    nsx = nsx_emulator
+    ls = sorted(slower.info["nsx_dvpgs"].values())
+    vm = slower.vm("DC0_C0_H0_VM0")
+    load_inventory(nsx, {vm["instance_uuid"]: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(slower), group_id="int-check", backing="dvpg",
+                                            target_host="DC0_C0_H1", pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]},
+                                            timeout=1)}
+    first = ansible.play([task])
+    assert first.rc != 0 and first.result("migrate")["vms"][0]["outcome"] == "in_progress"
+    nsx.admin.clear_journal()
+    check = ansible.play([task], check=True, diff=True)
+    result = check.result("migrate")
+    assert [t["state"] for t in launcher_tasks(slower)] == ["running"]  # still moving while check mode looked
+    assert check.rc == 0, check.output
+    assert result["changed"] is True and result["vms"][0]["action"] == "adopt"
+    assert result["post_migrate"] == "would send" and result["failed_vm_instance_ids"] == []
+    assert nsx_mutations(nsx) == [] and len(launcher_tasks(slower)) == 1
+    task[MODULE]["timeout"] = 600
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    assert run.result("migrate")["post_migrate"] == "sent" and len(launcher_tasks(slower)) == 1
+    assert nsx.admin.state()["groups"]["int-check"]["failed_vm_instance_ids"] == []

@@ -312,3 +312,14 @@ def test_finalize_decision_and_marker():
     many = ",".join("g%d" % i for i in range(60))
     kept = plan.finalized_value(many, "new").split(",")
     assert kept[-1] == "new" and len(kept) == 50 and kept[0] == "g11"
+
+
+def test_check_mode_counts_a_running_relocation_as_placed():
+    """A real run waits for an adopted relocation: check mode must not defer post_migrate for it."""
+    entries = [{"instance_uuid": "a", "outcome": "in_progress"}, {"instance_uuid": "b", "outcome": "unchanged"}]
+    assert plan.post_migrate_decision(entries, "g", {"b": "g"})["action"] == "defer"
+    expected = plan.expected_outcomes(entries)
+    assert [e["outcome"] for e in entries] == ["in_progress", "unchanged"]  # the reported outcomes stay
+    decision = plan.post_migrate_decision(expected, "g", {"b": "g"})
+    assert decision["action"] == "send" and decision["failed"] == []
+    assert plan.finalize_decision(True, "g", expected, "send", [])[0] == "send"
