@@ -322,3 +322,23 @@ def test_relogin_with_a_changed_password_is_an_auth_error(idle_vc):
         client.with_session(client.content.viewManager.CreateListView, obj=[])
     assert info.value.operation == "login"
     client.si = None  # its session is gone: nothing to log out of
+
+
+def test_a_wait_ends_before_the_soap_socket_timeout(tmp_path_factory):
+    """WaitForUpdatesEx blocks on the server for maxWaitSeconds; pyVmomi's socket timeout (the client's
+    connect_timeout) bounds every read. A wait as long as that timeout (30 s each by default) broke the watch
+    of every vMotion longer than it ("read operation timed out"), ending a wave early as in_progress."""
+    inst = start_vcsim(tmp_path_factory.mktemp("vc-slow-task"), name="vc-slow-task", tls=True, host=2, vm=1,
+                       relocate_ms=5000)
+    client = vsphere.VSphere(inst.host, inst.username, inst.password, port=inst.port, ca_path=inst.cert_path,
+                             connect_timeout=3).connect()
+    try:
+        vm = inst.info["vms"][0]
+        client.vm_facts([vm["instance_uuid"]])
+        host = client.find("host", inst.info["hosts"][1]["moref"])
+        outcomes = run_tasks(client, [(vm["instance_uuid"], lambda: client.relocate(vm["instance_uuid"], [], host=host))],
+                             parallel=2, timeout=60)  # the default max_wait (30 s) is longer than the 3 s socket timeout
+        assert outcomes[vm["instance_uuid"]]["state"] == "success", outcomes
+    finally:
+        client.close()
+        inst.stop()
