@@ -69,6 +69,7 @@ options:
       vm_instance_ids:
         description:
           - The vCenter B(instance) UUIDs (C(config.instanceUuid)) of the VMs of the group, not their BIOS UUIDs.
+          - A VM listed more than once is sent to NSX (and migrated) once.
         type: list
         elements: str
         required: true
