@@ -274,7 +274,10 @@ group_id:
   type: str
   sample: wave-01
 pre_migrate:
-  description: What happened to C(pre_migrate) (V(sent), V(skipped) when the group already existed, V(not requested)).
+  description: >-
+    What happened to C(pre_migrate): V(sent), V(skipped) when the group already existed, V(failed) (NSX answered an
+    error and the group, read again, does not hold every VM; an error answer after which the group holds them all counts
+    as V(sent), with a warning), V(would send) (check mode) or V(not requested).
   returned: always
   type: str
   sample: sent
@@ -497,10 +500,7 @@ class NsxVmgroupExecution(MigrationModule):
 
         # 3. Apply: pre_migrate, then the relocations (adopting those in flight), each VM on its own.
         if pre == "send":
-            self.result["changed"] = True
-            self.client.nsx.pre_migrate(p["group_id"], wanted, p["pre_migrate"]["allow_override"], p["federation_site_id"])
-            self.result["pre_migrate"] = "sent"
-            details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"])
+            details = self.send_pre_migrate(wanted, details)
             entries = make_plan(details, vms, in_flight)
         elif pre == "skip":
             self.result["pre_migrate"] = "skipped"
@@ -564,6 +564,31 @@ class NsxVmgroupExecution(MigrationModule):
             return self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"], missing_ok=True)
         except (AuthError, TransportError) as error:
             raise nsx.connection_parameter_error(error, self.client.opened_nsx)
+
+    def send_pre_migrate(self, wanted, before):
+        """pre_migrate, then the group as NSX has it now. An error answer is judged by re-reading the group:
+        if it holds every wanted VM, NSX acted (the answer came after it, or a retry was refused because the
+        first attempt created the group) and the run goes on; otherwise the error stands."""
+        p = self.params
+        self.result["pre_migrate"] = "failed"
+        try:
+            self.client.nsx.pre_migrate(p["group_id"], wanted, p["pre_migrate"]["allow_override"], p["federation_site_id"])
+        except MigrationError as error:
+            try:
+                details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"],
+                                                                         missing_ok=True)
+            except MigrationError:
+                details = None
+            if details is None or plan.pre_migrate_decision(details, wanted)[0] != "skip":
+                if details is not None and details != before:
+                    self.result["changed"] = True  # NSX changed the group, though not as asked
+                raise error
+            self.warn("pre_migrate answered with an error, but VM group %s now exists with every VM: NSX did it (%s)"
+                      % (p["group_id"], error))
+        else:
+            details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"])
+        self.result.update(changed=True, pre_migrate="sent")
+        return details
 
     def placement(self, target, cross):
         """(placement, morefs, ServiceLocator or None) on the target vCenter, every name resolved."""

@@ -244,3 +244,55 @@ def test_check_mode_while_a_relocation_still_runs(ansible, nsx_emulator, slower)
     assert run.rc == 0, run.output
     assert run.result("migrate")["post_migrate"] == "sent" and len(launcher_tasks(slower)) == 1
     assert nsx.admin.state()["groups"]["int-check"]["failed_vm_instance_ids"] == []
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    inst = start_vcsim(tmp_path_factory.mktemp("nsx-quick"), name="nsx-quick", tls=True, host=3, vm=2, nics=2,
+                       nsx_segments=2, vds_version="7.0.0", relocate_ms=300)
+    yield inst
+    inst.stop()
+
+
+PRE = {"method": "POST", "path": "^/api/v1/migration/vmgroup$", "query": "action=pre_migrate"}
+API_500 = {"error_code": 100, "error_message": "General error", "httpStatus": "INTERNAL_SERVER_ERROR"}
+
+
+@pytest.mark.parametrize("fault,group,vm", [
+    (dict(PRE, status=500, body=API_500, after=True), "int-pre-500-after", "DC0_C0_H0_VM0"),
+    (dict(PRE, status=503, body=dict(API_500, httpStatus="SERVICE_UNAVAILABLE"), after=True), "int-pre-503-after",
+     "DC0_C0_H0_VM1"),
+])
+def test_pre_migrate_error_after_nsx_acted(ansible, nsx_emulator, quick, fault, group, vm):
+    """NSX created the group but answered an error (a 503 is even retried, and the repeat refused: the group
+    exists). The run re-reads the group, finds it created with every VM, and goes on in the same run."""
+    nsx = nsx_emulator
+    ls = sorted(quick.info["nsx_dvpgs"].values())
+    uuid = quick.vm(vm)["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id=group, backing="dvpg",
+                                            target_host="DC0_C0_H2", pre_migrate={"vm_instance_ids": [uuid]})}
+    nsx.admin.fault(**fault)
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    result = run.result("migrate")
+    assert result["pre_migrate"] == "sent" and [v["outcome"] for v in result["vms"]] == ["relocated"]
+    state = nsx.admin.state()["groups"][group]
+    assert state["pre_migrate_count"] == 1 and state["state"] == "post_migrated" and state["failed_vm_instance_ids"] == []
+    nsx.admin.clear_journal()
+    again = ansible.play([task])
+    assert again.rc == 0 and again.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
+
+
+def test_pre_migrate_refused_reports_nothing_changed(ansible, nsx_emulator, quick):
+    """NSX refuses pre_migrate (it did nothing): the task fails naming the call, changed false."""
+    nsx = nsx_emulator
+    uuid = quick.vm("DC0_C0_H1_VM0")["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: sorted(quick.info["nsx_dvpgs"].values())[0]}})
+    nsx.admin.fault(**dict(PRE, status=500, body=API_500))
+    run = ansible.play([{"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id="int-pre-refused",
+                                                         target_host="DC0_C0_H2", pre_migrate={"vm_instance_ids": [uuid]})}])
+    result = run.result("migrate")
+    assert run.rc != 0 and "pre_migrate" in result["msg"] and "General error" in result["msg"]
+    assert result["changed"] is False and "int-pre-refused" not in nsx.admin.state()["groups"]
+    assert [t for t in launcher_tasks(quick) if t["vm_name"] == "DC0_C0_H1_VM0"] == []
