@@ -296,3 +296,33 @@ def test_pre_migrate_refused_reports_nothing_changed(ansible, nsx_emulator, quic
     assert run.rc != 0 and "pre_migrate" in result["msg"] and "General error" in result["msg"]
     assert result["changed"] is False and "int-pre-refused" not in nsx.admin.state()["groups"]
     assert [t for t in launcher_tasks(quick) if t["vm_name"] == "DC0_C0_H1_VM0"] == []
+
+
+@pytest.mark.parametrize("after,group,vm", [(False, "int-mark-lost", "DC0_C0_H1_VM1"), (True, "int-mark-answer-lost", "DC0_C0_H2_VM0")])
+def test_post_migrate_marker_lost(ansible, nsx_emulator, quick, after, group, vm):
+    """post_migrate accepted, then the marker write's answer is lost (before or after vCenter wrote it), as
+    when a run is killed between the two: the run warns and succeeds; the re-run resends post_migrate (with
+    allow_override, listing no VM as failed) only when the marker is really missing, then sends nothing."""
+    nsx = nsx_emulator
+    ls = sorted(quick.info["nsx_dvpgs"].values())
+    uuid = quick.vm(vm)["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id=group, backing="dvpg",
+                                            target_host="DC0_C0_H0", pre_migrate={"vm_instance_ids": [uuid]})}
+    launcher_fault(quick, call={"method": "SetField", "count": 1, "drop": True, "after": after})
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    assert "marker could not be written" in run.output and run.result("migrate")["post_migrate"] == "sent"
+    nsx.admin.clear_journal()
+    again = ansible.play([task])
+    assert again.rc == 0, again.output
+    result = again.result("migrate")
+    if after:  # the marker is there: nothing to send
+        assert result["changed"] is False and result["post_migrate"] == "skipped" and nsx_mutations(nsx) == []
+    else:
+        assert result["changed"] is True and result["post_migrate"] == "sent"
+        assert [e["body"] for e in post_calls(nsx)] == [{"group_id": group, "failed_vm_instance_ids": [], "allow_override": True}]
+        nsx.admin.clear_journal()
+        third = ansible.play([task])
+        assert third.rc == 0 and third.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
+    assert len([t for t in launcher_tasks(quick) if t["vm_name"] == vm]) == 1

@@ -342,3 +342,31 @@ def test_a_wait_ends_before_the_soap_socket_timeout(tmp_path_factory):
     finally:
         client.close()
         inst.stop()
+
+
+def launcher_fault(inst, **spec):
+    import json
+    import urllib.request
+    request = urllib.request.Request(inst.url.replace("/sdk", "/_launcher/fault"), data=json.dumps(spec).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, context=inst.ssl_context()).read()
+
+
+def test_a_read_whose_connection_drops_is_read_again_then_a_typed_error(tmp_path_factory):
+    """A lost or timed-out answer to a read (the re-read after the relocations, the markers) was an untyped
+    http.client / socket exception: a traceback and no per-VM outcome. A read is safe to repeat: once, then
+    a TransportError naming the call."""
+    inst = start_vcsim(tmp_path_factory.mktemp("vc-read-drop"), name="vc-read-drop", tls=True, host=1, vm=1)
+    client = connect(inst)
+    uuid = inst.info["vms"][0]["instance_uuid"]
+    try:
+        launcher_fault(inst, call={"method": "RetrievePropertiesEx", "count": 1, "drop": True, "after": True})
+        assert list(client.vm_facts([uuid])) == [uuid]
+        launcher_fault(inst, call={"method": "RetrievePropertiesEx", "count": 2, "drop": True})
+        with pytest.raises(vsphere._errors.TransportError) as info:
+            client.vm_facts([uuid])
+        assert info.value.operation == "RetrievePropertiesEx" and "connection lost" in str(info.value)
+        assert list(client.vm_facts([uuid])) == [uuid]  # the client works on afterwards
+    finally:
+        client.close()
+        inst.stop()
