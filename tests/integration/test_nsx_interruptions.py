@@ -248,7 +248,7 @@ def test_check_mode_while_a_relocation_still_runs(ansible, nsx_emulator, slower)
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    inst = start_vcsim(tmp_path_factory.mktemp("nsx-quick"), name="nsx-quick", tls=True, host=3, vm=2, nics=2,
+    inst = start_vcsim(tmp_path_factory.mktemp("nsx-quick"), name="nsx-quick", tls=True, host=3, vm=3, nics=2,
                        nsx_segments=2, vds_version="7.0.0", relocate_ms=300)
     yield inst
     inst.stop()
@@ -326,3 +326,31 @@ def test_post_migrate_marker_lost(ansible, nsx_emulator, quick, after, group, vm
         third = ansible.play([task])
         assert third.rc == 0 and third.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
     assert len([t for t in launcher_tasks(quick) if t["vm_name"] == vm]) == 1
+
+
+@pytest.mark.parametrize("acted,group,vm", [(True, "int-kill-pre", "DC0_C0_H2_VM1"), (False, "int-kill-pre-lost", "DC0_C0_H2_VM2")])
+def test_killed_while_pre_migrate_is_in_flight(ansible, nsx_emulator, quick, acted, group, vm):
+    """The run is killed once pre_migrate was sent, before its answer; NSX then creates the group (acted) or
+    never sees the call. The re-run creates the group only if it is missing, migrates and posts once."""
+    import time
+    nsx = nsx_emulator
+    ls = sorted(quick.info["nsx_dvpgs"].values())
+    uuid = quick.vm(vm)["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id=group, backing="dvpg",
+                                            target_host="DC0_C0_H0", pre_migrate={"vm_instance_ids": [uuid]})}
+    nsx.admin.fault(**dict(PRE, delay=1.5, **({} if acted else {"drop": True})))
+    ansible.start([task]).kill_when(lambda: any(e["query"] == "action=pre_migrate" for e in nsx.admin.journal()),
+                                    timeout=120)
+    time.sleep(2)  # the delayed call completes (or is dropped) on the server
+    assert (group in nsx.admin.state()["groups"]) is acted
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    result = run.result("migrate")
+    assert result["pre_migrate"] == ("skipped" if acted else "sent") and result["vms"][0]["outcome"] == "relocated"
+    state = nsx.admin.state()["groups"][group]
+    assert state["pre_migrate_count"] == 1 and state["post_migrate_count"] == 1 and state["failed_vm_instance_ids"] == []
+    assert len([t for t in launcher_tasks(quick) if t["vm_name"] == vm]) == 1
+    nsx.admin.clear_journal()
+    again = ansible.play([task])
+    assert again.rc == 0 and again.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
