@@ -354,3 +354,32 @@ def test_killed_while_pre_migrate_is_in_flight(ansible, nsx_emulator, quick, act
     nsx.admin.clear_journal()
     again = ansible.play([task])
     assert again.rc == 0 and again.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
+
+
+def test_killed_after_post_migrate_sent_before_its_marker(ansible, nsx_emulator, quick):
+    """Killed once post_migrate was sent (NSX processes it after the kill), before the marker was written:
+    the re-run cannot know, so it sends post_migrate again, with allow_override and no VM listed as failed;
+    then it marks the VM and the next run sends nothing."""
+    import time
+    nsx = nsx_emulator
+    ls = sorted(quick.info["nsx_dvpgs"].values())
+    vm = "DC0_C0_H1_VM2"
+    uuid = quick.vm(vm)["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id="int-kill-post", backing="dvpg",
+                                            target_host="DC0_C0_H0", pre_migrate={"vm_instance_ids": [uuid]})}
+    nsx.admin.fault(**dict(POST, delay=1.5))
+    ansible.start([task]).kill_when(lambda: bool(post_calls(nsx)), timeout=120)
+    time.sleep(2)
+    assert nsx.admin.state()["groups"]["int-kill-post"]["post_migrate_count"] == 1
+    nsx.admin.clear_journal()
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    result = run.result("migrate")
+    assert result["pre_migrate"] == "skipped" and result["post_migrate"] == "sent" and result["vms"][0]["outcome"] == "unchanged"
+    assert [e["body"] for e in post_calls(nsx)] == [{"group_id": "int-kill-post", "failed_vm_instance_ids": [],
+                                                     "allow_override": True}]
+    assert len([t for t in launcher_tasks(quick) if t["vm_name"] == vm]) == 1
+    nsx.admin.clear_journal()
+    again = ansible.play([task])
+    assert again.rc == 0 and again.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
