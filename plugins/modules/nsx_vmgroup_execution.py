@@ -41,6 +41,9 @@ description:
     it. A run that cannot be sure sends it; a run that finds every VM in place marked sends nothing. After C(finalize_infra)
     succeeded, the group id is added to the custom attribute C(hybridcloud.migration.nsx_finalize_infra) of the target
     vCenter's root folder, and C(finalize_infra) is sent again only for a group not listed there.
+  - NSX looks for the group's VMs in the source vCenter, so after a cross-vCenter vMotion it may list a moved VM in
+    C(failed_vm_instance_ids). A VM found on the target vCenter, placed as asked, with every vNIC on an NSX segment and
+    carrying its VIF id, counts as migrated (V(unchanged)) all the same, and is not listed as failed.
   - C(post_migrate) lists exactly the VMs not in place after the re-read (and those NSX did not find). It waits while a
     relocation still runs (V(deferred)), so that a VM that is still moving is never listed as failed.
 author: hybridcloud.migration contributors (@hybridcloud)

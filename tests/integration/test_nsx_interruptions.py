@@ -383,3 +383,41 @@ def test_killed_after_post_migrate_sent_before_its_marker(ansible, nsx_emulator,
     nsx.admin.clear_journal()
     again = ansible.play([task])
     assert again.rc == 0 and again.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
+
+
+@pytest.fixture(scope="module")
+def xvc(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("nsx-xvc")
+    source = start_vcsim(tmp, wait=False, name="xsrc", tls=True, host=2, vm=1, nics=2, relocate_ms=300)
+    target = start_vcsim(tmp, wait=False, name="xdst", tls=True, host=2, vm=1, nsx_segments=2, vds_version="7.0.0",
+                         relocate_ms=300, password="Target-Vc-Secret-2026")
+    source.wait_ready()
+    target.wait_ready()
+    yield source, target
+    source.stop()
+    target.stop()
+
+
+def test_cross_vcenter_vm_nsx_no_longer_finds_in_the_source(ansible, nsx_emulator, xvc):
+    """After a cross-vCenter vMotion the VM is gone from the source vCenter, so NSX (which looks there) may list
+    it in failed_vm_instance_ids and map none of its vNICs. A re-run must not call that migrated VM failed,
+    nor tell NSX so: it is in place on the target with its VIF ids."""
+    nsx = nsx_emulator
+    source, target = xvc
+    ls = sorted(target.info["nsx_dvpgs"].values())
+    uuid = source.vm("DC0_C0_H0_VM0")["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "xvc", MODULE: dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"),
+                                        group_id="int-xvc-gone", target_host="DC0_C0_H1", target_datastore="LocalDS_0",
+                                        pre_migrate={"vm_instance_ids": [uuid]})}
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    load_inventory(nsx, {})  # NSX no longer finds the VM in the source vCenter
+    nsx.admin.clear_journal()
+    for check in (True, False):
+        again = ansible.play([task], check=check)
+        assert again.rc == 0, again.output
+        result = again.result("xvc")
+        assert [v["outcome"] for v in result["vms"]] == ["unchanged"] and result["failed_vm_instance_ids"] == []
+        assert result["changed"] is False and result["post_migrate"] == "skipped"
+    assert nsx_mutations(nsx) == [] and nsx.admin.state()["groups"]["int-xvc-gone"]["failed_vm_instance_ids"] == []

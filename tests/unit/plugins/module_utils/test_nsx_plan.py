@@ -323,3 +323,17 @@ def test_check_mode_counts_a_running_relocation_as_placed():
     decision = plan.post_migrate_decision(expected, "g", {"b": "g"})
     assert decision["action"] == "send" and decision["failed"] == []
     assert plan.finalize_decision(True, "g", expected, "send", [])[0] == "send"
+
+
+def test_vm_moved_to_the_target_vcenter_is_not_failed_when_nsx_no_longer_finds_it():
+    """After a cross-vCenter move NSX may list the VM as not found (it looks in the source vCenter)."""
+    xvc = {"vcenter": VC, "cross_vcenter": True, "host": "host-1"}
+    moved = vm("a", {"4000": (dvpg_backing(LS1), "a:4000"), "4001": (opaque_backing(LS3), "a:4001")})
+    d = details({}, failed=["a"])
+    (entry,) = plan.plan_migration(d, {"a": moved}, DVPGS, OPAQUE, xvc)
+    assert entry["action"] == "none" and "no longer finds" in entry["note"]
+    # Not the trace of this recipe, or not there: NSX's word stands.
+    for facts, place in ((vm("a", {"4000": (dvpg_backing(LS1), "a:4000"), "4001": (OLD, None)}), xvc),
+                         (dict(moved, vcenter="vc-source"), xvc), (moved, dict(xvc, host="host-2")),
+                         (moved, dict(xvc, cross_vcenter=False))):
+        assert plan.plan_migration(d, {"a": facts}, DVPGS, OPAQUE, place)[0]["action"] == "fail"
