@@ -37,6 +37,8 @@ FINALIZE_FIELD = "hybridcloud.migration.nsx_finalize_infra"  # on the root folde
 FINALIZED_KEEP = 50  # group ids kept in the finalize marker
 PLACED = ("relocated", "unchanged", "would relocate")
 PENDING_NOTE = "vNIC backings are known once pre_migrate has created the group in NSX"
+MOVED_NOTE = ("NSX no longer finds this VM in the source vCenter (failed_vm_instance_ids): it is in place on the target "
+              "vCenter, every vNIC on an NSX segment with its VIF id")
 
 
 def vnic_map(details):
@@ -174,6 +176,9 @@ def plan_migration(details, vms, dvpgs, opaque, placement, backing="auto", extra
         entry = {"instance_uuid": instance_uuid, "name": vm.get("name") if vm else None, "action": "none",
                  "error": None, "task": None, "note": None, "nics": [], "placement": {}, "move": False}
         entries.append(entry)
+        if instance_uuid in nsx_failed and vm is not None and moved_in_place(instance_uuid, vm, placement):
+            entry.update(note=MOVED_NOTE, placement={"before": _before(vm), "after": _before(vm)})
+            continue
         if instance_uuid in nsx_failed:
             entry.update(action="fail", error="NSX did not find this VM in the source vCenter (failed_vm_instance_ids)")
             continue
@@ -210,6 +215,20 @@ def plan_migration(details, vms, dvpgs, opaque, placement, backing="auto", extra
         if not placed or any(change["changed"] for change in changes):
             entry["action"] = "relocate"
     return entries
+
+
+def moved_in_place(instance_uuid, vm, placement):
+    """True for a VM already moved to the target vCenter as asked, every vNIC on an NSX segment with its VIF id.
+
+    NSX looks for the group's VMs in the source vCenter: once moved out of it, a VM may be listed in
+    failed_vm_instance_ids with no vNIC mapped. Such a VM is migrated, not failed (a cross-vCenter move
+    needs every vNIC mapped, so every vNIC carrying its VIF id is the trace of this recipe).
+    """
+    nics = vm.get("nics") or []
+    return bool(placement.get("cross_vcenter") and vm.get("vcenter") == placement.get("vcenter") and nics
+                and is_placed(vm, placement)
+                and all((nic.get("backing") or {}).get("type") in ("dvpg", "opaque")
+                        and nic.get("external_id") == vif_id(instance_uuid, nic["key"]) for nic in nics))
 
 
 def _before(vm):
@@ -298,6 +317,15 @@ def predict_outcomes(entries):
     for entry in entries:
         entry["outcome"] = names[entry["action"]]
     return entries
+
+
+def expected_outcomes(entries):
+    """Check mode: ENTRIES as a real run would end them, for the post_migrate and finalize decisions.
+
+    A relocation already running (V(in_progress), adopted) is waited for by a real run, within its
+    timeout, so it counts as placed ("would relocate"), not as a reason to defer post_migrate.
+    """
+    return [dict(e, outcome="would relocate") if e.get("outcome") == "in_progress" else e for e in entries]
 
 
 def post_migrate_decision(entries, group_id, markers, pre_migrate_sent=False):

@@ -156,7 +156,10 @@ class TaskWaiter:
 
     def __init__(self, client, max_wait=30):
         self.client = client
-        self.max_wait = max_wait
+        # The server holds WaitForUpdatesEx for up to maxWaitSeconds, and pyVmomi's socket timeout (the
+        # client's connect_timeout) bounds every read: a wait as long as that timeout breaks the watch.
+        socket_timeout = getattr(client, "connect_timeout", None)
+        self.max_wait = max(1, min(max_wait, int(socket_timeout * 2 / 3))) if socket_timeout else max_wait
         self.tracked = {}  # task id -> moref, until its outcome is reported
         self.states = {}  # task id -> {property: value}, every task the filter reported
         self.gone = {}  # task id -> why it can no longer be watched

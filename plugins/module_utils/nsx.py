@@ -141,7 +141,9 @@ class NsxClient(RestClient):
     # -- the vmgroup calls (nsx.md section 2) ----------------------------------------------
     def pre_migrate(self, group_id, vm_instance_ids, allow_override=False, federation_site_id=None):
         """POST pre_migrate. After an unknown outcome (connection lost once sent) resend with allow_override."""
-        body = {"group_id": str(group_id), "vm_instance_ids": list(vm_instance_ids), "allow_override": bool(allow_override)}
+        # Each VM once, in the order given: a VM listed twice is still one VM of the group.
+        body = {"group_id": str(group_id), "vm_instance_ids": list(dict.fromkeys(vm_instance_ids)),
+                "allow_override": bool(allow_override)}
         if federation_site_id:
             body["federation_site_id"] = federation_site_id
         operation = "pre_migrate"

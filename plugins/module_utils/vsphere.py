@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import http.client
 import socket
 import ssl
 import threading
@@ -301,7 +302,14 @@ class VSphere:
         except vim.fault.NotAuthenticated:
             # A read is safe to repeat: log in again once (the session idled out between steps).
             self.relogin()
-        return self._retrieve(types, properties, container, objects, page_size)
+        except (OSError, http.client.HTTPException):
+            pass  # the connection dropped or the answer timed out: once more, on a new connection (pyVmomi's)
+        try:
+            return self._retrieve(types, properties, container, objects, page_size)
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._error(_errors.TransportError, "connection lost: %s: %s" % (type(exc).__name__, exc),
+                              "RetrievePropertiesEx", ", ".join(getattr(t, "__name__", str(t)) for t in
+                                                                (types if isinstance(types, (list, tuple)) else [types])))
 
     def _retrieve(self, types, properties, container, objects, page_size):
         types = list(types) if isinstance(types, (list, tuple)) else [types]

@@ -41,6 +41,9 @@ description:
     it. A run that cannot be sure sends it; a run that finds every VM in place marked sends nothing. After C(finalize_infra)
     succeeded, the group id is added to the custom attribute C(hybridcloud.migration.nsx_finalize_infra) of the target
     vCenter's root folder, and C(finalize_infra) is sent again only for a group not listed there.
+  - NSX looks for the group's VMs in the source vCenter, so after a cross-vCenter vMotion it may list a moved VM in
+    C(failed_vm_instance_ids). A VM found on the target vCenter, placed as asked, with every vNIC on an NSX segment and
+    carrying its VIF id, counts as migrated (V(unchanged)) all the same, and is not listed as failed.
   - C(post_migrate) lists exactly the VMs not in place after the re-read (and those NSX did not find). It waits while a
     relocation still runs (V(deferred)), so that a VM that is still moving is never listed as failed.
 author: hybridcloud.migration contributors (@hybridcloud)
@@ -69,6 +72,7 @@ options:
       vm_instance_ids:
         description:
           - The vCenter B(instance) UUIDs (C(config.instanceUuid)) of the VMs of the group, not their BIOS UUIDs.
+          - A VM listed more than once is sent to NSX (and migrated) once.
         type: list
         elements: str
         required: true
@@ -273,7 +277,10 @@ group_id:
   type: str
   sample: wave-01
 pre_migrate:
-  description: What happened to C(pre_migrate) (V(sent), V(skipped) when the group already existed, V(not requested)).
+  description: >-
+    What happened to C(pre_migrate): V(sent), V(skipped) when the group already existed, V(failed) (NSX answered an
+    error and the group, read again, does not hold every VM; an error answer after which the group holds them all counts
+    as V(sent), with a warning), V(would send) (check mode) or V(not requested).
   returned: always
   type: str
   sample: sent
@@ -331,7 +338,8 @@ vms:
         Decided from the VM as read after its task ended. V(relocated) (in place now), V(unchanged) (in place before),
         V(in_progress) (its relocation still runs in vCenter, see RV(vms[].task)), V(failed) (not in place, see
         RV(vms[].error)), V(not_started) (the O(timeout) came first); in check mode V(would relocate), V(unchanged),
-        V(in_progress) or V(failed).
+        V(in_progress) or V(failed). In check mode a V(in_progress) VM does not fail the task: a real run waits for its
+        relocation, so check mode reports what follows as if it ends in place (C(post_migrate) V(would send)).
       type: str
       sample: relocated
     error:
@@ -495,10 +503,7 @@ class NsxVmgroupExecution(MigrationModule):
 
         # 3. Apply: pre_migrate, then the relocations (adopting those in flight), each VM on its own.
         if pre == "send":
-            self.result["changed"] = True
-            self.client.nsx.pre_migrate(p["group_id"], wanted, p["pre_migrate"]["allow_override"], p["federation_site_id"])
-            self.result["pre_migrate"] = "sent"
-            details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"])
+            details = self.send_pre_migrate(wanted, details)
             entries = make_plan(details, vms, in_flight)
         elif pre == "skip":
             self.result["pre_migrate"] = "skipped"
@@ -562,6 +567,31 @@ class NsxVmgroupExecution(MigrationModule):
             return self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"], missing_ok=True)
         except (AuthError, TransportError) as error:
             raise nsx.connection_parameter_error(error, self.client.opened_nsx)
+
+    def send_pre_migrate(self, wanted, before):
+        """pre_migrate, then the group as NSX has it now. An error answer is judged by re-reading the group:
+        if it holds every wanted VM, NSX acted (the answer came after it, or a retry was refused because the
+        first attempt created the group) and the run goes on; otherwise the error stands."""
+        p = self.params
+        self.result["pre_migrate"] = "failed"
+        try:
+            self.client.nsx.pre_migrate(p["group_id"], wanted, p["pre_migrate"]["allow_override"], p["federation_site_id"])
+        except MigrationError as error:
+            try:
+                details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"],
+                                                                         missing_ok=True)
+            except MigrationError:
+                details = None
+            if details is None or plan.pre_migrate_decision(details, wanted)[0] != "skip":
+                if details is not None and details != before:
+                    self.result["changed"] = True  # NSX changed the group, though not as asked
+                raise error
+            self.warn("pre_migrate answered with an error, but VM group %s now exists with every VM: NSX did it (%s)"
+                      % (p["group_id"], error))
+        else:
+            details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"])
+        self.result.update(changed=True, pre_migrate="sent")
+        return details
 
     def placement(self, target, cross):
         """(placement, morefs, ServiceLocator or None) on the target vCenter, every name resolved."""
@@ -628,8 +658,10 @@ class NsxVmgroupExecution(MigrationModule):
         self.result["failed_vm_instance_ids"] = sorted(e["instance_uuid"] for e in entries
                                                        if e["outcome"] not in plan.PLACED + ("in_progress",))
         post = {"action": "not requested", "failed": [], "mark": []}
+        # Check mode decides on what a real run would reach: it waits for relocations already running.
+        decided = plan.expected_outcomes(entries) if self.check_mode else entries
         if p["post_migrate"]:
-            post = plan.post_migrate_decision(entries, p["group_id"], self.markers(entries, clients), pre_sent)
+            post = plan.post_migrate_decision(decided, p["group_id"], self.markers(decided, clients), pre_sent)
             self.result["failed_vm_instance_ids"] = post["failed"]
             self.result["post_migrate"] = {"send": "would send" if self.check_mode else "sent",
                                            "skip": "skipped", "defer": "deferred"}[post["action"]]
@@ -641,10 +673,10 @@ class NsxVmgroupExecution(MigrationModule):
                                              federation_site_id=p["federation_site_id"])
                 self.result["post_migrate"] = "sent"
                 self.mark(post["mark"], clients)
-        finalize, why = plan.finalize_decision(p["finalize_infra"], p["group_id"], entries, post["action"],
+        finalize, why = plan.finalize_decision(p["finalize_infra"], p["group_id"], decided, post["action"],
                                                self.finalized(target) if p["finalize_infra"] else [])
         self.finalize(finalize, why, target)
-        self.fail_unless_done(entries, post)
+        self.fail_unless_done(decided, post)
 
     def markers(self, entries, clients):
         """{instance uuid: group named by its post_migrate marker} of the VMs in place (from the last read)."""

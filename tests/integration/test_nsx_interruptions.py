@@ -208,3 +208,216 @@ def test_sessions_expire_on_both_sides_mid_run(ansible, nsx_emulator, slow):
     posts = [e for e in nsx.admin.journal() if e["query"] == "action=pre_migrate" and e["status"] < 300]
     assert len(posts) == 1  # the refused one was not processed: one pre_migrate in effect
     assert_converged(ansible, nsx, slow, vms, task, "int-sessions")
+
+
+@pytest.fixture(scope="module")
+def slower(tmp_path_factory):
+    """Relocations of 8 s: long enough for a check-mode run while the first run's vMotion goes on."""
+    inst = start_vcsim(tmp_path_factory.mktemp("nsx-slower"), name="nsx-slower", tls=True, host=2, vm=1, nics=2,
+                       nsx_segments=2, vds_version="7.0.0", relocate_ms=8000)
+    yield inst
+    inst.stop()
+
+
+def test_check_mode_while_a_relocation_still_runs(ansible, nsx_emulator, slower):
+    """After a run left a vMotion going on (here: its timeout), check mode tells what a real run would do:
+    wait for the running task (not start another), then send post_migrate; it sends nothing and does not fail."""
+    nsx = nsx_emulator
+    ls = sorted(slower.info["nsx_dvpgs"].values())
+    vm = slower.vm("DC0_C0_H0_VM0")
+    load_inventory(nsx, {vm["instance_uuid"]: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(slower), group_id="int-check", backing="dvpg",
+                                            target_host="DC0_C0_H1", pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]},
+                                            timeout=1)}
+    first = ansible.play([task])
+    assert first.rc != 0 and first.result("migrate")["vms"][0]["outcome"] == "in_progress"
+    nsx.admin.clear_journal()
+    check = ansible.play([task], check=True, diff=True)
+    result = check.result("migrate")
+    assert [t["state"] for t in launcher_tasks(slower)] == ["running"]  # still moving while check mode looked
+    assert check.rc == 0, check.output
+    assert result["changed"] is True and result["vms"][0]["action"] == "adopt"
+    assert result["post_migrate"] == "would send" and result["failed_vm_instance_ids"] == []
+    assert nsx_mutations(nsx) == [] and len(launcher_tasks(slower)) == 1
+    task[MODULE]["timeout"] = 600
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    assert run.result("migrate")["post_migrate"] == "sent" and len(launcher_tasks(slower)) == 1
+    assert nsx.admin.state()["groups"]["int-check"]["failed_vm_instance_ids"] == []
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    inst = start_vcsim(tmp_path_factory.mktemp("nsx-quick"), name="nsx-quick", tls=True, host=3, vm=3, nics=2,
+                       nsx_segments=2, vds_version="7.0.0", relocate_ms=300)
+    yield inst
+    inst.stop()
+
+
+PRE = {"method": "POST", "path": "^/api/v1/migration/vmgroup$", "query": "action=pre_migrate"}
+API_500 = {"error_code": 100, "error_message": "General error", "httpStatus": "INTERNAL_SERVER_ERROR"}
+
+
+@pytest.mark.parametrize("fault,group,vm", [
+    (dict(PRE, status=500, body=API_500, after=True), "int-pre-500-after", "DC0_C0_H0_VM0"),
+    (dict(PRE, status=503, body=dict(API_500, httpStatus="SERVICE_UNAVAILABLE"), after=True), "int-pre-503-after",
+     "DC0_C0_H0_VM1"),
+])
+def test_pre_migrate_error_after_nsx_acted(ansible, nsx_emulator, quick, fault, group, vm):
+    """NSX created the group but answered an error (a 503 is even retried, and the repeat refused: the group
+    exists). The run re-reads the group, finds it created with every VM, and goes on in the same run."""
+    nsx = nsx_emulator
+    ls = sorted(quick.info["nsx_dvpgs"].values())
+    uuid = quick.vm(vm)["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id=group, backing="dvpg",
+                                            target_host="DC0_C0_H2", pre_migrate={"vm_instance_ids": [uuid]})}
+    nsx.admin.fault(**fault)
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    result = run.result("migrate")
+    assert result["pre_migrate"] == "sent" and [v["outcome"] for v in result["vms"]] == ["relocated"]
+    state = nsx.admin.state()["groups"][group]
+    assert state["pre_migrate_count"] == 1 and state["state"] == "post_migrated" and state["failed_vm_instance_ids"] == []
+    nsx.admin.clear_journal()
+    again = ansible.play([task])
+    assert again.rc == 0 and again.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
+
+
+def test_pre_migrate_refused_reports_nothing_changed(ansible, nsx_emulator, quick):
+    """NSX refuses pre_migrate (it did nothing): the task fails naming the call, changed false."""
+    nsx = nsx_emulator
+    uuid = quick.vm("DC0_C0_H1_VM0")["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: sorted(quick.info["nsx_dvpgs"].values())[0]}})
+    nsx.admin.fault(**dict(PRE, status=500, body=API_500))
+    run = ansible.play([{"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id="int-pre-refused",
+                                                         target_host="DC0_C0_H2", pre_migrate={"vm_instance_ids": [uuid]})}])
+    result = run.result("migrate")
+    assert run.rc != 0 and "pre_migrate" in result["msg"] and "General error" in result["msg"]
+    assert result["changed"] is False and "int-pre-refused" not in nsx.admin.state()["groups"]
+    assert [t for t in launcher_tasks(quick) if t["vm_name"] == "DC0_C0_H1_VM0"] == []
+
+
+@pytest.mark.parametrize("after,group,vm", [(False, "int-mark-lost", "DC0_C0_H1_VM1"), (True, "int-mark-answer-lost", "DC0_C0_H2_VM0")])
+def test_post_migrate_marker_lost(ansible, nsx_emulator, quick, after, group, vm):
+    """post_migrate accepted, then the marker write's answer is lost (before or after vCenter wrote it), as
+    when a run is killed between the two: the run warns and succeeds; the re-run resends post_migrate (with
+    allow_override, listing no VM as failed) only when the marker is really missing, then sends nothing."""
+    nsx = nsx_emulator
+    ls = sorted(quick.info["nsx_dvpgs"].values())
+    uuid = quick.vm(vm)["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id=group, backing="dvpg",
+                                            target_host="DC0_C0_H0", pre_migrate={"vm_instance_ids": [uuid]})}
+    launcher_fault(quick, call={"method": "SetField", "count": 1, "drop": True, "after": after})
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    assert "marker could not be written" in run.output and run.result("migrate")["post_migrate"] == "sent"
+    nsx.admin.clear_journal()
+    again = ansible.play([task])
+    assert again.rc == 0, again.output
+    result = again.result("migrate")
+    if after:  # the marker is there: nothing to send
+        assert result["changed"] is False and result["post_migrate"] == "skipped" and nsx_mutations(nsx) == []
+    else:
+        assert result["changed"] is True and result["post_migrate"] == "sent"
+        assert [e["body"] for e in post_calls(nsx)] == [{"group_id": group, "failed_vm_instance_ids": [], "allow_override": True}]
+        nsx.admin.clear_journal()
+        third = ansible.play([task])
+        assert third.rc == 0 and third.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
+    assert len([t for t in launcher_tasks(quick) if t["vm_name"] == vm]) == 1
+
+
+@pytest.mark.parametrize("acted,group,vm", [(True, "int-kill-pre", "DC0_C0_H2_VM1"), (False, "int-kill-pre-lost", "DC0_C0_H2_VM2")])
+def test_killed_while_pre_migrate_is_in_flight(ansible, nsx_emulator, quick, acted, group, vm):
+    """The run is killed once pre_migrate was sent, before its answer; NSX then creates the group (acted) or
+    never sees the call. The re-run creates the group only if it is missing, migrates and posts once."""
+    import time
+    nsx = nsx_emulator
+    ls = sorted(quick.info["nsx_dvpgs"].values())
+    uuid = quick.vm(vm)["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id=group, backing="dvpg",
+                                            target_host="DC0_C0_H0", pre_migrate={"vm_instance_ids": [uuid]})}
+    nsx.admin.fault(**dict(PRE, delay=1.5, **({} if acted else {"drop": True})))
+    ansible.start([task]).kill_when(lambda: any(e["query"] == "action=pre_migrate" for e in nsx.admin.journal()),
+                                    timeout=120)
+    time.sleep(2)  # the delayed call completes (or is dropped) on the server
+    assert (group in nsx.admin.state()["groups"]) is acted
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    result = run.result("migrate")
+    assert result["pre_migrate"] == ("skipped" if acted else "sent") and result["vms"][0]["outcome"] == "relocated"
+    state = nsx.admin.state()["groups"][group]
+    assert state["pre_migrate_count"] == 1 and state["post_migrate_count"] == 1 and state["failed_vm_instance_ids"] == []
+    assert len([t for t in launcher_tasks(quick) if t["vm_name"] == vm]) == 1
+    nsx.admin.clear_journal()
+    again = ansible.play([task])
+    assert again.rc == 0 and again.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
+
+
+def test_killed_after_post_migrate_sent_before_its_marker(ansible, nsx_emulator, quick):
+    """Killed once post_migrate was sent (NSX processes it after the kill), before the marker was written:
+    the re-run cannot know, so it sends post_migrate again, with allow_override and no VM listed as failed;
+    then it marks the VM and the next run sends nothing."""
+    import time
+    nsx = nsx_emulator
+    ls = sorted(quick.info["nsx_dvpgs"].values())
+    vm = "DC0_C0_H1_VM2"
+    uuid = quick.vm(vm)["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id="int-kill-post", backing="dvpg",
+                                            target_host="DC0_C0_H0", pre_migrate={"vm_instance_ids": [uuid]})}
+    nsx.admin.fault(**dict(POST, delay=1.5))
+    ansible.start([task]).kill_when(lambda: bool(post_calls(nsx)), timeout=120)
+    time.sleep(2)
+    assert nsx.admin.state()["groups"]["int-kill-post"]["post_migrate_count"] == 1
+    nsx.admin.clear_journal()
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    result = run.result("migrate")
+    assert result["pre_migrate"] == "skipped" and result["post_migrate"] == "sent" and result["vms"][0]["outcome"] == "unchanged"
+    assert [e["body"] for e in post_calls(nsx)] == [{"group_id": "int-kill-post", "failed_vm_instance_ids": [],
+                                                     "allow_override": True}]
+    assert len([t for t in launcher_tasks(quick) if t["vm_name"] == vm]) == 1
+    nsx.admin.clear_journal()
+    again = ansible.play([task])
+    assert again.rc == 0 and again.result("migrate")["changed"] is False and nsx_mutations(nsx) == []
+
+
+@pytest.fixture(scope="module")
+def xvc(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("nsx-xvc")
+    source = start_vcsim(tmp, wait=False, name="xsrc", tls=True, host=2, vm=1, nics=2, relocate_ms=300)
+    target = start_vcsim(tmp, wait=False, name="xdst", tls=True, host=2, vm=1, nsx_segments=2, vds_version="7.0.0",
+                         relocate_ms=300, password="Target-Vc-Secret-2026")
+    source.wait_ready()
+    target.wait_ready()
+    yield source, target
+    source.stop()
+    target.stop()
+
+
+def test_cross_vcenter_vm_nsx_no_longer_finds_in_the_source(ansible, nsx_emulator, xvc):
+    """After a cross-vCenter vMotion the VM is gone from the source vCenter, so NSX (which looks there) may list
+    it in failed_vm_instance_ids and map none of its vNICs. A re-run must not call that migrated VM failed,
+    nor tell NSX so: it is in place on the target with its VIF ids."""
+    nsx = nsx_emulator
+    source, target = xvc
+    ls = sorted(target.info["nsx_dvpgs"].values())
+    uuid = source.vm("DC0_C0_H0_VM0")["instance_uuid"]
+    load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
+    task = {"name": "xvc", MODULE: dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"),
+                                        group_id="int-xvc-gone", target_host="DC0_C0_H1", target_datastore="LocalDS_0",
+                                        pre_migrate={"vm_instance_ids": [uuid]})}
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    load_inventory(nsx, {})  # NSX no longer finds the VM in the source vCenter
+    nsx.admin.clear_journal()
+    for check in (True, False):
+        again = ansible.play([task], check=check)
+        assert again.rc == 0, again.output
+        result = again.result("xvc")
+        assert [v["outcome"] for v in result["vms"]] == ["unchanged"] and result["failed_vm_instance_ids"] == []
+        assert result["changed"] is False and result["post_migrate"] == "skipped"
+    assert nsx_mutations(nsx) == [] and nsx.admin.state()["groups"]["int-xvc-gone"]["failed_vm_instance_ids"] == []

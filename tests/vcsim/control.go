@@ -25,6 +25,38 @@ type control struct {
 	mu          sync.Mutex
 	relocations []relocation
 	dropAnswers int // RelocateVM_Task calls whose answer is dropped after the task started
+	faults      []*callFault
+}
+
+// callFault disturbs the next Count calls of one SOAP method (after Skip calls pass): the answer is
+// delayed by DelayMs, and with Drop the connection is closed without an answer, after the
+// simulator ran the call (After, "the server acted, the answer was lost") or before (not run).
+type callFault struct {
+	Method  string `json:"method"`
+	Count   int    `json:"count"`
+	Skip    int    `json:"skip"`
+	Drop    bool   `json:"drop"`
+	After   bool   `json:"after"`
+	DelayMs int    `json:"delay_ms"`
+}
+
+// takeFault: the fault armed for this call of METHOD, if any (consumes one).
+func (c *control) takeFault(method string) *callFault {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.faults {
+		if f.Method != method || f.Count <= 0 {
+			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
+			return nil
+		}
+		f.Count--
+		copy := *f
+		return &copy
+	}
+	return nil
 }
 
 func (c *control) record(t *simulator.Task, vm types.ManagedObjectReference) {
@@ -73,14 +105,20 @@ func (c *control) serve(w http.ResponseWriter, req *http.Request) bool {
 		return true
 	case "/_launcher/fault":
 		var spec struct {
-			DropRelocateAnswers int `json:"drop_relocate_answers"`
+			DropRelocateAnswers int        `json:"drop_relocate_answers"`
+			Call                *callFault `json:"call"`
 		}
-		if req.Method != http.MethodPost || json.NewDecoder(req.Body).Decode(&spec) != nil {
+		if req.Method != http.MethodPost || json.NewDecoder(req.Body).Decode(&spec) != nil ||
+			(spec.Call != nil && (spec.Call.Method == "" || spec.Call.Count <= 0)) {
 			w.WriteHeader(http.StatusBadRequest)
 			return true
 		}
 		c.mu.Lock()
-		c.dropAnswers = spec.DropRelocateAnswers
+		if spec.Call != nil {
+			c.faults = append(c.faults, spec.Call)
+		} else {
+			c.dropAnswers = spec.DropRelocateAnswers
+		}
 		c.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 		return true

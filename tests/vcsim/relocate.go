@@ -50,6 +50,30 @@ type relocator struct {
 
 var taskRef = regexp.MustCompile(`<returnval type="Task">([^<]+)</returnval>`)
 
+// soapMethod: the name of the first element in the SOAP body (the method called).
+var soapMethod = regexp.MustCompile(`<(?:[\w-]+:)?Body[^>]*>\s*<(?:[\w-]+:)?(\w+)`)
+
+// disturb applies an armed call fault (control.go); true when the call was fully handled here.
+func (r *relocator) disturb(w http.ResponseWriter, req *http.Request, body []byte) bool {
+	m := soapMethod.FindSubmatch(body)
+	if m == nil {
+		return false
+	}
+	f := r.ctl.takeFault(string(m[1]))
+	if f == nil {
+		return false
+	}
+	time.Sleep(time.Duration(f.DelayMs) * time.Millisecond)
+	if !f.Drop {
+		return false
+	}
+	if f.After {
+		r.next.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	log.Printf("answer of %s dropped (fault, after=%v)", f.Method, f.After)
+	return dropConnection(w)
+}
+
 // typeFunc mirrors the simulator's (unexported) decoder type lookup, which also
 // accepts namespace-prefixed xsi:type names.
 func typeFunc(name string) (reflect.Type, bool) {
@@ -78,6 +102,9 @@ func (r *relocator) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	req.Body = ioutil.NopCloser(bytes.NewReader(body))
+	if r.disturb(w, req, body) {
+		return
+	}
 	if !bytes.Contains(body, []byte("RelocateVM_Task")) {
 		r.next.ServeHTTP(w, req)
 		return

@@ -290,6 +290,25 @@ def test_dropped_answer_leaves_the_relocation_running(slow_vcsim):
 
 def test_launcher_control_rejects_a_bad_fault(slow_vcsim):
     assert launcher(slow_vcsim, "/_launcher/fault", {"drop_relocate_answers": "x"}).status_code == 400
+    assert launcher(slow_vcsim, "/_launcher/fault", {"call": {"method": "SetField"}}).status_code == 400  # no count
+
+
+def test_call_fault_drops_answers_before_or_after_the_call_ran(vcsim, si):
+    """{"call": {...}}: the next COUNT calls of METHOD (after SKIP) lose their answer; with "after" the
+    simulator ran them first (the server acted), without it they never ran."""
+    import http.client
+    vm = get_vm(si, vcsim.info["vms"][0]["moref"])
+    manager = si.content.customFieldsManager
+    key = manager.AddCustomFieldDef(name="launcher-fault-test", moType=vim.VirtualMachine).key
+    for after, value in ((False, "before"), (True, "after")):
+        body = {"call": {"method": "SetField", "count": 1, "drop": True, "after": after}}
+        assert launcher(vcsim, "/_launcher/fault", body).status_code == 204
+        with pytest.raises((http.client.HTTPException, ConnectionError)):
+            manager.SetField(entity=vm, key=key, value=value)
+        values = [v.value for v in vm.customValue if v.key == key]
+        assert (value in values) is after, values
+    manager.SetField(entity=vm, key=key, value="again")  # one answer each: this one comes back
+    assert [v.value for v in vm.customValue if v.key == key][-1] == "again"
 
 
 def test_parallel_relocations_take_one_duration(slow_vcsim, slow_si):

@@ -284,3 +284,11 @@ def test_connection_parameter_error_names_the_option():
         auth, logged_in = "session", True
     # The login worked: a 403 afterwards is no credential problem and stays what it is.
     assert nsx_module.connection_parameter_error(refused, LoggedIn()) is refused
+
+
+def test_pre_migrate_sends_each_vm_once(nsx_emulator):
+    """A VM listed twice (a merged inventory, a copy-paste) is one VM of the group: NSX is sent each id once,
+    in the order given (duplicates could make NSX refuse the group, or create two segment ports)."""
+    nsx = client(nsx_emulator)
+    nsx.pre_migrate("w", [VM_WEB01, VM_APP01, VM_WEB01])
+    assert nsx_emulator.admin.state()["groups"]["w"]["vm_instance_ids"] == [VM_WEB01, VM_APP01]

@@ -322,3 +322,51 @@ def test_relogin_with_a_changed_password_is_an_auth_error(idle_vc):
         client.with_session(client.content.viewManager.CreateListView, obj=[])
     assert info.value.operation == "login"
     client.si = None  # its session is gone: nothing to log out of
+
+
+def test_a_wait_ends_before_the_soap_socket_timeout(tmp_path_factory):
+    """WaitForUpdatesEx blocks on the server for maxWaitSeconds; pyVmomi's socket timeout (the client's
+    connect_timeout) bounds every read. A wait as long as that timeout (30 s each by default) broke the watch
+    of every vMotion longer than it ("read operation timed out"), ending a wave early as in_progress."""
+    inst = start_vcsim(tmp_path_factory.mktemp("vc-slow-task"), name="vc-slow-task", tls=True, host=2, vm=1,
+                       relocate_ms=5000)
+    client = vsphere.VSphere(inst.host, inst.username, inst.password, port=inst.port, ca_path=inst.cert_path,
+                             connect_timeout=3).connect()
+    try:
+        vm = inst.info["vms"][0]
+        client.vm_facts([vm["instance_uuid"]])
+        host = client.find("host", inst.info["hosts"][1]["moref"])
+        outcomes = run_tasks(client, [(vm["instance_uuid"], lambda: client.relocate(vm["instance_uuid"], [], host=host))],
+                             parallel=2, timeout=60)  # the default max_wait (30 s) is longer than the 3 s socket timeout
+        assert outcomes[vm["instance_uuid"]]["state"] == "success", outcomes
+    finally:
+        client.close()
+        inst.stop()
+
+
+def launcher_fault(inst, **spec):
+    import json
+    import urllib.request
+    request = urllib.request.Request(inst.url.replace("/sdk", "/_launcher/fault"), data=json.dumps(spec).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, context=inst.ssl_context()).read()
+
+
+def test_a_read_whose_connection_drops_is_read_again_then_a_typed_error(tmp_path_factory):
+    """A lost or timed-out answer to a read (the re-read after the relocations, the markers) was an untyped
+    http.client / socket exception: a traceback and no per-VM outcome. A read is safe to repeat: once, then
+    a TransportError naming the call."""
+    inst = start_vcsim(tmp_path_factory.mktemp("vc-read-drop"), name="vc-read-drop", tls=True, host=1, vm=1)
+    client = connect(inst)
+    uuid = inst.info["vms"][0]["instance_uuid"]
+    try:
+        launcher_fault(inst, call={"method": "RetrievePropertiesEx", "count": 1, "drop": True, "after": True})
+        assert list(client.vm_facts([uuid])) == [uuid]
+        launcher_fault(inst, call={"method": "RetrievePropertiesEx", "count": 2, "drop": True})
+        with pytest.raises(vsphere._errors.TransportError) as info:
+            client.vm_facts([uuid])
+        assert info.value.operation == "RetrievePropertiesEx" and "connection lost" in str(info.value)
+        assert list(client.vm_facts([uuid])) == [uuid]  # the client works on afterwards
+    finally:
+        client.close()
+        inst.stop()
