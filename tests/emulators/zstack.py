@@ -26,7 +26,7 @@ Resource records need only the fields that matter; the rest gets defaults (``DEF
 
 Admin actions (``POST /__emulator__/<action>``), all answering the resulting config:
 ``config`` (any ``config`` keys), ``session-timeout``, ``migrate-duration``, ``v2v-duration``,
-``v2v-start-delay``, ``async-delay``, ``job-retention``, ``api-job-timeout`` (each ``{"seconds": x}``;
+``v2v-start-delay``, ``async-delay``, ``accept-delay``, ``job-retention``, ``api-job-timeout`` (each ``{"seconds": x}``;
 the last one injects 503 SYS.1001 on api-jobs still running by then, off with ``config``
 ``{"api_job_timeout": null}``) and
 ``v2v-failures`` (``{"sources": {"<url or VM name>": "<failure detail>"}}`` or a list of them).
@@ -197,6 +197,9 @@ DEFAULT_SEED = {
         "max_sessions": 500,  # live sessions per account; one more login gives ID.1006
         "api_timeout_ms": 30 * 60 * 1000,  # apiTimeout of the 202 for everything but migration
         "async_delay": 0.1,  # seconds before a plain async call's result shows on its api-job
+        # seconds between the 202 and ZStack processing the call (session and parameter checks, the
+        # LongJob, the VM state): api/zstack.md section 5, all of it happens after the 202
+        "accept_delay": 0.0,
         "migrate_duration": 5.0,  # how long PrimaryStorageMigrateVm runs
         "v2v_start_delay": 1.0,  # how long the V2V api-job stays 202 before answering the Running LongJob
         "v2v_duration": 10.0,  # how long the V2V LongJob runs
@@ -547,11 +550,17 @@ class ZStack(Emulator):
             raise Abort(400, "Duplicate job uuid[%s]" % job_uuid)
         self.api_jobs[job_uuid] = {"uuid": job_uuid, "method": request.method, "path": request.path,
                                    "createDate": zdate(self.now), "status": None, "body": None, "done": None}
-        try:
-            self._check_session(token)
-            operation(job_uuid)
-        except ZStackError as err:
-            self._result_later(job_uuid, 503, err.body())
+        def process():
+            try:
+                self._check_session(token)
+                operation(job_uuid)
+            except ZStackError as err:
+                self._result_later(job_uuid, 503, err.body())
+
+        if self.config["accept_delay"]:
+            self._at(float(self.config["accept_delay"]), process)
+        else:
+            process()
         if self.config["api_job_timeout"] is not None:  # a no-op for an api-job done by then
             timeout_error = ZStackError("SYS.1001", "the api message[uuid:%s] timed out after %s seconds"
                                         % (job_uuid, self.config["api_job_timeout"]))
@@ -924,7 +933,8 @@ class ZStack(Emulator):
     # -- admin ---------------------------------------------------------------------------
     SECONDS_SETTINGS = {"session-timeout": "session_timeout", "migrate-duration": "migrate_duration",
                         "v2v-duration": "v2v_duration", "v2v-start-delay": "v2v_start_delay",
-                        "async-delay": "async_delay", "job-retention": "job_retention",
+                        "async-delay": "async_delay", "accept-delay": "accept_delay",
+                        "job-retention": "job_retention",
                         "api-job-timeout": "api_job_timeout"}
 
     def admin(self, request, action):
