@@ -26,7 +26,7 @@ description:
     its last known state; a re-run looks the job up by its uuid and never submits it twice.
   - The C(X-Job-UUID) of the submit (and of a rerun or cancel) is derived from the LongJob's uuid (and
     its state), the same on every run. ZStack checks and starts a call only after accepting it, so
-    for a moment no LongJob shows it: a run that finds that api-job still running (an earlier,
+    for a moment no LongJob shows it; a run that finds that api-job still running (an earlier,
     interrupted run's call) waits for it instead of sending the call again.
   - Before C(POST /v2vs) every object the conversion names is looked up (one query per kind), namely
     the primary storage, the L3 networks, the default L3 network (which must be one of

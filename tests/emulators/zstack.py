@@ -550,6 +550,7 @@ class ZStack(Emulator):
             raise Abort(400, "Duplicate job uuid[%s]" % job_uuid)
         self.api_jobs[job_uuid] = {"uuid": job_uuid, "method": request.method, "path": request.path,
                                    "createDate": zdate(self.now), "status": None, "body": None, "done": None}
+
         def process():
             try:
                 self._check_session(token)

@@ -160,3 +160,22 @@ def test_cancel_killed_after_the_202_before_zstack_processed_it(ansible, zstack)
     rerun = play(ansible, zstack, convert_task("again", state="canceled")).result("again")
     assert rerun["_status"] == "ok" and rerun["long_job"]["state"] == "Canceled", rerun.get("msg")
     assert operations(zstack) == actions
+
+
+def test_migrate_wait_false_returns_the_long_job_even_when_zstack_starts_it_later(ansible, zstack):
+    # The documented follow-up (zstack_longjob_info on long_job_uuid) needs the LongJob, which
+    # ZStack creates only when it processes the call, after the 202.
+    zstack.admin.action("config", {"accept_delay": 1.5, "migrate_duration": 3})
+    started = play(ansible, zstack, migrate_task("start", wait=False)).result("start")
+    assert started["_status"] == "ok" and started["changed"] is True, started.get("msg")
+    assert started["long_job_uuid"] == migration_jobs(zstack)[0]["uuid"]
+    assert operations(zstack) == ONE_MIGRATION
+
+
+def test_migrate_wait_false_reports_a_call_zstack_refused_after_the_202(ansible, zstack):
+    # Ceph -> LocalStorage is refused by ZStack when it processes the call: nothing started.
+    zstack.admin.action("accept-delay", {"seconds": 1})
+    result = play(ansible, zstack, {"name": "start", "ignore_errors": True, "hybridcloud.migration.zstack_ps_migrate": {
+        "vm": "cache-01", "primary_storage": "ps-local-01", "dst_host": "host-kvm-02", "wait": False}}).result("start")
+    assert result["_status"] == "failed" and result["error_code"] == "SYS.1006", result
+    assert result["changed"] is False and result["moved_volumes"] == [] and result["long_job_uuid"] is None
