@@ -179,3 +179,14 @@ def test_migrate_wait_false_reports_a_call_zstack_refused_after_the_202(ansible,
         "vm": "cache-01", "primary_storage": "ps-local-01", "dst_host": "host-kvm-02", "wait": False}}).result("start")
     assert result["_status"] == "failed" and result["error_code"] == "SYS.1006", result
     assert result["changed"] is False and result["moved_volumes"] == [] and result["long_job_uuid"] is None
+
+
+def test_two_runs_of_the_same_migration_at_once_start_one(ansible, zstack):
+    # Another client doing the same work concurrently (e.g. two job templates): both derive the
+    # same X-Job-UUID, so the later one adopts (or meets "Duplicate job uuid"), never a second migration.
+    zstack.admin.action("config", {"accept_delay": 1.5, "migrate_duration": 2})
+    runs = [start(ansible, zstack, migrate_task("migrate")) for dummy in range(2)]
+    results = [run.wait().result("migrate") for run in runs]
+    assert all(r["_status"] == "ok" for r in results), [r.get("msg") for r in results]
+    accepted = [e for e in zstack.admin.mutations() if e["path"] == ONE_MIGRATION[0][1] and e["status"] == 202]
+    assert len(accepted) == 1 and len(migration_jobs(zstack)) == 1 and on_ceph(zstack)
