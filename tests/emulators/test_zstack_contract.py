@@ -593,3 +593,14 @@ def test_section_5_checks_run_after_the_202_accept_delay(zs, zstack_emulator):
     assert zs.poll(bad).status_code == 202
     time.sleep(0.5)
     assert_error(zs.wait(bad), 503, "SYS.1007")
+
+
+def test_scripted_migration_failure_after_the_root_volume_moved(zs, zstack_emulator):
+    zstack_emulator.admin.action("config", {"migrate_failures": {VM_WEB: "disk copy of the data volume failed"}})
+    assert_error(zs.wait(zs.migrate(VM_WEB, dstPrimaryStorageUuid=PS_CEPH)), 503, "SYS.1006",
+                 "disk copy of the data volume failed")
+    vm = zs.one("/vm-instances/" + VM_WEB)
+    placement = {v["type"]: v["primaryStorageUuid"] for v in vm["allVolumes"]}
+    assert vm["state"] == "Running" and placement["Root"] == PS_CEPH and placement["Data"] != PS_CEPH
+    [job] = zs.get("/longjobs", q="jobName=APIPrimaryStorageMigrateVmMsg")["inventories"]
+    assert job["state"] == "Failed" and "disk copy" in job["jobResult"]

@@ -29,7 +29,8 @@ Admin actions (``POST /__emulator__/<action>``), all answering the resulting con
 ``v2v-start-delay``, ``async-delay``, ``accept-delay``, ``job-retention``, ``api-job-timeout`` (each ``{"seconds": x}``;
 the last one injects 503 SYS.1001 on api-jobs still running by then, off with ``config``
 ``{"api_job_timeout": null}``) and
-``v2v-failures`` (``{"sources": {"<url or VM name>": "<failure detail>"}}`` or a list of them).
+``v2v-failures`` (``{"sources": {"<url or VM name>": "<failure detail>"}}`` or a list of them); config
+``migrate_failures`` ``{"<vm uuid>": "<detail>"}`` makes that VM's migration fail after its root volume moved.
 """
 
 import copy
@@ -209,6 +210,8 @@ DEFAULT_SEED = {
         "api_job_timeout": None,
         "v2v_failures": {V2V_FAILING_URL: "failed to export the disks of the source VM: vCenter task timed out"},
         "unsupported_ps_pairs": [["Ceph", "LocalStorage"]],  # [source type, destination type]
+        # {vm uuid: failure detail}: that VM's migration moves its root volume, then fails (SYS.1006)
+        "migrate_failures": {},
     },
     "accounts": [{"uuid": ADMIN_ACCOUNT, "name": "admin", "password": "password"}],
     "zones": [{"uuid": ZONE, "name": "zone-1"}],
@@ -733,7 +736,10 @@ class ZStack(Emulator):
         vm = self.tables["vm-instances"][params["vmInstanceUuid"]]
         dst = self.tables["primary-storage"][params["dstPrimaryStorageUuid"]]
         with_data = boolean(params.get("withDataVolumes"), True)
+        failure = self.config["migrate_failures"].get(vm["uuid"])
         for volume in self._volumes(vm["uuid"]):
+            if failure is not None and volume["type"] != "Root":
+                continue  # a scripted failure after the root volume moved
             if (with_data or volume["type"] == "Root") and volume["primaryStorageUuid"] != dst["uuid"]:
                 self.tables["primary-storage"][volume["primaryStorageUuid"]]["availableCapacity"] += volume["size"]
                 dst["availableCapacity"] -= volume["size"]
@@ -747,6 +753,8 @@ class ZStack(Emulator):
             vm["lastHostUuid"] = host_uuid
         # Section 8: a live migration (from Running or Paused) ends Running; offline ends Stopped.
         vm.update(state="Running" if live else "Stopped", lastOpDate=zdate(self.now))
+        if failure is not None:
+            raise ZStackError("SYS.1006", failure)
         return {"inventory": self._inventory("vm-instances", vm)}
 
     # -- ConvertVmFromForeignHypervisor (V2V) --------------------------------------------

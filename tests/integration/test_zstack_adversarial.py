@@ -190,3 +190,17 @@ def test_two_runs_of_the_same_migration_at_once_start_one(ansible, zstack):
     assert all(r["_status"] == "ok" for r in results), [r.get("msg") for r in results]
     accepted = [e for e in zstack.admin.mutations() if e["path"] == ONE_MIGRATION[0][1] and e["status"] == 202]
     assert len(accepted) == 1 and len(migration_jobs(zstack)) == 1 and on_ceph(zstack)
+
+
+def test_migration_failing_after_the_root_volume_moved_then_rerun(ansible, zstack):
+    zstack.admin.action("config", {"migrate_failures": {emu.VM_WEB: "disk copy of the data volume failed"}})
+    failed = play(ansible, zstack, migrate_task("migrate")).result("migrate")
+    assert failed["_status"] == "failed" and failed["error_code"] == "SYS.1006" and "disk copy" in failed["msg"]
+    # truthful: the root volume did move, the data volume did not
+    assert failed["changed"] is True and [m["type"] for m in failed["moved_volumes"]] == ["Root"]
+    assert "1 of 2 volume(s) on the destination" in failed["msg"]
+    zstack.admin.action("config", {"migrate_failures": {}})
+    rerun = play(ansible, zstack, migrate_task("rerun")).result("rerun")
+    assert rerun["_status"] == "ok" and rerun["changed"] is True, rerun.get("msg")
+    assert [m["type"] for m in rerun["moved_volumes"]] == ["Data"] and on_ceph(zstack)
+    assert operations(zstack) == ONE_MIGRATION * 2
