@@ -204,3 +204,22 @@ def test_migration_failing_after_the_root_volume_moved_then_rerun(ansible, zstac
     assert rerun["_status"] == "ok" and rerun["changed"] is True, rerun.get("msg")
     assert [m["type"] for m in rerun["moved_volumes"]] == ["Data"] and on_ceph(zstack)
     assert operations(zstack) == ONE_MIGRATION * 2
+
+
+def test_two_runs_of_the_same_conversion_at_once_start_one(ansible, zstack):
+    zstack.admin.action("config", {"accept_delay": 1.5, "v2v_duration": 1})
+    runs = [start(ansible, zstack, convert_task("convert")) for dummy in range(2)]
+    results = [run.wait().result("convert") for run in runs]
+    assert all(r["_status"] == "ok" for r in results), [r.get("msg") for r in results]
+    accepted = [e for e in zstack.admin.mutations() if e["path"] == "/zstack/v1/v2vs" and e["status"] == 202]
+    jobs, vms = conversion(zstack)
+    assert len(accepted) == 1 and len(jobs) == 1 and len(vms) == 1
+    assert {r["vm_uuid"] for r in results} == {vms[0]["uuid"]}
+
+
+def test_429_on_polls_is_waited_out(ansible, zstack):
+    zstack.admin.action("migrate-duration", {"seconds": 1})
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=429, body="Too Many Requests", times=4)
+    result = play(ansible, zstack, migrate_task("migrate")).result("migrate")
+    assert result["_status"] == "ok" and result["changed"] is True, result.get("msg")
+    assert operations(zstack) == ONE_MIGRATION and on_ceph(zstack)
