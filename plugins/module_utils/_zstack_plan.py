@@ -40,6 +40,15 @@ def derive_v2v_job_uuid(url, name):
     return uuid.uuid5(V2V_NAMESPACE, "%s\n%s" % (url, name)).hex
 
 
+CALL_NAMESPACE = uuid.UUID("0d8f4c52-6a43-4b0e-8f0e-3c1f2a7b9d61")  # fixed: derived uuids must be stable
+
+
+def call_job_uuid(operation, *identity):
+    """The X-Job-UUID for OPERATION on what IDENTITY names (JSON-able, no secrets): the same on every run
+    that would send the same call, so that a re-run finds an earlier run's call still being processed."""
+    return uuid.uuid5(CALL_NAMESPACE, json.dumps([operation] + list(identity), sort_keys=True)).hex
+
+
 V2V_URL_SCHEMES = ("vmware://", "kvm://")
 # What a source URL may hold after its scheme: RFC 3986 unreserved characters plus the delimiters
 # the two known forms use (user@host:port/path, IPv6 brackets) and percent escapes.

@@ -70,6 +70,7 @@ class ApiJob:
         self.lost_answers = 0  # answers to the submit that never came (or were a 5xx)
         self.unanswered = 0  # polls in a row answered by a 5xx without a ZStack error
         self.relogged = False  # a re-login happened since the last "still running" answer
+        self.adopted = False  # an earlier run's identical call, found running: not sent by this run
 
 
 class _JobRejectedSession(Exception):
@@ -182,8 +183,16 @@ class ZStackClient(RestClient):
             return self.base_url + JOBS_PATH + location.split(JOBS_PATH, 1)[1]
         return self.base_url + JOBS_PATH + quote_segment(job_uuid)
 
-    def submit(self, method, path, body, operation, resource=None):
-        """Send an async (mutating) call with a fresh X-Job-UUID; return its ApiJob (not waited for).
+    def submit(self, method, path, body, operation, resource=None, job_uuid=None):
+        """Send an async (mutating) call; return its ApiJob (not waited for).
+
+        JOB_UUID, when given, is an X-Job-UUID derived from what the call is meant to do (the same
+        on every run that would send the same call, ``_zstack_plan.call_job_uuid``). ZStack is
+        asked about it first: an api-job of that uuid still running (202) is an earlier run's
+        identical call, accepted but perhaps not yet processed (ZStack checks and starts a call only
+        after its 202, so no LongJob or VM state shows it yet): it is adopted, not sent again. When
+        ZStack does not know it (404) it is used; when it finished long ago (an older identical call)
+        the call gets a fresh uuid.
 
         The call is never resent blindly. When its answer is lost (connection reset, read
         timeout, a 5xx from ZStack or a proxy), ZStack is asked about the api-job first: if it
@@ -194,7 +203,19 @@ class ZStackClient(RestClient):
         """
         if not self.use_access_key and self.session_uuid is None:
             self.login()  # now: a failed login must not pass for a lost answer below
-        job = ApiJob(uuid.uuid4().hex, None, method, path, body, operation, resource)
+        if job_uuid is not None:
+            try:
+                running = self.api_job_status(job_uuid, operation, resource)
+            except _errors.MigrationError:
+                running = None  # no answer: a fresh uuid below, as if no earlier call were known
+            if running == 202:
+                job = ApiJob(job_uuid, self.job_location(None, job_uuid), method, path, body, operation, resource)
+                job.adopted = True
+                self.last_job = job
+                return self._accepted(job, None)
+            if running != 404:
+                job_uuid = None  # an identical call that ended: its uuid is taken
+        job = ApiJob(job_uuid or uuid.uuid4().hex, None, method, path, body, operation, resource)
         job.location = self.job_location(None, job.uuid)
         self.last_job = job
         delays = self.backoff.delays()
@@ -245,6 +266,16 @@ class ZStackClient(RestClient):
             location = response.body.get("location") if isinstance(response.body, dict) else None
             job.location = self.job_location(location, job.uuid)
         return job
+
+    def api_job_status(self, job_uuid, operation, resource):
+        """202 (running), 200 (done), 503 (failed) or 404 (unknown) for the api-job JOB_UUID; one look, no retries."""
+        try:
+            return self.request("GET", JOBS_PATH + quote_segment(job_uuid), operation=operation, resource=resource,
+                                relogin=False, once=True, expect=(202, 404)).status
+        except _errors.ApiError as error:
+            if error.status == 503 and error.code:  # the api-job's own failure (ZStack's error body)
+                return 503
+            raise
 
     def api_job_known(self, job):
         """Whether ZStack has the api-job JOB (any answer but 404): after a lost answer, did the call arrive?
@@ -306,13 +337,14 @@ class ZStackClient(RestClient):
         return wait_for(lambda: self.poll(job), timeout, backoff=self.poll_backoff, clock=self.clock,
                         what="%s (api-job %s)" % (job.operation, job.uuid))
 
-    def call_async(self, method, path, body, operation, resource=None, timeout=None):
-        """Submit and wait; resubmit once with a new X-Job-UUID if the job died of an invalid session.
+    def call_async(self, method, path, body, operation, resource=None, timeout=None, job_uuid=None):
+        """Submit (JOB_UUID: see ``submit``) and wait; resubmit once with a new X-Job-UUID if the job
+        died of an invalid session.
 
         Returns (ApiJob, result body).
         """
         start = self.clock.now()
-        job = self.submit(method, path, body, operation, resource)
+        job = self.submit(method, path, body, operation, resource, job_uuid)
         try:
             return job, self.wait_job(job, timeout)
         except _JobRejectedSession:
@@ -375,10 +407,10 @@ class ZStackClient(RestClient):
     def get_longjob(self, job_uuid):
         return self.get_inventory("longjobs", job_uuid, operation="Get LongJob")
 
-    def longjob_action(self, job_uuid, action, timeout=None):
+    def longjob_action(self, job_uuid, action, timeout=None, call_uuid=None):
         """cancelLongJob / rerunLongJob / resumeLongJob: an async PUT on /longjobs/{uuid}/actions."""
         return self.call_async("PUT", "%s/longjobs/%s/actions" % (API, quote_segment(job_uuid)), {action: {}},
-                               action[0].upper() + action[1:], "LongJob %s" % job_uuid, timeout)[1]
+                               action[0].upper() + action[1:], "LongJob %s" % job_uuid, timeout, call_uuid)[1]
 
     def wait_longjob(self, job_uuid, timeout, states=TERMINAL_JOB_STATES):
         """Poll the LongJob until its state is one of STATES; return its inventory."""

@@ -25,6 +25,11 @@ description:
     sends anything again, and resends only when ZStack does not know it, so a migration is never
     submitted twice. When ZStack cannot be reached at all, the error names the api-job and the last
     known state; a re-run finds the migration under way (and waits for it) or done (and reports no change).
+  - The migration call's C(X-Job-UUID) is derived from the VM, the request and where the volumes are,
+    so it is the same on every run that would send the same call. ZStack checks and starts a call only
+    after accepting it, so for a moment neither a LongJob nor the VM's state shows it; a run that finds
+    that api-job still running (an earlier, interrupted run's call) waits for it instead of sending the
+    call again. When that api-job ended long ago (the same move made before), the call gets a new uuid.
   - Every uuid and name is resolved, and the destination checked, before the migration call. A
     LocalStorage destination needs O(dst_host), and O(dst_host) must be in a cluster the
     destination primary storage is attached to.
@@ -82,7 +87,9 @@ options:
     type: int
   wait:
     description:
-      - Wait for the migration to finish. With V(false) the module returns the job uuid at once;
+      - Wait for the migration to finish. With V(false) the module returns the job uuids as soon as
+        ZStack shows the migration's LongJob (ZStack processes a call only after accepting it; the module
+        waits up to 60 seconds for that, and fails when ZStack refuses the call meanwhile);
         M(hybridcloud.migration.zstack_longjob_info) or a later run with O(wait=true) picks it up.
     type: bool
     default: true
@@ -192,12 +199,13 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    ACTIVE_JOB_STATES, MIGRATING_STATES, destination_problem, is_uuid, job_failure_code, job_failure_message,
+    ACTIVE_JOB_STATES, MIGRATING_STATES, call_job_uuid, destination_problem, is_uuid, job_failure_code, job_failure_message,
     plan_ps_migration, ps_migration_body, query_value_problem, running_migration_conditions, volume_placement,
     volumes_moved, volumes_not_moved)
 
 OPERATION = "PrimaryStorageMigrateVm"
 MAX_WAITS = 3  # migrations of the same VM by others, waited for one after another
+START_TIMEOUT = 60  # wait=false: how long to wait for ZStack to show the LongJob of the call it accepted
 NAME_OPTIONS = (("vm", "VM"), ("primary_storage", "primary storage"), ("dst_host", "host"))
 
 
@@ -258,11 +266,14 @@ class ZstackPsMigrate(MigrationModule):
         body = ps_migration_body(dst["uuid"], p["with_data_volumes"], p["with_snapshots"],
                                  host["uuid"] if host else None, p["strategy"], p["down_time"], p["bandwidth"])
         path = "%s/vm-instances/%s/actions" % (zstack.API, zstack.quote_segment(vm["uuid"]))
+        # Derived from the VM, the call and where its volumes are: a re-run right after a killed one
+        # finds that run's call still being processed by ZStack (see DOCUMENTATION) and adopts it.
+        self.call_uuid = call_job_uuid(OPERATION, vm["uuid"], body, [[m["uuid"], m["from"]] for m in plan["volumes"]])
         try:
             if not p["wait"]:
-                job = self.client.submit("PUT", path, body, OPERATION, self.resource)
+                job = self.client.submit("PUT", path, body, OPERATION, self.resource, self.call_uuid)
                 self.result["job_uuid"] = job.uuid
-                self.result["long_job_uuid"] = self.long_job_of(job.uuid)
+                self.result["long_job_uuid"] = self.started(job, vm["uuid"])
                 return
             self.result["vm"] = self.migrate(path, body, vm["uuid"], plan["volumes"])
         except MigrationError as error:
@@ -305,6 +316,29 @@ class ZstackPsMigrate(MigrationModule):
         return jobs[0]["uuid"] if jobs else None
 
     # -- waiting and applying ----------------------------------------------------------------------
+    def started(self, job, vm_uuid):
+        """wait=false: the migration's LongJob uuid, once ZStack has processed the call (it does so after
+        the 202, api/zstack.md section 5), waited for up to START_TIMEOUT. Raises the api-job's error
+        when ZStack refused the call meanwhile; None when it ended at once (nothing to move) or
+        shows no LongJob in time (with a warning naming the api-job)."""
+        def look():
+            found = self.long_job_of(job.uuid)
+            if not found:  # its apiId need not be our X-Job-UUID
+                running = self.client.query("longjobs", running_migration_conditions(vm_uuid),
+                                            operation="Find running storage migrations")
+                found = running[0]["uuid"] if running else None
+            if found:
+                return found
+            return "" if self.client.poll(job) is not None else None  # ended without a LongJob
+
+        try:
+            return wait_for(look, min(START_TIMEOUT, self.remaining()), backoff=self.client.poll_backoff,
+                            clock=self.client.clock, what="the migration's LongJob") or None
+        except WaitTimeoutError:
+            self.warn("ZStack accepted the migration (api-job %s) but shows no LongJob for it yet; follow the "
+                      "api-job, or run again with wait=true" % job.uuid)
+            return None
+
     def wait_for_running_migration(self, vm, plan):
         """Wait for the migration already under way: its LongJob, or else the VM's transitional state."""
         self.result["long_job_uuid"] = plan["running_job"]
@@ -325,7 +359,8 @@ class ZstackPsMigrate(MigrationModule):
     def migrate(self, path, body, vm_uuid, moves):
         """Submit, wait, verify; return the VM inventory after the migration."""
         try:
-            job, answer = self.client.call_async("PUT", path, body, OPERATION, self.resource, self.remaining())
+            job, answer = self.client.call_async("PUT", path, body, OPERATION, self.resource, self.remaining(),
+                                                 self.call_uuid)
             self.result["job_uuid"] = job.uuid
             vm = (answer or {}).get("inventory") or self.read_vm(vm_uuid)
         except WaitTimeoutError as error:

@@ -24,6 +24,10 @@ description:
     decides whether the call took effect. A lost answer is never followed by a blind resend; ZStack
     is asked for the api-job first. When ZStack cannot be reached, the error names the LongJob and
     its last known state; a re-run looks the job up by its uuid and never submits it twice.
+  - The C(X-Job-UUID) of the submit (and of a rerun or cancel) is derived from the LongJob's uuid (and
+    its state), the same on every run. ZStack checks and starts a call only after accepting it, so
+    for a moment no LongJob shows it; a run that finds that api-job still running (an earlier,
+    interrupted run's call) waits for it instead of sending the call again.
   - Before C(POST /v2vs) every object the conversion names is looked up (one query per kind), namely
     the primary storage, the L3 networks, the default L3 network (which must be one of
     O(l3_network_uuids)), the cluster, the host (which must be in O(cluster_uuid)), the zone and the
@@ -232,7 +236,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import format_seconds
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    action_took_effect, derive_v2v_job_uuid, is_resource_uuid, is_uuid, job_failure_code, job_failure_message,
+    action_took_effect, call_job_uuid, derive_v2v_job_uuid, is_resource_uuid, is_uuid, job_failure_code, job_failure_message,
     plan_v2v, query_value_problem, v2v_body, v2v_reference_problem, v2v_referenced_uuids,
     v2v_url_problem, vm_uuid_candidates)
 
@@ -373,11 +377,14 @@ class ZstackV2vConvert(MigrationModule):
         timeout = min(SUBMIT_TIMEOUT, self.remaining())
         try:
             if action == "submit":
+                # X-Job-UUIDs derived from the LongJob (and its state): see DOCUMENTATION.
                 answer = self.client.call_async("POST", zstack.API + "/v2vs", v2v_body(self.params, job_uuid), OPERATION,
-                                                self.resource, timeout)[1]
+                                                self.resource, timeout, call_job_uuid(OPERATION, job_uuid))[1]
                 job = (answer or {}).get("inventory")
             else:
-                self.client.longjob_action(job_uuid, "rerunLongJob" if action == "rerun" else "cancelLongJob", timeout)
+                name = "rerunLongJob" if action == "rerun" else "cancelLongJob"
+                self.client.longjob_action(job_uuid, name, timeout,
+                                           call_job_uuid(name, job_uuid, before.get("state"), before.get("apiId")))
                 job = None
         except (JobFailedError, NotFoundError, WaitTimeoutError, TransportError, ApiError) as error:
             # No clear answer from the api-job: SYS.1001 (its message timed out while the LongJob

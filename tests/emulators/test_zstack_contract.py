@@ -577,3 +577,30 @@ def test_section_9_conversion_hosts_can_be_added(zs):
                    {"name": "x", "type": "XEN", "hostUuid": HOST_1, "storagePath": "/v2v"}):
         assert_error(zs.wait(zs.call("POST", "/v2v-conversion-hosts", json={"params": params})), 503, "SYS.1007")
     assert_text(zs.raw("POST", "/v2v-conversion-hosts", json={"params": {}}), 400, "missing header 'Authorization'")
+
+
+def test_section_5_checks_run_after_the_202_accept_delay(zs, zstack_emulator):
+    # Everything behind the 202 (session check, validation, the LongJob, the VM state) may come later:
+    # for accept_delay seconds the api-job is known (202) but nothing else shows the call.
+    zstack_emulator.admin.action("accept-delay", {"seconds": 0.4})
+    accepted = zs.migrate(VM_WEB, dstPrimaryStorageUuid=PS_CEPH)
+    assert zs.poll(accepted).status_code == 202
+    assert zs.one("/vm-instances/" + VM_WEB)["state"] == "Running" and running_migrations(zs, VM_WEB) == []
+    time.sleep(0.5)
+    assert zs.one("/vm-instances/" + VM_WEB)["state"] == "Migrating" and len(running_migrations(zs, VM_WEB)) == 1
+    assert zs.wait(accepted).status_code == 200
+    bad = zs.migrate(VM_WEB, dstPrimaryStorageUuid=job_id())
+    assert zs.poll(bad).status_code == 202
+    time.sleep(0.5)
+    assert_error(zs.wait(bad), 503, "SYS.1007")
+
+
+def test_scripted_migration_failure_after_the_root_volume_moved(zs, zstack_emulator):
+    zstack_emulator.admin.action("config", {"migrate_failures": {VM_WEB: "disk copy of the data volume failed"}})
+    assert_error(zs.wait(zs.migrate(VM_WEB, dstPrimaryStorageUuid=PS_CEPH)), 503, "SYS.1006",
+                 "disk copy of the data volume failed")
+    vm = zs.one("/vm-instances/" + VM_WEB)
+    placement = {v["type"]: v["primaryStorageUuid"] for v in vm["allVolumes"]}
+    assert vm["state"] == "Running" and placement["Root"] == PS_CEPH and placement["Data"] != PS_CEPH
+    [job] = zs.get("/longjobs", q="jobName=APIPrimaryStorageMigrateVmMsg")["inventories"]
+    assert job["state"] == "Failed" and "disk copy" in job["jobResult"]

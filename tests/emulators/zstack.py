@@ -26,10 +26,11 @@ Resource records need only the fields that matter; the rest gets defaults (``DEF
 
 Admin actions (``POST /__emulator__/<action>``), all answering the resulting config:
 ``config`` (any ``config`` keys), ``session-timeout``, ``migrate-duration``, ``v2v-duration``,
-``v2v-start-delay``, ``async-delay``, ``job-retention``, ``api-job-timeout`` (each ``{"seconds": x}``;
+``v2v-start-delay``, ``async-delay``, ``accept-delay``, ``job-retention``, ``api-job-timeout`` (each ``{"seconds": x}``;
 the last one injects 503 SYS.1001 on api-jobs still running by then, off with ``config``
 ``{"api_job_timeout": null}``) and
-``v2v-failures`` (``{"sources": {"<url or VM name>": "<failure detail>"}}`` or a list of them).
+``v2v-failures`` (``{"sources": {"<url or VM name>": "<failure detail>"}}`` or a list of them); config
+``migrate_failures`` ``{"<vm uuid>": "<detail>"}`` makes that VM's migration fail after its root volume moved.
 """
 
 import copy
@@ -197,6 +198,9 @@ DEFAULT_SEED = {
         "max_sessions": 500,  # live sessions per account; one more login gives ID.1006
         "api_timeout_ms": 30 * 60 * 1000,  # apiTimeout of the 202 for everything but migration
         "async_delay": 0.1,  # seconds before a plain async call's result shows on its api-job
+        # seconds between the 202 and ZStack processing the call (session and parameter checks, the
+        # LongJob, the VM state): api/zstack.md section 5, all of it happens after the 202
+        "accept_delay": 0.0,
         "migrate_duration": 5.0,  # how long PrimaryStorageMigrateVm runs
         "v2v_start_delay": 1.0,  # how long the V2V api-job stays 202 before answering the Running LongJob
         "v2v_duration": 10.0,  # how long the V2V LongJob runs
@@ -206,6 +210,8 @@ DEFAULT_SEED = {
         "api_job_timeout": None,
         "v2v_failures": {V2V_FAILING_URL: "failed to export the disks of the source VM: vCenter task timed out"},
         "unsupported_ps_pairs": [["Ceph", "LocalStorage"]],  # [source type, destination type]
+        # {vm uuid: failure detail}: that VM's migration moves its root volume, then fails (SYS.1006)
+        "migrate_failures": {},
     },
     "accounts": [{"uuid": ADMIN_ACCOUNT, "name": "admin", "password": "password"}],
     "zones": [{"uuid": ZONE, "name": "zone-1"}],
@@ -547,11 +553,18 @@ class ZStack(Emulator):
             raise Abort(400, "Duplicate job uuid[%s]" % job_uuid)
         self.api_jobs[job_uuid] = {"uuid": job_uuid, "method": request.method, "path": request.path,
                                    "createDate": zdate(self.now), "status": None, "body": None, "done": None}
-        try:
-            self._check_session(token)
-            operation(job_uuid)
-        except ZStackError as err:
-            self._result_later(job_uuid, 503, err.body())
+
+        def process():
+            try:
+                self._check_session(token)
+                operation(job_uuid)
+            except ZStackError as err:
+                self._result_later(job_uuid, 503, err.body())
+
+        if self.config["accept_delay"]:
+            self._at(float(self.config["accept_delay"]), process)
+        else:
+            process()
         if self.config["api_job_timeout"] is not None:  # a no-op for an api-job done by then
             timeout_error = ZStackError("SYS.1001", "the api message[uuid:%s] timed out after %s seconds"
                                         % (job_uuid, self.config["api_job_timeout"]))
@@ -723,7 +736,10 @@ class ZStack(Emulator):
         vm = self.tables["vm-instances"][params["vmInstanceUuid"]]
         dst = self.tables["primary-storage"][params["dstPrimaryStorageUuid"]]
         with_data = boolean(params.get("withDataVolumes"), True)
+        failure = self.config["migrate_failures"].get(vm["uuid"])
         for volume in self._volumes(vm["uuid"]):
+            if failure is not None and volume["type"] != "Root":
+                continue  # a scripted failure after the root volume moved
             if (with_data or volume["type"] == "Root") and volume["primaryStorageUuid"] != dst["uuid"]:
                 self.tables["primary-storage"][volume["primaryStorageUuid"]]["availableCapacity"] += volume["size"]
                 dst["availableCapacity"] -= volume["size"]
@@ -737,6 +753,8 @@ class ZStack(Emulator):
             vm["lastHostUuid"] = host_uuid
         # Section 8: a live migration (from Running or Paused) ends Running; offline ends Stopped.
         vm.update(state="Running" if live else "Stopped", lastOpDate=zdate(self.now))
+        if failure is not None:
+            raise ZStackError("SYS.1006", failure)
         return {"inventory": self._inventory("vm-instances", vm)}
 
     # -- ConvertVmFromForeignHypervisor (V2V) --------------------------------------------
@@ -924,7 +942,8 @@ class ZStack(Emulator):
     # -- admin ---------------------------------------------------------------------------
     SECONDS_SETTINGS = {"session-timeout": "session_timeout", "migrate-duration": "migrate_duration",
                         "v2v-duration": "v2v_duration", "v2v-start-delay": "v2v_start_delay",
-                        "async-delay": "async_delay", "job-retention": "job_retention",
+                        "async-delay": "async_delay", "accept-delay": "accept_delay",
+                        "job-retention": "job_retention",
                         "api-job-timeout": "api_job_timeout"}
 
     def admin(self, request, action):

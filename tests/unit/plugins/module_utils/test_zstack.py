@@ -509,3 +509,31 @@ def test_5xx_without_a_zstack_error_while_polling_is_asked_again_then_given_up(s
     with pytest.raises(_errors.ApiError) as info:
         client(server.url, server.ca_path).call_async("PUT", path, {}, "PrimaryStorageMigrateVm", None, 3600)
     assert "21 polls of api-job" in str(info.value) and info.value.status == 500
+
+
+# -- derived X-Job-UUIDs: an earlier run's identical call, accepted but not yet processed -----------
+def test_emulator_a_derived_job_uuid_still_running_is_adopted_not_sent_again(zstack_emulator):
+    zstack_emulator.admin.action("config", {"accept_delay": 0.3, "migrate_duration": 0.2})
+    path = "/zstack/v1/vm-instances/%s/actions" % emu.VM_WEB
+    body = {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": emu.PS_CEPH}}
+    derived = "a" * 32
+    first = emulator_client(zstack_emulator).submit("PUT", path, body, "PrimaryStorageMigrateVm", job_uuid=derived)
+    assert first.uuid == derived and not first.adopted
+    c = emulator_client(zstack_emulator)  # the re-run, before ZStack processed the first call
+    job, result = c.call_async("PUT", path, body, "PrimaryStorageMigrateVm", emu.VM_WEB, 30, derived)
+    assert job.uuid == derived and job.adopted
+    assert {v["primaryStorageUuid"] for v in result["inventory"]["allVolumes"]} == {emu.PS_CEPH}
+    puts = [e for e in zstack_emulator.admin.journal() if e["path"] == path]
+    assert len(puts) == 1
+
+
+def test_emulator_a_derived_job_uuid_that_ended_gets_a_fresh_uuid(zstack_emulator):
+    zstack_emulator.admin.action("migrate-duration", {"seconds": 0.1})
+    c = emulator_client(zstack_emulator)
+    path = "/zstack/v1/vm-instances/%s/actions" % emu.VM_WEB
+    derived = "b" * 32
+    for ps in (emu.PS_CEPH, emu.PS_NFS, emu.PS_CEPH):  # the same move twice within the api-job retention
+        job, result = c.call_async("PUT", path, {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": ps}},
+                                   "PrimaryStorageMigrateVm", emu.VM_WEB, 30, derived if ps == emu.PS_CEPH else None)
+        assert not job.adopted and {v["primaryStorageUuid"] for v in result["inventory"]["allVolumes"]} == {ps}
+    assert job.uuid != derived and len(job.uuid) == 32

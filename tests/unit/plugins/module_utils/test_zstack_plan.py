@@ -271,3 +271,14 @@ def test_v2v_references_are_collected_per_collection_and_checked():
     assert plan.v2v_reference_problem(params, other_host)[0] == "host_uuid"
     other_zone = dict(found, clusters={"c1": {"uuid": "c1", "zoneUuid": "z2"}})
     assert plan.v2v_reference_problem(params, other_zone)[0] == "cluster_uuid"
+
+
+def test_call_job_uuid_is_stable_per_call_and_differs_between_calls():
+    body = {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": "p" * 32, "withDataVolumes": True}}
+    same = plan.call_job_uuid("PrimaryStorageMigrateVm", "v" * 32, body, [["a" * 32, "s" * 32]])
+    assert same == plan.call_job_uuid("PrimaryStorageMigrateVm", "v" * 32, dict(body), [["a" * 32, "s" * 32]])
+    assert plan.is_uuid(same)
+    others = {plan.call_job_uuid("PrimaryStorageMigrateVm", "w" * 32, body, [["a" * 32, "s" * 32]]),
+              plan.call_job_uuid("PrimaryStorageMigrateVm", "v" * 32, body, [["a" * 32, "t" * 32]]),
+              plan.call_job_uuid("cancelLongJob", "v" * 32, body, [["a" * 32, "s" * 32]])}
+    assert same not in others and len(others) == 3

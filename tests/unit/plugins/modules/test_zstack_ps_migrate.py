@@ -79,7 +79,7 @@ def test_sys_1001_from_the_emulator_while_the_long_job_goes_on(zstack):
 def test_sys_1001_finds_the_long_job_by_its_data_when_its_api_id_differs(zstack):
     # A LongJob's apiId need not be our X-Job-UUID: the running migration of the VM is found by jobData.
     zstack.admin.fault(method="GET", path="/longjobs", query="apiId", status=200, body={"inventories": []}, times=10)
-    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001, times=2)  # 1st: the look for an earlier run's call
     result, code = migrate(zstack, vm="web-01", primary_storage="ps-ceph-01")
     assert code == 0 and result["changed"] and result["long_job_uuid"], result.get("msg")
     assert {v["primaryStorageUuid"] for v in result["vm"]["allVolumes"]} == {emu.PS_CEPH}
@@ -87,7 +87,7 @@ def test_sys_1001_finds_the_long_job_by_its_data_when_its_api_id_differs(zstack)
 
 def test_sys_1001_without_any_long_job_waits_for_the_vm_state_then_checks_the_volumes(zstack):
     zstack.admin.fault(method="GET", path="/longjobs", status=200, body={"inventories": []}, times=50)
-    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001, times=2)  # 1st: the look for an earlier run's call
     result, code = migrate(zstack, vm="web-01", primary_storage="ps-ceph-01")
     assert code == 0 and result["changed"], result.get("msg")
     assert result["vm"]["state"] == "Running"
@@ -96,7 +96,7 @@ def test_sys_1001_without_any_long_job_waits_for_the_vm_state_then_checks_the_vo
 
 def test_sys_1001_is_reported_when_nothing_moved_and_no_long_job_exists(zstack):
     # Ceph -> LocalStorage is refused at once (no LongJob); the api-job answer shows SYS.1001 instead.
-    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001, times=2)  # 1st: the look for an earlier run's call
     result, code = migrate(zstack, vm="cache-01", primary_storage="ps-local-01", dst_host="host-kvm-02")
     assert code == 1 and result["error_code"] == "SYS.1001" and "api timeout" in result["msg"]
     assert "not on the destination" in result["msg"]
