@@ -19,6 +19,8 @@ description:
     flavor in C(POST /servers); the inline flavor carries the sizes and extra specs of O(flavor).
   - The server name is the key. A run first reads the servers. A server of that name that exists is not created
     again and not changed; one still being built (an earlier run was interrupted) is waited for.
+    A server still building that shows no VSN yet is compared with O(virtual_serial_number) once its build has
+    ended (PowerVC may show the VSN of a new server only then).
     After a create whose answer was lost (connection reset, timeout, 5xx) the module looks the server up by name
     and adopts it instead of sending the create again; after a delete whose answer was lost, it reads the server
     again and counts the delete as done when the server is gone.
@@ -260,6 +262,7 @@ class PowerVCServer(MigrationModule):
     def run(self):
         self.deadline = time.monotonic() + self.params["timeout"]
         self.result.update(actions=[], server={})
+        self.final = None  # the server as the last read after a build showed it
         self.name = self.check_name("name", self.params["name"])
         self.vsn = splan.wanted_vsn(self.params["virtual_serial_number"])
         if self.params["state"] == "present":
@@ -335,14 +338,11 @@ class PowerVCServer(MigrationModule):
 
     def _existing(self, server, host):
         """A server of that name exists: check it matches, adopt it if it is still being built."""
-        conflicts = (("virtual_serial_number", splan.vsn_conflict(server, self.vsn)),
-                     ("host", splan.host_conflict(server, host and host["name"])))
-        for option, problem in conflicts:
-            if problem:
-                self.result["server"] = splan.server_state(server)
-                raise ConflictError("parameter '%s': %s" % (option, problem), operation="check existing server",
-                                    resource="server %s" % self.name)
         state = splan.build_state(server)
+        # IBM does not say when a new server's VSN shows: one still building without a VSN is
+        # checked once its build has ended, not called a conflict now.
+        defer_vsn = state == "pending" and not server_vsn(server)
+        self._check_conflicts(server, host, check_vsn=not defer_vsn)
         if state == "pending":
             # An earlier run was interrupted (or ran with wait=false): wait for its build, do not create again.
             self.result["actions"].append({"action": "adopt", "name": self.name, "id": server.get("id"),
@@ -358,12 +358,24 @@ class PowerVCServer(MigrationModule):
             finally:
                 if self.result["server"].get("status") != before["status"]:
                     self.changed(before, self.result["server"])  # this run saw the build end
+            if defer_vsn:
+                self._check_conflicts(self.final or server, host)
             return
         self.result["server"] = splan.server_state(server)
         if state == "failed":
             raise JobFailedError("server %s (id %s) is in ERROR: %s; delete it (state=absent) and run again to "
                                  "re-create it" % (self.name, server.get("id"), splan.fault_message(server)),
                                  operation="create server", resource="server %s" % self.name)
+
+    def _check_conflicts(self, server, host, check_vsn=True):
+        """ConflictError when SERVER has another VSN (when CHECK_VSN) or runs on another host than asked."""
+        conflicts = (("virtual_serial_number", splan.vsn_conflict(server, self.vsn) if check_vsn else None),
+                     ("host", splan.host_conflict(server, host and host["name"])))
+        for option, problem in conflicts:
+            if problem:
+                self.result["server"] = splan.server_state(server)
+                raise ConflictError("parameter '%s': %s" % (option, problem), operation="check existing server",
+                                    resource="server %s" % self.name)
 
     def _create(self, body):
         """POST /servers once; after any failure, the server of that name if PowerVC made it anyway."""
@@ -404,6 +416,7 @@ class PowerVCServer(MigrationModule):
         # GET /servers is where IBM documents the VSN; lay it over the single-server read.
         listed = next((s for s in self.client.list_servers() if s.get("id") == server_id), None)
         final = dict(current or {}, **dict((k, v) for k, v in (listed or {}).items() if k in powervc.VSN_FIELDS))
+        self.final = final or None
         self.result["server"] = splan.server_state(final or server)
         state = splan.build_state(current)
         if state == "failed":

@@ -633,11 +633,14 @@ class PowerVC(Emulator):
     # setting ({"<name regex>": "<fault message>"}). State advances on read (before_request).
     # Seed keys (defaults in SERVER_CREATE_SEED): "images": [{"id", "name", "os_distro"}],
     # "flavors": [{"id", "name", "vcpus", "ram", "disk", "extra_specs"}], "networks": [{"id",
-    # "name", "cidr"}], "availability_zones": [...]; settings "build_time" (s), "build_faults".
+    # "name", "cidr"}], "availability_zones": [...]; settings "build_time" (s), "build_faults",
+    # "vsn_after_build" (true: a server in BUILD shows VSN "none" until its build ends; IBM does not
+    # say when the VSN of a new server becomes visible, so clients must allow for both).
     def _load_create_catalogs(self, seed):
         defaults = copy.deepcopy(SERVER_CREATE_SEED)
         self.settings.setdefault("build_time", 0)
         self.settings.setdefault("build_faults", {})
+        self.settings.setdefault("vsn_after_build", False)
         self.images = {i["id"]: dict(i) for i in seed.get("images", defaults["images"])}
         self.flavors = {f["id"]: dict(f) for f in seed.get("flavors", defaults["flavors"])}
         self.networks = {n["id"]: dict(n) for n in seed.get("networks", defaults["networks"])}
@@ -767,6 +770,8 @@ class PowerVC(Emulator):
         self._add_server(server, now)
         if vsn:
             self._take_vsn(vsn, server["id"])
+            if self.settings.get("vsn_after_build"):
+                server.update(vsn_before=None, vsn_visible_at=server["build_until"])
         link = "%s/servers/%s" % (self._compute_url(), server["id"])
         return json_response(202, {"server": {
             "id": server["id"], "links": [{"rel": "self", "href": link}], "OS-DCF:diskConfig": "MANUAL",

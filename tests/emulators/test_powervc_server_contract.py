@@ -175,3 +175,12 @@ def test_item_11_flavor_ref_with_an_inline_vsn_extra_spec(pvc):
         "flavor": {"extra_specs": {"powervm:virtual_serial_number": "ABCD567"}}, "availability_zone": ":" + HOST_A}})
     assert response.status_code == 202, response.text
     assert listed_vsn(pvc, response.json()["server"]["id"]) == "ABCD567"
+
+
+def test_vsn_after_build_setting_shows_none_while_building(pvc, powervc_emulator):
+    """Section 8 leaves open when a new server's VSN shows; vsn_after_build hides it during BUILD."""
+    powervc_emulator.admin.action("settings", {"build_time": 0.5, "vsn_after_build": True})
+    server_id = create(pvc, "ibmi-late", "auto", ":" + HOST_B).json()["server"]["id"]
+    assert show(pvc, server_id)["status"] == "BUILD" and listed_vsn(pvc, server_id) == "none"
+    time.sleep(0.6)
+    assert show(pvc, server_id)["status"] == "ACTIVE" and listed_vsn(pvc, server_id) != "none"

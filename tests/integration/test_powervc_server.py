@@ -122,6 +122,27 @@ def test_run_killed_mid_build_is_adopted_and_waited_for(ansible, powervc_emulato
     assert calls(powervc_emulator) == [("POST", "servers", "")]
 
 
+def test_run_killed_mid_build_is_adopted_when_the_vsn_shows_only_after_the_build(ansible, powervc_emulator):
+    """The doc does not say when a new server's VSN becomes visible: 'none' during BUILD is no conflict."""
+    powervc_emulator.admin.action("settings", {"build_time": 4, "vsn_after_build": True})
+    args = dict(NEW, host="dr-p10-b", virtual_serial_number="auto")
+
+    def create_answered():
+        return any(e["method"] == "POST" and e["path"].endswith("/servers") and e["status"] == 202
+                   for e in powervc_emulator.admin.journal())
+
+    ansible.start([task("create", **args)], module_defaults=defaults(powervc_emulator)).kill_when(create_answered)
+    run = ansible.play([task("check", check=True, **args), task("rerun", **args), task("again", **args)],
+                       module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    check, rerun = run.result("check"), run.result("rerun")
+    assert check["actions"][0]["action"] == "adopt"
+    assert rerun["actions"][0]["action"] == "adopt" and rerun["changed"] is True
+    assert rerun["server"]["status"] == "ACTIVE" and rerun["server"]["virtual_serial_number"] in ("CDF0011", "CDF0012")
+    assert run.result("again")["changed"] is False
+    assert calls(powervc_emulator) == [("POST", "servers", "")]
+
+
 def test_run_killed_between_reserve_and_delete_converges(ansible, powervc_emulator):
     powervc_emulator.admin.fault(method="DELETE", path="/servers/", delay=3)
 
