@@ -23,7 +23,10 @@ description:
     ended (PowerVC may show the VSN of a new server only then).
     After a create whose answer was lost (connection reset, timeout, 5xx) the module looks the server up by name
     and adopts it instead of sending the create again; after a delete whose answer was lost, it reads the server
-    again and counts the delete as done when the server is gone.
+    again and counts the delete as done when the server is gone. A server that Nova is already deleting
+    (C(OS-EXT-STS:task_state) C(deleting), an earlier run was interrupted) is waited for, not deleted again
+    (action C(adopt_delete)); with O(reserve_vsn_on_delete=true) its VSN is reserved afterwards only if it is
+    not listed as reserved once the server is gone.
   - Every name is resolved and every input checked before anything is sent; bad input fails naming the option
     and nothing is changed.
 author: hybridcloud.migration contributors (@hybridcloud)
@@ -199,7 +202,8 @@ actions:
   description:
     - What was done (in check mode, what would be done), in order. Empty when nothing had to change.
     - C(action) is C(create), C(adopt) (a server found building or created by a run whose answer was lost,
-      then waited for), C(reserve_vsn) or C(delete).
+      then waited for), C(reserve_vsn), C(delete) or C(adopt_delete) (a server Nova was already deleting,
+      waited for).
     - For C(create), C(virtual_serial_number) is the VSN asked for (V(auto) when PowerVC picks), C(vsn_source) says
       where it comes from, and C(host) is the target host (null when PowerVC's scheduler picks).
   returned: always
@@ -454,6 +458,9 @@ class PowerVCServer(MigrationModule):
         if self.check_mode:
             self.changed(before, {})
             return
+        if actions == ["adopt_delete"]:
+            self._adopt_delete(server, before, vsn)
+            return
         if "reserve_vsn" in actions:
             self._reserve(vsn)
         try:
@@ -477,6 +484,30 @@ class PowerVCServer(MigrationModule):
             if listed is None:
                 self.warn("VSN %s was reserved before the delete of server %s but is not listed as reserved now"
                           % (vsn, self.name))
+
+    def _adopt_delete(self, server, before, vsn):
+        """Nova is already deleting the server (an earlier run sent the delete): wait, send no delete again.
+
+        The earlier run reserved the VSN before its delete; if the VSN is not listed as reserved once
+        the server is gone (someone else deleted it), it is reserved now.
+        """
+        self.result["server"] = before
+        if not self.params["wait"]:
+            return
+        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self._remaining(),
+                 backoff=powervc.poll_backoff(), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
+        self.result["server"] = {}
+        self.changed(before, {})  # this run saw the delete end
+        if not (self.params["reserve_vsn_on_delete"] and vsn):
+            return
+        listed = find_reserved(self.client.list_reserved(), vsn)
+        if listed is None:
+            self.result["actions"].append({"action": "reserve_vsn", "name": self.name, "id": server.get("id"),
+                                           "virtual_serial_number": vsn})
+            self._reserve(vsn)
+            listed = find_reserved(self.client.list_reserved(), vsn)
+        self.result["vsn"] = {"virtual_serial_number": vsn, "reserved": listed is not None,
+                              "host": (listed or {}).get("host") or before.get("host")}
 
     def _reserve(self, vsn):
         description = self.params["reservation_description"]

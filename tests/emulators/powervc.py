@@ -562,12 +562,19 @@ class PowerVC(Emulator):
     @route("DELETE", NOVA + r"/servers/" + SERVER_ID)
     @nova
     def delete_server(self, request, token, server_id):
-        self._server(server_id)
+        server = self._server(server_id)
+        if float(self.settings.get("delete_time") or 0) > 0:
+            # Nova deletes asynchronously: 204 at once, the server shows task_state "deleting" until gone.
+            server.setdefault("delete_until", time.time() + float(self.settings["delete_time"]))
+            return empty_response(204)
+        self._remove_server(server_id)
+        return empty_response(204)
+
+    def _remove_server(self, server_id):
         vsn = self._vsn_of(server_id)
         if vsn:  # back to the pool, or into the reserved list if it was reserved while in use
             self.vsns[vsn]["server"] = None
         del self.servers[server_id]
-        return empty_response(204)
 
     @route("POST", NOVA + r"/servers/" + SERVER_ID + r"/action")
     @nova
@@ -635,12 +642,14 @@ class PowerVC(Emulator):
     # "flavors": [{"id", "name", "vcpus", "ram", "disk", "extra_specs"}], "networks": [{"id",
     # "name", "cidr"}], "availability_zones": [...]; settings "build_time" (s), "build_faults",
     # "vsn_after_build" (true: a server in BUILD shows VSN "none" until its build ends; IBM does not
-    # say when the VSN of a new server becomes visible, so clients must allow for both).
+    # say when the VSN of a new server becomes visible, so clients must allow for both), "delete_time"
+    # (s; DELETE answers 204 at once and the server shows task_state "deleting" until then, as Nova).
     def _load_create_catalogs(self, seed):
         defaults = copy.deepcopy(SERVER_CREATE_SEED)
         self.settings.setdefault("build_time", 0)
         self.settings.setdefault("build_faults", {})
         self.settings.setdefault("vsn_after_build", False)
+        self.settings.setdefault("delete_time", 0)
         self.images = {i["id"]: dict(i) for i in seed.get("images", defaults["images"])}
         self.flavors = {f["id"]: dict(f) for f in seed.get("flavors", defaults["flavors"])}
         self.networks = {n["id"]: dict(n) for n in seed.get("networks", defaults["networks"])}
@@ -648,6 +657,8 @@ class PowerVC(Emulator):
 
     def before_request(self):
         now = time.time()
+        for server_id in [i for i, s in self.servers.items() if now >= s.get("delete_until", float("inf"))]:
+            self._remove_server(server_id)
         for server in self.servers.values():
             if server["status"] == "BUILD" and now >= server.get("build_until", 0):
                 if server.get("build_fault"):
@@ -660,7 +671,7 @@ class PowerVC(Emulator):
 
     def _build_view(self, server, view):
         """What a detailed server shows beyond the VSN fields: build state, fault, addresses, zone."""
-        task_state = {"BUILD": "spawning"}.get(server["status"])
+        task_state = "deleting" if server.get("delete_until") else {"BUILD": "spawning"}.get(server["status"])
         view["OS-EXT-STS:task_state"] = task_state
         view["OS-EXT-AZ:availability_zone"] = server.get("zone") or "Default Group"
         view["addresses"] = copy.deepcopy(server.get("addresses") or {})

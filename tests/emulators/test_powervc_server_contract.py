@@ -184,3 +184,13 @@ def test_vsn_after_build_setting_shows_none_while_building(pvc, powervc_emulator
     assert show(pvc, server_id)["status"] == "BUILD" and listed_vsn(pvc, server_id) == "none"
     time.sleep(0.6)
     assert show(pvc, server_id)["status"] == "ACTIVE" and listed_vsn(pvc, server_id) != "none"
+
+
+def test_delete_time_setting_keeps_the_server_deleting_until_it_is_gone(pvc, powervc_emulator):
+    """Nova's DELETE is asynchronous: 204 at once, task_state 'deleting', then 404."""
+    powervc_emulator.admin.action("settings", {"delete_time": 0.5})
+    server_id = create(pvc, "ibmi-going", None).json()["server"]["id"]
+    assert pvc.call("DELETE", "/servers/" + server_id).status_code == 204
+    assert show(pvc, server_id)["OS-EXT-STS:task_state"] == "deleting"
+    time.sleep(0.6)
+    assert pvc.call("GET", "/servers/" + server_id).status_code == 404

@@ -161,6 +161,29 @@ def test_run_killed_between_reserve_and_delete_converges(ansible, powervc_emulat
              what="the delayed DELETE to be answered")
 
 
+def test_run_killed_while_nova_deletes_is_waited_for_not_deleted_again(ansible, powervc_emulator):
+    """Nova deletes asynchronously (task_state 'deleting'): a re-run waits, it sends no second reserve or delete."""
+    powervc_emulator.admin.action("settings", {"delete_time": 4})
+
+    def delete_answered():
+        return any(e["method"] == "DELETE" and "/servers/" in e["path"] and e["status"] == 204
+                   for e in powervc_emulator.admin.journal())
+
+    args = dict(name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True)
+    ansible.start([task("delete", **args)], module_defaults=defaults(powervc_emulator)).kill_when(delete_answered)
+    assert servers_named(powervc_emulator, "ibmi-prod-01")
+    run = ansible.play([task("check", check=True, **args), task("rerun", **args), task("again", **args)],
+                       module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    check, rerun = run.result("check"), run.result("rerun")
+    assert [a["action"] for a in check["actions"]] == ["adopt_delete"]
+    assert [a["action"] for a in rerun["actions"]] == ["adopt_delete"] and rerun["changed"] is True
+    assert rerun["vsn"] == {"virtual_serial_number": "ABCD100", "reserved": True, "host": "9080HEX_1234ABC"}
+    assert run.result("again")["changed"] is False and servers_named(powervc_emulator, "ibmi-prod-01") == []
+    assert calls(powervc_emulator) == [("POST", "virtual-serial-number", "action=reserve"),
+                                       ("DELETE", "servers/3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e01", "")]
+
+
 def test_build_failure_surfaces_the_fault_and_is_not_retried(ansible, powervc_emulator):
     powervc_emulator.admin.action("settings", {"build_time": 0.5, "build_faults": {
         "^ibmi-new": "No valid host was found. There are not enough hosts available."}})
