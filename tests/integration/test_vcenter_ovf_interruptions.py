@@ -144,6 +144,25 @@ def test_answer_lost_after_the_server_acted_is_adopted_not_resent(vc, ansible, f
     assert_one_vm_powered_on(vc)
 
 
+@pytest.mark.parametrize("fault", [
+    dict(after=True, drop=True),  # vCenter started the VM, the answer never came
+    dict(after=True, status=503, body={"error_type": "SERVICE_UNAVAILABLE", "messages": []}),
+])
+def test_power_on_answer_lost_after_vcenter_acted_is_read_back_not_resent(vc, ansible, fault):
+    vc.admin.fault(method="POST", path="/power", times=5, **fault)
+    run = ansible.play([task(DEPLOY, "first", power_on=True, **BASE), task(DEPLOY, "again", power_on=True, **BASE)],
+                       module_defaults=defaults(vc))
+    first, again = run.result("first"), run.result("again")
+    assert not failed(first), first
+    assert first["outcome"] == "deployed" and first["changed"] is True and first["powered_on"] is True, first
+    assert first["vm"]["power_state"] == "POWERED_ON"
+    assert again["outcome"] == "adopted" and again["changed"] is False and again["powered_on"] is False, again
+    (vm,) = vms_named(vc, "int-vm")
+    assert vm["power_state"] == "POWERED_ON" and len(deploy_posts(vc)) == 1
+    starts = [e for e in vc.admin.journal() if e["method"] == "POST" and "/power" in e["path"]]
+    assert len(starts) == 1, starts
+
+
 def test_dropped_before_the_server_acted_fails_without_resending_then_rerun_deploys(vc, ansible):
     vc.admin.fault(method="POST", path="/ovf/library-item/", query="action=deploy", drop=True)
     first = ansible.play([task(DEPLOY, timeout=6, **BASE)], module_defaults=defaults(vc)).result("run")
