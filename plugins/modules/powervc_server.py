@@ -203,7 +203,8 @@ actions:
     - What was done (in check mode, what would be done), in order. Empty when nothing had to change.
     - C(action) is C(create), C(adopt) (a server found building or created by a run whose answer was lost,
       then waited for), C(reserve_vsn), C(delete) or C(adopt_delete) (a server Nova was already deleting,
-      waited for).
+      waited for), and with O(state=present) C(wait_deleted) (a server of that name being deleted, waited for
+      before the create).
     - For C(create), C(virtual_serial_number) is the VSN asked for (V(auto) when PowerVC picks), C(vsn_source) says
       where it comes from, and C(host) is the target host (null when PowerVC's scheduler picks).
   returned: always
@@ -282,6 +283,11 @@ class PowerVCServer(MigrationModule):
         servers = self.client.list_servers()
         host = self._host()
         existing = splan.find_by_name(servers, self.name)
+        if existing is not None and splan.is_deleting(existing):
+            going = existing
+            existing = self._wait_deleted(existing)
+            # Its VSN is free (or reserved) once it is gone: plan the create without it.
+            servers = ([s for s in servers if s is not going] if self.check_mode else self.client.list_servers())
         if existing is not None:
             self._existing(existing, host)
             return
@@ -329,6 +335,22 @@ class PowerVCServer(MigrationModule):
         self._finish(created)
         if "diff" in self.result:
             self.result["diff"]["after"] = self.result["server"]
+
+    def _wait_deleted(self, server):
+        """A server of that name that Nova is deleting is no server to keep: wait until it is gone, then create.
+
+        In check mode (or with wait=false) it is reported as going, and the create is planned after it.
+        """
+        self.result["actions"].append({"action": "wait_deleted", "name": self.name, "id": server.get("id")})
+        if self.check_mode:
+            return None
+        if not self.params["wait"]:
+            raise ConflictError("server %s (id %s) is being deleted; run again once it is gone, or with wait=true"
+                                % (self.name, server.get("id")), operation="check existing server",
+                                resource="server %s" % self.name)
+        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self._remaining(),
+                 backoff=powervc.poll_backoff(), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
+        return None
 
     def _host(self):
         if not self.params["host"]:

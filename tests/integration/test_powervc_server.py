@@ -184,6 +184,23 @@ def test_run_killed_while_nova_deletes_is_waited_for_not_deleted_again(ansible, 
                                        ("DELETE", "servers/3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e01", "")]
 
 
+def test_present_while_nova_still_deletes_the_old_server_waits_then_creates(ansible, powervc_emulator):
+    """A server of that name being deleted is not 'ok': the run waits for it to go, then creates."""
+    powervc_emulator.admin.action("settings", {"delete_time": 3})
+    args = dict(NEW, name="ibmi-prod-01", virtual_serial_number="ABCD100")  # the VSN the old server had
+    run = ansible.play([task("delete", name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True, wait=False),
+                        task("check", check=True, **args), task("create", **args)],
+                       module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    check, create = run.result("check"), run.result("create")
+    assert [a["action"] for a in check["actions"]] == ["wait_deleted", "create"]
+    assert [a["action"] for a in create["actions"]] == ["wait_deleted", "create"] and create["changed"] is True
+    (server,) = servers_named(powervc_emulator, "ibmi-prod-01")
+    assert server["status"] == "ACTIVE" and server["id"] == create["server"]["id"]
+    assert create["server"]["virtual_serial_number"] == "ABCD100"
+    assert [c[0] for c in calls(powervc_emulator)] == ["POST", "DELETE", "POST"]  # reserve, delete, create
+
+
 def test_build_failure_surfaces_the_fault_and_is_not_retried(ansible, powervc_emulator):
     powervc_emulator.admin.action("settings", {"build_time": 0.5, "build_faults": {
         "^ibmi-new": "No valid host was found. There are not enough hosts available."}})
