@@ -144,6 +144,21 @@ def test_answer_lost_after_the_server_acted_is_adopted_not_resent(vc, ansible, f
     assert_one_vm_powered_on(vc)
 
 
+def test_rest_family_answer_lost_after_the_server_acted_is_adopted_not_resent(vc, ansible):
+    """The legacy /rest family (vcsim's, vCenter < 7.0U2): the same look-by-name after a lost deploy answer."""
+    vc.admin.fault(method="POST", path="/ovf/library-item/", query="action=deploy", after=True, drop=True)
+    run = ansible.play([task(DEPLOY, "first", power_on=True, **BASE), task(DEPLOY, "again", power_on=True, **BASE)],
+                       module_defaults=defaults(vc, api_family="rest"))
+    first, again = run.result("first"), run.result("again")
+    assert not failed(first), first
+    assert first["api_family"] == "rest" and first["outcome"] == "deployed" and first["vm"]["answer_lost"] is True
+    assert first["powered_on"] is True and again["outcome"] == "adopted" and again["changed"] is False, again
+    assert len(deploy_posts(vc)) == 1 and deploy_posts(vc)[0]["path"].startswith("/rest/")
+    (vm,) = vms_named(vc, "int-vm")
+    assert vm["power_state"] == "POWERED_ON" and vm["folder"] == "group-v40"
+    assert len([e for e in vc.admin.journal() if e["method"] == "POST" and "/power" in e["path"]]) == 1
+
+
 @pytest.mark.parametrize("fault", [
     dict(after=True, drop=True),  # vCenter started the VM, the answer never came
     dict(after=True, status=503, body={"error_type": "SERVICE_UNAVAILABLE", "messages": []}),
