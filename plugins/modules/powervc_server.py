@@ -243,7 +243,6 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_pla
     AUTO, find_reserved, resolve_host, server_vsn)
 
 
-
 class PowerVCServer(MigrationModule):
     connection = powervc.CONNECTION
     argument_spec = dict(

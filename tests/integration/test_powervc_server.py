@@ -125,7 +125,7 @@ def test_run_killed_mid_build_is_adopted_and_waited_for(ansible, powervc_emulato
 def test_run_killed_mid_build_is_adopted_when_the_vsn_shows_only_after_the_build(ansible, powervc_emulator):
     """The doc does not say when a new server's VSN becomes visible: 'none' during BUILD is no conflict."""
     powervc_emulator.admin.action("settings", {"build_time": 4, "vsn_after_build": True})
-    args = dict(NEW, host="dr-p10-b", virtual_serial_number="auto")
+    args = {**NEW, "host": "dr-p10-b", "virtual_serial_number": "auto"}
 
     def create_answered():
         return any(e["method"] == "POST" and e["path"].endswith("/servers") and e["status"] == 202
@@ -187,7 +187,7 @@ def test_run_killed_while_nova_deletes_is_waited_for_not_deleted_again(ansible, 
 def test_present_while_nova_still_deletes_the_old_server_waits_then_creates(ansible, powervc_emulator):
     """A server of that name being deleted is not 'ok': the run waits for it to go, then creates."""
     powervc_emulator.admin.action("settings", {"delete_time": 3})
-    args = dict(NEW, name="ibmi-prod-01", virtual_serial_number="ABCD100")  # the VSN the old server had
+    args = {**NEW, "name": "ibmi-prod-01", "virtual_serial_number": "ABCD100"}  # the VSN the old server had
     run = ansible.play([task("delete", name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True, wait=False),
                         task("check", check=True, **args), task("create", **args)],
                        module_defaults=defaults(powervc_emulator))
