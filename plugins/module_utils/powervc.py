@@ -221,23 +221,38 @@ class PowerVCClient(RestClient):
 
     # -- identity ----------------------------------------------------------------------------
     def _keystone(self, call, operation):
-        """Run a keystoneauth CALL, turning its exceptions into the collection's typed errors."""
-        try:
-            return call()
-        except ks_exceptions.HttpError as exc:
+        """Run a keystoneauth CALL, turning its exceptions into the collection's typed errors.
+
+        Keystone answering 429 / 5xx is asked again on the client's retry schedule: a token request
+        changes nothing on PowerVC, so repeating it is safe.
+        """
+        delays = self.backoff.delays()
+        for attempt in range(self.retries + 1):
+            try:
+                return call()
+            except ks_exceptions.ClientException as exc:
+                status = getattr(exc, "http_status", None) if isinstance(exc, ks_exceptions.HttpError) else None
+                if status is not None and (status == 429 or status >= 500) and attempt < self.retries:
+                    self.clock.sleep(next(delays))
+                    continue
+                raise self._keystone_failure(exc, operation) from None
+        return None  # not reached: the last attempt returns or raises
+
+    def _keystone_failure(self, exc, operation):
+        """The collection's typed error for a keystoneauth exception."""
+        if isinstance(exc, ks_exceptions.HttpError):
             code, message = _keystone_error(exc)
             cls = _errors.AuthError if exc.http_status in (401, 403) else _errors.ApiError
-            raise self._error(cls, message or str(exc), operation, "user %s in project %s" % (self.user, self.project),
-                              status=exc.http_status, code=code, api_message=message)
-        except ks_exceptions.SSLError as exc:
-            raise self._error(_errors.TransportError, "TLS error: %s" % exc, operation, self.auth_url)
-        except (ks_exceptions.ConnectionError, ks_exceptions.ConnectTimeout) as exc:
-            raise self._error(_errors.TransportError, str(exc), operation, self.auth_url)
-        except ks_exceptions.EndpointNotFound as exc:
-            raise self._error(_errors.ApiError, "the token's catalog has no usable compute endpoint: %s" % exc,
-                              operation, self.auth_url)
-        except ks_exceptions.ClientException as exc:
-            raise self._error(_errors.ApiError, str(exc), operation, self.auth_url)
+            return self._error(cls, message or str(exc), operation, "user %s in project %s" % (self.user, self.project),
+                               status=exc.http_status, code=code, api_message=message)
+        if isinstance(exc, ks_exceptions.SSLError):
+            return self._error(_errors.TransportError, "TLS error: %s" % exc, operation, self.auth_url)
+        if isinstance(exc, (ks_exceptions.ConnectionError, ks_exceptions.ConnectTimeout)):
+            return self._error(_errors.TransportError, str(exc), operation, self.auth_url)
+        if isinstance(exc, ks_exceptions.EndpointNotFound):
+            return self._error(_errors.ApiError, "the token's catalog has no usable compute endpoint: %s" % exc,
+                               operation, self.auth_url)
+        return self._error(_errors.ApiError, str(exc), operation, self.auth_url)
 
     def _authenticate(self):
         """A token and the compute endpoint from the catalog of that same token (one Keystone call)."""

@@ -250,3 +250,12 @@ def test_no_secret_in_vvvv_output(ansible, powervc_emulator):
     assert run.rc == 0, run.output
     assert secret not in run.output and "adminPass" not in run.output
     powervc_emulator.reset()
+
+
+def test_keystone_answering_503_is_asked_again_then_the_run_goes_on(ansible, powervc_emulator):
+    """A token request changes nothing: Keystone's 503 is retried, not turned into a failed run."""
+    powervc_emulator.admin.fault(method="POST", path="/v3/auth/tokens", status=503, times=1,
+                                 body={"error": {"code": 503, "title": "Service Unavailable", "message": "busy"}})
+    run = ansible.play([task("create", virtual_serial_number="auto", **NEW)], module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    assert run.result("create")["changed"] is True and calls(powervc_emulator) == [("POST", "servers", "")]
