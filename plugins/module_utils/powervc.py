@@ -16,7 +16,7 @@ import json
 import os
 import re
 import warnings
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 try:
     from keystoneauth1 import exceptions as ks_exceptions
@@ -338,8 +338,7 @@ class PowerVCClient(RestClient):
         IBM documents the VSN on GET /servers; /servers/detail (status, host) is assumed to carry
         it too, so the VSN fields of the plain list are laid over the detailed one.
         """
-        response = self.get("servers/detail", operation="list servers")
-        servers = (response.body or {}).get("servers") or []
+        servers = self._all_servers("servers/detail")
         plain = dict((s.get("id"), s) for s in self._plain_servers())
         for server in servers:
             server.update((k, v) for k, v in plain.get(server.get("id"), {}).items() if k in VSN_FIELDS)
@@ -350,8 +349,23 @@ class PowerVCClient(RestClient):
         return dict((s.get("id"), server_vsn(s)) for s in self._plain_servers())
 
     def _plain_servers(self):
-        response = self.get("servers", operation="list servers")
-        return (response.body or {}).get("servers") or []
+        return self._all_servers("servers")
+
+    def _all_servers(self, path):
+        """Every page of a server list: Nova stops a page at osapi_max_limit and links the next one
+        (``servers_links`` rel=next, with ``marker``); a server missed on a later page would be created twice."""
+        servers, params, seen = [], None, set()
+        while True:
+            body = self.get(path, params=params, operation="list servers").body or {}
+            page = body.get("servers") or []
+            servers.extend(page)
+            nxt = next((link.get("href") for link in body.get("servers_links") or []
+                        if isinstance(link, dict) and link.get("rel") == "next"), None)
+            query = dict((k, v[0]) for k, v in parse_qs(urlsplit(nxt).query).items()) if nxt else {}
+            if not page or not query.get("marker") or query["marker"] in seen:
+                return servers
+            seen.add(query["marker"])
+            params = query
 
     # -- VSN actions ---------------------------------------------------------------------------
     def _vsn_action(self, action, body):

@@ -537,7 +537,24 @@ class PowerVC(Emulator):
             raise ApiError(400, "Invalid input for query parameter name: %s" % exc)
         servers = [s for s in self.servers.values()
                    if (pattern is None or pattern.search(s["name"])) and (status is None or s["status"] == status)]
-        return json_response(200, {"servers": [self._server_view(s, token, detail) for s in servers]})
+        # Nova pages lists: at most min(limit, osapi_max_limit) after the server id MARKER, and a
+        # "servers_links" next link (with limit and marker) when the page is full.
+        marker, limit = request.arg("marker"), request.arg("limit")
+        if marker is not None:
+            ids = [s["id"] for s in servers]
+            if marker not in ids:
+                raise ApiError(400, "marker [%s] not found" % marker)
+            servers = servers[ids.index(marker) + 1:]
+        try:
+            size = min(int(limit) if limit is not None else 1 << 30, int(self.settings.get("max_limit") or 1000))
+        except ValueError:
+            raise ApiError(400, "Invalid input for query parameter limit: %r" % limit)
+        body = {"servers": [self._server_view(s, token, detail) for s in servers[:size]]}
+        if len(servers) > size:
+            href = "%s/servers%s?limit=%d&marker=%s" % (self._compute_url(), "/detail" if detail else "", size,
+                                                        servers[size - 1]["id"])
+            body["servers_links"] = [{"rel": "next", "href": href}]
+        return json_response(200, body)
 
     @route("GET", NOVA + r"/servers")
     @nova
@@ -643,13 +660,15 @@ class PowerVC(Emulator):
     # "name", "cidr"}], "availability_zones": [...]; settings "build_time" (s), "build_faults",
     # "vsn_after_build" (true: a server in BUILD shows VSN "none" until its build ends; IBM does not
     # say when the VSN of a new server becomes visible, so clients must allow for both), "delete_time"
-    # (s; DELETE answers 204 at once and the server shows task_state "deleting" until then, as Nova).
+    # (s; DELETE answers 204 at once and the server shows task_state "deleting" until then, as Nova),
+    # "max_limit" (Nova's osapi_max_limit, default 1000: GET /servers[/detail] pages with servers_links).
     def _load_create_catalogs(self, seed):
         defaults = copy.deepcopy(SERVER_CREATE_SEED)
         self.settings.setdefault("build_time", 0)
         self.settings.setdefault("build_faults", {})
         self.settings.setdefault("vsn_after_build", False)
         self.settings.setdefault("delete_time", 0)
+        self.settings.setdefault("max_limit", 1000)
         self.images = {i["id"]: dict(i) for i in seed.get("images", defaults["images"])}
         self.flavors = {f["id"]: dict(f) for f in seed.get("flavors", defaults["flavors"])}
         self.networks = {n["id"]: dict(n) for n in seed.get("networks", defaults["networks"])}

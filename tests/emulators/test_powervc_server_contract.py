@@ -194,3 +194,19 @@ def test_delete_time_setting_keeps_the_server_deleting_until_it_is_gone(pvc, pow
     assert show(pvc, server_id)["OS-EXT-STS:task_state"] == "deleting"
     time.sleep(0.6)
     assert pvc.call("GET", "/servers/" + server_id).status_code == 404
+
+
+def test_server_lists_are_paged_with_a_next_link_as_nova_does(pvc, powervc_emulator):
+    """Nova's osapi_max_limit: a full page carries servers_links rel=next with limit and marker."""
+    powervc_emulator.admin.action("settings", {"max_limit": 2})
+    every, path = [], "/servers/detail"
+    while True:
+        body = pvc.call("GET", path).json()
+        every += [s["id"] for s in body["servers"]]
+        links = [link["href"] for link in body.get("servers_links", []) if link["rel"] == "next"]
+        if not links:
+            break
+        assert len(body["servers"]) == 2 and "marker=" in links[0] and "limit=2" in links[0]
+        path = "/servers/detail?" + links[0].split("?", 1)[1]
+    assert len(every) == len(set(every)) == len(powervc_emulator.admin.state()["servers"]) > 2
+    assert_nova_fault(pvc.call("GET", "/servers?marker=no-such-server"), 400, "badRequest")

@@ -259,3 +259,15 @@ def test_keystone_answering_503_is_asked_again_then_the_run_goes_on(ansible, pow
     run = ansible.play([task("create", virtual_serial_number="auto", **NEW)], module_defaults=defaults(powervc_emulator))
     assert run.rc == 0, run.output
     assert run.result("create")["changed"] is True and calls(powervc_emulator) == [("POST", "servers", "")]
+
+
+def test_servers_on_a_later_page_are_found_not_created_again(ansible, powervc_emulator):
+    """Nova pages GET /servers at osapi_max_limit: the name is looked for on every page."""
+    powervc_emulator.admin.action("settings", {"max_limit": 1})
+    run = ansible.play([task("present", name="ibmi-dev-03"),  # exists, on the third page
+                        task("absent", name="ibmi-legacy-04", state="absent")],
+                       module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    assert run.result("present")["changed"] is False and run.result("present")["server"]["name"] == "ibmi-dev-03"
+    assert run.result("absent")["changed"] is True and servers_named(powervc_emulator, "ibmi-legacy-04") == []
+    assert [c[0] for c in calls(powervc_emulator)] == ["DELETE"]
