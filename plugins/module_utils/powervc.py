@@ -474,9 +474,12 @@ class PowerVCClient(RestClient):
         return created
 
     def delete_server(self, server_id, name=None):
-        """DELETE /servers/{id}; True when sent, False when the server was already gone (404)."""
+        """DELETE /servers/{id}; True when sent, False when the server was already gone (404).
+
+        Sent once: after an uncertain answer the caller reads the server back instead of resending.
+        """
         response = self.delete("servers/%s" % quote_segment(server_id), operation="delete server",
-                               resource="server %s" % (name or server_id), expect=(404,))
+                               resource="server %s" % (name or server_id), expect=(404,), once=True)
         return response.status != 404
 
 

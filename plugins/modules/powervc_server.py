@@ -488,9 +488,11 @@ class PowerVCServer(MigrationModule):
             self.client.delete_server(server["id"], self.name)
         except MigrationError as error:
             # The answer may be lost after PowerVC acted: decide from a fresh read, not from the answer.
-            if self.client.get_server(server["id"]) is not None:
+            current = self.client.get_server(server["id"])
+            if current is not None and not splan.is_deleting(current):
                 raise
-            self.warn("the answer to the delete of server %s was lost (%s), but the server is gone" % (self.name, error))
+            self.warn("the answer to the delete of server %s was lost (%s), but the server is %s"
+                      % (self.name, error, "gone" if current is None else "being deleted"))
         self.changed(before, {})
         if not self.params["wait"]:
             current = self.client.get_server(server["id"])

@@ -271,3 +271,15 @@ def test_servers_on_a_later_page_are_found_not_created_again(ansible, powervc_em
     assert run.result("present")["changed"] is False and run.result("present")["server"]["name"] == "ibmi-dev-03"
     assert run.result("absent")["changed"] is True and servers_named(powervc_emulator, "ibmi-legacy-04") == []
     assert [c[0] for c in calls(powervc_emulator)] == ["DELETE"]
+
+
+def test_delete_answer_lost_after_nova_acted_is_read_back_not_resent(ansible, powervc_emulator):
+    powervc_emulator.admin.action("settings", {"delete_time": 2})
+    powervc_emulator.admin.fault(method="DELETE", path="/servers/", after=True, status=503, times=3,
+                                 body={"computeFault": {"code": 503, "message": "proxy lost the answer"}})
+    run = ansible.play([task("delete", name="ibmi-test-02", state="absent"),
+                        task("again", name="ibmi-test-02", state="absent")], module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    assert run.result("delete")["changed"] is True and "being deleted" in run.result("delete")["warnings"][0]
+    assert run.result("again")["changed"] is False and servers_named(powervc_emulator, "ibmi-test-02") == []
+    assert [c[0] for c in calls(powervc_emulator)] == ["DELETE"]
