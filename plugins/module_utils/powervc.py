@@ -43,6 +43,7 @@ def poll_backoff():
     IBM's examples poll at."""
     return PollBackoff(maximum=POLL_MAXIMUM)
 
+
 # IBM: get a new token at least 1 h before it expires; the project rule re-authenticates whenever
 # expires_at is less than 1 h away (powervc.md section 1), whatever the token's lifetime.
 REFRESH_BEFORE = 3600
