@@ -144,6 +144,17 @@ def test_answer_lost_after_the_server_acted_is_adopted_not_resent(vc, ansible, f
     assert_one_vm_powered_on(vc)
 
 
+def test_same_name_in_another_folder_is_not_adopted(vc, ansible):
+    """db01 lives in folder Migrated: a deploy of db01 into the datacenter's root VM folder makes a new VM."""
+    args = dict(BASE, name="db01", folder="vm")
+    run = ansible.play([task(DEPLOY, "first", **args), task(DEPLOY, "again", **args)], module_defaults=defaults(vc))
+    first, again = run.result("first"), run.result("again")
+    assert not failed(first) and first["outcome"] == "deployed" and first["vm"]["moref"] != "vm-102", first
+    assert again["outcome"] == "adopted" and again["vm"]["moref"] == first["vm"]["moref"], again
+    assert sorted(vm["folder"] for vm in vms_named(vc, "db01")) == ["group-v3", "group-v40"]
+    assert len(deploy_posts(vc)) == 1
+
+
 def test_rest_family_answer_lost_after_the_server_acted_is_adopted_not_resent(vc, ansible):
     """The legacy /rest family (vcsim's, vCenter < 7.0U2): the same look-by-name after a lost deploy answer."""
     vc.admin.fault(method="POST", path="/ovf/library-item/", query="action=deploy", after=True, drop=True)
