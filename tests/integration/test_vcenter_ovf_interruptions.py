@@ -146,7 +146,7 @@ def test_answer_lost_after_the_server_acted_is_adopted_not_resent(vc, ansible, f
 
 def test_same_name_in_another_folder_is_not_adopted(vc, ansible):
     """db01 lives in folder Migrated: a deploy of db01 into the datacenter's root VM folder makes a new VM."""
-    args = dict(BASE, name="db01", folder="vm")
+    args = {**BASE, "name": "db01", "folder": "vm"}
     run = ansible.play([task(DEPLOY, "first", **args), task(DEPLOY, "again", **args)], module_defaults=defaults(vc))
     first, again = run.result("first"), run.result("again")
     assert not failed(first) and first["outcome"] == "deployed" and first["vm"]["moref"] != "vm-102", first
