@@ -180,6 +180,13 @@ def build_state(server):
     return "pending"
 
 
+def is_deleting(server):
+    """True when Nova is already deleting SERVER (task_state 'deleting', or a deleted status)."""
+    task = str(server.get("OS-EXT-STS:task_state") or "").lower()
+    status = str(server.get("status") or "").upper()
+    return task == "deleting" or status in ("DELETED", "SOFT_DELETED")
+
+
 def fault_message(server):
     """The fault of a server in ERROR as one line: message (code), or a generic text."""
     fault = server.get("fault") if isinstance(server.get("fault"), dict) else {}
@@ -210,13 +217,16 @@ def planned_server(name, image, flavor, host, vsn, networks):
 
 
 def plan_absent(server, reserve):
-    """The actions that remove SERVER: ['reserve_vsn'?, 'delete'] ([] when it does not exist).
+    """The actions that remove SERVER: ['reserve_vsn'?, 'delete'], ['adopt_delete'] when Nova is already
+    deleting it, [] when it does not exist.
 
     The VSN is reserved BEFORE the delete: a VSN still on a VM can be reserved and is listed once
     the VM is gone (section 3), and a failed reservation then leaves the server untouched.
     """
     if server is None:
         return []
+    if is_deleting(server):
+        return ["adopt_delete"]  # a delete already sent (an earlier run): wait for it, send nothing again
     actions = []
     if reserve and server_vsn(server):
         actions.append("reserve_vsn")

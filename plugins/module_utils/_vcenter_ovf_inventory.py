@@ -284,8 +284,21 @@ class RestInventory:
             if error.code in BUSY_CODES:
                 self.busy_reason = error.api_message or error.message
                 return BUSY
-            raise
+            if error.status is None or (error.status < 500 and error.status != 429):
+                raise  # a clear refusal (4xx): nothing was done
+            return self._after_uncertain_start(vm_id, error, retry=error.status in (429, 503))
+        except _errors.TransportError as error:  # sent, answer lost: vCenter may have started it
+            return self._after_uncertain_start(vm_id, error, retry=False)
         return STARTED
+
+    def _after_uncertain_start(self, vm_id, error, retry):
+        """The start got no clear answer: the VM's power state, read back, decides; nothing is resent blindly."""
+        if self.power_state(vm_id) == "POWERED_ON":
+            return STARTED  # vCenter acted, the answer was lost
+        if retry:  # 429 / 503 and the VM still off: the server asked for a later try
+            self.busy_reason = error.api_message or error.message
+            return BUSY
+        raise error
 
     def close(self):
         pass

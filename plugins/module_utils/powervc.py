@@ -16,7 +16,7 @@ import json
 import os
 import re
 import warnings
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 try:
     from keystoneauth1 import exceptions as ks_exceptions
@@ -42,6 +42,7 @@ def poll_backoff():
     schedule (a 5 s change noticed <= 0.5 s late, a long one <= 10 %), capped at the 10 s interval
     IBM's examples poll at."""
     return PollBackoff(maximum=POLL_MAXIMUM)
+
 
 # IBM: get a new token at least 1 h before it expires; the project rule re-authenticates whenever
 # expires_at is less than 1 h away (powervc.md section 1), whatever the token's lifetime.
@@ -221,23 +222,38 @@ class PowerVCClient(RestClient):
 
     # -- identity ----------------------------------------------------------------------------
     def _keystone(self, call, operation):
-        """Run a keystoneauth CALL, turning its exceptions into the collection's typed errors."""
-        try:
-            return call()
-        except ks_exceptions.HttpError as exc:
+        """Run a keystoneauth CALL, turning its exceptions into the collection's typed errors.
+
+        Keystone answering 429 / 5xx is asked again on the client's retry schedule: a token request
+        changes nothing on PowerVC, so repeating it is safe.
+        """
+        delays = self.backoff.delays()
+        for attempt in range(self.retries + 1):
+            try:
+                return call()
+            except ks_exceptions.ClientException as exc:
+                status = getattr(exc, "http_status", None) if isinstance(exc, ks_exceptions.HttpError) else None
+                if status is not None and (status == 429 or status >= 500) and attempt < self.retries:
+                    self.clock.sleep(next(delays))
+                    continue
+                raise self._keystone_failure(exc, operation) from None
+        return None  # not reached: the last attempt returns or raises
+
+    def _keystone_failure(self, exc, operation):
+        """The collection's typed error for a keystoneauth exception."""
+        if isinstance(exc, ks_exceptions.HttpError):
             code, message = _keystone_error(exc)
             cls = _errors.AuthError if exc.http_status in (401, 403) else _errors.ApiError
-            raise self._error(cls, message or str(exc), operation, "user %s in project %s" % (self.user, self.project),
-                              status=exc.http_status, code=code, api_message=message)
-        except ks_exceptions.SSLError as exc:
-            raise self._error(_errors.TransportError, "TLS error: %s" % exc, operation, self.auth_url)
-        except (ks_exceptions.ConnectionError, ks_exceptions.ConnectTimeout) as exc:
-            raise self._error(_errors.TransportError, str(exc), operation, self.auth_url)
-        except ks_exceptions.EndpointNotFound as exc:
-            raise self._error(_errors.ApiError, "the token's catalog has no usable compute endpoint: %s" % exc,
-                              operation, self.auth_url)
-        except ks_exceptions.ClientException as exc:
-            raise self._error(_errors.ApiError, str(exc), operation, self.auth_url)
+            return self._error(cls, message or str(exc), operation, "user %s in project %s" % (self.user, self.project),
+                               status=exc.http_status, code=code, api_message=message)
+        if isinstance(exc, ks_exceptions.SSLError):
+            return self._error(_errors.TransportError, "TLS error: %s" % exc, operation, self.auth_url)
+        if isinstance(exc, (ks_exceptions.ConnectionError, ks_exceptions.ConnectTimeout)):
+            return self._error(_errors.TransportError, str(exc), operation, self.auth_url)
+        if isinstance(exc, ks_exceptions.EndpointNotFound):
+            return self._error(_errors.ApiError, "the token's catalog has no usable compute endpoint: %s" % exc,
+                               operation, self.auth_url)
+        return self._error(_errors.ApiError, str(exc), operation, self.auth_url)
 
     def _authenticate(self):
         """A token and the compute endpoint from the catalog of that same token (one Keystone call)."""
@@ -323,8 +339,7 @@ class PowerVCClient(RestClient):
         IBM documents the VSN on GET /servers; /servers/detail (status, host) is assumed to carry
         it too, so the VSN fields of the plain list are laid over the detailed one.
         """
-        response = self.get("servers/detail", operation="list servers")
-        servers = (response.body or {}).get("servers") or []
+        servers = self._all_servers("servers/detail")
         plain = dict((s.get("id"), s) for s in self._plain_servers())
         for server in servers:
             server.update((k, v) for k, v in plain.get(server.get("id"), {}).items() if k in VSN_FIELDS)
@@ -335,8 +350,23 @@ class PowerVCClient(RestClient):
         return dict((s.get("id"), server_vsn(s)) for s in self._plain_servers())
 
     def _plain_servers(self):
-        response = self.get("servers", operation="list servers")
-        return (response.body or {}).get("servers") or []
+        return self._all_servers("servers")
+
+    def _all_servers(self, path):
+        """Every page of a server list: Nova stops a page at osapi_max_limit and links the next one
+        (``servers_links`` rel=next, with ``marker``); a server missed on a later page would be created twice."""
+        servers, params, seen = [], None, set()
+        while True:
+            body = self.get(path, params=params, operation="list servers").body or {}
+            page = body.get("servers") or []
+            servers.extend(page)
+            nxt = next((link.get("href") for link in body.get("servers_links") or []
+                        if isinstance(link, dict) and link.get("rel") == "next"), None)
+            query = dict((k, v[0]) for k, v in parse_qs(urlsplit(nxt).query).items()) if nxt else {}
+            if not page or not query.get("marker") or query["marker"] in seen:
+                return servers
+            seen.add(query["marker"])
+            params = query
 
     # -- VSN actions ---------------------------------------------------------------------------
     def _vsn_action(self, action, body):
@@ -445,9 +475,12 @@ class PowerVCClient(RestClient):
         return created
 
     def delete_server(self, server_id, name=None):
-        """DELETE /servers/{id}; True when sent, False when the server was already gone (404)."""
+        """DELETE /servers/{id}; True when sent, False when the server was already gone (404).
+
+        Sent once: after an uncertain answer the caller reads the server back instead of resending.
+        """
         response = self.delete("servers/%s" % quote_segment(server_id), operation="delete server",
-                               resource="server %s" % (name or server_id), expect=(404,))
+                               resource="server %s" % (name or server_id), expect=(404,), once=True)
         return response.status != 404
 
 

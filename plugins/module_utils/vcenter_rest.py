@@ -384,12 +384,13 @@ class VcenterRestClient(RestClient):
         return state.get("state") if isinstance(state, dict) else None
 
     def power_on(self, vm_id):
+        # Sent once: after an uncertain answer the caller reads the power state back before any resend.
         if self.family == plan.API:
             self.post(self.path("vcenter", "vm", vm_id, "power"), params={"action": "start"},
-                      operation="power on VM", resource=vm_id, idempotent=True)
+                      operation="power on VM", resource=vm_id, once=True)
         else:
             self.post(self.path("vcenter", "vm", vm_id, "power", "start"), operation="power on VM", resource=vm_id,
-                      idempotent=True)
+                      once=True)
 
 
 def parse_error(body):

@@ -19,9 +19,14 @@ description:
     flavor in C(POST /servers); the inline flavor carries the sizes and extra specs of O(flavor).
   - The server name is the key. A run first reads the servers. A server of that name that exists is not created
     again and not changed; one still being built (an earlier run was interrupted) is waited for.
+    A server still building that shows no VSN yet is compared with O(virtual_serial_number) once its build has
+    ended (PowerVC may show the VSN of a new server only then).
     After a create whose answer was lost (connection reset, timeout, 5xx) the module looks the server up by name
     and adopts it instead of sending the create again; after a delete whose answer was lost, it reads the server
-    again and counts the delete as done when the server is gone.
+    again and counts the delete as done when the server is gone. A server that Nova is already deleting
+    (C(OS-EXT-STS:task_state) C(deleting), an earlier run was interrupted) is waited for, not deleted again
+    (action C(adopt_delete)); with O(reserve_vsn_on_delete=true) its VSN is reserved afterwards only if it is
+    not listed as reserved once the server is gone.
   - Every name is resolved and every input checked before anything is sent; bad input fails naming the option
     and nothing is changed.
 author: hybridcloud.migration contributors (@hybridcloud)
@@ -197,7 +202,9 @@ actions:
   description:
     - What was done (in check mode, what would be done), in order. Empty when nothing had to change.
     - C(action) is C(create), C(adopt) (a server found building or created by a run whose answer was lost,
-      then waited for), C(reserve_vsn) or C(delete).
+      then waited for), C(reserve_vsn), C(delete) or C(adopt_delete) (a server Nova was already deleting,
+      waited for), and with O(state=present) C(wait_deleted) (a server of that name being deleted, waited for
+      before the create).
     - For C(create), C(virtual_serial_number) is the VSN asked for (V(auto) when PowerVC picks), C(vsn_source) says
       where it comes from, and C(host) is the target host (null when PowerVC's scheduler picks).
   returned: always
@@ -236,7 +243,6 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_pla
     AUTO, find_reserved, resolve_host, server_vsn)
 
 
-
 class PowerVCServer(MigrationModule):
     connection = powervc.CONNECTION
     argument_spec = dict(
@@ -260,6 +266,7 @@ class PowerVCServer(MigrationModule):
     def run(self):
         self.deadline = time.monotonic() + self.params["timeout"]
         self.result.update(actions=[], server={})
+        self.final = None  # the server as the last read after a build showed it
         self.name = self.check_name("name", self.params["name"])
         self.vsn = splan.wanted_vsn(self.params["virtual_serial_number"])
         if self.params["state"] == "present":
@@ -275,6 +282,11 @@ class PowerVCServer(MigrationModule):
         servers = self.client.list_servers()
         host = self._host()
         existing = splan.find_by_name(servers, self.name)
+        if existing is not None and splan.is_deleting(existing):
+            going = existing
+            existing = self._wait_deleted(existing)
+            # Its VSN is free (or reserved) once it is gone: plan the create without it.
+            servers = ([s for s in servers if s is not going] if self.check_mode else self.client.list_servers())
         if existing is not None:
             self._existing(existing, host)
             return
@@ -323,6 +335,22 @@ class PowerVCServer(MigrationModule):
         if "diff" in self.result:
             self.result["diff"]["after"] = self.result["server"]
 
+    def _wait_deleted(self, server):
+        """A server of that name that Nova is deleting is no server to keep: wait until it is gone, then create.
+
+        In check mode (or with wait=false) it is reported as going, and the create is planned after it.
+        """
+        self.result["actions"].append({"action": "wait_deleted", "name": self.name, "id": server.get("id")})
+        if self.check_mode:
+            return None
+        if not self.params["wait"]:
+            raise ConflictError("server %s (id %s) is being deleted; run again once it is gone, or with wait=true"
+                                % (self.name, server.get("id")), operation="check existing server",
+                                resource="server %s" % self.name)
+        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self._remaining(),
+                 backoff=powervc.poll_backoff(), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
+        return None
+
     def _host(self):
         if not self.params["host"]:
             return None
@@ -335,14 +363,11 @@ class PowerVCServer(MigrationModule):
 
     def _existing(self, server, host):
         """A server of that name exists: check it matches, adopt it if it is still being built."""
-        conflicts = (("virtual_serial_number", splan.vsn_conflict(server, self.vsn)),
-                     ("host", splan.host_conflict(server, host and host["name"])))
-        for option, problem in conflicts:
-            if problem:
-                self.result["server"] = splan.server_state(server)
-                raise ConflictError("parameter '%s': %s" % (option, problem), operation="check existing server",
-                                    resource="server %s" % self.name)
         state = splan.build_state(server)
+        # IBM does not say when a new server's VSN shows: one still building without a VSN is
+        # checked once its build has ended, not called a conflict now.
+        defer_vsn = state == "pending" and not server_vsn(server)
+        self._check_conflicts(server, host, check_vsn=not defer_vsn)
         if state == "pending":
             # An earlier run was interrupted (or ran with wait=false): wait for its build, do not create again.
             self.result["actions"].append({"action": "adopt", "name": self.name, "id": server.get("id"),
@@ -358,12 +383,24 @@ class PowerVCServer(MigrationModule):
             finally:
                 if self.result["server"].get("status") != before["status"]:
                     self.changed(before, self.result["server"])  # this run saw the build end
+            if defer_vsn:
+                self._check_conflicts(self.final or server, host)
             return
         self.result["server"] = splan.server_state(server)
         if state == "failed":
             raise JobFailedError("server %s (id %s) is in ERROR: %s; delete it (state=absent) and run again to "
                                  "re-create it" % (self.name, server.get("id"), splan.fault_message(server)),
                                  operation="create server", resource="server %s" % self.name)
+
+    def _check_conflicts(self, server, host, check_vsn=True):
+        """ConflictError when SERVER has another VSN (when CHECK_VSN) or runs on another host than asked."""
+        conflicts = (("virtual_serial_number", splan.vsn_conflict(server, self.vsn) if check_vsn else None),
+                     ("host", splan.host_conflict(server, host and host["name"])))
+        for option, problem in conflicts:
+            if problem:
+                self.result["server"] = splan.server_state(server)
+                raise ConflictError("parameter '%s': %s" % (option, problem), operation="check existing server",
+                                    resource="server %s" % self.name)
 
     def _create(self, body):
         """POST /servers once; after any failure, the server of that name if PowerVC made it anyway."""
@@ -404,6 +441,7 @@ class PowerVCServer(MigrationModule):
         # GET /servers is where IBM documents the VSN; lay it over the single-server read.
         listed = next((s for s in self.client.list_servers() if s.get("id") == server_id), None)
         final = dict(current or {}, **dict((k, v) for k, v in (listed or {}).items() if k in powervc.VSN_FIELDS))
+        self.final = final or None
         self.result["server"] = splan.server_state(final or server)
         state = splan.build_state(current)
         if state == "failed":
@@ -441,15 +479,20 @@ class PowerVCServer(MigrationModule):
         if self.check_mode:
             self.changed(before, {})
             return
+        if actions == ["adopt_delete"]:
+            self._adopt_delete(server, before, vsn)
+            return
         if "reserve_vsn" in actions:
             self._reserve(vsn)
         try:
             self.client.delete_server(server["id"], self.name)
         except MigrationError as error:
             # The answer may be lost after PowerVC acted: decide from a fresh read, not from the answer.
-            if self.client.get_server(server["id"]) is not None:
+            current = self.client.get_server(server["id"])
+            if current is not None and not splan.is_deleting(current):
                 raise
-            self.warn("the answer to the delete of server %s was lost (%s), but the server is gone" % (self.name, error))
+            self.warn("the answer to the delete of server %s was lost (%s), but the server is %s"
+                      % (self.name, error, "gone" if current is None else "being deleted"))
         self.changed(before, {})
         if not self.params["wait"]:
             current = self.client.get_server(server["id"])
@@ -464,6 +507,30 @@ class PowerVCServer(MigrationModule):
             if listed is None:
                 self.warn("VSN %s was reserved before the delete of server %s but is not listed as reserved now"
                           % (vsn, self.name))
+
+    def _adopt_delete(self, server, before, vsn):
+        """Nova is already deleting the server (an earlier run sent the delete): wait, send no delete again.
+
+        The earlier run reserved the VSN before its delete; if the VSN is not listed as reserved once
+        the server is gone (someone else deleted it), it is reserved now.
+        """
+        self.result["server"] = before
+        if not self.params["wait"]:
+            return
+        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self._remaining(),
+                 backoff=powervc.poll_backoff(), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
+        self.result["server"] = {}
+        self.changed(before, {})  # this run saw the delete end
+        if not (self.params["reserve_vsn_on_delete"] and vsn):
+            return
+        listed = find_reserved(self.client.list_reserved(), vsn)
+        if listed is None:
+            self.result["actions"].append({"action": "reserve_vsn", "name": self.name, "id": server.get("id"),
+                                           "virtual_serial_number": vsn})
+            self._reserve(vsn)
+            listed = find_reserved(self.client.list_reserved(), vsn)
+        self.result["vsn"] = {"virtual_serial_number": vsn, "reserved": listed is not None,
+                              "host": (listed or {}).get("host") or before.get("host")}
 
     def _reserve(self, vsn):
         description = self.params["reservation_description"]

@@ -121,6 +121,9 @@ options:
       - Power the VM on once it is deployed. Also applies to a VM found by name (adopted), on this run
         or a later one; a VM that is already on is left as it is.
       - A VM whose deploy is still running cannot be powered on; the module waits for it (see O(wait)).
+      - The power-on call is sent once. When its answer is lost (dropped connection, 5xx) the VM's power state is
+        read back. A VM that is on counts as powered on by this run; a 429 or 503 with the VM still off is tried
+        again within the deadline; anything else fails the run, and a re-run powers the VM on.
     type: bool
     default: false
   wait:

@@ -537,7 +537,24 @@ class PowerVC(Emulator):
             raise ApiError(400, "Invalid input for query parameter name: %s" % exc)
         servers = [s for s in self.servers.values()
                    if (pattern is None or pattern.search(s["name"])) and (status is None or s["status"] == status)]
-        return json_response(200, {"servers": [self._server_view(s, token, detail) for s in servers]})
+        # Nova pages lists: at most min(limit, osapi_max_limit) after the server id MARKER, and a
+        # "servers_links" next link (with limit and marker) when the page is full.
+        marker, limit = request.arg("marker"), request.arg("limit")
+        if marker is not None:
+            ids = [s["id"] for s in servers]
+            if marker not in ids:
+                raise ApiError(400, "marker [%s] not found" % marker)
+            servers = servers[ids.index(marker) + 1:]
+        try:
+            size = min(int(limit) if limit is not None else 1 << 30, int(self.settings.get("max_limit") or 1000))
+        except ValueError:
+            raise ApiError(400, "Invalid input for query parameter limit: %r" % limit)
+        body = {"servers": [self._server_view(s, token, detail) for s in servers[:size]]}
+        if len(servers) > size:
+            href = "%s/servers%s?limit=%d&marker=%s" % (self._compute_url(), "/detail" if detail else "", size,
+                                                        servers[size - 1]["id"])
+            body["servers_links"] = [{"rel": "next", "href": href}]
+        return json_response(200, body)
 
     @route("GET", NOVA + r"/servers")
     @nova
@@ -562,12 +579,19 @@ class PowerVC(Emulator):
     @route("DELETE", NOVA + r"/servers/" + SERVER_ID)
     @nova
     def delete_server(self, request, token, server_id):
-        self._server(server_id)
+        server = self._server(server_id)
+        if float(self.settings.get("delete_time") or 0) > 0:
+            # Nova deletes asynchronously: 204 at once, the server shows task_state "deleting" until gone.
+            server.setdefault("delete_until", time.time() + float(self.settings["delete_time"]))
+            return empty_response(204)
+        self._remove_server(server_id)
+        return empty_response(204)
+
+    def _remove_server(self, server_id):
         vsn = self._vsn_of(server_id)
         if vsn:  # back to the pool, or into the reserved list if it was reserved while in use
             self.vsns[vsn]["server"] = None
         del self.servers[server_id]
-        return empty_response(204)
 
     @route("POST", NOVA + r"/servers/" + SERVER_ID + r"/action")
     @nova
@@ -633,11 +657,18 @@ class PowerVC(Emulator):
     # setting ({"<name regex>": "<fault message>"}). State advances on read (before_request).
     # Seed keys (defaults in SERVER_CREATE_SEED): "images": [{"id", "name", "os_distro"}],
     # "flavors": [{"id", "name", "vcpus", "ram", "disk", "extra_specs"}], "networks": [{"id",
-    # "name", "cidr"}], "availability_zones": [...]; settings "build_time" (s), "build_faults".
+    # "name", "cidr"}], "availability_zones": [...]; settings "build_time" (s), "build_faults",
+    # "vsn_after_build" (true: a server in BUILD shows VSN "none" until its build ends; IBM does not
+    # say when the VSN of a new server becomes visible, so clients must allow for both), "delete_time"
+    # (s; DELETE answers 204 at once and the server shows task_state "deleting" until then, as Nova),
+    # "max_limit" (Nova's osapi_max_limit, default 1000: GET /servers[/detail] pages with servers_links).
     def _load_create_catalogs(self, seed):
         defaults = copy.deepcopy(SERVER_CREATE_SEED)
         self.settings.setdefault("build_time", 0)
         self.settings.setdefault("build_faults", {})
+        self.settings.setdefault("vsn_after_build", False)
+        self.settings.setdefault("delete_time", 0)
+        self.settings.setdefault("max_limit", 1000)
         self.images = {i["id"]: dict(i) for i in seed.get("images", defaults["images"])}
         self.flavors = {f["id"]: dict(f) for f in seed.get("flavors", defaults["flavors"])}
         self.networks = {n["id"]: dict(n) for n in seed.get("networks", defaults["networks"])}
@@ -645,6 +676,8 @@ class PowerVC(Emulator):
 
     def before_request(self):
         now = time.time()
+        for server_id in [i for i, s in self.servers.items() if now >= s.get("delete_until", float("inf"))]:
+            self._remove_server(server_id)
         for server in self.servers.values():
             if server["status"] == "BUILD" and now >= server.get("build_until", 0):
                 if server.get("build_fault"):
@@ -657,7 +690,7 @@ class PowerVC(Emulator):
 
     def _build_view(self, server, view):
         """What a detailed server shows beyond the VSN fields: build state, fault, addresses, zone."""
-        task_state = {"BUILD": "spawning"}.get(server["status"])
+        task_state = "deleting" if server.get("delete_until") else {"BUILD": "spawning"}.get(server["status"])
         view["OS-EXT-STS:task_state"] = task_state
         view["OS-EXT-AZ:availability_zone"] = server.get("zone") or "Default Group"
         view["addresses"] = copy.deepcopy(server.get("addresses") or {})
@@ -767,6 +800,8 @@ class PowerVC(Emulator):
         self._add_server(server, now)
         if vsn:
             self._take_vsn(vsn, server["id"])
+            if self.settings.get("vsn_after_build"):
+                server.update(vsn_before=None, vsn_visible_at=server["build_until"])
         link = "%s/servers/%s" % (self._compute_url(), server["id"])
         return json_response(202, {"server": {
             "id": server["id"], "links": [{"rel": "self", "href": link}], "OS-DCF:diskConfig": "MANUAL",

@@ -175,3 +175,38 @@ def test_item_11_flavor_ref_with_an_inline_vsn_extra_spec(pvc):
         "flavor": {"extra_specs": {"powervm:virtual_serial_number": "ABCD567"}}, "availability_zone": ":" + HOST_A}})
     assert response.status_code == 202, response.text
     assert listed_vsn(pvc, response.json()["server"]["id"]) == "ABCD567"
+
+
+def test_vsn_after_build_setting_shows_none_while_building(pvc, powervc_emulator):
+    """Section 8 leaves open when a new server's VSN shows; vsn_after_build hides it during BUILD."""
+    powervc_emulator.admin.action("settings", {"build_time": 0.5, "vsn_after_build": True})
+    server_id = create(pvc, "ibmi-late", "auto", ":" + HOST_B).json()["server"]["id"]
+    assert show(pvc, server_id)["status"] == "BUILD" and listed_vsn(pvc, server_id) == "none"
+    time.sleep(0.6)
+    assert show(pvc, server_id)["status"] == "ACTIVE" and listed_vsn(pvc, server_id) != "none"
+
+
+def test_delete_time_setting_keeps_the_server_deleting_until_it_is_gone(pvc, powervc_emulator):
+    """Nova's DELETE is asynchronous: 204 at once, task_state 'deleting', then 404."""
+    powervc_emulator.admin.action("settings", {"delete_time": 0.5})
+    server_id = create(pvc, "ibmi-going", None).json()["server"]["id"]
+    assert pvc.call("DELETE", "/servers/" + server_id).status_code == 204
+    assert show(pvc, server_id)["OS-EXT-STS:task_state"] == "deleting"
+    time.sleep(0.6)
+    assert pvc.call("GET", "/servers/" + server_id).status_code == 404
+
+
+def test_server_lists_are_paged_with_a_next_link_as_nova_does(pvc, powervc_emulator):
+    """Nova's osapi_max_limit: a full page carries servers_links rel=next with limit and marker."""
+    powervc_emulator.admin.action("settings", {"max_limit": 2})
+    every, path = [], "/servers/detail"
+    while True:
+        body = pvc.call("GET", path).json()
+        every += [s["id"] for s in body["servers"]]
+        links = [link["href"] for link in body.get("servers_links", []) if link["rel"] == "next"]
+        if not links:
+            break
+        assert len(body["servers"]) == 2 and "marker=" in links[0] and "limit=2" in links[0]
+        path = "/servers/detail?" + links[0].split("?", 1)[1]
+    assert len(every) == len(set(every)) == len(powervc_emulator.admin.state()["servers"]) > 2
+    assert_nova_fault(pvc.call("GET", "/servers?marker=no-such-server"), 400, "badRequest")

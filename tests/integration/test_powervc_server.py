@@ -122,6 +122,27 @@ def test_run_killed_mid_build_is_adopted_and_waited_for(ansible, powervc_emulato
     assert calls(powervc_emulator) == [("POST", "servers", "")]
 
 
+def test_run_killed_mid_build_is_adopted_when_the_vsn_shows_only_after_the_build(ansible, powervc_emulator):
+    """The doc does not say when a new server's VSN becomes visible: 'none' during BUILD is no conflict."""
+    powervc_emulator.admin.action("settings", {"build_time": 4, "vsn_after_build": True})
+    args = {**NEW, "host": "dr-p10-b", "virtual_serial_number": "auto"}
+
+    def create_answered():
+        return any(e["method"] == "POST" and e["path"].endswith("/servers") and e["status"] == 202
+                   for e in powervc_emulator.admin.journal())
+
+    ansible.start([task("create", **args)], module_defaults=defaults(powervc_emulator)).kill_when(create_answered)
+    run = ansible.play([task("check", check=True, **args), task("rerun", **args), task("again", **args)],
+                       module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    check, rerun = run.result("check"), run.result("rerun")
+    assert check["actions"][0]["action"] == "adopt"
+    assert rerun["actions"][0]["action"] == "adopt" and rerun["changed"] is True
+    assert rerun["server"]["status"] == "ACTIVE" and rerun["server"]["virtual_serial_number"] in ("CDF0011", "CDF0012")
+    assert run.result("again")["changed"] is False
+    assert calls(powervc_emulator) == [("POST", "servers", "")]
+
+
 def test_run_killed_between_reserve_and_delete_converges(ansible, powervc_emulator):
     powervc_emulator.admin.fault(method="DELETE", path="/servers/", delay=3)
 
@@ -138,6 +159,46 @@ def test_run_killed_between_reserve_and_delete_converges(ansible, powervc_emulat
     # The killed run's delayed DELETE is still being served: let it end here, not in the next test.
     wait_for(lambda: all(e["status"] is not None for e in powervc_emulator.admin.journal()) or None, 30,
              what="the delayed DELETE to be answered")
+
+
+def test_run_killed_while_nova_deletes_is_waited_for_not_deleted_again(ansible, powervc_emulator):
+    """Nova deletes asynchronously (task_state 'deleting'): a re-run waits, it sends no second reserve or delete."""
+    powervc_emulator.admin.action("settings", {"delete_time": 4})
+
+    def delete_answered():
+        return any(e["method"] == "DELETE" and "/servers/" in e["path"] and e["status"] == 204
+                   for e in powervc_emulator.admin.journal())
+
+    args = dict(name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True)
+    ansible.start([task("delete", **args)], module_defaults=defaults(powervc_emulator)).kill_when(delete_answered)
+    assert servers_named(powervc_emulator, "ibmi-prod-01")
+    run = ansible.play([task("check", check=True, **args), task("rerun", **args), task("again", **args)],
+                       module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    check, rerun = run.result("check"), run.result("rerun")
+    assert [a["action"] for a in check["actions"]] == ["adopt_delete"]
+    assert [a["action"] for a in rerun["actions"]] == ["adopt_delete"] and rerun["changed"] is True
+    assert rerun["vsn"] == {"virtual_serial_number": "ABCD100", "reserved": True, "host": "9080HEX_1234ABC"}
+    assert run.result("again")["changed"] is False and servers_named(powervc_emulator, "ibmi-prod-01") == []
+    assert calls(powervc_emulator) == [("POST", "virtual-serial-number", "action=reserve"),
+                                       ("DELETE", "servers/3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e01", "")]
+
+
+def test_present_while_nova_still_deletes_the_old_server_waits_then_creates(ansible, powervc_emulator):
+    """A server of that name being deleted is not 'ok': the run waits for it to go, then creates."""
+    powervc_emulator.admin.action("settings", {"delete_time": 3})
+    args = {**NEW, "name": "ibmi-prod-01", "virtual_serial_number": "ABCD100"}  # the VSN the old server had
+    run = ansible.play([task("delete", name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True, wait=False),
+                        task("check", check=True, **args), task("create", **args)],
+                       module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    check, create = run.result("check"), run.result("create")
+    assert [a["action"] for a in check["actions"]] == ["wait_deleted", "create"]
+    assert [a["action"] for a in create["actions"]] == ["wait_deleted", "create"] and create["changed"] is True
+    (server,) = servers_named(powervc_emulator, "ibmi-prod-01")
+    assert server["status"] == "ACTIVE" and server["id"] == create["server"]["id"]
+    assert create["server"]["virtual_serial_number"] == "ABCD100"
+    assert [c[0] for c in calls(powervc_emulator)] == ["POST", "DELETE", "POST"]  # reserve, delete, create
 
 
 def test_build_failure_surfaces_the_fault_and_is_not_retried(ansible, powervc_emulator):
@@ -189,3 +250,36 @@ def test_no_secret_in_vvvv_output(ansible, powervc_emulator):
     assert run.rc == 0, run.output
     assert secret not in run.output and "adminPass" not in run.output
     powervc_emulator.reset()
+
+
+def test_keystone_answering_503_is_asked_again_then_the_run_goes_on(ansible, powervc_emulator):
+    """A token request changes nothing: Keystone's 503 is retried, not turned into a failed run."""
+    powervc_emulator.admin.fault(method="POST", path="/v3/auth/tokens", status=503, times=1,
+                                 body={"error": {"code": 503, "title": "Service Unavailable", "message": "busy"}})
+    run = ansible.play([task("create", virtual_serial_number="auto", **NEW)], module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    assert run.result("create")["changed"] is True and calls(powervc_emulator) == [("POST", "servers", "")]
+
+
+def test_servers_on_a_later_page_are_found_not_created_again(ansible, powervc_emulator):
+    """Nova pages GET /servers at osapi_max_limit: the name is looked for on every page."""
+    powervc_emulator.admin.action("settings", {"max_limit": 1})
+    run = ansible.play([task("present", name="ibmi-dev-03"),  # exists, on the third page
+                        task("absent", name="ibmi-legacy-04", state="absent")],
+                       module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    assert run.result("present")["changed"] is False and run.result("present")["server"]["name"] == "ibmi-dev-03"
+    assert run.result("absent")["changed"] is True and servers_named(powervc_emulator, "ibmi-legacy-04") == []
+    assert [c[0] for c in calls(powervc_emulator)] == ["DELETE"]
+
+
+def test_delete_answer_lost_after_nova_acted_is_read_back_not_resent(ansible, powervc_emulator):
+    powervc_emulator.admin.action("settings", {"delete_time": 2})
+    powervc_emulator.admin.fault(method="DELETE", path="/servers/", after=True, status=503, times=3,
+                                 body={"computeFault": {"code": 503, "message": "proxy lost the answer"}})
+    run = ansible.play([task("delete", name="ibmi-test-02", state="absent"),
+                        task("again", name="ibmi-test-02", state="absent")], module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    assert run.result("delete")["changed"] is True and "being deleted" in run.result("delete")["warnings"][0]
+    assert run.result("again")["changed"] is False and servers_named(powervc_emulator, "ibmi-test-02") == []
+    assert [c[0] for c in calls(powervc_emulator)] == ["DELETE"]

@@ -278,3 +278,13 @@ def test_reservation_answer_lost_after_powervc_acted(ansible, powervc_emulator, 
     assert calls == [(query, 200)]
     again = run(ansible, powervc_emulator, **args)
     assert again["changed"] is False and len(changes(powervc_emulator)) == 1
+
+
+def test_token_expiring_during_the_move_wait_is_renewed_not_a_resend(ansible, powervc_emulator):
+    settings(powervc_emulator, move_delay=4, token_ttl=1.5)
+    result = run(ansible, powervc_emulator, **MOVE)
+    assert result["_status"] == "ok" and result["changed"] is True, result
+    assert result["moved"] == ["CDF0002", "CDF0003"] and hosts(powervc_emulator) == [TARGET, TARGET]
+    assert len(puts(powervc_emulator)) == 1
+    logins = [e for e in powervc_emulator.admin.journal() if e["method"] == "POST" and e["path"] == "/v3/auth/tokens"]
+    assert len(logins) >= 2  # the token did expire during the wait and was renewed

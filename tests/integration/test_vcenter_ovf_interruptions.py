@@ -144,6 +144,51 @@ def test_answer_lost_after_the_server_acted_is_adopted_not_resent(vc, ansible, f
     assert_one_vm_powered_on(vc)
 
 
+def test_same_name_in_another_folder_is_not_adopted(vc, ansible):
+    """db01 lives in folder Migrated: a deploy of db01 into the datacenter's root VM folder makes a new VM."""
+    args = {**BASE, "name": "db01", "folder": "vm"}
+    run = ansible.play([task(DEPLOY, "first", **args), task(DEPLOY, "again", **args)], module_defaults=defaults(vc))
+    first, again = run.result("first"), run.result("again")
+    assert not failed(first) and first["outcome"] == "deployed" and first["vm"]["moref"] != "vm-102", first
+    assert again["outcome"] == "adopted" and again["vm"]["moref"] == first["vm"]["moref"], again
+    assert sorted(vm["folder"] for vm in vms_named(vc, "db01")) == ["group-v3", "group-v40"]
+    assert len(deploy_posts(vc)) == 1
+
+
+def test_rest_family_answer_lost_after_the_server_acted_is_adopted_not_resent(vc, ansible):
+    """The legacy /rest family (vcsim's, vCenter < 7.0U2): the same look-by-name after a lost deploy answer."""
+    vc.admin.fault(method="POST", path="/ovf/library-item/", query="action=deploy", after=True, drop=True)
+    run = ansible.play([task(DEPLOY, "first", power_on=True, **BASE), task(DEPLOY, "again", power_on=True, **BASE)],
+                       module_defaults=defaults(vc, api_family="rest"))
+    first, again = run.result("first"), run.result("again")
+    assert not failed(first), first
+    assert first["api_family"] == "rest" and first["outcome"] == "deployed" and first["vm"]["answer_lost"] is True
+    assert first["powered_on"] is True and again["outcome"] == "adopted" and again["changed"] is False, again
+    assert len(deploy_posts(vc)) == 1 and deploy_posts(vc)[0]["path"].startswith("/rest/")
+    (vm,) = vms_named(vc, "int-vm")
+    assert vm["power_state"] == "POWERED_ON" and vm["folder"] == "group-v40"
+    assert len([e for e in vc.admin.journal() if e["method"] == "POST" and "/power" in e["path"]]) == 1
+
+
+@pytest.mark.parametrize("fault", [
+    dict(after=True, drop=True),  # vCenter started the VM, the answer never came
+    dict(after=True, status=503, body={"error_type": "SERVICE_UNAVAILABLE", "messages": []}),
+])
+def test_power_on_answer_lost_after_vcenter_acted_is_read_back_not_resent(vc, ansible, fault):
+    vc.admin.fault(method="POST", path="/power", times=5, **fault)
+    run = ansible.play([task(DEPLOY, "first", power_on=True, **BASE), task(DEPLOY, "again", power_on=True, **BASE)],
+                       module_defaults=defaults(vc))
+    first, again = run.result("first"), run.result("again")
+    assert not failed(first), first
+    assert first["outcome"] == "deployed" and first["changed"] is True and first["powered_on"] is True, first
+    assert first["vm"]["power_state"] == "POWERED_ON"
+    assert again["outcome"] == "adopted" and again["changed"] is False and again["powered_on"] is False, again
+    (vm,) = vms_named(vc, "int-vm")
+    assert vm["power_state"] == "POWERED_ON" and len(deploy_posts(vc)) == 1
+    starts = [e for e in vc.admin.journal() if e["method"] == "POST" and "/power" in e["path"]]
+    assert len(starts) == 1, starts
+
+
 def test_dropped_before_the_server_acted_fails_without_resending_then_rerun_deploys(vc, ansible):
     vc.admin.fault(method="POST", path="/ovf/library-item/", query="action=deploy", drop=True)
     first = ansible.play([task(DEPLOY, timeout=6, **BASE)], module_defaults=defaults(vc)).result("run")

@@ -117,6 +117,13 @@ def test_plan_absent_reserves_before_deleting():
     assert plan.plan_absent(SERVERS[1], True) == ["delete"]  # nothing to keep
 
 
+def test_plan_absent_adopts_a_delete_nova_is_already_doing():
+    deleting = dict(SERVERS[0], **{"OS-EXT-STS:task_state": "deleting"})
+    assert plan.plan_absent(deleting, True) == ["adopt_delete"]
+    assert plan.plan_absent(dict(SERVERS[1], status="SOFT_DELETED"), False) == ["adopt_delete"]
+    assert plan.is_deleting(dict(SERVERS[1], status="deleted")) and not plan.is_deleting(SERVERS[1])
+
+
 def test_create_request_names_the_flavor_only_when_its_sizes_are_unknown():
     body = plan.create_request("n", "img", {"extra_specs": {"powervm:virtual_serial_number": "auto"}}, [], None, "f1")
     assert body["flavorRef"] == "f1" and body["flavor"] == {"extra_specs": {"powervm:virtual_serial_number": "auto"}}

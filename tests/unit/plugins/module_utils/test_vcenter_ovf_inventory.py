@@ -57,6 +57,23 @@ def test_start_other_errors_still_raise(inventory):
     assert "power on VM on vm-999 failed" in str(caught.value) and "NOT_FOUND" in str(caught.value)
 
 
+@pytest.mark.parametrize("fault", [dict(after=True, status=500, body="proxy error"), dict(after=True, drop=True)])
+def test_start_whose_answer_was_lost_reads_the_power_state_back(inventory, vcenter_rest_emulator, fault):
+    vcenter_rest_emulator.admin.fault(method="POST", path="/power", times=3, **fault)
+    assert inventory.start(DB01_OFF) == STARTED
+    assert power_state(vcenter_rest_emulator, DB01_OFF) == "POWERED_ON"
+    starts = [e for e in vcenter_rest_emulator.admin.journal() if e["method"] == "POST" and "/power" in e["path"]]
+    assert len(starts) == 1  # read back, never resent
+
+
+def test_start_refused_with_503_before_acting_is_busy_not_failed(inventory, vcenter_rest_emulator):
+    vcenter_rest_emulator.admin.fault(method="POST", path="/power", status=503,
+                                      body={"error_type": "SERVICE_UNAVAILABLE", "messages": []})
+    assert inventory.start(DB01_OFF) == BUSY
+    assert power_state(vcenter_rest_emulator, DB01_OFF) == "POWERED_OFF"
+    assert inventory.start(DB01_OFF) == STARTED
+
+
 class ScriptedInventory:
     """start() answers from a script; each answer is consumed once."""
 
