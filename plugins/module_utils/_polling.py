@@ -97,6 +97,19 @@ class PollBackoff(Backoff):
             yield delay
 
 
+class Deadline:
+    """A whole operation's deadline (a module's ``timeout``): every call and wait takes what is left."""
+
+    def __init__(self, seconds, clock=None):
+        self.clock = clock or Clock()
+        self.seconds = seconds
+        self.at = self.clock.now() + seconds
+
+    def remaining(self):
+        """Seconds left, never below 0."""
+        return max(self.at - self.clock.now(), 0.0)
+
+
 def format_seconds(seconds):
     """A duration for people: "2 s", "1.5 s", "0.25 s", "2 min 5 s" (never 1.990680366999868)."""
     if seconds is None:

@@ -231,14 +231,13 @@ vsn:
     host: 9109RMD_1031CAT
 """
 
-import time
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _powervc_server_plan as splan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import powervc
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     ConflictError, JobFailedError, MigrationError, ParameterError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
     AUTO, find_reserved, resolve_host, server_vsn)
 
@@ -264,7 +263,7 @@ class PowerVCServer(MigrationModule):
     ranges = {"timeout": (1, 86400)}
 
     def run(self):
-        self.deadline = time.monotonic() + self.params["timeout"]
+        self.deadline = Deadline(self.params["timeout"])
         self.result.update(actions=[], server={})
         self.final = None  # the server as the last read after a build showed it
         self.name = self.check_name("name", self.params["name"])
@@ -347,7 +346,7 @@ class PowerVCServer(MigrationModule):
             raise ConflictError("server %s (id %s) is being deleted; run again once it is gone, or with wait=true"
                                 % (self.name, server.get("id")), operation="check existing server",
                                 resource="server %s" % self.name)
-        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self._remaining(),
+        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self.deadline.remaining(),
                  backoff=powervc.poll_backoff(), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
         return None
 
@@ -430,7 +429,7 @@ class PowerVCServer(MigrationModule):
                 return current if splan.build_state(current) != "pending" else None
 
             try:
-                current = wait_for(built, self._remaining(), backoff=powervc.poll_backoff(),
+                current = wait_for(built, self.deadline.remaining(), backoff=powervc.poll_backoff(),
                                    what="server %s (id %s) to be built" % (self.name, server_id))
             except WaitTimeoutError as error:
                 self.result["server"] = splan.server_state(self.client.get_server(server_id) or server)
@@ -451,9 +450,6 @@ class PowerVCServer(MigrationModule):
         if state == "gone":
             raise JobFailedError("server %s (id %s) disappeared while being built" % (self.name, server_id),
                                  operation="create server", resource="server %s" % self.name)
-
-    def _remaining(self):
-        return max(self.deadline - time.monotonic(), 0.001)
 
     # -- absent ------------------------------------------------------------------------------
     def _absent(self):
@@ -498,7 +494,7 @@ class PowerVCServer(MigrationModule):
             current = self.client.get_server(server["id"])
             self.result["server"] = splan.server_state(current)
             return
-        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self._remaining(),
+        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self.deadline.remaining(),
                  backoff=powervc.poll_backoff(), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
         if "reserve_vsn" in actions:
             listed = find_reserved(self.client.list_reserved(), vsn)
@@ -517,7 +513,7 @@ class PowerVCServer(MigrationModule):
         self.result["server"] = before
         if not self.params["wait"]:
             return
-        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self._remaining(),
+        wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self.deadline.remaining(),
                  backoff=powervc.poll_backoff(), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
         self.result["server"] = {}
         self.changed(before, {})  # this run saw the delete end

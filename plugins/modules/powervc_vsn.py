@@ -264,7 +264,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
     ConflictError, MigrationError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import (
-    Clock, format_seconds, wait_for)
+    Clock, Deadline, format_seconds, wait_for)
 
 # One call is sent at most this often in a run: the first time, then again only after an uncertain
 # answer (lost, timed out, 5xx) when re-reading showed that it did not take effect.
@@ -326,10 +326,7 @@ class PowerVCVsn(MigrationModule):
     # -- time ------------------------------------------------------------------------------------
     def _start_clock(self):
         """The user's timeout covers everything after the first change is sent: re-reads, resends, waits."""
-        self.deadline = self.clock.now() + self.params["timeout"]
-
-    def _remaining(self):
-        return max(0.0, self.deadline - self.clock.now())
+        self.deadline = Deadline(self.params["timeout"], self.clock)
 
     # -- reserved / unreserved ---------------------------------------------------------------
     def _reserved(self):
@@ -456,7 +453,7 @@ class PowerVCVsn(MigrationModule):
                 current = next((s for s in self.client.list_servers() if s.get("id") == server["id"]), None)
                 if current is None or current.get("status") != "SHUTOFF":
                     raise error
-            shown = self._watch_server(server, wanted, plan.settle_window(self._remaining()))
+            shown = self._watch_server(server, wanted, plan.settle_window(self.deadline.remaining()))
             if shown is not None:
                 if not ours:  # done by a change that was already under way: adopted
                     self.result["adopted"] = [shown["virtual_serial_number"] or before["virtual_serial_number"]]
@@ -469,7 +466,7 @@ class PowerVCVsn(MigrationModule):
             raise error
         self._record(action, _server_diff(before), _server_diff(after), **details)
         if self.params["wait"]:
-            shown = self._watch_server(server, wanted, self._remaining())
+            shown = self._watch_server(server, wanted, self.deadline.remaining())
             if shown is None:
                 self._server_result(before)
                 raise WaitTimeoutError(
@@ -550,7 +547,7 @@ class PowerVCVsn(MigrationModule):
                 if group:
                     self._move_group(job, group, checkable)
             if self.params["wait"] and job.accepted_listed(listed):
-                records = self._watch_move(job.accepted_listed(listed), target["name"], self._remaining())
+                records = self._watch_move(job.accepted_listed(listed), target["name"], self.deadline.remaining())
                 if plan.moved_pending(job.accepted_listed(listed), target["name"], records):
                     raise WaitTimeoutError(
                         "PowerVC accepted the move of VSNs %s to host %s, but they were not listed there within the "
@@ -590,7 +587,7 @@ class PowerVCVsn(MigrationModule):
                 if outcome == "refused":
                     raise error
                 continue
-            records = self._watch_move(todo, job.target, plan.settle_window(self._remaining()))
+            records = self._watch_move(todo, job.target, plan.settle_window(self.deadline.remaining()))
             progress = plan.move_progress(todo, job.source, job.target, records)
             if progress["elsewhere"]:
                 raise error

@@ -146,14 +146,13 @@ api_family:
   sample: api
 """
 
-import time
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _vcenter_ovf_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import vcenter_rest
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     ApiError, JobFailedError, NotFoundError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, format_seconds, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, PollBackoff, format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import naming
 
 # After an uncertain answer, how long the captured item is looked for before concluding that nothing was done.
@@ -179,7 +178,7 @@ class VcenterOvfCapture(MigrationModule):
 
     def run(self):
         params = self.params
-        self.deadline = time.monotonic() + params["timeout"]  # the whole run's deadline
+        self.deadline = Deadline(params["timeout"])
         rest, inventory = self.client.rest, self.client.inventory
         self.rest = rest
         self.result.update(api_family=rest.family, vm=None, overwritten=False, adopted=False, answer_lost=False,
@@ -208,11 +207,11 @@ class VcenterOvfCapture(MigrationModule):
         def reconcile():
             return self.look_for_result(existing)
 
-        if self.remaining() <= 0:
+        if self.deadline.remaining() <= 0:
             raise WaitTimeoutError("the timeout of %s passed during the lookups, before the capture was sent; "
                                    "nothing was captured" % format_seconds(params["timeout"]),
                                    operation="capture VM as OVF (create)", resource="library item '%s'" % params["name"])
-        read_timeout = self.remaining() if params["wait"] else min(self.remaining(), START_WINDOW)
+        read_timeout = self.deadline.remaining() if params["wait"] else min(self.deadline.remaining(), START_WINDOW)
         try:
             item_id, lost = rest.create_item(vm_id, library_id, params["name"],
                                              library_item_id=existing["id"] if existing else None,
@@ -234,7 +233,7 @@ class VcenterOvfCapture(MigrationModule):
         self.result["library_item"]["id"] = item_id
         self.result.update(overwritten=bool(existing), answer_lost=lost,
                            outcome=plan.OVERWRITTEN if existing else plan.CAPTURED)
-        if lost and self.remaining() <= 0:
+        if lost and self.deadline.remaining() <= 0:
             self.result["outcome"] = plan.STARTED
             raise WaitTimeoutError(
                 "the capture of VM %s did not answer within the timeout of %s; library item %s ('%s') exists and its "
@@ -245,9 +244,6 @@ class VcenterOvfCapture(MigrationModule):
             self.result["outcome"] = plan.STARTED
         elif lost:
             self.warn("the answer to the capture call was lost; library item %s was found afterwards" % item_id)
-
-    def remaining(self):
-        return self.deadline - time.monotonic()
 
     def existing_item(self):
         try:
@@ -266,7 +262,7 @@ class VcenterOvfCapture(MigrationModule):
             changed = any(found.get(key) != existing.get(key) for key in ("content_version", "last_modified_time"))
             return found["id"] if changed else None
         try:
-            return wait_for(look, min(self.remaining(), RECONCILE_WINDOW), backoff=PollBackoff(),
+            return wait_for(look, min(self.deadline.remaining(), RECONCILE_WINDOW), backoff=PollBackoff(),
                             what="library item '%s'" % self.params["name"])
         except WaitTimeoutError:
             return None

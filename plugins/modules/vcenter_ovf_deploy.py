@@ -247,14 +247,13 @@ powered_on:
   sample: false
 """
 
-import time
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _vcenter_ovf_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import vcenter_rest
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     ApiError, JobFailedError, MigrationError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, format_seconds, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, PollBackoff, format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vcenter_ovf_inventory import (
     STARTED, naming, resolve_placement, start_when_free)
 
@@ -295,7 +294,7 @@ class VcenterOvfDeploy(MigrationModule):
     def run(self):
         params = self.params
         # timeout is the whole run's deadline: lookups, the deploy call, waiting and power-on.
-        self.deadline = time.monotonic() + params["timeout"]
+        self.deadline = Deadline(params["timeout"])
         rest, inventory = self.client.rest, self.client.inventory
         self.inventory = inventory
         self.result.update(api_family=rest.family, powered_on=False, outcome=None,
@@ -343,7 +342,7 @@ class VcenterOvfDeploy(MigrationModule):
             datastore_id=resolved.get("datastore"), storage_provisioning=params["storage_provisioning"],
             network_mappings=resolved["network_mappings"], ovf_properties=params["ovf_properties"],
             deployment_option=params["deployment_option"])
-        if self.remaining() <= 0:
+        if self.deadline.remaining() <= 0:
             raise WaitTimeoutError("the timeout of %s passed during the lookups, before the deploy was sent; nothing "
                                    "was deployed" % format_seconds(params["timeout"]), operation="deploy OVF",
                                    resource="VM '%s'" % params["name"])
@@ -353,7 +352,7 @@ class VcenterOvfDeploy(MigrationModule):
         self.changed(before={}, after=self.after)
         self.result["vm"].update(moref=vm_id, answer_lost=lost)
         self.result["outcome"] = plan.DEPLOYED
-        if lost and self.remaining() <= 0:
+        if lost and self.deadline.remaining() <= 0:
             # The deploy call used the whole deadline: the VM is registered but most likely still copying.
             self.result["outcome"] = plan.STARTED
             raise WaitTimeoutError(
@@ -373,9 +372,6 @@ class VcenterOvfDeploy(MigrationModule):
                       % (vm_id, self.folder))
         self.finish(vm_id)
 
-    def remaining(self):
-        return self.deadline - time.monotonic()
-
     def deploy(self, rest, item_id, target, spec):
         """Send the deploy once; return (vm_id, answer_lost), or (None, False) when another deploy won."""
         params = self.params
@@ -385,12 +381,12 @@ class VcenterOvfDeploy(MigrationModule):
                 found = self.inventory.vms_in_folder(params["name"], self.folder)
                 return found[0] if found else None
             try:
-                return wait_for(look, min(self.remaining(), RECONCILE_WINDOW), backoff=PollBackoff(),
+                return wait_for(look, min(self.deadline.remaining(), RECONCILE_WINDOW), backoff=PollBackoff(),
                                 what="VM '%s' in folder %s" % (params["name"], self.folder))
             except WaitTimeoutError:
                 return None
 
-        read_timeout = self.remaining() if params["wait"] else min(self.remaining(), START_WINDOW)
+        read_timeout = self.deadline.remaining() if params["wait"] else min(self.deadline.remaining(), START_WINDOW)
         try:
             return rest.deploy(item_id, target, spec, reconcile=reconcile, timeout=max(read_timeout, 1.0))
         except (JobFailedError, ApiError) as error:
@@ -432,7 +428,7 @@ class VcenterOvfDeploy(MigrationModule):
         """Start VM_ID; while vCenter refuses because its deploy is still running, wait (within the deadline)."""
         params = self.params
         try:
-            outcome, attempts = start_when_free(self.inventory, vm_id, self.remaining() if params["wait"] else 0)
+            outcome, attempts = start_when_free(self.inventory, vm_id, self.deadline.remaining() if params["wait"] else 0)
         except WaitTimeoutError as error:
             if not params["wait"]:
                 self.warn("VM %s is still being deployed (vCenter refuses to power it on: %s); with wait=false it is "

@@ -197,7 +197,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils import zstac
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     ApiError, ConflictError, JobFailedError, MigrationError, NotFoundError, TransportError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import format_seconds, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
     ACTIVE_JOB_STATES, MIGRATING_STATES, call_job_uuid, destination_problem, is_uuid, job_failure_code, job_failure_message,
     plan_ps_migration, ps_migration_body, query_value_problem, running_migration_conditions, volume_placement,
@@ -227,7 +227,7 @@ class ZstackPsMigrate(MigrationModule):
 
     def run(self):
         p = self.params
-        self.deadline = self.client.clock.now() + p["timeout"]
+        self.deadline = Deadline(p["timeout"], self.client.clock)
         self.result.update(vm=None, moved_volumes=[], mode=None, job_uuid=None, long_job_uuid=None)
 
         vm = self.client.resolve("vm-instances", p["vm"], "VM", "vm")
@@ -308,9 +308,6 @@ class ZstackPsMigrate(MigrationModule):
             raise NotFoundError("the VM disappeared", operation=OPERATION, resource=self.resource)
         return vm
 
-    def remaining(self):
-        return max(self.deadline - self.client.clock.now(), 0)
-
     def long_job_of(self, api_job_uuid):
         jobs = self.client.query("longjobs", ["apiId=%s" % api_job_uuid], operation="Find the migration LongJob")
         return jobs[0]["uuid"] if jobs else None
@@ -332,7 +329,7 @@ class ZstackPsMigrate(MigrationModule):
             return "" if self.client.poll(job) is not None else None  # ended without a LongJob
 
         try:
-            return wait_for(look, min(START_TIMEOUT, self.remaining()), backoff=self.client.poll_backoff,
+            return wait_for(look, min(START_TIMEOUT, self.deadline.remaining()), backoff=self.client.poll_backoff,
                             clock=self.client.clock, what="the migration's LongJob") or None
         except WaitTimeoutError:
             self.warn("ZStack accepted the migration (api-job %s) but shows no LongJob for it yet; follow the "
@@ -343,7 +340,7 @@ class ZstackPsMigrate(MigrationModule):
         """Wait for the migration already under way: its LongJob, or else the VM's transitional state."""
         self.result["long_job_uuid"] = plan["running_job"]
         if plan["running_job"]:
-            self.client.wait_longjob(plan["running_job"], self.remaining())
+            self.client.wait_longjob(plan["running_job"], self.deadline.remaining())
             return
         self.wait_for_vm_to_settle(vm["uuid"])
 
@@ -353,13 +350,13 @@ class ZstackPsMigrate(MigrationModule):
             state = self.read_vm(vm_uuid).get("state")
             return state if state not in MIGRATING_STATES else None
 
-        wait_for(settled, self.remaining(), backoff=self.client.poll_backoff, clock=self.client.clock,
+        wait_for(settled, self.deadline.remaining(), backoff=self.client.poll_backoff, clock=self.client.clock,
                  what="the migration under way of %s" % self.resource)
 
     def migrate(self, path, body, vm_uuid, moves):
         """Submit, wait, verify; return the VM inventory after the migration."""
         try:
-            job, answer = self.client.call_async("PUT", path, body, OPERATION, self.resource, self.remaining(),
+            job, answer = self.client.call_async("PUT", path, body, OPERATION, self.resource, self.deadline.remaining(),
                                                  self.call_uuid)
             self.result["job_uuid"] = job.uuid
             vm = (answer or {}).get("inventory") or self.read_vm(vm_uuid)
@@ -409,7 +406,7 @@ class ZstackPsMigrate(MigrationModule):
             self.wait_for_vm_to_settle(vm_uuid)
             return self.read_vm(vm_uuid), None
         self.result["long_job_uuid"] = long_job_uuid
-        job = self.client.wait_longjob(long_job_uuid, self.remaining())
+        job = self.client.wait_longjob(long_job_uuid, self.deadline.remaining())
         if job.get("state") != "Succeeded":
             raise JobFailedError("the migration LongJob %s ended %s: %s" % (
                 long_job_uuid, job.get("state"), job_failure_message(job)),

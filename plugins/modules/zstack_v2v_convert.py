@@ -234,7 +234,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils import zstac
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     ApiError, ConflictError, JobFailedError, MigrationError, NotFoundError, TransportError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import format_seconds
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, format_seconds
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
     action_took_effect, call_job_uuid, derive_v2v_job_uuid, is_resource_uuid, is_uuid, job_failure_code, job_failure_message,
     plan_v2v, query_value_problem, v2v_body, v2v_reference_problem, v2v_referenced_uuids,
@@ -290,7 +290,7 @@ class ZstackV2vConvert(MigrationModule):
     def run(self):
         p = self.params
         self.client.redact.add(p["ssh_priv_key"])  # also in its JSON-escaped and URL-encoded forms
-        self.deadline = self.client.clock.now() + p["timeout"]
+        self.deadline = Deadline(p["timeout"], self.client.clock)
         job_uuid = p["resource_uuid"] or derive_v2v_job_uuid(p["url"], p["name"])
         self.job_uuid = job_uuid
         self.resource = "VM '%s' from %s" % (p["name"], p["url"]) if p["name"] else "LongJob %s" % job_uuid
@@ -374,7 +374,7 @@ class ZstackV2vConvert(MigrationModule):
         Whatever the answer, a doubtful one is settled by reading the LongJob <job_uuid>. On a
         failure, ``changed`` says whether the call took effect all the same.
         """
-        timeout = min(SUBMIT_TIMEOUT, self.remaining())
+        timeout = min(SUBMIT_TIMEOUT, self.deadline.remaining())
         try:
             if action == "submit":
                 # X-Job-UUIDs derived from the LongJob (and its state): see DOCUMENTATION.
@@ -411,7 +411,7 @@ class ZstackV2vConvert(MigrationModule):
     def wait(self, job):
         """Wait for the LongJob to end; a lost connection or the deadline fails naming it and its last state."""
         try:
-            job = self.client.wait_longjob(job["uuid"], self.remaining())
+            job = self.client.wait_longjob(job["uuid"], self.deadline.remaining())
         except (WaitTimeoutError, TransportError, ApiError) as error:
             if isinstance(error, WaitTimeoutError):
                 error.message = "%s (timeout %s)" % (error.message, format_seconds(self.params["timeout"]))
@@ -442,9 +442,6 @@ class ZstackV2vConvert(MigrationModule):
     def vms_named(self):
         return self.client.query("vm-instances", ["name=%s" % self.params["name"]], operation="Find VMs by name") \
             if self.params["name"] else []
-
-    def remaining(self):
-        return max(self.deadline - self.client.clock.now(), 0)
 
 
 def main():

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import WaitTimeoutError
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import (
-    Backoff, FakeClock, PollBackoff, format_seconds, next_poll_delay, wait_for)
+    Backoff, Deadline, FakeClock, PollBackoff, format_seconds, next_poll_delay, wait_for)
 
 
 def take(iterator, n):
@@ -112,3 +112,12 @@ def test_poll_delay_doubles_when_the_ratio_allows_it():
 def test_poll_backoff_follows_next_poll_delay():
     delays = PollBackoff(initial=0.5, maximum=15.0).delays()
     assert [next(delays) for dummy in range(12)] == schedule(12)
+
+
+def test_deadline_gives_what_is_left_never_below_zero():
+    clock = FakeClock(100)
+    deadline = Deadline(30, clock)
+    clock.sleep(12)
+    assert deadline.remaining() == 18
+    clock.sleep(40)
+    assert deadline.remaining() == 0
