@@ -271,7 +271,10 @@ def main():
                 platform, job, polls, late, 100 * late / job, "<= 1 s late" if short else "<= 10 % late",
                 "PASS" if passed else "FAIL"))
         outcomes = [results.get((platform, j)) for j in (min(jobs), max(jobs))]
-        if len(jobs) > 1 and all(isinstance(o, tuple) for o in outcomes):
+        if len(jobs) > 1 and all(isinstance(o, tuple) for o in outcomes) and outcomes[0][2] < 1.0:
+            # Work found running (vCenter): Ansible's start-up can take most of a short job.
+            print("  %-14s  growth: n/a (the short run waited only %.1f s)" % (platform, outcomes[0][2]))
+        elif len(jobs) > 1 and all(isinstance(o, tuple) for o in outcomes):
             # per doubling of the time the module itself waited (work found running is waited for only in part)
             per_doubling = (outcomes[1][0] - outcomes[0][0]) / math.log2(outcomes[1][2] / outcomes[0][2])
             passed = per_doubling <= POLLS_PER_DOUBLING
