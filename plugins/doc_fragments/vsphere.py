@@ -14,21 +14,21 @@ options:
     description:
       - The vCenter Server host name or IP address.
       - If not set, the value of the E(VMWARE_HOST) environment variable is used.
-      - Required, as an option or through the environment.
     type: str
+    required: true
   username:
     description:
       - The user name to log in to vCenter with, for example V(administrator@vsphere.local).
       - If not set, the value of the E(VMWARE_USER) environment variable is used.
-      - Required, as an option or through the environment.
     type: str
+    required: true
     aliases: [user]
   password:
     description:
       - The password of O(username).
       - If not set, the value of the E(VMWARE_PASSWORD) environment variable is used.
-      - Required, as an option or through the environment.
     type: str
+    required: true
     aliases: [pass, pwd]
   port:
     description:
@@ -43,10 +43,11 @@ options:
       - If not set, the value of the E(VMWARE_VALIDATE_CERTS) environment variable is used.
     type: bool
     default: true
-  ca_path:
+  ca_cert:
     description:
       - A PEM file of CA certificates to verify the vCenter certificate with, instead of the system store.
       - Ignored when O(validate_certs=false).
+      - If not set, the value of the E(VMWARE_CA_CERT) environment variable is used.
     type: path
 requirements:
   - pyvmomi

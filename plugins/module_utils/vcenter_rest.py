@@ -467,10 +467,7 @@ def inventory_kind(lookup, family):
 def open_vcenter(module):
     """Log in over REST with the vSphere connection options; SOAP only if the inventory lookups need it."""
     params = module.params
-    options = vsphere.connection_params(params)
-    for name in vsphere.VSPHERE_REQUIRED:
-        if not options[name]:
-            raise _errors.ParameterError("parameter '%s' is required (or set it through the environment)" % name)
+    options = vsphere.connection_params(params)  # hostname, username, password: required by the argspec
     redactor = Redactor([options["password"]], on_secret=module.register_secret)
     rest = VcenterRestClient(options["hostname"], options["username"], options["password"], port=options["port"],
                              api_family=params["api_family"], validate_certs=options["validate_certs"],

@@ -4,7 +4,7 @@
 
 """The vSphere (SOAP, pyVmomi) client: connection options, connect/close, bulk reads, lookups.
 
-* ``VSPHERE_ARGSPEC`` / ``vsphere_argspec(prefix, env)`` and ``CONNECTION``: the connection options
+* ``VSPHERE_ARGSPEC`` / ``vsphere_argspec(prefix, env, required)`` and ``CONNECTION``: the connection options
   (documented 1:1 by ``plugins/doc_fragments/vsphere.py``) and how a module opens a ``VSphere``.
 * ``VSphere``: ``connect()``, ``content``, ``si``, ``retrieve()`` (paged bulk PropertyCollector
   reads), ``find()`` (name, inventory path or moref id -> moref, cached per run), ``calls`` (SOAP
@@ -42,25 +42,32 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._http import
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 
 
-def vsphere_argspec(prefix="", env=True, required=True):
+VSPHERE_REQUIRED = ("hostname", "username", "password")
+
+
+def vsphere_argspec(prefix="", env="VMWARE_", required=True, inherit=False):
     """The connection options, names prefixed with PREFIX (``target_vcenter_`` ...).
 
-    ``env`` False drops the VMWARE_* fallbacks (a second vCenter must not silently take the
-    first one's credentials); ``required`` False makes hostname optional (e.g. "same as source").
+    ENV is the prefix of the environment variables they fall back to (``VMWARE_HOST`` ...), one
+    set per vCenter (``VMWARE_TARGET_HOST`` ... for a second one, so it never silently takes the
+    first one's credentials). ``required`` False makes hostname, username and password optional;
+    ``inherit`` drops the port and validate_certs defaults, so a None can mean "as the source vCenter".
     """
     def fallback(name):
-        return {"fallback": (env_fallback, [name])} if env else {}
+        return {"fallback": (env_fallback, [env + name])} if env else {}
 
     spec = {
-        "hostname": dict(type="str", **fallback("VMWARE_HOST")),
-        "username": dict(type="str", aliases=["user"], **fallback("VMWARE_USER")),
-        "password": dict(type="str", aliases=["pass", "pwd"], no_log=True, **fallback("VMWARE_PASSWORD")),
-        "port": dict(type="int", default=443, **fallback("VMWARE_PORT")),
-        "validate_certs": dict(type="bool", default=True, **fallback("VMWARE_VALIDATE_CERTS")),
-        "ca_path": dict(type="path"),
+        "hostname": dict(type="str", **fallback("HOST")),
+        "username": dict(type="str", aliases=["user"], **fallback("USER")),
+        "password": dict(type="str", aliases=["pass", "pwd"], no_log=True, **fallback("PASSWORD")),
+        "port": dict(type="int", default=443, **fallback("PORT")),
+        "validate_certs": dict(type="bool", default=True, **fallback("VALIDATE_CERTS")),
+        "ca_cert": dict(type="path", **fallback("CA_CERT")),
     }
-    if not env:
-        # No environment to fall back to: a None default lets "inherit from the source" work.
+    if required:
+        for name in VSPHERE_REQUIRED:
+            spec[name]["required"] = True
+    if inherit:
         spec["port"].pop("default")
         spec["validate_certs"].pop("default")
     out = {}
@@ -73,7 +80,6 @@ def vsphere_argspec(prefix="", env=True, required=True):
 
 
 VSPHERE_ARGSPEC = vsphere_argspec()
-VSPHERE_REQUIRED = ("hostname", "username", "password")
 
 # find() kinds -> managed object type names (resolved lazily: pyVmomi may be missing).
 KINDS = {
@@ -97,7 +103,7 @@ def connection_params(params, prefix="", fallback=None):
     inheriting the source's credentials.
     """
     out = {}
-    for name in ("hostname", "username", "password", "port", "validate_certs", "ca_path"):
+    for name in ("hostname", "username", "password", "port", "validate_certs", "ca_cert"):
         value = params.get(prefix + name)
         if value is None and fallback is not None:
             value = fallback.get(name)
@@ -106,6 +112,7 @@ def connection_params(params, prefix="", fallback=None):
         out["port"] = 443
     if out["validate_certs"] is None:
         out["validate_certs"] = True
+    out["ca_path"] = out.pop("ca_cert")  # the clients' keyword for the CA file
     return out
 
 
@@ -130,7 +137,7 @@ def login_parameter_error(prefix, error):
     if isinstance(error, _errors.AuthError):
         return _errors.ParameterError("parameter '%spassword' (with %susername) was refused: %s" % (prefix, prefix, error))
     if "TLS" in str(error):
-        return _errors.ParameterError("parameter '%sca_path' (or %svalidate_certs) does not verify the vCenter: %s"
+        return _errors.ParameterError("parameter '%sca_cert' (or %svalidate_certs) does not verify the vCenter: %s"
                                       % (prefix, prefix, error))
     return _errors.ParameterError("parameter '%shostname' (with %sport) does not lead to a vCenter: %s" % (prefix, prefix, error))
 

@@ -124,7 +124,7 @@ options:
       - If not set, the value of the E(VMWARE_VALIDATE_CERTS) environment variable is used.
     type: bool
     default: true
-  vcenter_ca_path:
+  vcenter_ca_cert:
     description:
       - A PEM file of CA certificates to verify the source vCenter with.
     type: path
@@ -150,9 +150,9 @@ options:
     description:
       - Whether to verify the target vCenter certificate. If not set, O(vcenter_validate_certs) is used.
     type: bool
-  target_vcenter_ca_path:
+  target_vcenter_ca_cert:
     description:
-      - A PEM file of CA certificates to verify the target vCenter with. If not set, O(vcenter_ca_path) is used.
+      - A PEM file of CA certificates to verify the target vCenter with. If not set, O(vcenter_ca_cert) is used.
     type: path
   target_vcenter_thumbprint:
     description:
@@ -429,8 +429,8 @@ class Clients:
             raise errors[0]
 
 
-ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE))
-ARGSPEC.update(vsphere.vsphere_argspec(TARGET, env=False))
+ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE, required=False))
+ARGSPEC.update(vsphere.vsphere_argspec(TARGET, env="VMWARE_TARGET_", required=False, inherit=True))
 PORTS = (1, 65535)
 
 

@@ -33,7 +33,7 @@ def creates(admin):
 def emulator_defaults(vc):
     return {"group/hybridcloud.migration.vmware": dict(
         hostname="127.0.0.1", port=int(vc.url.rsplit(":", 1)[1]), username=vc.info["username"],
-        password=vc.info["password"], ca_path=vc.ca_path, inventory_lookup="rest")}
+        password=vc.info["password"], ca_cert=vc.ca_path, inventory_lookup="rest")}
 
 
 def test_capture_idempotent_check_mode_and_overwrite(vcenter_rest_emulator, ansible):
@@ -116,7 +116,7 @@ def test_vcsim_capture(sim, ansible):
     lib = sim.library
     vm = sim.info["vms"][0]
     args = dict(hostname=sim.host, port=sim.port, username=sim.username, password=sim.password,
-                ca_path=sim.cert_path, vm=vm["name"], datacenter=lib.datacenter, library=lib.library_name,
+                ca_cert=sim.cert_path, vm=vm["name"], datacenter=lib.datacenter, library=lib.library_name,
                 name="captured")
     run = ansible.play([task("capture", **args), task("again", **args), task("overwrite", overwrite=True, **args)])
     first, again, overwrite = run.result("capture"), run.result("again"), run.result("overwrite")

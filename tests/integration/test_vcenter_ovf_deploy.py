@@ -43,7 +43,7 @@ def vc(vcenter_rest_emulator):
 def emulator_defaults(vc, **extra):
     port = vc.url.rsplit(":", 1)[1]
     args = dict(hostname="127.0.0.1", port=int(port), username=vc.info["username"], password=vc.info["password"],
-                ca_path=vc.ca_path, inventory_lookup="rest")
+                ca_cert=vc.ca_path, inventory_lookup="rest")
     args.update(extra)
     return {"group/hybridcloud.migration.vmware": args}
 
@@ -305,7 +305,7 @@ def sim():
 
 
 def vcsim_defaults(sim, **extra):
-    args = dict(hostname=sim.host, port=sim.port, username=sim.username, password=sim.password, ca_path=sim.cert_path)
+    args = dict(hostname=sim.host, port=sim.port, username=sim.username, password=sim.password, ca_cert=sim.cert_path)
     args.update(extra)
     return {MODULE: args}
 

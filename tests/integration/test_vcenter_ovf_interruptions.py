@@ -27,7 +27,7 @@ def vc(vcenter_rest_emulator):
 
 def defaults(vc, **extra):
     args = dict(hostname="127.0.0.1", port=int(vc.url.rsplit(":", 1)[1]), username=vc.info["username"],
-                password=vc.info["password"], ca_path=vc.ca_path, inventory_lookup="rest")
+                password=vc.info["password"], ca_cert=vc.ca_path, inventory_lookup="rest")
     args.update(extra)
     return {"group/hybridcloud.migration.vmware": args}
 

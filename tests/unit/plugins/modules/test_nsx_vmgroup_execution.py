@@ -81,7 +81,7 @@ def test_soap_calls_per_vm_at_parallel_1(nsx_emulator, tmp_path, monkeypatch):
                                                     for vm in vms))
         result, code = run_module(nsx_vmgroup_execution.main, args(
             nsx_emulator, vcenter_hostname=vc.host, vcenter_port=vc.port, vcenter_username=vc.username,
-            vcenter_password=vc.password, vcenter_ca_path=vc.cert_path, group_id="calls", backing="dvpg", parallel=1,
+            vcenter_password=vc.password, vcenter_ca_cert=vc.cert_path, group_id="calls", backing="dvpg", parallel=1,
             pre_migrate={"vm_instance_ids": vms}))
     assert code == 0 and [v["outcome"] for v in result["vms"]] == ["relocated"] * len(vms), result
     (client,) = clients

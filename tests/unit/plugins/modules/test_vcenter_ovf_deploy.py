@@ -9,7 +9,7 @@ from tests.unit.module_runner import run_module
 def connection(handle, **extra):
     info = handle.info
     return dict(extra, hostname="127.0.0.1", port=int(handle.url.rsplit(":", 1)[1]), username=info["username"],
-                password=info["password"], ca_path=handle.ca_path, inventory_lookup="rest")
+                password=info["password"], ca_cert=handle.ca_path, inventory_lookup="rest")
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,7 @@ def test_missing_hostname_is_a_parameter_error(vcenter_rest_emulator, monkeypatc
     args = connection(vcenter_rest_emulator, **DEPLOY)
     del args["hostname"]
     result, code = run_module(vcenter_ovf_deploy.main, args)
-    assert code == 1 and "parameter 'hostname' is required" in result["msg"]
+    assert code == 1 and "missing required arguments: hostname" in result["msg"]
 
 
 def test_env_fallback_for_the_connection(vcenter_rest_emulator, monkeypatch):
