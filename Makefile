@@ -67,6 +67,8 @@ sanity: venv $(ATEST_DIR)
 lint: venv collection-link
 	@echo "== ansible-lint --profile production"
 	$(BIN)/ansible-lint --profile production
+	@echo "== antsibull-changelog lint"
+	$(BIN)/antsibull-changelog lint
 
 units: venv collection-link vcsim
 	@echo "== unit and emulator contract tests"

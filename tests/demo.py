@@ -38,15 +38,32 @@ def run_playbook(name, vars_file):
     return proc.returncode == 0, changed, rows, proc.stdout + proc.stderr
 
 
-def table(rows):
-    headers = ("workflow", "object", "from", "to", "result")
-    cells = [[str(row.get(h, "")).strip() for h in headers] for row in rows]
-    widths = [min(48, max([len(h)] + [len(c[i]) for c in cells])) for i, h in enumerate(headers)]
-    line = "  ".join("%-*s" % (w, h) for w, h in zip(widths, headers))
-    print(line)
-    print("-" * len(line))
+HEADERS = ("workflow", "object", "from", "to", "result")
+WIDTH = 120  # the table must fit a terminal and a change ticket
+
+
+def clip(text, width):
+    return text if len(text) <= width else text[:max(0, width - 1)] + "\u2026"
+
+
+def table_lines(rows, width=WIDTH):
+    """The summary rows as aligned text lines no longer than WIDTH (the widest columns are clipped first)."""
+    cells = [[" ".join(str(row.get(h, "")).split()) for h in HEADERS] for row in rows]
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(HEADERS)]
+    budget = width - 2 * (len(HEADERS) - 1)
+    while sum(widths) > budget:
+        widest = widths.index(max(widths))
+        widths[widest] -= 1
+    line = "  ".join("%-*s" % (w, h) for w, h in zip(widths, HEADERS)).rstrip()
+    out = [line, "-" * len(line)]
     for row in cells:
-        print("  ".join("%-*s" % (w, c[:w]) for w, c in zip(widths, row)))
+        out.append("  ".join("%-*s" % (w, clip(c, w)) for w, c in zip(widths, row)).rstrip())
+    return out
+
+
+def table(rows):
+    for line in table_lines(rows):
+        print(line)
 
 
 def main():
