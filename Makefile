@@ -23,7 +23,7 @@ OLDEST_CORE   := $(shell sed -n 's/^requires_ansible: *"*>= *\([0-9]*\.[0-9]*\).
 OLDEST_VENV   := $(ROOT)/.venv-oldest
 OLDEST_PYTHON ?= $(shell $(ROOT)/.ci/find-python 12)
 
-.PHONY: help venv collection-link sanity lint units integration molecule test demo build install-check bench clean vcsim oldest
+.PHONY: help venv collection-link sanity lint units integration molecule test demo build install-check bench clean vcsim oldest browser
 
 help:
 	@echo "make demo   - start the simulators/emulators and run the migration playbooks against them"
@@ -74,7 +74,7 @@ units: venv collection-link vcsim
 	@echo "== unit and emulator contract tests"
 	$(PYTEST) -q tests/unit tests/emulators tests/vcsim
 
-integration: venv collection-link vcsim
+integration: venv collection-link vcsim browser
 	@echo "== integration tests (modules through ansible-playbook against the emulators and vcsim)"
 	$(PYTEST) -q tests/integration
 
@@ -106,6 +106,10 @@ build: venv $(IMPORTER)/.installed
 vcsim:
 	@bash tests/vcsim/build.sh
 
+# Headless Chromium (Debian's package) renders the migration report in its test.
+browser:
+	@.ci/install-chromium
+
 # The support matrix: sanity, units and integration again on the oldest claimed ansible-core.
 $(OLDEST_VENV)/.installed: requirements.txt .ci/oldest-requirements.txt meta/runtime.yml
 	@echo "== virtualenv with ansible-core $(OLDEST_CORE) on $(OLDEST_PYTHON)"
@@ -114,7 +118,7 @@ $(OLDEST_VENV)/.installed: requirements.txt .ci/oldest-requirements.txt meta/run
 	$(OLDEST_VENV)/bin/python -m pip install -q "ansible-core==$(OLDEST_CORE).*" -r requirements.txt -r .ci/oldest-requirements.txt
 	touch $@
 
-oldest: $(OLDEST_VENV)/.installed collection-link vcsim
+oldest: $(OLDEST_VENV)/.installed collection-link vcsim browser
 	@echo "== oldest supported ansible-core: $$($(OLDEST_VENV)/bin/ansible --version | head -1)"
 	VENV=$(OLDEST_VENV) .ci/sanity-files
 	ANSIBLE_PYTHON_INTERPRETER=$(OLDEST_VENV)/bin/python \

@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, hybridcloud.migration contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The migration report's pure parts: which modules count, rows from results, the three renderings."""
+
+import json
+
+from ansible_collections.hybridcloud.migration.plugins.plugin_utils import migration_report as report
+
+
+def test_only_this_collections_changing_modules_count():
+    assert report.short_name("hybridcloud.migration.zstack_ps_migrate") == "zstack_ps_migrate"
+    assert report.short_name("hybridcloud.migration.powervc_vsn_info") is None
+    assert report.short_name("ansible.builtin.debug") is None and report.short_name(None) is None
+
+
+def test_nsx_result_gives_one_row_per_vm():
+    result = {"changed": True, "vms": [
+        {"name": "web01", "instance_uuid": "5011-aa", "outcome": "relocated", "task": "task-12"},
+        {"name": "db01", "instance_uuid": "5011-bb", "outcome": "failed", "error": "NSX error 30722"}]}
+    rows = report.object_rows("nsx_vmgroup_execution", result, 100.0, 160.5, "localhost")
+    assert [(r["object"], r["id"], r["outcome"], r["jobs"], r["error"]) for r in rows] == [
+        ("web01", "5011-aa", "relocated", ["task-12"], ""), ("db01", "5011-bb", "failed", [], "NSX error 30722")]
+    assert rows[0]["platform"] == "NSX-T" and rows[0]["duration"] == 60.5
+
+
+def test_failed_result_without_invocation_names_its_object_from_identifying_arguments_only():
+    rows = report.object_rows("zstack_ps_migrate", {"failed": True, "msg": "no primary storage 'x'"}, 1.0, 2.0,
+                              task_args={"vm": "web-01", "password": "Sup3r-Secret-pw", "primary_storage": "x"})
+    assert rows[0]["object"] == "web-01" and rows[0]["outcome"] == "failed"
+    assert rows[0]["error"] == "no primary storage 'x'"
+    assert "Sup3r-Secret-pw" not in json.dumps(rows)
+
+
+def test_unexpected_result_shape_still_gives_a_row():
+    rows = report.object_rows("vcenter_ovf_deploy", {"changed": False, "vm": "not a dict", "library_item": 7}, 1.0, 1.0)
+    assert len(rows) == 1 and rows[0]["outcome"] == "unchanged"
+
+
+def sample():
+    rows = report.object_rows("zstack_ps_migrate", {"changed": True, "vm": {"name": "a|b <x>", "uuid": "u1"},
+                                                    "job_uuid": "j1"}, 10.0, 25.0)
+    return {"title": "T <1>", "started": 5.0, "ended": 30.0, "check_mode": False, "objects": rows}
+
+
+def test_markdown_escapes_pipes():
+    text = report.render_markdown(sample())
+    assert "| ZStack | a\\|b <x> | u1 |" in text and "1 changed" in text
+
+
+def test_html_is_escaped_self_contained_and_has_one_bar_per_object():
+    page = report.render_html(sample())
+    assert "a|b &lt;x&gt;" in page and "<x>" not in page and "T &lt;1&gt;" in page
+    assert page.count('<rect class="bar"') == 1
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_json_round_trips():
+    assert json.loads(report.render_json(sample()))["objects"][0]["jobs"] == ["j1"]
