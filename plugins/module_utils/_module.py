@@ -24,6 +24,7 @@ and implements check mode and diff once.
 from __future__ import annotations
 
 import copy
+import os
 import unicodedata
 
 from ansible.module_utils.basic import AnsibleModule
@@ -57,6 +58,7 @@ class MigrationModule:
             kwargs = _merge_kwargs(kwargs, self.connection.module_kwargs)
         spec.update(copy.deepcopy(self.argument_spec))
         kwargs = _merge_kwargs(kwargs, self.module_kwargs)
+        unset_empty_environment(spec)
         self.module = argv_module or AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
         self.params = self.module.params
         self.result = {"changed": False}
@@ -159,6 +161,24 @@ class MigrationModule:
                 client.close()
             except MigrationError as error:  # a failed logout must not hide the real outcome
                 self.module.warn("closing the session failed: %s" % error)
+
+
+def unset_empty_environment(spec, environ=None):
+    """Treat an empty environment variable an option falls back to as not set.
+
+    AWX sets every variable of a credential type's injectors on every job, so a field the
+    credential leaves empty arrives as "" (an empty CA path, port or boolean is not a value). The
+    module runs in its own process: unsetting the variable there affects nothing else.
+    """
+    environ = os.environ if environ is None else environ
+    for option in spec.values():
+        fallback = option.get("fallback") or ()
+        if len(fallback) == 2 and getattr(fallback[0], "__name__", "") == "env_fallback":
+            for name in fallback[1]:
+                if name in environ and not environ[name].strip():
+                    del environ[name]
+        if option.get("options"):
+            unset_empty_environment(option["options"], environ)
 
 
 def _merge_kwargs(first, second):

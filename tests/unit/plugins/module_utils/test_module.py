@@ -2,8 +2,11 @@
 
 import pytest
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ApiError, ParameterError
-from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection, MigrationModule
+from ansible_collections.hybridcloud.migration.plugins.module_utils._module import (
+    Connection, MigrationModule, unset_empty_environment)
 from tests.unit.module_runner import run_module
 
 SECRET = "hunter2-very-secret"
@@ -157,3 +160,12 @@ def test_validate_runs_before_the_client_is_opened():
 def test_check_name_accepts_ordinary_unicode_and_punctuation():
     result, code = run_module(main, dict(BASE, name="Büro-Server (prod) #1 / ?&.."))
     assert code == 0, result
+
+
+def test_an_empty_environment_variable_is_not_a_value():
+    spec = {"ca_cert": {"type": "path", "fallback": (env_fallback, ["X_CA_CERT"])},
+            "auth": {"type": "dict", "options": {"port": {"type": "int", "fallback": (env_fallback, ["X_PORT"])}}},
+            "other": {"type": "str"}}
+    environ = {"X_CA_CERT": "", "X_PORT": "  ", "UNRELATED": "", "X_KEEP": "1"}
+    unset_empty_environment(spec, environ)
+    assert environ == {"UNRELATED": "", "X_KEEP": "1"}
