@@ -87,9 +87,9 @@ def playbook_vars(info):
     l3 = {n["name"]: n["uuid"] for n in zstack["l3-networks"]}
     source, target = vcsim["source"], vcsim["target"]
     return {
-        "zstack_host": "127.0.0.1", "zstack_port": zstack["port"], "zstack_protocol": "https",
-        "zstack_account_name": zstack["username"], "zstack_password": zstack["password"],
-        "zstack_ca_path": info["ca_path"],
+        "zstack_hostname": "127.0.0.1", "zstack_port": zstack["port"], "zstack_protocol": "https",
+        "zstack_username": zstack["username"], "zstack_password": zstack["password"],
+        "zstack_ca_cert": info["ca_path"],
         "zstack_storage_migration_vms": ["web-01", "db-01"],
         "zstack_storage_migration_primary_storage": "ps-ceph-01",
         "zstack_v2v_import_defaults": {"primary_storage_uuid": ps["ps-nfs-01"], "l3_network_uuids": [l3["l3-prod"]],

@@ -30,10 +30,11 @@ import email.utils
 import hashlib
 import hmac
 import json
+import os
 import uuid
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.basic import AnsibleFallbackNotFound, env_fallback
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, quote_segment
@@ -82,10 +83,10 @@ class ZStackClient(RestClient):
     retry_statuses = frozenset((429,))
     proxy_statuses = frozenset((502, 503, 504))
 
-    def __init__(self, base_url, account_name=None, password=None, access_key_id=None, access_key_secret=None,
+    def __init__(self, base_url, username=None, password=None, access_key_id=None, access_key_secret=None,
                  poll_backoff=None, **kwargs):
         super().__init__(base_url, **kwargs)
-        self.account_name = account_name
+        self.username = username
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
         self.poll_backoff = poll_backoff or PollBackoff()
@@ -98,8 +99,8 @@ class ZStackClient(RestClient):
             self.redact.add(self._password_hash)
         self.redact.add(access_key_secret)
         self.use_access_key = bool(access_key_id and access_key_secret)
-        if not self.use_access_key and not (account_name and password is not None):
-            raise _errors.ParameterError("ZStack needs account_name and password, or access_key_id and access_key_secret")
+        if not self.use_access_key and not (username and password is not None):
+            raise _errors.ParameterError("ZStack needs username and password, or access_key_id and access_key_secret")
 
     # -- RestClient hooks ------------------------------------------------------------------------
     def parse_error(self, response):
@@ -128,19 +129,19 @@ class ZStackClient(RestClient):
         """PUT /accounts/login with the SHA-512 of the password; later calls use the session."""
         self.session.headers.pop("Authorization", None)
         self.session_uuid = None
-        body = {"logInByAccount": {"accountName": self.account_name, "password": self._password_hash}}
+        body = {"logInByAccount": {"accountName": self.username, "password": self._password_hash}}
         response = super().request("PUT", LOGIN_PATH, json_body=body, operation="LogInByAccount",
-                                   resource="account '%s'" % self.account_name, idempotent=True, relogin=False,
+                                   resource="account '%s'" % self.username, idempotent=True, relogin=False,
                                    expect=(503,))
         if response.status == 503:
             message, code, api_message = self._error_parts(response)
-            raise self._error(_errors.AuthError, message, "LogInByAccount", "account '%s'" % self.account_name,
+            raise self._error(_errors.AuthError, message, "LogInByAccount", "account '%s'" % self.username,
                               status=503, code=code, api_message=api_message)
         inventory = (response.body or {}).get("inventory") if isinstance(response.body, dict) else None
         session_uuid = inventory.get("uuid") if isinstance(inventory, dict) else None
         if not session_uuid:
             raise self._error(_errors.AuthError, "the login answer carries no session uuid", "LogInByAccount",
-                              "account '%s'" % self.account_name, status=response.status)
+                              "account '%s'" % self.username, status=response.status)
         self.redact.add(session_uuid)
         self.session_uuid = session_uuid
         self.session.headers["Authorization"] = "OAuth %s" % session_uuid
@@ -469,56 +470,55 @@ def _inventories(body):
 
 # -- connection options (1:1 with plugins/doc_fragments/zstack.py) --------------------------------
 
+def nonempty_env_fallback(*names):
+    """env_fallback that takes an EMPTY variable as unset: AWX injects an empty string for every
+    credential field left blank, and the login options' required_together / mutually_exclusive
+    rules would otherwise count an unused login (an empty ZSTACK_USERNAME beside an AccessKey) as given."""
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
+
+
 def zstack_argument_spec():
     return dict(
-        host=dict(type="str", required=True, fallback=(env_fallback, ["ZSTACK_HOST"])),
+        hostname=dict(type="str", required=True, fallback=(env_fallback, ["ZSTACK_HOST"])),
         port=dict(type="int", default=8080, fallback=(env_fallback, ["ZSTACK_PORT"])),
         protocol=dict(type="str", default="http", choices=["http", "https"], fallback=(env_fallback, ["ZSTACK_PROTOCOL"])),
-        account_name=dict(type="str", fallback=(env_fallback, ["ZSTACK_ACCOUNT"])),
-        password=dict(type="str", no_log=True, fallback=(env_fallback, ["ZSTACK_PASSWORD"])),
-        access_key_id=dict(type="str", no_log=False, fallback=(env_fallback, ["ZSTACK_ACCESS_KEY_ID"])),
-        access_key_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["ZSTACK_ACCESS_KEY_SECRET"])),
+        username=dict(type="str", fallback=(nonempty_env_fallback, ["ZSTACK_USERNAME"])),
+        password=dict(type="str", no_log=True, fallback=(nonempty_env_fallback, ["ZSTACK_PASSWORD"])),
+        access_key_id=dict(type="str", no_log=False, fallback=(nonempty_env_fallback, ["ZSTACK_ACCESS_KEY_ID"])),
+        access_key_secret=dict(type="str", no_log=True, fallback=(nonempty_env_fallback, ["ZSTACK_ACCESS_KEY_SECRET"])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["ZSTACK_VALIDATE_CERTS"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["ZSTACK_CA_PATH"])),
-        poll_interval=dict(type="float", default=0.5),
-        poll_max_interval=dict(type="float", default=15.0),
+        ca_cert=dict(type="path", fallback=(env_fallback, ["ZSTACK_CA_CERT"])),
     )
 
 
 # Checked by the module base before anything is opened (parameter named in the message).
-RANGES = {"port": (1, 65535), "poll_interval": (0.01, 3600), "poll_max_interval": (0.01, 3600)}
+RANGES = {"port": (1, 65535)}
+
+# One way to log in: an account (username + password) or an AccessKey (id + secret), never both
+# (a password from module_defaults or ZSTACK_PASSWORD next to a task's AccessKey would otherwise be
+# silently ignored). Enforced by AnsibleModule before the module runs.
+LOGIN_RULES = dict(
+    required_one_of=[["username", "access_key_id"]],
+    required_together=[["username", "password"], ["access_key_id", "access_key_secret"]],
+    mutually_exclusive=[["username", "access_key_id"], ["password", "access_key_secret"]],
+)
 
 
 def open_client(module):
     params = module.params
-    # One way to authenticate: a password from module_defaults or ZSTACK_PASSWORD next to a task's
-    # AccessKey would otherwise be silently ignored. (Checked here, not with mutually_exclusive,
-    # which also counts options set to null; an empty value, as AWX injects for unused credential
-    # fields, counts as not set.)
-    for name in ("access_key_id", "access_key_secret"):
-        if params["password"] and params[name]:
-            module.fail_parameter(name, "and 'password' are mutually exclusive: authenticate with account_name and "
-                                        "password, or with access_key_id and access_key_secret")
-    if params["poll_max_interval"] < params["poll_interval"]:
-        module.fail_parameter("poll_max_interval", "must not be shorter than poll_interval (%s s), got %s s"
-                              % (params["poll_interval"], params["poll_max_interval"]))
-    module.check_name("host", params["host"], "host name or address")
-    if any(c in params["host"] for c in "/?#@ "):
-        module.fail_parameter("host", "must be a host name or address only (no scheme, port, path or user), got %r"
-                              % params["host"])
-    base_url = "%s://%s:%d" % (params["protocol"], params["host"], params["port"])
+    module.check_name("hostname", params["hostname"], "host name or address")
+    if any(c in params["hostname"] for c in "/?#@ "):
+        module.fail_parameter("hostname", "must be a host name or address only (no scheme, port, path or user), got %r"
+                              % params["hostname"])
+    base_url = "%s://%s:%d" % (params["protocol"], params["hostname"], params["port"])
     redactor = Redactor([params["password"], params["access_key_secret"]], on_secret=module.register_secret)
-    return ZStackClient(base_url, account_name=params["account_name"], password=params["password"],
+    return ZStackClient(base_url, username=params["username"], password=params["password"],
                         access_key_id=params["access_key_id"], access_key_secret=params["access_key_secret"],
-                        validate_certs=params["validate_certs"], ca_path=params["ca_path"], redactor=redactor,
-                        poll_backoff=PollBackoff(params["poll_interval"], params["poll_max_interval"]),
+                        validate_certs=params["validate_certs"], ca_path=params["ca_cert"], redactor=redactor,
                         user_agent="hybridcloud.migration (zstack)")
 
 
-CONNECTION = Connection(
-    zstack_argument_spec(),
-    open_client,
-    ranges=RANGES,
-    required_together=[["account_name", "password"], ["access_key_id", "access_key_secret"]],
-    required_one_of=[["password", "access_key_secret"]],
-)
+CONNECTION = Connection(zstack_argument_spec(), open_client, ranges=RANGES, **LOGIN_RULES)

@@ -107,8 +107,8 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: Move web-01 (root and data volumes) to the Ceph primary storage
   hybridcloud.migration.zstack_ps_migrate:
-    host: zstack.example.com
-    account_name: admin
+    hostname: zstack.example.com
+    username: admin
     password: "{{ zstack_password }}"
     vm: web-01
     primary_storage: ps-ceph-01

@@ -171,8 +171,8 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: Import a vCenter VM into ZStack and wait for it
   hybridcloud.migration.zstack_v2v_convert:
-    host: zstack.example.com
-    account_name: admin
+    hostname: zstack.example.com
+    username: admin
     password: "{{ zstack_password }}"
     url: vmware://155cb773228d346ba8ed1135d48f3718
     name: web-01

@@ -72,7 +72,8 @@ BAD_INPUT = [  # (task, parameter named, the parameter's problem, module argumen
     ("cpu", "cpu_num", "between 1 and 1024, got 0", dict(cpu_num=0)),
     ("memory", "memory_size", "at least 1, got -4", dict(memory_size=-4)),
     ("port", "port", "between 1 and 65535, got 70000", dict(port=70000)),
-    ("two auth methods", "access_key_id", "mutually exclusive", dict(access_key_id="AKID", access_key_secret="ak-secret-98765")),
+    ("two logins", "username|access_key_id", "mutually exclusive",
+     dict(access_key_id="AKID", access_key_secret="ak-secret-98765")),
 ]
 
 
@@ -83,7 +84,8 @@ def test_bad_input_fails_naming_the_parameter_before_any_mutating_call(ansible, 
     for name, parameter, problem, dummy in BAD_INPUT:
         result = run.result(name)
         assert result["_status"] == "failed" and result["changed"] is False, name
-        assert "parameter '%s'" % parameter in result["msg"] and problem in result["msg"], (name, result["msg"])
+        named = parameter if "|" in parameter else "parameter '%s'" % parameter  # argspec rules name them a|b
+        assert named in result["msg"] and problem in result["msg"], (name, result["msg"])
     assert "2 VMs are already named 'app-01'" in run.result("ambiguous")["msg"]
     # a Failed job is not running: canceling it changes nothing
     assert run.result("cancel failed job")["_status"] == "ok" and run.result("cancel failed job")["changed"] is False

@@ -58,7 +58,7 @@ server, scripted = scripted_fixtures(Scripted)
 
 
 def client(url, ca_path, **kwargs):
-    kwargs.setdefault("account_name", "admin")
+    kwargs.setdefault("username", "admin")
     kwargs.setdefault("password", PASSWORD)
     kwargs.setdefault("clock", FakeClock())
     kwargs.setdefault("backoff", Backoff(initial=0.01, factor=2, maximum=0.05, jitter=0))
@@ -297,7 +297,7 @@ def _first(iterator, count):
 
 # -- AccessKey -------------------------------------------------------------------------------------
 def test_access_key_signs_each_call_and_never_logs_in(server, scripted):
-    c = client(server.url, server.ca_path, account_name=None, password=None, access_key_id="AKID",
+    c = client(server.url, server.ca_path, username=None, password=None, access_key_id="AKID",
                access_key_secret="ak-secret-value")
     c.query("vm-instances", ["name=x"])
     c.close()
@@ -312,13 +312,13 @@ def test_access_key_signs_each_call_and_never_logs_in(server, scripted):
 
 def test_credentials_are_required():
     with pytest.raises(_errors.ParameterError):
-        ZStackClient("https://127.0.0.1:1", account_name="admin")
+        ZStackClient("https://127.0.0.1:1", username="admin")
 
 
 # -- against the emulator --------------------------------------------------------------------------
 def emulator_client(handle, **kwargs):
     kwargs.setdefault("poll_backoff", PollBackoff(initial=0.05, maximum=0.2))
-    return ZStackClient(handle.url, account_name="admin", password=handle.info["password"], ca_path=handle.ca_path,
+    return ZStackClient(handle.url, username="admin", password=handle.info["password"], ca_path=handle.ca_path,
                         backoff=Backoff(0.05, 2, 0.2, 0), **kwargs)
 
 

@@ -112,10 +112,10 @@ BAD_INPUT = [
     ("dst_host", dict(primary_storage="ps-local-01", dst_host="h?=1")),
     ("dst_host", dict(primary_storage="ps-local-01", dst_host="no-such-host")),
     ("bandwidth", dict(bandwidth=-1)), ("down_time", dict(down_time=-5)), ("timeout", dict(timeout=0)),
-    ("port", dict(port=70000)), ("port", dict(port=0)), ("poll_interval", dict(poll_interval=0)),
-    ("poll_max_interval", dict(poll_max_interval=0.001)), ("poll_max_interval", dict(poll_interval=2, poll_max_interval=1)),
+    ("port", dict(port=70000)), ("port", dict(port=0)),
     ("access_key_id", dict(access_key_id="AKID-1", access_key_secret="ak-secret-123456")),
-    ("host", dict(host="127.0.0.1/zstack?x=")), ("strategy", dict(strategy="fast")),
+    ("password", dict(password=None)), ("username", dict(username=None, password=None)),
+    ("hostname", dict(hostname="127.0.0.1/zstack?x=")), ("strategy", dict(strategy="fast")),
 ]
 
 
