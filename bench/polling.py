@@ -77,7 +77,7 @@ class ZStackMigration(Scenario):
         from tests.emulators import zstack as emu
         return {"hostname": "127.0.0.1", "port": running.port, "protocol": "https", "ca_cert": running.ca_path,
                 "username": "admin", "password": "password", "vm": emu.VM_WEB,
-                "primary_storage": emu.PS_CEPH, "timeout": 600}
+                "target_primary_storage": emu.PS_CEPH, "timeout": 600}
 
     def completed_at(self, emulator):
         with emulator.lock:

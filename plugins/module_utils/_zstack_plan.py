@@ -215,11 +215,11 @@ def destination_problem(ps, host, host_given):
     ZStack tells which clusters those are.
     """
     if ps.get("type") == "LocalStorage" and not host_given:
-        return ("dst_host", "is required: the destination primary storage %r (%s) is LocalStorage, and ZStack "
+        return ("target_host", "is required: the destination primary storage %r (%s) is LocalStorage, and ZStack "
                             "needs the host whose local disk receives the volumes" % (ps.get("name"), ps.get("uuid")))
     clusters = ps.get("attachedClusterUuids")
     if host and isinstance(clusters, list) and clusters and host.get("clusterUuid") not in clusters:
-        return ("dst_host", "names host %r (%s) of cluster %s, but the primary storage %r is attached only to "
+        return ("target_host", "names host %r (%s) of cluster %s, but the primary storage %r is attached only to "
                             "cluster(s) %s" % (host.get("name"), host.get("uuid"), host.get("clusterUuid"),
                                                ps.get("name"), ", ".join(clusters)))
     return None
@@ -286,67 +286,72 @@ def vm_uuid_from_job(job):
 
 
 V2V_FIELDS = (
-    # (module option, API field)
-    ("url", "url"), ("name", "name"), ("description", "description"), ("conversion_host_uuid", "conversionHostUuid"),
-    ("cpu_num", "cpuNum"), ("memory_size", "memorySize"), ("zone_uuid", "zoneUuid"), ("cluster_uuid", "clusterUuid"),
-    ("host_uuid", "hostUuid"), ("primary_storage_uuid", "primaryStorageUuid"), ("l3_network_uuids", "l3NetworkUuids"),
-    ("default_l3_network_uuid", "defaultL3NetworkUuid"), ("platform", "platform"), ("vm_type", "type"),
-    ("strategy", "strategy"), ("convert_strategy", "convertStrategy"), ("long_job_name", "longJobName"),
+    # (module option, API field) of the values sent as given
+    ("url", "url"), ("vm", "name"), ("description", "description"), ("cpu_num", "cpuNum"),
+    ("memory_size", "memorySize"), ("platform", "platform"), ("vm_type", "type"), ("strategy", "strategy"),
+    ("convert_strategy", "convertStrategy"), ("long_job_name", "longJobName"),
     ("long_job_description", "longJobDescription"), ("ssh_priv_key", "sshPrivKey"), ("pause_vm", "pauseVm"),
     ("volume_filters", "volumeFilters"), ("root_file_system", "rootFileSystem"), ("tag_uuids", "tagUuids"),
 )
 
 
-# Module option -> ZStack collection of the object it names; checked before POST /v2vs.
+# (module option, ZStack collection, kind, API field) of the objects a conversion names, by name or
+# uuid; each is resolved to its inventory before POST /v2vs.
 V2V_REFERENCES = (
-    ("primary_storage_uuid", "primary-storage", "primary storage"), ("l3_network_uuids", "l3-networks", "L3 network"),
-    ("default_l3_network_uuid", "l3-networks", "L3 network"), ("cluster_uuid", "clusters", "cluster"),
-    ("host_uuid", "hosts", "host"), ("zone_uuid", "zones", "zone"),
-    ("conversion_host_uuid", "v2v-conversion-hosts", "V2V conversion host"),
+    ("primary_storage", "primary-storage", "primary storage", "primaryStorageUuid"),
+    ("l3_networks", "l3-networks", "L3 network", "l3NetworkUuids"),
+    ("default_l3_network", "l3-networks", "L3 network", "defaultL3NetworkUuid"),
+    ("zone", "zones", "zone", "zoneUuid"),
+    ("cluster", "clusters", "cluster", "clusterUuid"),
+    ("host", "hosts", "host", "hostUuid"),
+    ("conversion_host", "v2v-conversion-hosts", "V2V conversion host", "conversionHostUuid"),
 )
 
 
-def v2v_referenced_uuids(params):
-    """{collection: sorted uuids} the V2V parameters name (V2V_REFERENCES)."""
-    wanted = {}
-    for option, collection, dummy in V2V_REFERENCES:
-        value = params.get(option)
-        for uuid_ in value if isinstance(value, list) else [value] if value else []:
-            wanted.setdefault(collection, set()).add(uuid_)
-    return {collection: sorted(uuids) for collection, uuids in wanted.items()}
+def label(inventory):
+    """An object for people: "name (uuid)", or the uuid alone when it has no name."""
+    if not isinstance(inventory, dict):
+        return inventory
+    name, uuid_ = inventory.get("name"), inventory.get("uuid")
+    return "%s (%s)" % (name, uuid_) if name else uuid_
 
 
-def v2v_reference_problem(params, found):
-    """(parameter, problem) for the first V2V reference that does not hold, else None.
+def named(inventory):
+    """{"name", "uuid"} of an inventory, for results (None stays None)."""
+    if not isinstance(inventory, dict):
+        return None
+    return {"name": inventory.get("name"), "uuid": inventory.get("uuid")}
 
-    FOUND is {collection: {uuid: inventory}} of what exists. Besides existence: the default L3
-    network must be one of the VM's L3 networks, a host must be in the given cluster, the cluster
-    and the primary storage must be in the given zone.
+
+def v2v_placement_problem(resolved):
+    """(parameter, problem) when the RESOLVED objects of a conversion do not fit together, else None.
+
+    RESOLVED is {option: inventory, or a list of them for l3_networks}. The default L3 network must
+    be one of the VM's L3 networks, a host must be in the given cluster, the cluster and the primary
+    storage must be in the given zone (when ZStack tells which ones they are in).
     """
-    for option, collection, kind in V2V_REFERENCES:
-        value = params.get(option)
-        missing = [u for u in (value if isinstance(value, list) else [value] if value else [])
-                   if u not in found.get(collection, {})]
-        if missing:
-            return option, "names no existing %s: %s" % (kind, ", ".join(missing))
-    default_l3, l3s = params.get("default_l3_network_uuid"), params.get("l3_network_uuids") or []
-    if default_l3 and default_l3 not in l3s:
-        return "default_l3_network_uuid", "must be one of l3_network_uuids (%s)" % ", ".join(l3s)
-    host = found.get("hosts", {}).get(params.get("host_uuid"))
-    if host and params.get("cluster_uuid") and host.get("clusterUuid") not in (None, params["cluster_uuid"]):
-        return "host_uuid", "names host %s of cluster %s, not of cluster_uuid %s" % (
-            host["uuid"], host.get("clusterUuid"), params["cluster_uuid"])
-    zone = params.get("zone_uuid")
-    for option, collection in (("cluster_uuid", "clusters"), ("primary_storage_uuid", "primary-storage")):
-        record = found.get(collection, {}).get(params.get(option))
-        if zone and record and record.get("zoneUuid") not in (None, zone):
-            return option, "names %s of zone %s, not of zone_uuid %s" % (record["uuid"], record.get("zoneUuid"), zone)
+    default_l3, l3s = resolved.get("default_l3_network"), resolved.get("l3_networks") or []
+    if default_l3 and default_l3["uuid"] not in [l3["uuid"] for l3 in l3s]:
+        return "default_l3_network", "names %s, which is not one of l3_networks (%s)" % (
+            label(default_l3), ", ".join(label(l3) for l3 in l3s))
+    host, cluster, zone = resolved.get("host"), resolved.get("cluster"), resolved.get("zone")
+    if host and cluster and host.get("clusterUuid") not in (None, cluster["uuid"]):
+        return "host", "names host %s of cluster %s, not of cluster %s" % (
+            label(host), host.get("clusterUuid"), label(cluster))
+    for option in ("cluster", "primary_storage"):
+        record = resolved.get(option)
+        if zone and record and record.get("zoneUuid") not in (None, zone["uuid"]):
+            return option, "names %s of zone %s, not of zone %s" % (label(record), record.get("zoneUuid"), label(zone))
     return None
 
 
-def v2v_body(params, resource_uuid):
-    """The POST /v2vs body from the module's parameters: only the fields the user set."""
+def v2v_body(params, resolved, resource_uuid):
+    """The POST /v2vs body: the parameters the user set, and the uuids of the RESOLVED objects."""
     body = {api: params[option] for option, api in V2V_FIELDS if params.get(option) is not None}
+    for option, dummy, dummy2, api in V2V_REFERENCES:
+        value = resolved.get(option)
+        if value is not None:
+            body[api] = [item["uuid"] for item in value] if isinstance(value, list) else value["uuid"]
     body["resourceUuid"] = resource_uuid
     return {"params": body, "systemTags": params.get("system_tags") or [], "userTags": params.get("user_tags") or []}
 

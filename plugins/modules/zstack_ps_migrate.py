@@ -31,7 +31,7 @@ description:
     that api-job still running (an earlier, interrupted run's call) waits for it instead of sending the
     call again. When that api-job ended long ago (the same move made before), the call gets a new uuid.
   - Every uuid and name is resolved, and the destination checked, before the migration call. A
-    LocalStorage destination needs O(dst_host), and O(dst_host) must be in a cluster the
+    LocalStorage destination needs O(target_host), and O(target_host) must be in a cluster the
     destination primary storage is attached to.
   - A failed result is read again from ZStack before it is returned. C(changed) is V(true) only when
     a volume moved or the migration this run started is still under way, and RV(moved_volumes)
@@ -48,7 +48,7 @@ options:
         V(!=), V(>=), V(<=), V(?=) or V(~=), or control or bidi formatting characters. Use the uuid then.
     type: str
     required: true
-  primary_storage:
+  target_primary_storage:
     description:
       - The destination primary storage, by uuid or by unique name (names checked like O(vm)).
     type: str
@@ -63,7 +63,7 @@ options:
       - Move the volumes' snapshots as well.
     type: bool
     default: true
-  dst_host:
+  target_host:
     description:
       - Host (uuid or unique name) that runs the VM after a live migration. For a LocalStorage
         destination it also selects the host whose local storage receives the volumes; ZStack requires
@@ -111,12 +111,12 @@ EXAMPLES = r"""
     username: admin
     password: "{{ zstack_password }}"
     vm: web-01
-    primary_storage: ps-ceph-01
+    target_primary_storage: ps-ceph-01
 
 - name: Move only the root volume of a VM, live, with limited bandwidth
   hybridcloud.migration.zstack_ps_migrate:
     vm: f0f7aed586e55a32bd0ee16379608c2b
-    primary_storage: ps-nfs-02
+    target_primary_storage: ps-nfs-02
     with_data_volumes: false
     strategy: auto-converge
     bandwidth: 200
@@ -124,8 +124,8 @@ EXAMPLES = r"""
 - name: Start a migration to local storage and come back for it later
   hybridcloud.migration.zstack_ps_migrate:
     vm: db-01
-    primary_storage: ps-local-01
-    dst_host: host-kvm-02
+    target_primary_storage: ps-local-01
+    target_host: host-kvm-02
     wait: false
   register: started
 
@@ -206,17 +206,17 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan
 OPERATION = "PrimaryStorageMigrateVm"
 MAX_WAITS = 3  # migrations of the same VM by others, waited for one after another
 START_TIMEOUT = 60  # wait=false: how long to wait for ZStack to show the LongJob of the call it accepted
-NAME_OPTIONS = (("vm", "VM"), ("primary_storage", "primary storage"), ("dst_host", "host"))
+NAME_OPTIONS = (("vm", "VM"), ("target_primary_storage", "primary storage"), ("target_host", "host"))
 
 
 class ZstackPsMigrate(MigrationModule):
     connection = zstack.CONNECTION
     argument_spec = dict(
         vm=dict(type="str", required=True),
-        primary_storage=dict(type="str", required=True),
+        target_primary_storage=dict(type="str", required=True),
         with_data_volumes=dict(type="bool", default=True),
         with_snapshots=dict(type="bool", default=True),
-        dst_host=dict(type="str"),
+        target_host=dict(type="str"),
         strategy=dict(type="str", choices=["auto-converge", "no-converge"]),
         down_time=dict(type="int"),
         bandwidth=dict(type="int"),
@@ -231,9 +231,9 @@ class ZstackPsMigrate(MigrationModule):
         self.result.update(vm=None, moved_volumes=[], mode=None, job_uuid=None, long_job_uuid=None)
 
         vm = self.client.resolve("vm-instances", p["vm"], "VM", "vm")
-        dst = self.client.resolve("primary-storage", p["primary_storage"], "primary storage", "primary_storage")
-        host = self.client.resolve("hosts", p["dst_host"], "host", "dst_host") if p["dst_host"] else None
-        problem = destination_problem(dst, host, bool(p["dst_host"]))
+        dst = self.client.resolve("primary-storage", p["target_primary_storage"], "primary storage", "target_primary_storage")
+        host = self.client.resolve("hosts", p["target_host"], "host", "target_host") if p["target_host"] else None
+        problem = destination_problem(dst, host, bool(p["target_host"]))
         if problem:
             self.fail_parameter(*problem)
         self.resource = "VM '%s' (%s)" % (vm.get("name"), vm["uuid"])

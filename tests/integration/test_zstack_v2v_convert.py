@@ -15,9 +15,9 @@ def zstack(zstack_emulator):
 
 
 def task(title, **args):
-    params = dict(url=emu.V2V_URL, name="imported-01", cpu_num=2, memory_size=4 * 1024 ** 3,
-                  primary_storage_uuid=emu.PS_NFS, l3_network_uuids=[emu.L3_PROD], cluster_uuid=emu.CLUSTER,
-                  conversion_host_uuid=emu.CONVERSION_HOST, strategy="JustConvert")
+    params = dict(url=emu.V2V_URL, vm="imported-01", cpu_num=2, memory_size=4 * 1024 ** 3,
+                  primary_storage=emu.PS_NFS, l3_networks=[emu.L3_PROD], cluster=emu.CLUSTER,
+                  conversion_host=emu.CONVERSION_HOST, strategy="JustConvert")
     params.update(args)
     return {"name": title, MODULE: params, "ignore_errors": True}
 
@@ -57,18 +57,20 @@ BAD_INPUT = [  # (task, parameter named, the parameter's problem, module argumen
     ("scheme", "url", "must start with vmware:// or kvm://", dict(url="https://vc.example.com/vm-42")),
     ("traversal", "url", "'..' path segments", dict(url="kvm://root@10.0.0.9/../../etc/shadow")),
     ("query in url", "url", "'?'", dict(url="vmware://155cb773?action=delete")),
-    ("empty name", "name", "non-empty", dict(name="")),
-    ("operator name", "name", "reads as an operator", dict(name="x~=%")),
-    ("bidi name", "name", "U+202E", dict(name="imported\u202e-01")),
-    ("bad uuid", "primary_storage_uuid", "must be a ZStack uuid", dict(primary_storage_uuid="ps-nfs-01")),
-    ("unknown ps", "primary_storage_uuid", "names no existing primary storage: " + UNKNOWN, dict(primary_storage_uuid=UNKNOWN)),
-    ("bad l3", "l3_network_uuids", "not-a-uuid", dict(l3_network_uuids=[emu.L3_PROD, "not-a-uuid"])),
-    ("unknown l3", "l3_network_uuids", "names no existing L3 network: " + UNKNOWN, dict(l3_network_uuids=[UNKNOWN])),
-    ("unknown cluster", "cluster_uuid", "names no existing cluster", dict(cluster_uuid=UNKNOWN)),
-    ("unknown host", "host_uuid", "names no existing host", dict(host_uuid=UNKNOWN)),
-    ("unknown conversion host", "conversion_host_uuid", "names no existing V2V conversion host",
-     dict(conversion_host_uuid=UNKNOWN)),
-    ("default l3", "default_l3_network_uuid", "must be one of l3_network_uuids", dict(default_l3_network_uuid=emu.L3_MGMT)),
+    ("empty name", "vm", "non-empty", dict(vm="")),
+    ("operator name", "vm", "reads as an operator", dict(vm="x~=%")),
+    ("bidi name", "vm", "U+202E", dict(vm="imported\u202e-01")),
+    ("operator ps", "primary_storage", "reads as an operator", dict(primary_storage="ps>=1")),
+    ("unknown ps name", "primary_storage", "no primary storage has the uuid or name 'ps-none'",
+     dict(primary_storage="ps-none")),
+    ("unknown ps", "primary_storage", "no primary storage has the uuid or name '%s'" % UNKNOWN,
+     dict(primary_storage=UNKNOWN)),
+    ("bad l3", "l3_networks", "no L3 network has the uuid or name 'not-an-l3'", dict(l3_networks=["l3-prod", "not-an-l3"])),
+    ("unknown l3", "l3_networks", "no L3 network has the uuid or name '%s'" % UNKNOWN, dict(l3_networks=[UNKNOWN])),
+    ("unknown cluster", "cluster", "no cluster has", dict(cluster=UNKNOWN)),
+    ("unknown host", "host", "no host has the uuid or name 'kvm-99'", dict(host="kvm-99")),
+    ("unknown conversion host", "conversion_host", "no V2V conversion host has", dict(conversion_host=UNKNOWN)),
+    ("default l3", "default_l3_network", "not one of l3_networks", dict(default_l3_network="l3-mgmt")),
     ("cpu", "cpu_num", "between 1 and 1024, got 0", dict(cpu_num=0)),
     ("memory", "memory_size", "at least 1, got -4", dict(memory_size=-4)),
     ("port", "port", "between 1 and 65535, got 70000", dict(port=70000)),
@@ -79,8 +81,8 @@ BAD_INPUT = [  # (task, parameter named, the parameter's problem, module argumen
 
 def test_bad_input_fails_naming_the_parameter_before_any_mutating_call(ansible, zstack):
     run = play(ansible, zstack, *[task(name, **args) for name, dummy, dummy2, args in BAD_INPUT],
-               task("ambiguous", name="app-01"),
-               task("cancel failed job", state="canceled", resource_uuid=emu.JOB_FAILED_V2V, url=None, name=None))
+               task("ambiguous", vm="app-01"),
+               task("cancel failed job", state="canceled", resource_uuid=emu.JOB_FAILED_V2V, url=None, vm=None))
     for name, parameter, problem, dummy in BAD_INPUT:
         result = run.result(name)
         assert result["_status"] == "failed" and result["changed"] is False, name
@@ -106,13 +108,13 @@ def test_faults_lost_submit_answer_503_while_polling_and_session_expiry(ansible,
 
 
 def test_job_failure_then_rerun(ansible, zstack):
-    run = play(ansible, zstack, task("fail", url=emu.V2V_FAILING_URL, name="broken-01"))
+    run = play(ansible, zstack, task("fail", url=emu.V2V_FAILING_URL, vm="broken-01"))
     result = run.result("fail")
     assert result["_status"] == "failed" and result["error_code"] == "SYS.1006"
     assert "ended Failed" in result["msg"] and "vCenter task timed out" in result["msg"]
     zstack.admin.action("v2v-failures", {"sources": {}})
     zstack.admin.clear_journal()
-    run = play(ansible, zstack, task("rerun", url=emu.V2V_FAILING_URL, name="broken-01"))
+    run = play(ansible, zstack, task("rerun", url=emu.V2V_FAILING_URL, vm="broken-01"))
     assert run.result("rerun")["changed"] is True and run.result("rerun")["vm_uuid"]
     assert operations(zstack) == [("PUT", "/zstack/v1/longjobs/%s/actions" % result["job_uuid"])]
 
