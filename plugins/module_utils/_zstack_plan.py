@@ -49,6 +49,27 @@ def call_job_uuid(operation, *identity):
     return uuid.uuid5(CALL_NAMESPACE, json.dumps([operation] + list(identity), sort_keys=True)).hex
 
 
+def short_uuid(value):
+    """The first 8 characters of a uuid and an ellipsis (``4f2c81d0…``), for messages and diffs."""
+    return "%s\u2026" % value[:8] if isinstance(value, str) and len(value) > 12 else value
+
+
+def label(inventory):
+    """An object for people, its name with its uuid beside it: ``web-01 (f0f7aed5…)``; the
+    (short) uuid alone when it has no name. Results carry the full uuids beside such labels."""
+    if not isinstance(inventory, dict):
+        return short_uuid(inventory)
+    name, uuid_ = inventory.get("name"), inventory.get("uuid")
+    return "%s (%s)" % (name, short_uuid(uuid_)) if name else short_uuid(uuid_)
+
+
+def named(inventory):
+    """{"name", "uuid"} of an inventory, for results (None stays None)."""
+    if not isinstance(inventory, dict):
+        return None
+    return {"name": inventory.get("name"), "uuid": inventory.get("uuid")}
+
+
 V2V_URL_SCHEMES = ("vmware://", "kvm://")
 # What a source URL may hold after its scheme: RFC 3986 unreserved characters plus the delimiters
 # the two known forms use (user@host:port/path, IPv6 brackets) and percent escapes.
@@ -207,6 +228,44 @@ def volumes_moved(volumes, moves):
     return [m for m in moves if placement.get(m["uuid"]) == m["to"]]
 
 
+def name_moves(moves, storages):
+    """MOVES with the names of their primary storages beside the uuids (``from_name``, ``to_name``).
+
+    STORAGES is {uuid: primary storage inventory}; an unknown one gets a None name.
+    """
+    return [dict(m, from_name=(storages.get(m["from"]) or {}).get("name"),
+                 to_name=(storages.get(m["to"]) or {}).get("name")) for m in moves]
+
+
+def ps_migration_diff(vm, moves, storages, placement=None):
+    """(before, after) of a storage migration for Ansible's diff: only the volumes that MOVES move,
+    each as "volume (uuid…)": "primary storage (uuid…)". PLACEMENT ({volume uuid: ps uuid}) is where
+    the volumes are now, for an "after" read again after a failure; default, where the moves put them."""
+    def where(ps_uuid):
+        return label(storages.get(ps_uuid) or ps_uuid)
+
+    before, after = {}, {}
+    for move in moves:
+        volume = label({"name": move.get("name"), "uuid": move["uuid"]})
+        before[volume] = where(move["from"])
+        after[volume] = where(move["to"] if placement is None else placement.get(move["uuid"]))
+    header = "VM %s" % label(vm)
+    return {"before": {"volumes": before}, "after": {"volumes": after}, "before_header": header, "after_header": header}
+
+
+def ps_migration_message(vm, plan, dst, done):
+    """One sentence on what happens to VM's volumes (PLAN); DONE: "moved" (or "would move" in check
+    mode, "started moving" for wait=false)."""
+    what = "VM %s" % label(vm)
+    if plan["action"] == "none":
+        return "%s: every volume is already on %s" % (what, label(dst))
+    if plan["action"] == "wait":
+        return "%s: a storage migration is under way (%s)" % (what, plan["reason"])
+    sources = sorted(set(label({"name": m.get("from_name"), "uuid": m["from"]}) for m in plan["volumes"]))
+    return "%s: %s %d volume(s) %s from %s to %s" % (what, done, len(plan["volumes"]), plan["mode"],
+                                                     ", ".join(sources), label(dst))
+
+
 def destination_problem(ps, host, host_given):
     """(parameter, problem) when the destination primary storage PS cannot take the VM as asked, else None.
 
@@ -308,21 +367,6 @@ V2V_REFERENCES = (
 )
 
 
-def label(inventory):
-    """An object for people: "name (uuid)", or the uuid alone when it has no name."""
-    if not isinstance(inventory, dict):
-        return inventory
-    name, uuid_ = inventory.get("name"), inventory.get("uuid")
-    return "%s (%s)" % (name, uuid_) if name else uuid_
-
-
-def named(inventory):
-    """{"name", "uuid"} of an inventory, for results (None stays None)."""
-    if not isinstance(inventory, dict):
-        return None
-    return {"name": inventory.get("name"), "uuid": inventory.get("uuid")}
-
-
 def v2v_placement_problem(resolved):
     """(parameter, problem) when the RESOLVED objects of a conversion do not fit together, else None.
 
@@ -354,6 +398,35 @@ def v2v_body(params, resolved, resource_uuid):
             body[api] = [item["uuid"] for item in value] if isinstance(value, list) else value["uuid"]
     body["resourceUuid"] = resource_uuid
     return {"params": body, "systemTags": params.get("system_tags") or [], "userTags": params.get("user_tags") or []}
+
+
+def v2v_diff(resource, job_uuid, action, job, resolved, wait):
+    """Ansible's diff of a submit, rerun or cancel: only what changes, the LongJob's state (and, for a
+    new conversion, where the VM goes), names beside shortened uuids; the header names the conversion."""
+    ends = "Canceled" if action == "cancel" else "Succeeded" if wait else "Running"
+    before = {"long_job": job.get("state")} if job else {}
+    after = {"long_job": ends}
+    if action == "submit":
+        after.update((option, [label(item) for item in value] if isinstance(value, list) else label(value))
+                     for option, value in sorted(resolved.items()))
+    header = "%s (LongJob %s)" % (resource, short_uuid(job_uuid))
+    return {"before": before, "after": after, "before_header": header, "after_header": header}
+
+
+V2V_INTENTS = {"submit": "would convert it", "rerun": "would run the conversion again",
+               "cancel": "would cancel the conversion", "wait": "a conversion is under way"}
+
+
+def v2v_message(resource, action, job_uuid, job_state, vm, check_mode):
+    """One sentence on a conversion: what would be done (CHECK_MODE), or the LongJob's state and the VM."""
+    if action == "adopt":
+        return "%s: no LongJob %s, the existing VM %s is taken as the conversion's result" % (
+            resource, short_uuid(job_uuid), label(vm))
+    if check_mode:
+        return "%s: %s (LongJob %s%s)" % (resource, V2V_INTENTS.get(action, action), short_uuid(job_uuid),
+                                          " %s" % job_state if job_state else "")
+    text = "%s: LongJob %s %s" % (resource, short_uuid(job_uuid), job_state or "absent")
+    return "%s, VM %s" % (text, label(vm)) if vm else text
 
 
 def plan_v2v(state, job, vms_named):

@@ -50,6 +50,28 @@ SESSION_PATH = API + "/accounts/sessions/"
 SESSION_ERROR_CODES = frozenset(("ID.1001",))
 SESSION_GLOBAL_ERROR_CODES = frozenset(("ORG_ZSTACK_IDENTITY_10020",))
 DUPLICATE_JOB = "Duplicate job uuid"
+# The ZStack API operations, named as the API reference does (the API class minus API/Msg), one
+# constant each: every message and error names an operation with one of these.
+LOG_IN_BY_ACCOUNT = "LogInByAccount"
+LOG_OUT = "LogOut"
+PRIMARY_STORAGE_MIGRATE_VM = "PrimaryStorageMigrateVm"
+CONVERT_VM_FROM_FOREIGN_HYPERVISOR = "ConvertVmFromForeignHypervisor"
+CANCEL_LONG_JOB = "CancelLongJob"
+RERUN_LONG_JOB = "RerunLongJob"
+RESUME_LONG_JOB = "ResumeLongJob"
+LONG_JOB_ACTIONS = {CANCEL_LONG_JOB: "cancelLongJob", RERUN_LONG_JOB: "rerunLongJob", RESUME_LONG_JOB: "resumeLongJob"}
+QUERY_VM_INSTANCE = "QueryVmInstance"
+QUERY_VOLUME = "QueryVolume"
+QUERY_PRIMARY_STORAGE = "QueryPrimaryStorage"
+QUERY_HOST = "QueryHost"
+QUERY_L3_NETWORK = "QueryL3Network"
+QUERY_ZONE = "QueryZone"
+QUERY_CLUSTER = "QueryCluster"
+QUERY_LONG_JOB = "QueryLongJob"
+QUERY_V2V_CONVERSION_HOST = "QueryV2VConversionHost"
+QUERIES = {"vm-instances": QUERY_VM_INSTANCE, "volumes": QUERY_VOLUME, "primary-storage": QUERY_PRIMARY_STORAGE,
+           "hosts": QUERY_HOST, "l3-networks": QUERY_L3_NETWORK, "zones": QUERY_ZONE, "clusters": QUERY_CLUSTER,
+           "longjobs": QUERY_LONG_JOB, "v2v-conversion-hosts": QUERY_V2V_CONVERSION_HOST}
 UNANSWERED_POLLS = 20  # 5xx without a ZStack error in a row, while polling one api-job, before giving up
 
 
@@ -130,17 +152,17 @@ class ZStackClient(RestClient):
         self.session.headers.pop("Authorization", None)
         self.session_uuid = None
         body = {"logInByAccount": {"accountName": self.username, "password": self._password_hash}}
-        response = super().request("PUT", LOGIN_PATH, json_body=body, operation="LogInByAccount",
+        response = super().request("PUT", LOGIN_PATH, json_body=body, operation=LOG_IN_BY_ACCOUNT,
                                    resource="account '%s'" % self.username, idempotent=True, relogin=False,
                                    expect=(503,))
         if response.status == 503:
             message, code, api_message = self._error_parts(response)
-            raise self._error(_errors.AuthError, message, "LogInByAccount", "account '%s'" % self.username,
+            raise self._error(_errors.AuthError, message, LOG_IN_BY_ACCOUNT, "account '%s'" % self.username,
                               status=503, code=code, api_message=api_message)
         inventory = (response.body or {}).get("inventory") if isinstance(response.body, dict) else None
         session_uuid = inventory.get("uuid") if isinstance(inventory, dict) else None
         if not session_uuid:
-            raise self._error(_errors.AuthError, "the login answer carries no session uuid", "LogInByAccount",
+            raise self._error(_errors.AuthError, "the login answer carries no session uuid", LOG_IN_BY_ACCOUNT,
                               "account '%s'" % self.username, status=response.status)
         self.redact.add(session_uuid)
         self.session_uuid = session_uuid
@@ -161,7 +183,7 @@ class ZStackClient(RestClient):
         session_uuid, self.session_uuid = self.session_uuid, None
         try:
             if session_uuid:
-                RestClient.request(self, "DELETE", SESSION_PATH + quote_segment(session_uuid), operation="LogOut",
+                RestClient.request(self, "DELETE", SESSION_PATH + quote_segment(session_uuid), operation=LOG_OUT,
                                    relogin=False, idempotent=True, expect=(404, 503))
         finally:
             super().close()
@@ -359,20 +381,19 @@ class ZStackClient(RestClient):
                               operation, resource, code="ID.1001")
 
     # -- queries ---------------------------------------------------------------------------------
-    def query(self, collection, conditions=(), operation=None, **params):
+    def query(self, collection, conditions=(), **params):
         """GET /zstack/v1/<collection>?q=...&q=... (conditions AND-ed) -> the inventories.
 
         Conditions are "field<op>value" strings (api/zstack.md section 6); the URL encoding sends
         ``%`` as %25, as ``~=`` needs.
         """
         query = [("q", condition) for condition in conditions] + sorted(params.items())
-        response = self.get("%s/%s" % (API, collection), params=query or None,
-                            operation=operation or "Query %s" % collection)
+        response = self.get("%s/%s" % (API, collection), params=query or None, operation=QUERIES[collection])
         return _inventories(response.body)
 
-    def get_inventory(self, collection, uuid_, operation=None):
+    def get_inventory(self, collection, uuid_):
         """GET /zstack/v1/<collection>/<uuid> -> the inventory, or None (unknown uuids give 200 + [])."""
-        response = self.get("%s/%s/%s" % (API, collection, quote_segment(uuid_)), operation=operation or "Get %s" % collection,
+        response = self.get("%s/%s/%s" % (API, collection, quote_segment(uuid_)), operation=QUERIES[collection],
                             resource=uuid_)
         inventories = _inventories(response.body)
         return inventories[0] if inventories else None
@@ -380,16 +401,17 @@ class ZStackClient(RestClient):
     def find(self, collection, value, kind):
         """The objects of COLLECTION whose uuid (when VALUE looks like one) or else name is VALUE."""
         if is_uuid(value):
-            found = self.query(collection, ["uuid=%s" % value], operation="Find %s" % kind)
+            found = self.query(collection, ["uuid=%s" % value])
             if found:
                 return found
-        return self.query(collection, ["name=%s" % value], operation="Find %s" % kind)
+        return self.query(collection, ["name=%s" % value])
 
-    def existing(self, collection, uuids, kind):
+    def existing(self, collection, uuids):
         """{uuid: inventory} of the objects of COLLECTION among UUIDS (one query: ``uuid?=a,b``)."""
+        uuids = sorted(set(u for u in uuids if u))
         if not uuids:
             return {}
-        found = self.query(collection, ["uuid?=%s" % ",".join(uuids)], operation="Find %s" % kind)
+        found = self.query(collection, ["uuid?=%s" % ",".join(uuids)])
         return {item["uuid"]: item for item in found if isinstance(item, dict) and item.get("uuid") in uuids}
 
     def resolve(self, collection, value, kind, parameter):
@@ -406,19 +428,20 @@ class ZStackClient(RestClient):
         return _redact_strings(mask_job_secrets(job), self.redact)
 
     def get_longjob(self, job_uuid):
-        return self.get_inventory("longjobs", job_uuid, operation="Get LongJob")
+        return self.get_inventory("longjobs", job_uuid)
 
-    def longjob_action(self, job_uuid, action, timeout=None, call_uuid=None):
-        """cancelLongJob / rerunLongJob / resumeLongJob: an async PUT on /longjobs/{uuid}/actions."""
-        return self.call_async("PUT", "%s/longjobs/%s/actions" % (API, quote_segment(job_uuid)), {action: {}},
-                               action[0].upper() + action[1:], "LongJob %s" % job_uuid, timeout, call_uuid)[1]
+    def longjob_action(self, job_uuid, operation, timeout=None, call_uuid=None):
+        """CANCEL_LONG_JOB / RERUN_LONG_JOB / RESUME_LONG_JOB: an async PUT on /longjobs/{uuid}/actions."""
+        return self.call_async("PUT", "%s/longjobs/%s/actions" % (API, quote_segment(job_uuid)),
+                               {LONG_JOB_ACTIONS[operation]: {}}, operation, "LongJob %s" % job_uuid, timeout,
+                               call_uuid)[1]
 
     def wait_longjob(self, job_uuid, timeout, states=TERMINAL_JOB_STATES):
         """Poll the LongJob until its state is one of STATES; return its inventory."""
         def check():
             job = self.get_longjob(job_uuid)
             if job is None:
-                raise _errors.NotFoundError("the LongJob disappeared", operation="Wait for LongJob", resource=job_uuid)
+                raise _errors.NotFoundError("the LongJob disappeared", operation=QUERY_LONG_JOB, resource="LongJob %s" % job_uuid)
             return job if job.get("state") in states else None
 
         return wait_for(check, timeout, backoff=self.poll_backoff, clock=self.clock, what="LongJob %s" % job_uuid)

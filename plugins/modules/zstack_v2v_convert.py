@@ -32,6 +32,9 @@ description:
     each), namely O(primary_storage), O(l3_networks), O(default_l3_network) (which must be one of
     O(l3_networks)), O(zone), O(cluster), O(host) (which must be in O(cluster)) and O(conversion_host).
     An unknown name or uuid, or a name several objects share, fails naming its parameter, before any call.
+  - In check mode nothing is sent; the result says what would be done. In diff mode the diff shows
+    only what changes, the LongJob's state before and after (and, for a new conversion, the objects
+    it is placed on, names beside shortened uuids).
   - A failed result says C(changed=true) only when this run's submit, rerun or cancel took effect
     (the LongJob shows it), for example a conversion job that was created and then failed.
 author: hybridcloud.migration contributors (@hybridcloud)
@@ -231,6 +234,19 @@ vm:
   returned: always
   type: dict
   sample: {"uuid": "0c5a3e8f1d2b4c6a9e7f5d3b1a2c4e6f", "name": "web-01", "state": "Stopped"}
+references:
+  description:
+    - The objects this run resolved before submitting the conversion, by option, each as its name and
+      uuid (a list for O(l3_networks)); empty when this run submitted nothing.
+  returned: always
+  type: dict
+  sample: {"primary_storage": {"name": "ps-nfs-01", "uuid": "314f2b4d28a45a4fa95c1fdc57ea6c21"},
+           "l3_networks": [{"name": "l3-prod", "uuid": "15bf365e33ec52908dafb082f09148e0"}]}
+msg:
+  description: The conversion's state in one sentence, names beside the uuids.
+  returned: success
+  type: str
+  sample: "VM 'web-01' from vmware://155cb773228d346ba8ed1135d48f3718: LongJob 3f1c5e0a\u2026 Succeeded, VM web-01 (0c5a3e8f\u2026)"
 """
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import zstack
@@ -240,10 +256,10 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._module impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, format_seconds
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
     action_took_effect, call_job_uuid, derive_v2v_job_uuid, is_resource_uuid, is_uuid, job_failure_code, job_failure_message,
-    plan_v2v, query_value_problem, V2V_REFERENCES, v2v_body, v2v_placement_problem, v2v_url_problem,
-    vm_uuid_candidates)
+    named, plan_v2v, query_value_problem, V2V_REFERENCES, v2v_body, v2v_diff, v2v_message, v2v_placement_problem,
+    v2v_url_problem, vm_uuid_candidates)
 
-OPERATION = "ConvertVmFromForeignHypervisor"
+OPERATION = zstack.CONVERT_VM_FROM_FOREIGN_HYPERVISOR
 SUBMIT_TIMEOUT = 600
 PLATFORMS = ["Linux", "Windows", "WindowsVirtio", "Paravirtualization", "Other"]
 UUID_OPTIONS = ("resource_uuid",)
@@ -296,7 +312,7 @@ class ZstackV2vConvert(MigrationModule):
         self.job_uuid = job_uuid
         self.resource = "VM '%s' from %s" % (p["vm"], p["url"]) if p["vm"] else "LongJob %s" % job_uuid
         self.resolved = {}
-        self.result.update(job_uuid=job_uuid, long_job=None, vm_uuid=None, vm=None)
+        self.result.update(job_uuid=job_uuid, long_job=None, vm_uuid=None, vm=None, references={})
 
         job = self.client.get_longjob(job_uuid)
         vms_named = self.vms_named() if job is None and p["state"] == "present" else []
@@ -309,22 +325,30 @@ class ZstackV2vConvert(MigrationModule):
             self.warn("no conversion LongJob %s found; the existing VM named %r (%s) is taken as its result"
                       % (job_uuid, p["vm"], vms_named[0]["uuid"]))
             self.result.update(vm_uuid=vms_named[0]["uuid"], vm=vms_named[0])
+            self.result["msg"] = v2v_message(self.resource, "adopt", job_uuid, None, vms_named[0], False)
             return
         if action == "submit":
             self.check_references()
+            self.result["references"] = {option: [named(item) for item in value] if isinstance(value, list)
+                                         else named(value) for option, value in self.resolved.items()}
         if action in ("submit", "rerun", "cancel"):
-            self.changed({"long_job": job.get("state") if job else None},
-                         {"long_job": "Canceled" if action == "cancel" else "Succeeded"})
+            self.changed()
+            if self.diff_mode:
+                self.result["diff"] = v2v_diff(self.resource, job_uuid, action, job, self.resolved, p["wait"])
             if self.check_mode:
+                self.result["msg"] = v2v_message(self.resource, action, job_uuid, job and job.get("state"), None, True)
                 return
             job = self.apply(action, job_uuid, job)
             self.result["long_job"] = self.client.shown(job)
         if action == "wait" and self.check_mode:
+            self.result["msg"] = v2v_message(self.resource, action, job_uuid, job.get("state"), None, False)
             return  # reading is allowed in check mode, but not hours of waiting
         if action != "none" and p["wait"] and job.get("state") not in ("Succeeded", "Failed", "Canceled"):
             job = self.wait(job)
         if p["state"] == "present" and job is not None:
             self.report(job)
+        self.result["msg"] = v2v_message(self.resource, action, job_uuid, job.get("state") if job else None,
+                                         self.result["vm"], False)
 
     def validate(self):
         """Every parameter checked before any call (see DOCUMENTATION for what is rejected and why)."""
@@ -392,13 +416,14 @@ class ZstackV2vConvert(MigrationModule):
         try:
             if action == "submit":
                 # X-Job-UUIDs derived from the LongJob (and its state): see DOCUMENTATION.
-                answer = self.client.call_async("POST", zstack.API + "/v2vs", v2v_body(self.params, self.resolved, job_uuid), OPERATION,
-                                                self.resource, timeout, call_job_uuid(OPERATION, job_uuid))[1]
+                answer = self.client.call_async("POST", zstack.API + "/v2vs", v2v_body(self.params, self.resolved, job_uuid),
+                                                OPERATION, self.resource, timeout, call_job_uuid(OPERATION, job_uuid))[1]
                 job = (answer or {}).get("inventory")
             else:
-                name = "rerunLongJob" if action == "rerun" else "cancelLongJob"
-                self.client.longjob_action(job_uuid, name, timeout,
-                                           call_job_uuid(name, job_uuid, before.get("state"), before.get("apiId")))
+                operation = zstack.RERUN_LONG_JOB if action == "rerun" else zstack.CANCEL_LONG_JOB
+                identity = zstack.LONG_JOB_ACTIONS[operation]  # the action key: same X-Job-UUIDs as before
+                self.client.longjob_action(job_uuid, operation, timeout,
+                                           call_job_uuid(identity, job_uuid, before.get("state"), before.get("apiId")))
                 job = None
         except (JobFailedError, NotFoundError, WaitTimeoutError, TransportError, ApiError) as error:
             # No clear answer from the api-job: SYS.1001 (its message timed out while the LongJob
@@ -417,7 +442,7 @@ class ZstackV2vConvert(MigrationModule):
                 self.result["changed"] = False
                 self.result["long_job"] = self.client.shown(job)
                 if "diff" in self.result:  # what is, not what was planned
-                    self.result["diff"]["after"] = {"long_job": job.get("state") if job else None}
+                    self.result["diff"]["after"] = {"long_job": job["state"]} if job else {}
                 raise
             return job
         return job if isinstance(job, dict) and job.get("state") else self.client.get_longjob(job_uuid)
@@ -445,7 +470,7 @@ class ZstackV2vConvert(MigrationModule):
             return  # wait=false: still running
         vm = None
         for vm_uuid in vm_uuid_candidates(job):
-            vm = self.client.get_inventory("vm-instances", vm_uuid, operation="Get converted VM")
+            vm = self.client.get_inventory("vm-instances", vm_uuid)
             if vm is not None:
                 break
         if vm is None:
@@ -454,7 +479,7 @@ class ZstackV2vConvert(MigrationModule):
         self.result.update(vm=vm, vm_uuid=vm["uuid"] if vm else None)
 
     def vms_named(self):
-        return self.client.query("vm-instances", ["name=%s" % self.params["vm"]], operation="Find VMs by name") \
+        return self.client.query("vm-instances", ["name=%s" % self.params["vm"]]) \
             if self.params["vm"] else []
 
 

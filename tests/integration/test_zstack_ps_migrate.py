@@ -28,7 +28,11 @@ def test_check_mode_apply_and_idempotence(ansible, zstack):
     assert planned["changed"] is True and planned["mode"] == "live"
     assert [v["type"] for v in planned["moved_volumes"]] == ["Root", "Data"]
     before, after = planned["diff"]["before"]["volumes"], planned["diff"]["after"]["volumes"]
-    assert set(before.values()) == {emu.PS_NFS} and set(after.values()) == {emu.PS_CEPH}
+    # only what moves, names beside the uuids: the web VM's two volumes, NFS -> Ceph
+    assert len(before) == 2 and all(key.startswith(("ROOT-for-web-01 (", "web-01-data-1 (")) for key in before)
+    assert set(before.values()) == {"ps-nfs-01 (%s\u2026)" % emu.PS_NFS[:8]}
+    assert set(after.values()) == {"ps-ceph-01 (%s\u2026)" % emu.PS_CEPH[:8]} and after.keys() == before.keys()
+    assert "would move 2 volume(s) live from ps-nfs-01" in planned["msg"]
     assert operations(zstack) == []
 
     run = play(ansible, zstack, task("migrate", vm="web-01", target_primary_storage="ps-ceph-01"), verbosity=4)
@@ -42,6 +46,7 @@ def test_check_mode_apply_and_idempotence(ansible, zstack):
     zstack.admin.clear_journal()
     run = play(ansible, zstack, task("again", vm=emu.VM_WEB, target_primary_storage=emu.PS_CEPH))
     assert run.result("again")["changed"] is False and run.result("again")["moved_volumes"] == []
+    assert "every volume is already on ps-ceph-01" in run.result("again")["msg"]
     assert operations(zstack) == []
 
 

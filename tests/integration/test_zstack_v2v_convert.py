@@ -33,7 +33,13 @@ def converted_vms(zstack, name="imported-01"):
 def test_check_mode_convert_and_idempotence(ansible, zstack):
     run = play(ansible, zstack, task("plan"), check=True, diff=True)
     planned = run.result("plan")
-    assert planned["changed"] is True and planned["diff"] == {"before": {"long_job": None}, "after": {"long_job": "Succeeded"}}
+    assert planned["changed"] is True and planned["diff"]["before"] == {}  # no job yet: nothing, not null
+    assert planned["diff"]["after"] == {
+        "long_job": "Succeeded", "primary_storage": "ps-nfs-01 (%s\u2026)" % emu.PS_NFS[:8],
+        "l3_networks": ["l3-prod (%s\u2026)" % emu.L3_PROD[:8]], "cluster": "cluster-kvm-1 (%s\u2026)" % emu.CLUSTER[:8],
+        "conversion_host": "v2v-ch-01 (%s\u2026)" % emu.CONVERSION_HOST[:8]}
+    assert "would convert it" in planned["msg"] and planned["references"]["primary_storage"] == {
+        "name": "ps-nfs-01", "uuid": emu.PS_NFS}
     assert operations(zstack) == []
 
     run = play(ansible, zstack, task("convert", ssh_priv_key=SSH_KEY), verbosity=4)
@@ -49,6 +55,7 @@ def test_check_mode_convert_and_idempotence(ansible, zstack):
     run = play(ansible, zstack, task("again", ssh_priv_key=SSH_KEY))
     again = run.result("again")
     assert again["changed"] is False and again["vm_uuid"] == result["vm_uuid"] and again["job_uuid"] == result["job_uuid"]
+    assert "Succeeded, VM imported-01 (%s\u2026)" % result["vm_uuid"][:8] in again["msg"]
     assert operations(zstack) == [] and len(converted_vms(zstack)) == 1
 
 

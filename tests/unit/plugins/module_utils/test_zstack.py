@@ -107,7 +107,7 @@ def test_a_session_rejected_twice_is_an_error_not_a_loop(server, scripted):
     scripted.script["/zstack/v1/vm-instances"] = [session_error()]
     with pytest.raises(_errors.ApiError) as info:
         client(server.url, server.ca_path).query("vm-instances")
-    assert info.value.code == "ID.1001" and scripted.logins == 2
+    assert info.value.code == "ID.1001" and scripted.logins == 2 and info.value.operation == "QueryVmInstance"
 
 
 def test_a_zstack_503_is_a_real_error_and_not_retried(server, scripted):
@@ -117,6 +117,7 @@ def test_a_zstack_503_is_a_real_error_and_not_retried(server, scripted):
     with pytest.raises(_errors.ApiError) as info:
         c.query("hosts")
     assert info.value.code == "SYS.1007" and "invalid field" in str(info.value)
+    assert info.value.operation == "QueryHost" and str(info.value).startswith("QueryHost failed")  # the API's name
     assert len(scripted.calls("GET", "/zstack/v1/hosts")) == 1
 
 
@@ -425,7 +426,7 @@ def test_a_200_with_an_empty_body_ends_the_job_and_ends_the_session(server, scri
     scripted.script[path] = [accepted]
     scripted.script[JOB] = [done]
     c = client(server.url, server.ca_path)
-    assert c.longjob_action("j", "cancelLongJob", 60) == {}
+    assert c.longjob_action("j", "CancelLongJob", 60) == {}
     scripted.script["/zstack/v1/accounts/sessions/session%026d" % 1] = [done]
     c.close()  # no error: the logout's 200 may carry no body
     assert len(scripted.calls("DELETE", "/zstack/v1/accounts/sessions/")) == 1

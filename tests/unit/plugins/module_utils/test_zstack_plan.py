@@ -285,3 +285,35 @@ def test_call_job_uuid_is_stable_per_call_and_differs_between_calls():
               plan.call_job_uuid("PrimaryStorageMigrateVm", "v" * 32, body, [["a" * 32, "t" * 32]]),
               plan.call_job_uuid("cancelLongJob", "v" * 32, body, [["a" * 32, "s" * 32]])}
     assert same not in others and len(others) == 3
+
+
+def test_a_storage_migration_diff_lists_only_the_volumes_that_move_with_names():
+    vm = {"uuid": "f0f7aed586e55a32bd0ee16379608c2b", "name": "web-01"}
+    src, dst = {"uuid": "a" * 32, "name": "ps-nfs-01"}, {"uuid": "b" * 32, "name": "ps-ceph-01"}
+    moves = plan.name_moves([{"uuid": "c" * 32, "name": "ROOT-for-web-01", "type": "Root", "from": "a" * 32,
+                              "to": "b" * 32}], {src["uuid"]: src, dst["uuid"]: dst})
+    assert (moves[0]["from_name"], moves[0]["to_name"]) == ("ps-nfs-01", "ps-ceph-01")
+    diff = plan.ps_migration_diff(vm, moves, {src["uuid"]: src, dst["uuid"]: dst})
+    assert diff["before"] == {"volumes": {"ROOT-for-web-01 (cccccccc\u2026)": "ps-nfs-01 (aaaaaaaa\u2026)"}}
+    assert diff["after"] == {"volumes": {"ROOT-for-web-01 (cccccccc\u2026)": "ps-ceph-01 (bbbbbbbb\u2026)"}}
+    assert diff["before_header"] == "VM web-01 (f0f7aed5\u2026)"
+    # read again after a failure: the volume stayed where it was
+    assert plan.ps_migration_diff(vm, moves, {}, {"c" * 32: "a" * 32})["after"]["volumes"] == {
+        "ROOT-for-web-01 (cccccccc\u2026)": "aaaaaaaa\u2026"}
+    migrate = {"action": "migrate", "mode": "offline", "volumes": moves}
+    assert plan.ps_migration_message(vm, migrate, dst, "moved") == (
+        "VM web-01 (f0f7aed5\u2026): moved 1 volume(s) offline from ps-nfs-01 (aaaaaaaa\u2026) to ps-ceph-01 (bbbbbbbb\u2026)")
+    assert plan.ps_migration_message(vm, {"action": "none", "volumes": []}, dst, None).endswith(
+        "every volume is already on ps-ceph-01 (bbbbbbbb\u2026)")
+
+
+def test_a_v2v_diff_shows_only_what_changes_and_the_message_names_the_vm():
+    resolved = {"primary_storage": {"uuid": "a" * 32, "name": "ps-nfs-01"}, "l3_networks": [{"uuid": "b" * 32, "name": "l3"}]}
+    diff = plan.v2v_diff("VM 'web-01' from vmware://x", "d" * 32, "submit", None, resolved, True)
+    assert diff["before"] == {} and diff["after"] == {"long_job": "Succeeded", "primary_storage": "ps-nfs-01 (aaaaaaaa\u2026)",
+                                                      "l3_networks": ["l3 (bbbbbbbb\u2026)"]}
+    rerun = plan.v2v_diff("r", "d" * 32, "rerun", {"state": "Failed"}, {}, False)
+    assert (rerun["before"], rerun["after"]) == ({"long_job": "Failed"}, {"long_job": "Running"})
+    assert plan.v2v_message("r", "submit", "d" * 32, None, None, True) == "r: would convert it (LongJob dddddddd\u2026)"
+    assert plan.v2v_message("r", "none", "d" * 32, "Succeeded", {"uuid": "e" * 32, "name": "web-01"}, False) == (
+        "r: LongJob dddddddd\u2026 Succeeded, VM web-01 (eeeeeeee\u2026)")

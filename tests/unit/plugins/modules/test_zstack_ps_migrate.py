@@ -36,7 +36,14 @@ def test_offline_root_only_with_every_option_sent_inside_the_action(zstack):
 def test_check_mode_on_a_paused_vm_plans_a_live_migration_without_calls(zstack):
     result, code = migrate(zstack, check_mode=True, diff=True, vm="cache-01", target_primary_storage="ps-nfs-01")
     assert code == 0 and result["changed"] and result["mode"] == "live" and result["job_uuid"] is None
-    assert result["diff"]["after"]["volumes"] == {emu.stable_id(emu.VM_CACHE + "/root"): emu.PS_NFS}
+    root = "ROOT-for-cache-01 (%s\u2026)" % emu.stable_id(emu.VM_CACHE + "/root")[:8]
+    assert result["diff"]["before"]["volumes"] == {root: "ps-ceph-01 (%s\u2026)" % emu.PS_CEPH[:8]}
+    assert result["diff"]["after"]["volumes"] == {root: "ps-nfs-01 (%s\u2026)" % emu.PS_NFS[:8]}
+    assert result["diff"]["before_header"] == "VM cache-01 (%s\u2026)" % emu.VM_CACHE[:8]
+    assert result["msg"] == "VM cache-01 (%s\u2026): would move 1 volume(s) live from ps-ceph-01 (%s\u2026) to ps-nfs-01 (%s\u2026)" % (
+        emu.VM_CACHE[:8], emu.PS_CEPH[:8], emu.PS_NFS[:8])
+    assert result["moved_volumes"][0]["from_name"] == "ps-ceph-01" and result["moved_volumes"][0]["to_name"] == "ps-nfs-01"
+    assert result["target_primary_storage"] == {"name": "ps-nfs-01", "uuid": emu.PS_NFS} and result["target_host"] is None
     assert operations(zstack) == []
 
 
