@@ -89,7 +89,7 @@ def playbook_vars(info):
         "zstack_username": zstack["username"], "zstack_password": zstack["password"],
         "zstack_ca_cert": info["ca_path"],
         "zstack_storage_migration_vms": ["web-01", "db-01"],
-        "zstack_storage_migration_primary_storage": "ps-ceph-01",
+        "zstack_storage_migration_target_primary_storage": "ps-ceph-01",
         "zstack_v2v_import_defaults": {"primary_storage": "ps-nfs-01", "l3_networks": ["l3-prod"],
                                        "conversion_host": zstack["v2v-conversion-hosts"][0]["name"]},
         "zstack_v2v_import_vms": [{"name": "erp-01", "url": zstack["v2v_url"], "cpu_num": 2, "memory_size": 4294967296}],
