@@ -275,12 +275,12 @@ def destination_problem(ps, host, host_given):
     """
     if ps.get("type") == "LocalStorage" and not host_given:
         return ("target_host", "is required: the destination primary storage %r (%s) is LocalStorage, and ZStack "
-                            "needs the host whose local disk receives the volumes" % (ps.get("name"), ps.get("uuid")))
+                               "needs the host whose local disk receives the volumes" % (ps.get("name"), ps.get("uuid")))
     clusters = ps.get("attachedClusterUuids")
     if host and isinstance(clusters, list) and clusters and host.get("clusterUuid") not in clusters:
         return ("target_host", "names host %r (%s) of cluster %s, but the primary storage %r is attached only to "
-                            "cluster(s) %s" % (host.get("name"), host.get("uuid"), host.get("clusterUuid"),
-                                               ps.get("name"), ", ".join(clusters)))
+                               "cluster(s) %s" % (host.get("name"), host.get("uuid"), host.get("clusterUuid"),
+                                                  ps.get("name"), ", ".join(clusters)))
     return None
 
 

@@ -78,7 +78,9 @@ options:
   primary_storage:
     description:
       - Primary storage that receives the converted volumes, by name or uuid. Required with O(state=present).
-      - A name is looked up with ZStack's query syntax, which has no escape, so a name it would misread is rejected before any call (as for O(vm)); use the uuid then.
+      - A name is looked up with ZStack's query syntax, which has no escape, so a name it would misread
+        is rejected before any call (as for O(vm)); use the uuid then. The same holds for every option
+        below that takes a name.
     type: str
   l3_networks:
     description:
