@@ -417,14 +417,20 @@ V2V_INTENTS = {"submit": "would convert it", "rerun": "would run the conversion 
                "cancel": "would cancel the conversion", "wait": "a conversion is under way"}
 
 
-def v2v_message(resource, action, job_uuid, job_state, vm, check_mode):
-    """One sentence on a conversion: what would be done (CHECK_MODE), or the LongJob's state and the VM."""
+def v2v_message(resource, action, job_uuid, job_state, vm, check_mode, resolved=None):
+    """One sentence on a conversion: what would be done (CHECK_MODE; where to, from RESOLVED), or the
+    LongJob's state and the VM."""
     if action == "adopt":
         return "%s: no LongJob %s, the existing VM %s is taken as the conversion's result" % (
             resource, short_uuid(job_uuid), label(vm))
     if check_mode:
-        return "%s: %s (LongJob %s%s)" % (resource, V2V_INTENTS.get(action, action), short_uuid(job_uuid),
-                                          " %s" % job_state if job_state else "")
+        where = ""
+        if resolved and resolved.get("primary_storage"):
+            where = " onto %s" % label(resolved["primary_storage"])
+            if resolved.get("l3_networks"):
+                where += " with %s" % ", ".join(label(l3) for l3 in resolved["l3_networks"])
+        return "%s: %s%s (LongJob %s%s)" % (resource, V2V_INTENTS.get(action, action), where, short_uuid(job_uuid),
+                                            " %s" % job_state if job_state else "")
     text = "%s: LongJob %s %s" % (resource, short_uuid(job_uuid), job_state or "absent")
     return "%s, VM %s" % (text, label(vm)) if vm else text
 

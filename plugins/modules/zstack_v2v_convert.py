@@ -338,7 +338,8 @@ class ZstackV2vConvert(MigrationModule):
             if self.diff_mode:
                 self.result["diff"] = v2v_diff(self.resource, job_uuid, action, job, self.resolved, p["wait"])
             if self.check_mode:
-                self.result["msg"] = v2v_message(self.resource, action, job_uuid, job and job.get("state"), None, True)
+                self.result["msg"] = v2v_message(self.resource, action, job_uuid, job and job.get("state"), None, True,
+                                                 self.resolved)
                 return
             job = self.apply(action, job_uuid, job)
             self.result["long_job"] = self.client.shown(job)

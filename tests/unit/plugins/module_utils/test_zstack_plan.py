@@ -315,5 +315,7 @@ def test_a_v2v_diff_shows_only_what_changes_and_the_message_names_the_vm():
     rerun = plan.v2v_diff("r", "d" * 32, "rerun", {"state": "Failed"}, {}, False)
     assert (rerun["before"], rerun["after"]) == ({"long_job": "Failed"}, {"long_job": "Running"})
     assert plan.v2v_message("r", "submit", "d" * 32, None, None, True) == "r: would convert it (LongJob dddddddd\u2026)"
+    assert plan.v2v_message("r", "submit", "d" * 32, None, None, True, resolved) == (
+        "r: would convert it onto ps-nfs-01 (aaaaaaaa\u2026) with l3 (bbbbbbbb\u2026) (LongJob dddddddd\u2026)")
     assert plan.v2v_message("r", "none", "d" * 32, "Succeeded", {"uuid": "e" * 32, "name": "web-01"}, False) == (
         "r: LongJob dddddddd\u2026 Succeeded, VM web-01 (eeeeeeee\u2026)")

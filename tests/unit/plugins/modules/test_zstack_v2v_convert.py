@@ -158,6 +158,7 @@ def test_unknown_references_fail_in_check_mode_too(zstack):
 
 def test_names_are_resolved_to_uuids_before_the_submit(zstack):
     dup = dict(emu.DEFAULT_SEED["l3-networks"][1], uuid="5" * 32, name="l3-prod")  # a second 'l3-prod'
+    start = len(zstack.emulator.request_log)
     result, code = convert(zstack, primary_storage="ps-nfs-01", l3_networks=["l3-mgmt", emu.L3_PROD],
                            default_l3_network="l3-mgmt", cluster="cluster-kvm-1", host="host-kvm-01",
                            zone="zone-1", conversion_host="v2v-ch-01")
@@ -167,6 +168,16 @@ def test_names_are_resolved_to_uuids_before_the_submit(zstack):
         emu.PS_NFS, [emu.L3_MGMT, emu.L3_PROD], emu.L3_MGMT)
     assert (body["clusterUuid"], body["hostUuid"], body["zoneUuid"], body["conversionHostUuid"]) == (
         emu.CLUSTER, emu.HOST_1, emu.ZONE, emu.CONVERSION_HOST)
+    # one query per name (and one for the uuid L3_PROD), all before the one mutating call
+    log = list(zstack.emulator.request_log)[start:]
+    submit = next(i for i, (dummy, method, path) in enumerate(log) if method == "POST" and path == "/zstack/v1/v2vs")
+    lookups = sorted(path.rsplit("/", 1)[1] for dummy, method, path in log[:submit] if method == "GET"
+                     and path.rsplit("/", 1)[1] in ("primary-storage", "l3-networks", "zones", "clusters", "hosts",
+                                                    "v2v-conversion-hosts"))
+    assert lookups == sorted(["primary-storage", "l3-networks", "l3-networks", "l3-networks", "zones", "clusters",
+                              "hosts", "v2v-conversion-hosts"])
+    assert result["references"]["host"] == {"name": "host-kvm-01", "uuid": emu.HOST_1}
+    assert "LongJob" in result["msg"] and "VM imported-02 (" in result["msg"]
     zstack.reset({"accounts": [{"uuid": emu.ADMIN_ACCOUNT, "name": "admin", "password": PASSWORD}],
                   "l3-networks": emu.DEFAULT_SEED["l3-networks"] + [dup]})
     result, code = convert(zstack, l3_networks=["l3-prod"])
