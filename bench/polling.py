@@ -75,9 +75,9 @@ class ZStackMigration(Scenario):
 
     def args(self, running):
         from tests.emulators import zstack as emu
-        return {"host": "127.0.0.1", "port": running.port, "protocol": "https", "ca_path": running.ca_path,
-                "account_name": "admin", "password": "password", "vm": emu.VM_WEB,
-                "primary_storage": emu.PS_CEPH, "timeout": 600}
+        return {"hostname": "127.0.0.1", "port": running.port, "protocol": "https", "ca_cert": running.ca_path,
+                "username": "admin", "password": "password", "vm": emu.VM_WEB,
+                "target_primary_storage": emu.PS_CEPH, "timeout": 600}
 
     def completed_at(self, emulator):
         with emulator.lock:

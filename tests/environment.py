@@ -83,17 +83,15 @@ def playbook_vars(info):
     """Variables for playbooks/*.yml (and the molecule scenarios) pointing at this environment."""
     emulators, vcsim = info["emulators"], info["vcsim"]
     zstack, powervc, vc_rest = emulators["zstack"], emulators["powervc"], emulators["vcenter_rest"]
-    ps = {p["name"]: p["uuid"] for p in zstack["primary-storage"]}
-    l3 = {n["name"]: n["uuid"] for n in zstack["l3-networks"]}
     source, target = vcsim["source"], vcsim["target"]
     return {
-        "zstack_host": "127.0.0.1", "zstack_port": zstack["port"], "zstack_protocol": "https",
-        "zstack_account_name": zstack["username"], "zstack_password": zstack["password"],
-        "zstack_ca_path": info["ca_path"],
+        "zstack_hostname": "127.0.0.1", "zstack_port": zstack["port"], "zstack_protocol": "https",
+        "zstack_username": zstack["username"], "zstack_password": zstack["password"],
+        "zstack_ca_cert": info["ca_path"],
         "zstack_storage_migration_vms": ["web-01", "db-01"],
-        "zstack_storage_migration_primary_storage": "ps-ceph-01",
-        "zstack_v2v_import_defaults": {"primary_storage_uuid": ps["ps-nfs-01"], "l3_network_uuids": [l3["l3-prod"]],
-                                       "conversion_host_uuid": zstack["v2v-conversion-hosts"][0]["uuid"]},
+        "zstack_storage_migration_target_primary_storage": "ps-ceph-01",
+        "zstack_v2v_import_defaults": {"primary_storage": "ps-nfs-01", "l3_networks": ["l3-prod"],
+                                       "conversion_host": zstack["v2v-conversion-hosts"][0]["name"]},
         "zstack_v2v_import_vms": [{"name": "erp-01", "url": zstack["v2v_url"], "cpu_num": 2, "memory_size": 4294967296}],
         "nsx_host": emulators["nsx"]["url"], "nsx_username": emulators["nsx"]["username"],
         "nsx_password": emulators["nsx"]["password"], "nsx_ca_path": info["ca_path"],

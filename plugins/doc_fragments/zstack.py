@@ -10,7 +10,7 @@ from __future__ import annotations
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
-  host:
+  hostname:
     description:
       - Address (name or IP) of the ZStack management node; no scheme, port, path or user.
       - If not set, the value of the E(ZSTACK_HOST) environment variable is used.
@@ -29,25 +29,28 @@ options:
     type: str
     choices: [http, https]
     default: http
-  account_name:
+  username:
     description:
-      - ZStack account to log in with (for example V(admin)). Requires O(password).
+      - ZStack account to log in with (C(LogInByAccount), for example V(admin)). Requires O(password).
+      - Give O(username) and O(password), or O(access_key_id) and O(access_key_secret); one of the two
+        is required, and giving both fails naming them rather than pick one (also when one comes from
+        an environment variable or C(module_defaults)).
       - The module logs in once, reuses the session for all its calls, logs in again once if
         the session expires, and logs out at the end.
-      - If not set, the value of the E(ZSTACK_ACCOUNT) environment variable is used.
+      - If not set, the value of the E(ZSTACK_USERNAME) environment variable is used. An empty
+        variable counts as not set, as for the other three login options (AWX injects empty strings
+        for credential fields left blank).
     type: str
   password:
     description:
-      - Password of O(account_name). Only its SHA-512 hash is sent, as ZStack expects.
-      - Mutually exclusive with O(access_key_id) and O(access_key_secret).
+      - Password of O(username). Only its SHA-512 hash is sent, as ZStack expects.
       - If not set, the value of the E(ZSTACK_PASSWORD) environment variable is used.
     type: str
   access_key_id:
     description:
       - "AccessKey id, to sign each call (C(Authorization: ZStack <id>:<signature>), HMAC-SHA1 over
         method, date and path as the ZStack Java SDK does) instead of logging in. Requires O(access_key_secret)."
-      - Mutually exclusive with O(password) (also when O(password) comes from E(ZSTACK_PASSWORD) or
-        C(module_defaults)), and the module fails naming both rather than pick one.
+      - Mutually exclusive with O(username) and O(password).
       - If not set, the value of the E(ZSTACK_ACCESS_KEY_ID) environment variable is used.
     type: str
   access_key_secret:
@@ -57,31 +60,23 @@ options:
     type: str
   validate_certs:
     description:
-      - Verify the server certificate when O(protocol=https). Set to V(false) only for test systems.
+      - Verify the server certificate when O(protocol=https). Set to V(false) only for test systems;
+        with a private CA, give O(ca_cert) instead.
       - If not set, the value of the E(ZSTACK_VALIDATE_CERTS) environment variable is used.
     type: bool
     default: true
-  ca_path:
+  ca_cert:
     description:
       - PEM file of the CA(s) that signed the server certificate, for O(protocol=https).
-      - If not set, the value of the E(ZSTACK_CA_PATH) environment variable is used.
+      - If not set, the value of the E(ZSTACK_CA_CERT) environment variable is used.
     type: path
-  poll_interval:
-    description:
-      - Seconds before the first re-poll of a running job (0.01 to 3600).
-      - Later polls are spaced further apart (doubling), never more than 10% of the time waited so
-        far, nor more than O(poll_max_interval) seconds.
-    type: float
-    default: 0.5
-  poll_max_interval:
-    description:
-      - Longest pause, in seconds, between two polls of a running job (0.01 to 3600, not less than O(poll_interval)).
-    type: float
-    default: 15.0
 notes:
   - ZStack answers every mutating call asynchronously. The modules send their own C(X-Job-UUID)
     with each such call. When its answer is lost, they ask ZStack for that api-job before anything
     else and resend (with the same C(X-Job-UUID)) only when ZStack never received the call.
   - The job location ZStack returns names the management node's own address; the modules poll
-    the job at O(host) and O(port) instead, so they also work through NAT or a proxy.
+    the job at O(hostname) and O(port) instead, so they also work through NAT or a proxy.
+  - A running job is polled 0.5 seconds after it starts, then at intervals that double, never more
+    than 10% of the time waited so far nor more than 15 seconds (a 5-second job is noticed at most
+    about a second late, a long one at most 10% late).
 """

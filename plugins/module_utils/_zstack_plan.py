@@ -49,6 +49,27 @@ def call_job_uuid(operation, *identity):
     return uuid.uuid5(CALL_NAMESPACE, json.dumps([operation] + list(identity), sort_keys=True)).hex
 
 
+def short_uuid(value):
+    """The first 8 characters of a uuid and an ellipsis (``4f2c81d0…``), for messages and diffs."""
+    return "%s\u2026" % value[:8] if isinstance(value, str) and len(value) > 12 else value
+
+
+def label(inventory):
+    """An object for people, its name with its uuid beside it: ``web-01 (f0f7aed5…)``; the
+    (short) uuid alone when it has no name. Results carry the full uuids beside such labels."""
+    if not isinstance(inventory, dict):
+        return short_uuid(inventory)
+    name, uuid_ = inventory.get("name"), inventory.get("uuid")
+    return "%s (%s)" % (name, short_uuid(uuid_)) if name else short_uuid(uuid_)
+
+
+def named(inventory):
+    """{"name", "uuid"} of an inventory, for results (None stays None)."""
+    if not isinstance(inventory, dict):
+        return None
+    return {"name": inventory.get("name"), "uuid": inventory.get("uuid")}
+
+
 V2V_URL_SCHEMES = ("vmware://", "kvm://")
 # What a source URL may hold after its scheme: RFC 3986 unreserved characters plus the delimiters
 # the two known forms use (user@host:port/path, IPv6 brackets) and percent escapes.
@@ -207,6 +228,44 @@ def volumes_moved(volumes, moves):
     return [m for m in moves if placement.get(m["uuid"]) == m["to"]]
 
 
+def name_moves(moves, storages):
+    """MOVES with the names of their primary storages beside the uuids (``from_name``, ``to_name``).
+
+    STORAGES is {uuid: primary storage inventory}; an unknown one gets a None name.
+    """
+    return [dict(m, from_name=(storages.get(m["from"]) or {}).get("name"),
+                 to_name=(storages.get(m["to"]) or {}).get("name")) for m in moves]
+
+
+def ps_migration_diff(vm, moves, storages, placement=None):
+    """(before, after) of a storage migration for Ansible's diff: only the volumes that MOVES move,
+    each as "volume (uuid…)": "primary storage (uuid…)". PLACEMENT ({volume uuid: ps uuid}) is where
+    the volumes are now, for an "after" read again after a failure; default, where the moves put them."""
+    def where(ps_uuid):
+        return label(storages.get(ps_uuid) or ps_uuid)
+
+    before, after = {}, {}
+    for move in moves:
+        volume = label({"name": move.get("name"), "uuid": move["uuid"]})
+        before[volume] = where(move["from"])
+        after[volume] = where(move["to"] if placement is None else placement.get(move["uuid"]))
+    header = "VM %s" % label(vm)
+    return {"before": {"volumes": before}, "after": {"volumes": after}, "before_header": header, "after_header": header}
+
+
+def ps_migration_message(vm, plan, dst, done):
+    """One sentence on what happens to VM's volumes (PLAN); DONE: "moved" (or "would move" in check
+    mode, "started moving" for wait=false)."""
+    what = "VM %s" % label(vm)
+    if plan["action"] == "none":
+        return "%s: every volume is already on %s" % (what, label(dst))
+    if plan["action"] == "wait":
+        return "%s: a storage migration is under way (%s)" % (what, plan["reason"])
+    sources = sorted(set(label({"name": m.get("from_name"), "uuid": m["from"]}) for m in plan["volumes"]))
+    return "%s: %s %d volume(s) %s from %s to %s" % (what, done, len(plan["volumes"]), plan["mode"],
+                                                     ", ".join(sources), label(dst))
+
+
 def destination_problem(ps, host, host_given):
     """(parameter, problem) when the destination primary storage PS cannot take the VM as asked, else None.
 
@@ -215,13 +274,13 @@ def destination_problem(ps, host, host_given):
     ZStack tells which clusters those are.
     """
     if ps.get("type") == "LocalStorage" and not host_given:
-        return ("dst_host", "is required: the destination primary storage %r (%s) is LocalStorage, and ZStack "
-                            "needs the host whose local disk receives the volumes" % (ps.get("name"), ps.get("uuid")))
+        return ("target_host", "is required: the destination primary storage %r (%s) is LocalStorage, and ZStack "
+                               "needs the host whose local disk receives the volumes" % (ps.get("name"), ps.get("uuid")))
     clusters = ps.get("attachedClusterUuids")
     if host and isinstance(clusters, list) and clusters and host.get("clusterUuid") not in clusters:
-        return ("dst_host", "names host %r (%s) of cluster %s, but the primary storage %r is attached only to "
-                            "cluster(s) %s" % (host.get("name"), host.get("uuid"), host.get("clusterUuid"),
-                                               ps.get("name"), ", ".join(clusters)))
+        return ("target_host", "names host %r (%s) of cluster %s, but the primary storage %r is attached only to "
+                               "cluster(s) %s" % (host.get("name"), host.get("uuid"), host.get("clusterUuid"),
+                                                  ps.get("name"), ", ".join(clusters)))
     return None
 
 
@@ -286,69 +345,94 @@ def vm_uuid_from_job(job):
 
 
 V2V_FIELDS = (
-    # (module option, API field)
-    ("url", "url"), ("name", "name"), ("description", "description"), ("conversion_host_uuid", "conversionHostUuid"),
-    ("cpu_num", "cpuNum"), ("memory_size", "memorySize"), ("zone_uuid", "zoneUuid"), ("cluster_uuid", "clusterUuid"),
-    ("host_uuid", "hostUuid"), ("primary_storage_uuid", "primaryStorageUuid"), ("l3_network_uuids", "l3NetworkUuids"),
-    ("default_l3_network_uuid", "defaultL3NetworkUuid"), ("platform", "platform"), ("vm_type", "type"),
-    ("strategy", "strategy"), ("convert_strategy", "convertStrategy"), ("long_job_name", "longJobName"),
+    # (module option, API field) of the values sent as given
+    ("url", "url"), ("vm", "name"), ("description", "description"), ("cpu_num", "cpuNum"),
+    ("memory_size", "memorySize"), ("platform", "platform"), ("vm_type", "type"), ("strategy", "strategy"),
+    ("convert_strategy", "convertStrategy"), ("long_job_name", "longJobName"),
     ("long_job_description", "longJobDescription"), ("ssh_priv_key", "sshPrivKey"), ("pause_vm", "pauseVm"),
     ("volume_filters", "volumeFilters"), ("root_file_system", "rootFileSystem"), ("tag_uuids", "tagUuids"),
 )
 
 
-# Module option -> ZStack collection of the object it names; checked before POST /v2vs.
+# (module option, ZStack collection, kind, API field) of the objects a conversion names, by name or
+# uuid; each is resolved to its inventory before POST /v2vs.
 V2V_REFERENCES = (
-    ("primary_storage_uuid", "primary-storage", "primary storage"), ("l3_network_uuids", "l3-networks", "L3 network"),
-    ("default_l3_network_uuid", "l3-networks", "L3 network"), ("cluster_uuid", "clusters", "cluster"),
-    ("host_uuid", "hosts", "host"), ("zone_uuid", "zones", "zone"),
-    ("conversion_host_uuid", "v2v-conversion-hosts", "V2V conversion host"),
+    ("primary_storage", "primary-storage", "primary storage", "primaryStorageUuid"),
+    ("l3_networks", "l3-networks", "L3 network", "l3NetworkUuids"),
+    ("default_l3_network", "l3-networks", "L3 network", "defaultL3NetworkUuid"),
+    ("zone", "zones", "zone", "zoneUuid"),
+    ("cluster", "clusters", "cluster", "clusterUuid"),
+    ("host", "hosts", "host", "hostUuid"),
+    ("conversion_host", "v2v-conversion-hosts", "V2V conversion host", "conversionHostUuid"),
 )
 
 
-def v2v_referenced_uuids(params):
-    """{collection: sorted uuids} the V2V parameters name (V2V_REFERENCES)."""
-    wanted = {}
-    for option, collection, dummy in V2V_REFERENCES:
-        value = params.get(option)
-        for uuid_ in value if isinstance(value, list) else [value] if value else []:
-            wanted.setdefault(collection, set()).add(uuid_)
-    return {collection: sorted(uuids) for collection, uuids in wanted.items()}
+def v2v_placement_problem(resolved):
+    """(parameter, problem) when the RESOLVED objects of a conversion do not fit together, else None.
 
-
-def v2v_reference_problem(params, found):
-    """(parameter, problem) for the first V2V reference that does not hold, else None.
-
-    FOUND is {collection: {uuid: inventory}} of what exists. Besides existence: the default L3
-    network must be one of the VM's L3 networks, a host must be in the given cluster, the cluster
-    and the primary storage must be in the given zone.
+    RESOLVED is {option: inventory, or a list of them for l3_networks}. The default L3 network must
+    be one of the VM's L3 networks, a host must be in the given cluster, the cluster and the primary
+    storage must be in the given zone (when ZStack tells which ones they are in).
     """
-    for option, collection, kind in V2V_REFERENCES:
-        value = params.get(option)
-        missing = [u for u in (value if isinstance(value, list) else [value] if value else [])
-                   if u not in found.get(collection, {})]
-        if missing:
-            return option, "names no existing %s: %s" % (kind, ", ".join(missing))
-    default_l3, l3s = params.get("default_l3_network_uuid"), params.get("l3_network_uuids") or []
-    if default_l3 and default_l3 not in l3s:
-        return "default_l3_network_uuid", "must be one of l3_network_uuids (%s)" % ", ".join(l3s)
-    host = found.get("hosts", {}).get(params.get("host_uuid"))
-    if host and params.get("cluster_uuid") and host.get("clusterUuid") not in (None, params["cluster_uuid"]):
-        return "host_uuid", "names host %s of cluster %s, not of cluster_uuid %s" % (
-            host["uuid"], host.get("clusterUuid"), params["cluster_uuid"])
-    zone = params.get("zone_uuid")
-    for option, collection in (("cluster_uuid", "clusters"), ("primary_storage_uuid", "primary-storage")):
-        record = found.get(collection, {}).get(params.get(option))
-        if zone and record and record.get("zoneUuid") not in (None, zone):
-            return option, "names %s of zone %s, not of zone_uuid %s" % (record["uuid"], record.get("zoneUuid"), zone)
+    default_l3, l3s = resolved.get("default_l3_network"), resolved.get("l3_networks") or []
+    if default_l3 and default_l3["uuid"] not in [l3["uuid"] for l3 in l3s]:
+        return "default_l3_network", "names %s, which is not one of l3_networks (%s)" % (
+            label(default_l3), ", ".join(label(l3) for l3 in l3s))
+    host, cluster, zone = resolved.get("host"), resolved.get("cluster"), resolved.get("zone")
+    if host and cluster and host.get("clusterUuid") not in (None, cluster["uuid"]):
+        return "host", "names host %s of cluster %s, not of cluster %s" % (
+            label(host), host.get("clusterUuid"), label(cluster))
+    for option in ("cluster", "primary_storage"):
+        record = resolved.get(option)
+        if zone and record and record.get("zoneUuid") not in (None, zone["uuid"]):
+            return option, "names %s of zone %s, not of zone %s" % (label(record), record.get("zoneUuid"), label(zone))
     return None
 
 
-def v2v_body(params, resource_uuid):
-    """The POST /v2vs body from the module's parameters: only the fields the user set."""
+def v2v_body(params, resolved, resource_uuid):
+    """The POST /v2vs body: the parameters the user set, and the uuids of the RESOLVED objects."""
     body = {api: params[option] for option, api in V2V_FIELDS if params.get(option) is not None}
+    for option, dummy, dummy2, api in V2V_REFERENCES:
+        value = resolved.get(option)
+        if value is not None:
+            body[api] = [item["uuid"] for item in value] if isinstance(value, list) else value["uuid"]
     body["resourceUuid"] = resource_uuid
     return {"params": body, "systemTags": params.get("system_tags") or [], "userTags": params.get("user_tags") or []}
+
+
+def v2v_diff(resource, job_uuid, action, job, resolved, wait):
+    """Ansible's diff of a submit, rerun or cancel: only what changes, the LongJob's state (and, for a
+    new conversion, where the VM goes), names beside shortened uuids; the header names the conversion."""
+    ends = "Canceled" if action == "cancel" else "Succeeded" if wait else "Running"
+    before = {"long_job": job.get("state")} if job else {}
+    after = {"long_job": ends}
+    if action == "submit":
+        after.update((option, [label(item) for item in value] if isinstance(value, list) else label(value))
+                     for option, value in sorted(resolved.items()))
+    header = "%s (LongJob %s)" % (resource, short_uuid(job_uuid))
+    return {"before": before, "after": after, "before_header": header, "after_header": header}
+
+
+V2V_INTENTS = {"submit": "would convert it", "rerun": "would run the conversion again",
+               "cancel": "would cancel the conversion", "wait": "a conversion is under way"}
+
+
+def v2v_message(resource, action, job_uuid, job_state, vm, check_mode, resolved=None):
+    """One sentence on a conversion: what would be done (CHECK_MODE; where to, from RESOLVED), or the
+    LongJob's state and the VM."""
+    if action == "adopt":
+        return "%s: no LongJob %s, the existing VM %s is taken as the conversion's result" % (
+            resource, short_uuid(job_uuid), label(vm))
+    if check_mode:
+        where = ""
+        if resolved and resolved.get("primary_storage"):
+            where = " onto %s" % label(resolved["primary_storage"])
+            if resolved.get("l3_networks"):
+                where += " with %s" % ", ".join(label(l3) for l3 in resolved["l3_networks"])
+        return "%s: %s%s (LongJob %s%s)" % (resource, V2V_INTENTS.get(action, action), where, short_uuid(job_uuid),
+                                            " %s" % job_state if job_state else "")
+    text = "%s: LongJob %s %s" % (resource, short_uuid(job_uuid), job_state or "absent")
+    return "%s, VM %s" % (text, label(vm)) if vm else text
 
 
 def plan_v2v(state, job, vms_named):

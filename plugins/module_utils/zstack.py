@@ -30,10 +30,11 @@ import email.utils
 import hashlib
 import hmac
 import json
+import os
 import uuid
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.basic import AnsibleFallbackNotFound, env_fallback
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, quote_segment
@@ -49,6 +50,28 @@ SESSION_PATH = API + "/accounts/sessions/"
 SESSION_ERROR_CODES = frozenset(("ID.1001",))
 SESSION_GLOBAL_ERROR_CODES = frozenset(("ORG_ZSTACK_IDENTITY_10020",))
 DUPLICATE_JOB = "Duplicate job uuid"
+# The ZStack API operations, named as the API reference does (the API class minus API/Msg), one
+# constant each: every message and error names an operation with one of these.
+LOG_IN_BY_ACCOUNT = "LogInByAccount"
+LOG_OUT = "LogOut"
+PRIMARY_STORAGE_MIGRATE_VM = "PrimaryStorageMigrateVm"
+CONVERT_VM_FROM_FOREIGN_HYPERVISOR = "ConvertVmFromForeignHypervisor"
+CANCEL_LONG_JOB = "CancelLongJob"
+RERUN_LONG_JOB = "RerunLongJob"
+RESUME_LONG_JOB = "ResumeLongJob"
+LONG_JOB_ACTIONS = {CANCEL_LONG_JOB: "cancelLongJob", RERUN_LONG_JOB: "rerunLongJob", RESUME_LONG_JOB: "resumeLongJob"}
+QUERY_VM_INSTANCE = "QueryVmInstance"
+QUERY_VOLUME = "QueryVolume"
+QUERY_PRIMARY_STORAGE = "QueryPrimaryStorage"
+QUERY_HOST = "QueryHost"
+QUERY_L3_NETWORK = "QueryL3Network"
+QUERY_ZONE = "QueryZone"
+QUERY_CLUSTER = "QueryCluster"
+QUERY_LONG_JOB = "QueryLongJob"
+QUERY_V2V_CONVERSION_HOST = "QueryV2VConversionHost"
+QUERIES = {"vm-instances": QUERY_VM_INSTANCE, "volumes": QUERY_VOLUME, "primary-storage": QUERY_PRIMARY_STORAGE,
+           "hosts": QUERY_HOST, "l3-networks": QUERY_L3_NETWORK, "zones": QUERY_ZONE, "clusters": QUERY_CLUSTER,
+           "longjobs": QUERY_LONG_JOB, "v2v-conversion-hosts": QUERY_V2V_CONVERSION_HOST}
 UNANSWERED_POLLS = 20  # 5xx without a ZStack error in a row, while polling one api-job, before giving up
 
 
@@ -82,10 +105,10 @@ class ZStackClient(RestClient):
     retry_statuses = frozenset((429,))
     proxy_statuses = frozenset((502, 503, 504))
 
-    def __init__(self, base_url, account_name=None, password=None, access_key_id=None, access_key_secret=None,
+    def __init__(self, base_url, username=None, password=None, access_key_id=None, access_key_secret=None,
                  poll_backoff=None, **kwargs):
         super().__init__(base_url, **kwargs)
-        self.account_name = account_name
+        self.username = username
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
         self.poll_backoff = poll_backoff or PollBackoff()
@@ -98,8 +121,8 @@ class ZStackClient(RestClient):
             self.redact.add(self._password_hash)
         self.redact.add(access_key_secret)
         self.use_access_key = bool(access_key_id and access_key_secret)
-        if not self.use_access_key and not (account_name and password is not None):
-            raise _errors.ParameterError("ZStack needs account_name and password, or access_key_id and access_key_secret")
+        if not self.use_access_key and not (username and password is not None):
+            raise _errors.ParameterError("ZStack needs username and password, or access_key_id and access_key_secret")
 
     # -- RestClient hooks ------------------------------------------------------------------------
     def parse_error(self, response):
@@ -128,19 +151,19 @@ class ZStackClient(RestClient):
         """PUT /accounts/login with the SHA-512 of the password; later calls use the session."""
         self.session.headers.pop("Authorization", None)
         self.session_uuid = None
-        body = {"logInByAccount": {"accountName": self.account_name, "password": self._password_hash}}
-        response = super().request("PUT", LOGIN_PATH, json_body=body, operation="LogInByAccount",
-                                   resource="account '%s'" % self.account_name, idempotent=True, relogin=False,
+        body = {"logInByAccount": {"accountName": self.username, "password": self._password_hash}}
+        response = super().request("PUT", LOGIN_PATH, json_body=body, operation=LOG_IN_BY_ACCOUNT,
+                                   resource="account '%s'" % self.username, idempotent=True, relogin=False,
                                    expect=(503,))
         if response.status == 503:
             message, code, api_message = self._error_parts(response)
-            raise self._error(_errors.AuthError, message, "LogInByAccount", "account '%s'" % self.account_name,
+            raise self._error(_errors.AuthError, message, LOG_IN_BY_ACCOUNT, "account '%s'" % self.username,
                               status=503, code=code, api_message=api_message)
         inventory = (response.body or {}).get("inventory") if isinstance(response.body, dict) else None
         session_uuid = inventory.get("uuid") if isinstance(inventory, dict) else None
         if not session_uuid:
-            raise self._error(_errors.AuthError, "the login answer carries no session uuid", "LogInByAccount",
-                              "account '%s'" % self.account_name, status=response.status)
+            raise self._error(_errors.AuthError, "the login answer carries no session uuid", LOG_IN_BY_ACCOUNT,
+                              "account '%s'" % self.username, status=response.status)
         self.redact.add(session_uuid)
         self.session_uuid = session_uuid
         self.session.headers["Authorization"] = "OAuth %s" % session_uuid
@@ -160,7 +183,7 @@ class ZStackClient(RestClient):
         session_uuid, self.session_uuid = self.session_uuid, None
         try:
             if session_uuid:
-                RestClient.request(self, "DELETE", SESSION_PATH + quote_segment(session_uuid), operation="LogOut",
+                RestClient.request(self, "DELETE", SESSION_PATH + quote_segment(session_uuid), operation=LOG_OUT,
                                    relogin=False, idempotent=True, expect=(404, 503))
         finally:
             super().close()
@@ -358,20 +381,19 @@ class ZStackClient(RestClient):
                               operation, resource, code="ID.1001")
 
     # -- queries ---------------------------------------------------------------------------------
-    def query(self, collection, conditions=(), operation=None, **params):
+    def query(self, collection, conditions=(), **params):
         """GET /zstack/v1/<collection>?q=...&q=... (conditions AND-ed) -> the inventories.
 
         Conditions are "field<op>value" strings (api/zstack.md section 6); the URL encoding sends
         ``%`` as %25, as ``~=`` needs.
         """
         query = [("q", condition) for condition in conditions] + sorted(params.items())
-        response = self.get("%s/%s" % (API, collection), params=query or None,
-                            operation=operation or "Query %s" % collection)
+        response = self.get("%s/%s" % (API, collection), params=query or None, operation=QUERIES[collection])
         return _inventories(response.body)
 
-    def get_inventory(self, collection, uuid_, operation=None):
+    def get_inventory(self, collection, uuid_):
         """GET /zstack/v1/<collection>/<uuid> -> the inventory, or None (unknown uuids give 200 + [])."""
-        response = self.get("%s/%s/%s" % (API, collection, quote_segment(uuid_)), operation=operation or "Get %s" % collection,
+        response = self.get("%s/%s/%s" % (API, collection, quote_segment(uuid_)), operation=QUERIES[collection],
                             resource=uuid_)
         inventories = _inventories(response.body)
         return inventories[0] if inventories else None
@@ -379,16 +401,17 @@ class ZStackClient(RestClient):
     def find(self, collection, value, kind):
         """The objects of COLLECTION whose uuid (when VALUE looks like one) or else name is VALUE."""
         if is_uuid(value):
-            found = self.query(collection, ["uuid=%s" % value], operation="Find %s" % kind)
+            found = self.query(collection, ["uuid=%s" % value])
             if found:
                 return found
-        return self.query(collection, ["name=%s" % value], operation="Find %s" % kind)
+        return self.query(collection, ["name=%s" % value])
 
-    def existing(self, collection, uuids, kind):
+    def existing(self, collection, uuids):
         """{uuid: inventory} of the objects of COLLECTION among UUIDS (one query: ``uuid?=a,b``)."""
+        uuids = sorted(set(u for u in uuids if u))
         if not uuids:
             return {}
-        found = self.query(collection, ["uuid?=%s" % ",".join(uuids)], operation="Find %s" % kind)
+        found = self.query(collection, ["uuid?=%s" % ",".join(uuids)])
         return {item["uuid"]: item for item in found if isinstance(item, dict) and item.get("uuid") in uuids}
 
     def resolve(self, collection, value, kind, parameter):
@@ -405,19 +428,20 @@ class ZStackClient(RestClient):
         return _redact_strings(mask_job_secrets(job), self.redact)
 
     def get_longjob(self, job_uuid):
-        return self.get_inventory("longjobs", job_uuid, operation="Get LongJob")
+        return self.get_inventory("longjobs", job_uuid)
 
-    def longjob_action(self, job_uuid, action, timeout=None, call_uuid=None):
-        """cancelLongJob / rerunLongJob / resumeLongJob: an async PUT on /longjobs/{uuid}/actions."""
-        return self.call_async("PUT", "%s/longjobs/%s/actions" % (API, quote_segment(job_uuid)), {action: {}},
-                               action[0].upper() + action[1:], "LongJob %s" % job_uuid, timeout, call_uuid)[1]
+    def longjob_action(self, job_uuid, operation, timeout=None, call_uuid=None):
+        """CANCEL_LONG_JOB / RERUN_LONG_JOB / RESUME_LONG_JOB: an async PUT on /longjobs/{uuid}/actions."""
+        return self.call_async("PUT", "%s/longjobs/%s/actions" % (API, quote_segment(job_uuid)),
+                               {LONG_JOB_ACTIONS[operation]: {}}, operation, "LongJob %s" % job_uuid, timeout,
+                               call_uuid)[1]
 
     def wait_longjob(self, job_uuid, timeout, states=TERMINAL_JOB_STATES):
         """Poll the LongJob until its state is one of STATES; return its inventory."""
         def check():
             job = self.get_longjob(job_uuid)
             if job is None:
-                raise _errors.NotFoundError("the LongJob disappeared", operation="Wait for LongJob", resource=job_uuid)
+                raise _errors.NotFoundError("the LongJob disappeared", operation=QUERY_LONG_JOB, resource="LongJob %s" % job_uuid)
             return job if job.get("state") in states else None
 
         return wait_for(check, timeout, backoff=self.poll_backoff, clock=self.clock, what="LongJob %s" % job_uuid)
@@ -469,56 +493,55 @@ def _inventories(body):
 
 # -- connection options (1:1 with plugins/doc_fragments/zstack.py) --------------------------------
 
+def nonempty_env_fallback(*names):
+    """env_fallback that takes an EMPTY variable as unset: AWX injects an empty string for every
+    credential field left blank, and the login options' required_together / mutually_exclusive
+    rules would otherwise count an unused login (an empty ZSTACK_USERNAME beside an AccessKey) as given."""
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
+
+
 def zstack_argument_spec():
     return dict(
-        host=dict(type="str", required=True, fallback=(env_fallback, ["ZSTACK_HOST"])),
+        hostname=dict(type="str", required=True, fallback=(env_fallback, ["ZSTACK_HOST"])),
         port=dict(type="int", default=8080, fallback=(env_fallback, ["ZSTACK_PORT"])),
         protocol=dict(type="str", default="http", choices=["http", "https"], fallback=(env_fallback, ["ZSTACK_PROTOCOL"])),
-        account_name=dict(type="str", fallback=(env_fallback, ["ZSTACK_ACCOUNT"])),
-        password=dict(type="str", no_log=True, fallback=(env_fallback, ["ZSTACK_PASSWORD"])),
-        access_key_id=dict(type="str", no_log=False, fallback=(env_fallback, ["ZSTACK_ACCESS_KEY_ID"])),
-        access_key_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["ZSTACK_ACCESS_KEY_SECRET"])),
+        username=dict(type="str", fallback=(nonempty_env_fallback, ["ZSTACK_USERNAME"])),
+        password=dict(type="str", no_log=True, fallback=(nonempty_env_fallback, ["ZSTACK_PASSWORD"])),
+        access_key_id=dict(type="str", no_log=False, fallback=(nonempty_env_fallback, ["ZSTACK_ACCESS_KEY_ID"])),
+        access_key_secret=dict(type="str", no_log=True, fallback=(nonempty_env_fallback, ["ZSTACK_ACCESS_KEY_SECRET"])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["ZSTACK_VALIDATE_CERTS"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["ZSTACK_CA_PATH"])),
-        poll_interval=dict(type="float", default=0.5),
-        poll_max_interval=dict(type="float", default=15.0),
+        ca_cert=dict(type="path", fallback=(env_fallback, ["ZSTACK_CA_CERT"])),
     )
 
 
 # Checked by the module base before anything is opened (parameter named in the message).
-RANGES = {"port": (1, 65535), "poll_interval": (0.01, 3600), "poll_max_interval": (0.01, 3600)}
+RANGES = {"port": (1, 65535)}
+
+# One way to log in: an account (username + password) or an AccessKey (id + secret), never both
+# (a password from module_defaults or ZSTACK_PASSWORD next to a task's AccessKey would otherwise be
+# silently ignored). Enforced by AnsibleModule before the module runs.
+LOGIN_RULES = dict(
+    required_one_of=[["username", "access_key_id"]],
+    required_together=[["username", "password"], ["access_key_id", "access_key_secret"]],
+    mutually_exclusive=[["username", "access_key_id"], ["password", "access_key_secret"]],
+)
 
 
 def open_client(module):
     params = module.params
-    # One way to authenticate: a password from module_defaults or ZSTACK_PASSWORD next to a task's
-    # AccessKey would otherwise be silently ignored. (Checked here, not with mutually_exclusive,
-    # which also counts options set to null; an empty value, as AWX injects for unused credential
-    # fields, counts as not set.)
-    for name in ("access_key_id", "access_key_secret"):
-        if params["password"] and params[name]:
-            module.fail_parameter(name, "and 'password' are mutually exclusive: authenticate with account_name and "
-                                        "password, or with access_key_id and access_key_secret")
-    if params["poll_max_interval"] < params["poll_interval"]:
-        module.fail_parameter("poll_max_interval", "must not be shorter than poll_interval (%s s), got %s s"
-                              % (params["poll_interval"], params["poll_max_interval"]))
-    module.check_name("host", params["host"], "host name or address")
-    if any(c in params["host"] for c in "/?#@ "):
-        module.fail_parameter("host", "must be a host name or address only (no scheme, port, path or user), got %r"
-                              % params["host"])
-    base_url = "%s://%s:%d" % (params["protocol"], params["host"], params["port"])
+    module.check_name("hostname", params["hostname"], "host name or address")
+    if any(c in params["hostname"] for c in "/?#@ "):
+        module.fail_parameter("hostname", "must be a host name or address only (no scheme, port, path or user), got %r"
+                              % params["hostname"])
+    base_url = "%s://%s:%d" % (params["protocol"], params["hostname"], params["port"])
     redactor = Redactor([params["password"], params["access_key_secret"]], on_secret=module.register_secret)
-    return ZStackClient(base_url, account_name=params["account_name"], password=params["password"],
+    return ZStackClient(base_url, username=params["username"], password=params["password"],
                         access_key_id=params["access_key_id"], access_key_secret=params["access_key_secret"],
-                        validate_certs=params["validate_certs"], ca_path=params["ca_path"], redactor=redactor,
-                        poll_backoff=PollBackoff(params["poll_interval"], params["poll_max_interval"]),
+                        validate_certs=params["validate_certs"], ca_path=params["ca_cert"], redactor=redactor,
                         user_agent="hybridcloud.migration (zstack)")
 
 
-CONNECTION = Connection(
-    zstack_argument_spec(),
-    open_client,
-    ranges=RANGES,
-    required_together=[["account_name", "password"], ["access_key_id", "access_key_secret"]],
-    required_one_of=[["password", "access_key_secret"]],
-)
+CONNECTION = Connection(zstack_argument_spec(), open_client, ranges=RANGES, **LOGIN_RULES)

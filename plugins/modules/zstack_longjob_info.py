@@ -111,7 +111,7 @@ class ZstackLongjobInfo(MigrationModule):
         p = self.params
         conditions = longjob_conditions(p["uuid"], p["name"], p["state"], p["target_resource_uuid"], p["job_name"],
                                         p["api_id"])
-        jobs = self.client.query("longjobs", conditions, operation="Query LongJobs")
+        jobs = self.client.query("longjobs", conditions)
         self.result["long_jobs"] = [self.client.shown(job) for job in jobs]
 
 

@@ -31,13 +31,14 @@ description:
     that api-job still running (an earlier, interrupted run's call) waits for it instead of sending the
     call again. When that api-job ended long ago (the same move made before), the call gets a new uuid.
   - Every uuid and name is resolved, and the destination checked, before the migration call. A
-    LocalStorage destination needs O(dst_host), and O(dst_host) must be in a cluster the
+    LocalStorage destination needs O(target_host), and O(target_host) must be in a cluster the
     destination primary storage is attached to.
   - A failed result is read again from ZStack before it is returned. C(changed) is V(true) only when
     a volume moved or the migration this run started is still under way, and RV(moved_volumes)
     lists only the volumes that are on the destination.
   - In check mode the module returns the plan (which volumes would move, live or offline) without
-    changing anything; in diff mode it shows each volume's primary storage before and after.
+    changing anything; in diff mode it shows, for each volume that moves (and only those), its
+    primary storage before and after, names beside shortened uuids.
 author: hybridcloud.migration contributors (@hybridcloud)
 options:
   vm:
@@ -48,7 +49,7 @@ options:
         V(!=), V(>=), V(<=), V(?=) or V(~=), or control or bidi formatting characters. Use the uuid then.
     type: str
     required: true
-  primary_storage:
+  target_primary_storage:
     description:
       - The destination primary storage, by uuid or by unique name (names checked like O(vm)).
     type: str
@@ -63,7 +64,7 @@ options:
       - Move the volumes' snapshots as well.
     type: bool
     default: true
-  dst_host:
+  target_host:
     description:
       - Host (uuid or unique name) that runs the VM after a live migration. For a LocalStorage
         destination it also selects the host whose local storage receives the volumes; ZStack requires
@@ -107,16 +108,16 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: Move web-01 (root and data volumes) to the Ceph primary storage
   hybridcloud.migration.zstack_ps_migrate:
-    host: zstack.example.com
-    account_name: admin
+    hostname: zstack.example.com
+    username: admin
     password: "{{ zstack_password }}"
     vm: web-01
-    primary_storage: ps-ceph-01
+    target_primary_storage: ps-ceph-01
 
 - name: Move only the root volume of a VM, live, with limited bandwidth
   hybridcloud.migration.zstack_ps_migrate:
     vm: f0f7aed586e55a32bd0ee16379608c2b
-    primary_storage: ps-nfs-02
+    target_primary_storage: ps-nfs-02
     with_data_volumes: false
     strategy: auto-converge
     bandwidth: 200
@@ -124,8 +125,8 @@ EXAMPLES = r"""
 - name: Start a migration to local storage and come back for it later
   hybridcloud.migration.zstack_ps_migrate:
     vm: db-01
-    primary_storage: ps-local-01
-    dst_host: host-kvm-02
+    target_primary_storage: ps-local-01
+    target_host: host-kvm-02
     wait: false
   register: started
 
@@ -167,11 +168,33 @@ moved_volumes:
     from:
       description: Primary storage uuid before.
       type: str
+    from_name:
+      description: Name of the primary storage before.
+      type: str
     to:
       description: Primary storage uuid after.
       type: str
+    to_name:
+      description: Name of the primary storage after.
+      type: str
   sample: [{"uuid": "8b120ff104995319b2edf6290476be9d", "name": "ROOT-for-web-01", "type": "Root",
-            "from": "314f2b4d28a45a4fa95c1fdc57ea6c21", "to": "d15c3212fc5f5afc9474febc3deed380"}]
+            "from": "314f2b4d28a45a4fa95c1fdc57ea6c21", "from_name": "ps-nfs-01",
+            "to": "d15c3212fc5f5afc9474febc3deed380", "to_name": "ps-ceph-01"}]
+target_primary_storage:
+  description: The destination primary storage O(target_primary_storage) named, resolved (null when that failed).
+  returned: always
+  type: dict
+  sample: {"name": "ps-ceph-01", "uuid": "d15c3212fc5f5afc9474febc3deed380"}
+target_host:
+  description: The host O(target_host) named, resolved; null when not given.
+  returned: always
+  type: dict
+  sample: {"name": "host-kvm-02", "uuid": "1c0e3b5a7d9f4e2b8a6c4d2e0f1a3b5c"}
+msg:
+  description: What happened (or would happen), with names beside the uuids.
+  returned: success
+  type: str
+  sample: "VM web-01 (f0f7aed5\u2026): moved 2 volume(s) live from ps-nfs-01 (314f2b4d\u2026) to ps-ceph-01 (d15c3212\u2026)"
 mode:
   description: V(live) (the VM is Running or Paused) or V(offline) (Stopped); null when the VM's state allows neither.
   returned: always
@@ -200,23 +223,23 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._module impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
     ACTIVE_JOB_STATES, MIGRATING_STATES, call_job_uuid, destination_problem, is_uuid, job_failure_code, job_failure_message,
-    plan_ps_migration, ps_migration_body, query_value_problem, running_migration_conditions, volume_placement,
-    volumes_moved, volumes_not_moved)
+    name_moves, named, plan_ps_migration, ps_migration_body, ps_migration_diff, ps_migration_message, query_value_problem,
+    running_migration_conditions, volume_placement, volumes_moved, volumes_not_moved)
 
-OPERATION = "PrimaryStorageMigrateVm"
+OPERATION = zstack.PRIMARY_STORAGE_MIGRATE_VM
 MAX_WAITS = 3  # migrations of the same VM by others, waited for one after another
 START_TIMEOUT = 60  # wait=false: how long to wait for ZStack to show the LongJob of the call it accepted
-NAME_OPTIONS = (("vm", "VM"), ("primary_storage", "primary storage"), ("dst_host", "host"))
+NAME_OPTIONS = (("vm", "VM"), ("target_primary_storage", "primary storage"), ("target_host", "host"))
 
 
 class ZstackPsMigrate(MigrationModule):
     connection = zstack.CONNECTION
     argument_spec = dict(
         vm=dict(type="str", required=True),
-        primary_storage=dict(type="str", required=True),
+        target_primary_storage=dict(type="str", required=True),
         with_data_volumes=dict(type="bool", default=True),
         with_snapshots=dict(type="bool", default=True),
-        dst_host=dict(type="str"),
+        target_host=dict(type="str"),
         strategy=dict(type="str", choices=["auto-converge", "no-converge"]),
         down_time=dict(type="int"),
         bandwidth=dict(type="int"),
@@ -228,15 +251,18 @@ class ZstackPsMigrate(MigrationModule):
     def run(self):
         p = self.params
         self.deadline = Deadline(p["timeout"], self.client.clock)
-        self.result.update(vm=None, moved_volumes=[], mode=None, job_uuid=None, long_job_uuid=None)
+        self.result.update(vm=None, moved_volumes=[], mode=None, job_uuid=None, long_job_uuid=None,
+                           target_primary_storage=None, target_host=None)
 
         vm = self.client.resolve("vm-instances", p["vm"], "VM", "vm")
-        dst = self.client.resolve("primary-storage", p["primary_storage"], "primary storage", "primary_storage")
-        host = self.client.resolve("hosts", p["dst_host"], "host", "dst_host") if p["dst_host"] else None
-        problem = destination_problem(dst, host, bool(p["dst_host"]))
+        dst = self.client.resolve("primary-storage", p["target_primary_storage"], "primary storage", "target_primary_storage")
+        host = self.client.resolve("hosts", p["target_host"], "host", "target_host") if p["target_host"] else None
+        problem = destination_problem(dst, host, bool(p["target_host"]))
         if problem:
             self.fail_parameter(*problem)
         self.resource = "VM '%s' (%s)" % (vm.get("name"), vm["uuid"])
+        self.result.update(target_primary_storage=named(dst), target_host=named(host))
+        self.storages = {dst["uuid"]: dst}
 
         plan = self.plan(vm, dst["uuid"])
         for dummy in range(MAX_WAITS):
@@ -248,6 +274,9 @@ class ZstackPsMigrate(MigrationModule):
         self.result.update(vm=vm, mode=plan["mode"])
         if plan["action"] == "blocked":
             raise ConflictError(plan["reason"], operation=OPERATION, resource=self.resource)
+        if plan["volumes"]:  # the names of the primary storages the volumes leave (one query)
+            self.storages.update(self.client.existing("primary-storage", [m["from"] for m in plan["volumes"]]))
+            plan["volumes"] = name_moves(plan["volumes"], self.storages)
         self.result["moved_volumes"] = plan["volumes"]
         if plan["action"] == "wait":  # check mode, wait=false, or still busy after MAX_WAITS
             self.result.update(moved_volumes=[], long_job_uuid=plan.get("running_job"))
@@ -255,13 +284,17 @@ class ZstackPsMigrate(MigrationModule):
                 raise ConflictError("still busy after waiting for %d migrations: %s" % (MAX_WAITS, plan["reason"]),
                                     operation=OPERATION, resource=self.resource)
             self.warn("a storage migration of %s is under way (%s); not starting another" % (self.resource, plan["reason"]))
+            self.result["msg"] = ps_migration_message(vm, plan, dst, None)
             return
         if plan["action"] == "none":
+            self.result["msg"] = ps_migration_message(vm, plan, dst, None)
             return
 
-        volumes = self.volumes_of(vm)
-        self.changed({"volumes": volume_placement(volumes)}, {"volumes": volume_placement(volumes, plan["volumes"])})
+        self.result["changed"] = True
+        if self.diff_mode:
+            self.result["diff"] = ps_migration_diff(vm, plan["volumes"], self.storages)
         if self.check_mode:
+            self.result["msg"] = ps_migration_message(vm, plan, dst, "would move")
             return
         body = ps_migration_body(dst["uuid"], p["with_data_volumes"], p["with_snapshots"],
                                  host["uuid"] if host else None, p["strategy"], p["down_time"], p["bandwidth"])
@@ -274,8 +307,10 @@ class ZstackPsMigrate(MigrationModule):
                 job = self.client.submit("PUT", path, body, OPERATION, self.resource, self.call_uuid)
                 self.result["job_uuid"] = job.uuid
                 self.result["long_job_uuid"] = self.started(job, vm["uuid"])
+                self.result["msg"] = ps_migration_message(vm, plan, dst, "started moving")
                 return
             self.result["vm"] = self.migrate(path, body, vm["uuid"], plan["volumes"])
+            self.result["msg"] = ps_migration_message(vm, plan, dst, "moved")
         except MigrationError as error:
             self.report_failure(error, vm["uuid"], plan["volumes"])
             raise
@@ -293,23 +328,22 @@ class ZstackPsMigrate(MigrationModule):
 
     # -- reading and planning ----------------------------------------------------------------------
     def plan(self, vm, dst_uuid):
-        running = self.client.query("longjobs", running_migration_conditions(vm["uuid"]),
-                                    operation="Find running storage migrations")
+        running = self.client.query("longjobs", running_migration_conditions(vm["uuid"]))
         return plan_ps_migration(vm, self.volumes_of(vm), dst_uuid, self.params["with_data_volumes"], running)
 
     def volumes_of(self, vm):
         if isinstance(vm.get("allVolumes"), list):
             return vm["allVolumes"]
-        return self.client.query("volumes", ["vmInstanceUuid=%s" % vm["uuid"]], operation="Get volumes of VM")
+        return self.client.query("volumes", ["vmInstanceUuid=%s" % vm["uuid"]])
 
     def read_vm(self, vm_uuid):
-        vm = self.client.get_inventory("vm-instances", vm_uuid, operation="Get VM")
+        vm = self.client.get_inventory("vm-instances", vm_uuid)
         if vm is None:
             raise NotFoundError("the VM disappeared", operation=OPERATION, resource=self.resource)
         return vm
 
     def long_job_of(self, api_job_uuid):
-        jobs = self.client.query("longjobs", ["apiId=%s" % api_job_uuid], operation="Find the migration LongJob")
+        jobs = self.client.query("longjobs", ["apiId=%s" % api_job_uuid])
         return jobs[0]["uuid"] if jobs else None
 
     # -- waiting and applying ----------------------------------------------------------------------
@@ -321,8 +355,7 @@ class ZstackPsMigrate(MigrationModule):
         def look():
             found = self.long_job_of(job.uuid)
             if not found:  # its apiId need not be our X-Job-UUID
-                running = self.client.query("longjobs", running_migration_conditions(vm_uuid),
-                                            operation="Find running storage migrations")
+                running = self.client.query("longjobs", running_migration_conditions(vm_uuid))
                 found = running[0]["uuid"] if running else None
             if found:
                 return found
@@ -399,8 +432,7 @@ class ZstackPsMigrate(MigrationModule):
         """
         long_job_uuid = self.long_job_of(self.client.last_job.uuid)
         if not long_job_uuid:
-            running = self.client.query("longjobs", running_migration_conditions(vm_uuid),
-                                        operation="Find running storage migrations")
+            running = self.client.query("longjobs", running_migration_conditions(vm_uuid))
             long_job_uuid = running[0]["uuid"] if running else None
         if not long_job_uuid:
             self.wait_for_vm_to_settle(vm_uuid)
@@ -440,7 +472,7 @@ class ZstackPsMigrate(MigrationModule):
         volumes = self.volumes_of(vm)
         moved = volumes_moved(volumes, moves)
         if "diff" in self.result:  # what is, not what was planned
-            self.result["diff"]["after"] = {"volumes": volume_placement(volumes)}
+            self.result["diff"]["after"] = ps_migration_diff(vm, moves, self.storages, volume_placement(volumes))["after"]
         job_state = long_job.get("state") if long_job else None
         under_way = job_state in ACTIVE_JOB_STATES or vm.get("state") in MIGRATING_STATES
         self.result.update(vm=vm, moved_volumes=moved, long_job_uuid=long_job_uuid, changed=bool(moved) or under_way)

@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from tests.emulators.zstack import (
-    CONVERSION_HOST, HOST_1, HOST_2, JOB_FAILED_V2V, JOB_SUSPENDED_V2V, L3_PROD, PS_CEPH, PS_LOCAL, PS_NFS,
-    V2V_FAILING_URL, V2V_URL, VM_APP_RUNNING, VM_BATCH, VM_CACHE, VM_DB, VM_WEB, CLUSTER,
+    CONVERSION_HOST, HOST_1, HOST_2, JOB_FAILED_V2V, JOB_SUSPENDED_V2V, L3_MGMT, L3_PROD, PS_CEPH, PS_LOCAL, PS_NFS,
+    V2V_FAILING_URL, V2V_URL, VM_APP_RUNNING, VM_BATCH, VM_CACHE, VM_DB, VM_WEB, ZONE, CLUSTER,
 )
 
 ID_1001 = {"error": {"code": "ID.1001",
@@ -346,6 +346,18 @@ def test_contract_10_cross_table_and_uuid_paths(zs):
                         ("/v2v-conversion-hosts", 1), ("/longjobs", 2)):
         assert len(zs.get(path)["inventories"]) == count, path
     assert zs.one("/v2v-conversion-hosts/" + CONVERSION_HOST)["hostUuid"] == HOST_2
+
+
+def test_contract_10_name_queries_on_every_collection_a_module_resolves_names_in(zs):
+    # zstack_ps_migrate and zstack_v2v_convert accept a name wherever they take a uuid:
+    # <collection>?q=name=<name> (one query per name), unknown names give an empty list.
+    for path, name, uuid_ in (("/vm-instances", "web-01", VM_WEB), ("/primary-storage", "ps-ceph-01", PS_CEPH),
+                              ("/hosts", "host-kvm-01", HOST_1), ("/l3-networks", "l3-mgmt", L3_MGMT),
+                              ("/clusters", "cluster-kvm-1", CLUSTER), ("/zones", "zone-1", ZONE),
+                              ("/v2v-conversion-hosts", "v2v-ch-01", CONVERSION_HOST)):
+        assert [i["uuid"] for i in zs.get(path, q="name=" + name)["inventories"]] == [uuid_], path
+        assert zs.get(path, q="name=no-such-" + name)["inventories"] == [], path
+        assert [i["name"] for i in zs.get(path, q="uuid?=%s,%s" % (uuid_, job_id()))["inventories"]] == [name], path
 
 
 # 11 ----------------------------------------------------------------------------------------

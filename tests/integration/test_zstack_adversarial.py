@@ -176,7 +176,7 @@ def test_migrate_wait_false_reports_a_call_zstack_refused_after_the_202(ansible,
     # Ceph -> LocalStorage is refused by ZStack when it processes the call: nothing started.
     zstack.admin.action("accept-delay", {"seconds": 1})
     result = play(ansible, zstack, {"name": "start", "ignore_errors": True, "hybridcloud.migration.zstack_ps_migrate": {
-        "vm": "cache-01", "primary_storage": "ps-local-01", "dst_host": "host-kvm-02", "wait": False}}).result("start")
+        "vm": "cache-01", "target_primary_storage": "ps-local-01", "target_host": "host-kvm-02", "wait": False}}).result("start")
     assert result["_status"] == "failed" and result["error_code"] == "SYS.1006", result
     assert result["changed"] is False and result["moved_volumes"] == [] and result["long_job_uuid"] is None
 

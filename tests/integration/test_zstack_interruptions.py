@@ -26,13 +26,13 @@ def zstack(zstack_emulator):
 
 
 def migrate_task(title, **args):
-    return {"name": title, MIGRATE: dict(dict(vm="web-01", primary_storage="ps-ceph-01"), **args), "ignore_errors": True}
+    return {"name": title, MIGRATE: dict(dict(vm="web-01", target_primary_storage="ps-ceph-01"), **args), "ignore_errors": True}
 
 
 def convert_task(title, **args):
-    params = dict(url=emu.V2V_URL, name="imported-01", cpu_num=2, memory_size=4 * 1024 ** 3,
-                  primary_storage_uuid=emu.PS_NFS, l3_network_uuids=[emu.L3_PROD], cluster_uuid=emu.CLUSTER,
-                  conversion_host_uuid=emu.CONVERSION_HOST, strategy="JustConvert")
+    params = dict(url=emu.V2V_URL, vm="imported-01", cpu_num=2, memory_size=4 * 1024 ** 3,
+                  primary_storage=emu.PS_NFS, l3_networks=[emu.L3_PROD], cluster=emu.CLUSTER,
+                  conversion_host=emu.CONVERSION_HOST, strategy="JustConvert")
     return {"name": title, CONVERT: dict(params, **args), "ignore_errors": True}
 
 

@@ -32,8 +32,8 @@ def test_filters_check_mode_and_no_secrets(ansible, zstack):
     zstack.admin.action("v2v-duration", {"seconds": 30})
     key = "-----BEGIN OPENSSH PRIVATE KEY-----\nlongjob-info-secret-key\n-----END OPENSSH PRIVATE KEY-----"
     ansible.play([{"name": "start", "hybridcloud.migration.zstack_v2v_convert": {
-        "url": "kvm://root@192.168.20.31/9b2a0a1c", "name": "kvm-01", "cpu_num": 1, "memory_size": 1024 ** 3,
-        "primary_storage_uuid": emu.PS_NFS, "l3_network_uuids": [emu.L3_PROD], "ssh_priv_key": key, "wait": False}}],
+        "url": "kvm://root@192.168.20.31/9b2a0a1c", "vm": "kvm-01", "cpu_num": 1, "memory_size": 1024 ** 3,
+        "primary_storage": emu.PS_NFS, "l3_networks": [emu.L3_PROD], "ssh_priv_key": key, "wait": False}}],
         module_defaults=module_defaults(zstack))
     zstack.admin.clear_journal()
     run = play(ansible, zstack,
@@ -60,7 +60,7 @@ def test_target_resource_and_api_id_of_a_migration(ansible, zstack):
     zstack.admin.action("migrate-duration", {"seconds": 10})
     run = play(ansible, zstack,
                {"name": "start", "register": "start", "hybridcloud.migration.zstack_ps_migrate": {
-                   "vm": "web-01", "primary_storage": "ps-ceph-01", "wait": False}},
+                   "vm": "web-01", "target_primary_storage": "ps-ceph-01", "wait": False}},
                task("by target", target_resource_uuid=emu.VM_WEB),
                task("by api id", api_id="{{ start.job_uuid }}"))
     start = run.result("start")

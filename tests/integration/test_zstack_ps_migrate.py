@@ -23,15 +23,19 @@ def play(ansible, zstack, *tasks, **kwargs):
 
 
 def test_check_mode_apply_and_idempotence(ansible, zstack):
-    run = play(ansible, zstack, task("plan", vm="web-01", primary_storage="ps-ceph-01"), check=True, diff=True)
+    run = play(ansible, zstack, task("plan", vm="web-01", target_primary_storage="ps-ceph-01"), check=True, diff=True)
     planned = run.result("plan")
     assert planned["changed"] is True and planned["mode"] == "live"
     assert [v["type"] for v in planned["moved_volumes"]] == ["Root", "Data"]
     before, after = planned["diff"]["before"]["volumes"], planned["diff"]["after"]["volumes"]
-    assert set(before.values()) == {emu.PS_NFS} and set(after.values()) == {emu.PS_CEPH}
+    # only what moves, names beside the uuids: the web VM's two volumes, NFS -> Ceph
+    assert len(before) == 2 and all(key.startswith(("ROOT-for-web-01 (", "web-01-data-1 (")) for key in before)
+    assert set(before.values()) == {"ps-nfs-01 (%s\u2026)" % emu.PS_NFS[:8]}
+    assert set(after.values()) == {"ps-ceph-01 (%s\u2026)" % emu.PS_CEPH[:8]} and after.keys() == before.keys()
+    assert "would move 2 volume(s) live from ps-nfs-01" in planned["msg"]
     assert operations(zstack) == []
 
-    run = play(ansible, zstack, task("migrate", vm="web-01", primary_storage="ps-ceph-01"), verbosity=4)
+    run = play(ansible, zstack, task("migrate", vm="web-01", target_primary_storage="ps-ceph-01"), verbosity=4)
     result = run.result("migrate")
     assert result["changed"] is True and result["_status"] == "ok", result.get("msg")
     assert {v["primaryStorageUuid"] for v in result["vm"]["allVolumes"]} == {emu.PS_CEPH}
@@ -40,8 +44,9 @@ def test_check_mode_apply_and_idempotence(ansible, zstack):
     assert_no_secrets(zstack, run.output)
 
     zstack.admin.clear_journal()
-    run = play(ansible, zstack, task("again", vm=emu.VM_WEB, primary_storage=emu.PS_CEPH))
+    run = play(ansible, zstack, task("again", vm=emu.VM_WEB, target_primary_storage=emu.PS_CEPH))
     assert run.result("again")["changed"] is False and run.result("again")["moved_volumes"] == []
+    assert "every volume is already on ps-ceph-01" in run.result("again")["msg"]
     assert operations(zstack) == []
 
 
@@ -53,25 +58,26 @@ BAD_INPUT = [  # (task, parameter named, the parameter's problem, module argumen
     ("operator", "vm", "reads as an operator", dict(vm="x~=%")),
     ("control", "vm", "control or formatting character U+0007", dict(vm="web\u0007")),
     ("bidi", "vm", "U+202E", dict(vm="\u202eweb-01")),
-    ("bad ps", "primary_storage", "no primary storage", dict(primary_storage="ps-none")),
-    ("local without host", "dst_host", "LocalStorage", dict(primary_storage="ps-local-01")),
-    ("unknown host", "dst_host", "no host has", dict(primary_storage="ps-local-01", dst_host="host-none")),
+    ("bad ps", "target_primary_storage", "no primary storage", dict(target_primary_storage="ps-none")),
+    ("local without host", "target_host", "LocalStorage", dict(target_primary_storage="ps-local-01")),
+    ("unknown host", "target_host", "no host has", dict(target_primary_storage="ps-local-01", target_host="host-none")),
     ("negative", "bandwidth", "at least 0, got -1", dict(bandwidth=-1)),
     ("timeout", "timeout", "at least 1, got 0", dict(timeout=0)),
     ("port", "port", "between 1 and 65535, got 70000", dict(port=70000)),
-    ("poll", "poll_interval", "got 0", dict(poll_interval=0)),
-    ("two auth methods", "access_key_id", "mutually exclusive", dict(access_key_id="AKID", access_key_secret="ak-secret-98765")),
+    ("two logins", "username|access_key_id", "mutually exclusive",
+     dict(access_key_id="AKID", access_key_secret="ak-secret-98765")),
 ]
 
 
 def test_bad_input_fails_naming_the_parameter_before_any_mutating_call(ansible, zstack):
-    run = play(ansible, zstack, *[task(name, **dict(dict(vm="web-01", primary_storage="ps-ceph-01"), **args))
+    run = play(ansible, zstack, *[task(name, **dict(dict(vm="web-01", target_primary_storage="ps-ceph-01"), **args))
                                   for name, dummy, dummy2, args in BAD_INPUT],
-               task("wrong state", vm="batch-01", primary_storage="ps-ceph-01"))
+               task("wrong state", vm="batch-01", target_primary_storage="ps-ceph-01"))
     for name, parameter, problem, dummy in BAD_INPUT:
         result = run.result(name)
         assert result["_status"] == "failed" and result["changed"] is False, name
-        assert "parameter '%s'" % parameter in result["msg"] and problem in result["msg"], (name, result["msg"])
+        named = parameter if "|" in parameter else "parameter '%s'" % parameter  # argspec rules name them a|b
+        assert named in result["msg"] and problem in result["msg"], (name, result["msg"])
     assert "state Starting" in run.result("wrong state")["msg"] and "batch-01" in run.result("wrong state")["msg"]
     assert operations(zstack) == []
 
@@ -80,7 +86,7 @@ def test_lost_submit_answer_and_503_while_polling_and_session_expiry_mid_job(ans
     zstack.admin.fault(method="PUT", path="/vm-instances/.*/actions", drop=True, after=True)
     zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body="Service Unavailable", times=2)
     zstack.admin.fault(method="GET", path="/api-jobs/", expire_session=True)
-    run = play(ansible, zstack, task("migrate", vm="db-01", primary_storage="ps-ceph-01", with_data_volumes=False))
+    run = play(ansible, zstack, task("migrate", vm="db-01", target_primary_storage="ps-ceph-01", with_data_volumes=False))
     result = run.result("migrate")
     assert result["changed"] is True and result["_status"] == "ok", result.get("msg")
     assert result["mode"] == "offline" and [v["type"] for v in result["moved_volumes"]] == ["Root"]
@@ -93,7 +99,7 @@ def test_lost_submit_answer_and_503_while_polling_and_session_expiry_mid_job(ans
 
 
 def test_job_failure_names_the_zstack_error(ansible, zstack):
-    run = play(ansible, zstack, task("fail", vm="cache-01", primary_storage="ps-local-01", dst_host="host-kvm-02"))
+    run = play(ansible, zstack, task("fail", vm="cache-01", target_primary_storage="ps-local-01", target_host="host-kvm-02"))
     result = run.result("fail")
     assert result["_status"] == "failed" and result["error_code"] == "SYS.1006"
     assert result["msg"].startswith("PrimaryStorageMigrateVm on VM 'cache-01'")
@@ -103,9 +109,9 @@ def test_job_failure_names_the_zstack_error(ansible, zstack):
 def test_wait_false_returns_the_job_at_once(ansible, zstack):
     zstack.admin.action("migrate-duration", {"seconds": 10})
     run = play(ansible, zstack,
-               dict(task("start", vm="web-01", primary_storage="ps-ceph-01", wait=False), register="start"),
+               dict(task("start", vm="web-01", target_primary_storage="ps-ceph-01", wait=False), register="start"),
                {"name": "jobs", "hybridcloud.migration.zstack_longjob_info": {"api_id": "{{ start.job_uuid }}"}},
-               task("busy", vm="web-01", primary_storage="ps-ceph-01", wait=False))
+               task("busy", vm="web-01", target_primary_storage="ps-ceph-01", wait=False))
     start = run.result("start")
     assert start["changed"] is True and len(start["job_uuid"]) == 32 and start["long_job_uuid"]
     jobs = run.result("jobs")["long_jobs"]
@@ -118,7 +124,7 @@ def test_wait_false_returns_the_job_at_once(ansible, zstack):
 def test_sys_1001_on_the_api_job_while_the_migration_goes_on(ansible, zstack):
     # api/zstack.md section 12: on SYS.1001 the LongJob and the VM decide, not the api-job.
     zstack.admin.action("config", {"api_job_timeout": 0.2, "migrate_duration": 1.0})
-    run = play(ansible, zstack, task("migrate", vm="web-01", primary_storage="ps-ceph-01"))
+    run = play(ansible, zstack, task("migrate", vm="web-01", target_primary_storage="ps-ceph-01"))
     result = run.result("migrate")
     assert result["changed"] is True and result["_status"] == "ok", result.get("msg")
     assert result["long_job_uuid"] and result["vm"]["state"] == "Running"

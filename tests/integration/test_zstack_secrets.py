@@ -58,16 +58,16 @@ def assert_clean(zstack, output):
 
 def test_v2v_secrets_echoed_by_zstack_are_masked_at_vvvv(ansible, zstack):
     zstack.admin.action("v2v-failures", {"sources": {"broken-01": echo(PASSWORD)}})
-    common = dict(url=emu.V2V_URL, cpu_num=2, memory_size=4 * 1024 ** 3, primary_storage_uuid=emu.PS_NFS,
-                  l3_network_uuids=[emu.L3_PROD], ssh_priv_key=SSH_KEY)
+    common = dict(url=emu.V2V_URL, cpu_num=2, memory_size=4 * 1024 ** 3, primary_storage=emu.PS_NFS,
+                  l3_networks=[emu.L3_PROD], ssh_priv_key=SSH_KEY)
     zstack.admin.fault(method="POST", path="/v2vs", status=503, body={"error": {
         "code": "SYS.1007", "description": "One or more API argument is invalid", "details": echo(PASSWORD)}})
     run = play(ansible, zstack,
-               {"name": "refused", "hybridcloud.migration.zstack_v2v_convert": dict(common, name="refused-01"),
+               {"name": "refused", "hybridcloud.migration.zstack_v2v_convert": dict(common, vm="refused-01"),
                 "ignore_errors": True},
-               {"name": "fails", "hybridcloud.migration.zstack_v2v_convert": dict(common, name="broken-01"),
+               {"name": "fails", "hybridcloud.migration.zstack_v2v_convert": dict(common, vm="broken-01"),
                 "ignore_errors": True},
-               {"name": "works", "hybridcloud.migration.zstack_v2v_convert": dict(common, name="fine-01")},
+               {"name": "works", "hybridcloud.migration.zstack_v2v_convert": dict(common, vm="fine-01")},
                {"name": "jobs", "hybridcloud.migration.zstack_longjob_info": {"job_name": emu.V2V_JOB}})
     refused, fails = run.result("refused"), run.result("fails")
     assert refused["_status"] == "failed" and "invalid parameters" in refused["msg"] and "********" in refused["msg"]
@@ -83,7 +83,7 @@ def test_migration_secrets_echoed_by_zstack_are_masked_at_vvvv(ansible, zstack):
         "code": "SYS.1006", "description": "An operation failed", "details": echo(PASSWORD)}},
         times=2)  # the 1st answers the look for an earlier run's identical call (derived X-Job-UUID)
     run = play(ansible, zstack, {"name": "migrate", "ignore_errors": True,
-                                 "hybridcloud.migration.zstack_ps_migrate": {"vm": "db-01", "primary_storage": "ps-ceph-01"}})
+                                 "hybridcloud.migration.zstack_ps_migrate": {"vm": "db-01", "target_primary_storage": "ps-ceph-01"}})
     result = run.result("migrate")
     assert result["_status"] == "failed" and result["error_code"] == "SYS.1006" and "invalid parameters" in result["msg"]
     assert_clean(zstack, run.output)

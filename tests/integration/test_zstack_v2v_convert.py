@@ -15,9 +15,9 @@ def zstack(zstack_emulator):
 
 
 def task(title, **args):
-    params = dict(url=emu.V2V_URL, name="imported-01", cpu_num=2, memory_size=4 * 1024 ** 3,
-                  primary_storage_uuid=emu.PS_NFS, l3_network_uuids=[emu.L3_PROD], cluster_uuid=emu.CLUSTER,
-                  conversion_host_uuid=emu.CONVERSION_HOST, strategy="JustConvert")
+    params = dict(url=emu.V2V_URL, vm="imported-01", cpu_num=2, memory_size=4 * 1024 ** 3,
+                  primary_storage=emu.PS_NFS, l3_networks=[emu.L3_PROD], cluster=emu.CLUSTER,
+                  conversion_host=emu.CONVERSION_HOST, strategy="JustConvert")
     params.update(args)
     return {"name": title, MODULE: params, "ignore_errors": True}
 
@@ -33,7 +33,13 @@ def converted_vms(zstack, name="imported-01"):
 def test_check_mode_convert_and_idempotence(ansible, zstack):
     run = play(ansible, zstack, task("plan"), check=True, diff=True)
     planned = run.result("plan")
-    assert planned["changed"] is True and planned["diff"] == {"before": {"long_job": None}, "after": {"long_job": "Succeeded"}}
+    assert planned["changed"] is True and planned["diff"]["before"] == {}  # no job yet: nothing, not null
+    assert planned["diff"]["after"] == {
+        "long_job": "Succeeded", "primary_storage": "ps-nfs-01 (%s\u2026)" % emu.PS_NFS[:8],
+        "l3_networks": ["l3-prod (%s\u2026)" % emu.L3_PROD[:8]], "cluster": "cluster-kvm-1 (%s\u2026)" % emu.CLUSTER[:8],
+        "conversion_host": "v2v-ch-01 (%s\u2026)" % emu.CONVERSION_HOST[:8]}
+    assert "would convert it" in planned["msg"] and planned["references"]["primary_storage"] == {
+        "name": "ps-nfs-01", "uuid": emu.PS_NFS}
     assert operations(zstack) == []
 
     run = play(ansible, zstack, task("convert", ssh_priv_key=SSH_KEY), verbosity=4)
@@ -49,6 +55,7 @@ def test_check_mode_convert_and_idempotence(ansible, zstack):
     run = play(ansible, zstack, task("again", ssh_priv_key=SSH_KEY))
     again = run.result("again")
     assert again["changed"] is False and again["vm_uuid"] == result["vm_uuid"] and again["job_uuid"] == result["job_uuid"]
+    assert "Succeeded, VM imported-01 (%s\u2026)" % result["vm_uuid"][:8] in again["msg"]
     assert operations(zstack) == [] and len(converted_vms(zstack)) == 1
 
 
@@ -57,33 +64,37 @@ BAD_INPUT = [  # (task, parameter named, the parameter's problem, module argumen
     ("scheme", "url", "must start with vmware:// or kvm://", dict(url="https://vc.example.com/vm-42")),
     ("traversal", "url", "'..' path segments", dict(url="kvm://root@10.0.0.9/../../etc/shadow")),
     ("query in url", "url", "'?'", dict(url="vmware://155cb773?action=delete")),
-    ("empty name", "name", "non-empty", dict(name="")),
-    ("operator name", "name", "reads as an operator", dict(name="x~=%")),
-    ("bidi name", "name", "U+202E", dict(name="imported\u202e-01")),
-    ("bad uuid", "primary_storage_uuid", "must be a ZStack uuid", dict(primary_storage_uuid="ps-nfs-01")),
-    ("unknown ps", "primary_storage_uuid", "names no existing primary storage: " + UNKNOWN, dict(primary_storage_uuid=UNKNOWN)),
-    ("bad l3", "l3_network_uuids", "not-a-uuid", dict(l3_network_uuids=[emu.L3_PROD, "not-a-uuid"])),
-    ("unknown l3", "l3_network_uuids", "names no existing L3 network: " + UNKNOWN, dict(l3_network_uuids=[UNKNOWN])),
-    ("unknown cluster", "cluster_uuid", "names no existing cluster", dict(cluster_uuid=UNKNOWN)),
-    ("unknown host", "host_uuid", "names no existing host", dict(host_uuid=UNKNOWN)),
-    ("unknown conversion host", "conversion_host_uuid", "names no existing V2V conversion host",
-     dict(conversion_host_uuid=UNKNOWN)),
-    ("default l3", "default_l3_network_uuid", "must be one of l3_network_uuids", dict(default_l3_network_uuid=emu.L3_MGMT)),
+    ("empty name", "vm", "non-empty", dict(vm="")),
+    ("operator name", "vm", "reads as an operator", dict(vm="x~=%")),
+    ("bidi name", "vm", "U+202E", dict(vm="imported\u202e-01")),
+    ("operator ps", "primary_storage", "reads as an operator", dict(primary_storage="ps>=1")),
+    ("unknown ps name", "primary_storage", "no primary storage has the uuid or name 'ps-none'",
+     dict(primary_storage="ps-none")),
+    ("unknown ps", "primary_storage", "no primary storage has the uuid or name '%s'" % UNKNOWN,
+     dict(primary_storage=UNKNOWN)),
+    ("bad l3", "l3_networks", "no L3 network has the uuid or name 'not-an-l3'", dict(l3_networks=["l3-prod", "not-an-l3"])),
+    ("unknown l3", "l3_networks", "no L3 network has the uuid or name '%s'" % UNKNOWN, dict(l3_networks=[UNKNOWN])),
+    ("unknown cluster", "cluster", "no cluster has", dict(cluster=UNKNOWN)),
+    ("unknown host", "host", "no host has the uuid or name 'kvm-99'", dict(host="kvm-99")),
+    ("unknown conversion host", "conversion_host", "no V2V conversion host has", dict(conversion_host=UNKNOWN)),
+    ("default l3", "default_l3_network", "not one of l3_networks", dict(default_l3_network="l3-mgmt")),
     ("cpu", "cpu_num", "between 1 and 1024, got 0", dict(cpu_num=0)),
     ("memory", "memory_size", "at least 1, got -4", dict(memory_size=-4)),
     ("port", "port", "between 1 and 65535, got 70000", dict(port=70000)),
-    ("two auth methods", "access_key_id", "mutually exclusive", dict(access_key_id="AKID", access_key_secret="ak-secret-98765")),
+    ("two logins", "username|access_key_id", "mutually exclusive",
+     dict(access_key_id="AKID", access_key_secret="ak-secret-98765")),
 ]
 
 
 def test_bad_input_fails_naming_the_parameter_before_any_mutating_call(ansible, zstack):
     run = play(ansible, zstack, *[task(name, **args) for name, dummy, dummy2, args in BAD_INPUT],
-               task("ambiguous", name="app-01"),
-               task("cancel failed job", state="canceled", resource_uuid=emu.JOB_FAILED_V2V, url=None, name=None))
+               task("ambiguous", vm="app-01"),
+               task("cancel failed job", state="canceled", resource_uuid=emu.JOB_FAILED_V2V, url=None, vm=None))
     for name, parameter, problem, dummy in BAD_INPUT:
         result = run.result(name)
         assert result["_status"] == "failed" and result["changed"] is False, name
-        assert "parameter '%s'" % parameter in result["msg"] and problem in result["msg"], (name, result["msg"])
+        named = parameter if "|" in parameter else "parameter '%s'" % parameter  # argspec rules name them a|b
+        assert named in result["msg"] and problem in result["msg"], (name, result["msg"])
     assert "2 VMs are already named 'app-01'" in run.result("ambiguous")["msg"]
     # a Failed job is not running: canceling it changes nothing
     assert run.result("cancel failed job")["_status"] == "ok" and run.result("cancel failed job")["changed"] is False
@@ -104,13 +115,13 @@ def test_faults_lost_submit_answer_503_while_polling_and_session_expiry(ansible,
 
 
 def test_job_failure_then_rerun(ansible, zstack):
-    run = play(ansible, zstack, task("fail", url=emu.V2V_FAILING_URL, name="broken-01"))
+    run = play(ansible, zstack, task("fail", url=emu.V2V_FAILING_URL, vm="broken-01"))
     result = run.result("fail")
     assert result["_status"] == "failed" and result["error_code"] == "SYS.1006"
     assert "ended Failed" in result["msg"] and "vCenter task timed out" in result["msg"]
     zstack.admin.action("v2v-failures", {"sources": {}})
     zstack.admin.clear_journal()
-    run = play(ansible, zstack, task("rerun", url=emu.V2V_FAILING_URL, name="broken-01"))
+    run = play(ansible, zstack, task("rerun", url=emu.V2V_FAILING_URL, vm="broken-01"))
     assert run.result("rerun")["changed"] is True and run.result("rerun")["vm_uuid"]
     assert operations(zstack) == [("PUT", "/zstack/v1/longjobs/%s/actions" % result["job_uuid"])]
 

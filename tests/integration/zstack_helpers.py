@@ -22,11 +22,10 @@ def prepare(handle, **seconds):
 SESSION_PATH = "/zstack/v1/accounts/sessions/"
 
 
-def connection(handle, poll_interval=0.1, poll_max_interval=0.5):
-    """The ZStack connection options for the emulator behind HANDLE (fast polling for tests)."""
-    return {"host": "127.0.0.1", "port": int(handle.url.rsplit(":", 1)[1]), "protocol": "https",
-            "ca_path": handle.ca_path, "account_name": "admin", "password": PASSWORD,
-            "poll_interval": poll_interval, "poll_max_interval": poll_max_interval}
+def connection(handle):
+    """The ZStack connection options for the emulator behind HANDLE."""
+    return {"hostname": "127.0.0.1", "port": int(handle.url.rsplit(":", 1)[1]), "protocol": "https",
+            "ca_cert": handle.ca_path, "username": "admin", "password": PASSWORD}
 
 
 def module_defaults(handle):

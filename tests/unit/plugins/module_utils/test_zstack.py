@@ -58,7 +58,7 @@ server, scripted = scripted_fixtures(Scripted)
 
 
 def client(url, ca_path, **kwargs):
-    kwargs.setdefault("account_name", "admin")
+    kwargs.setdefault("username", "admin")
     kwargs.setdefault("password", PASSWORD)
     kwargs.setdefault("clock", FakeClock())
     kwargs.setdefault("backoff", Backoff(initial=0.01, factor=2, maximum=0.05, jitter=0))
@@ -107,7 +107,7 @@ def test_a_session_rejected_twice_is_an_error_not_a_loop(server, scripted):
     scripted.script["/zstack/v1/vm-instances"] = [session_error()]
     with pytest.raises(_errors.ApiError) as info:
         client(server.url, server.ca_path).query("vm-instances")
-    assert info.value.code == "ID.1001" and scripted.logins == 2
+    assert info.value.code == "ID.1001" and scripted.logins == 2 and info.value.operation == "QueryVmInstance"
 
 
 def test_a_zstack_503_is_a_real_error_and_not_retried(server, scripted):
@@ -117,6 +117,7 @@ def test_a_zstack_503_is_a_real_error_and_not_retried(server, scripted):
     with pytest.raises(_errors.ApiError) as info:
         c.query("hosts")
     assert info.value.code == "SYS.1007" and "invalid field" in str(info.value)
+    assert info.value.operation == "QueryHost" and str(info.value).startswith("QueryHost failed")  # the API's name
     assert len(scripted.calls("GET", "/zstack/v1/hosts")) == 1
 
 
@@ -297,7 +298,7 @@ def _first(iterator, count):
 
 # -- AccessKey -------------------------------------------------------------------------------------
 def test_access_key_signs_each_call_and_never_logs_in(server, scripted):
-    c = client(server.url, server.ca_path, account_name=None, password=None, access_key_id="AKID",
+    c = client(server.url, server.ca_path, username=None, password=None, access_key_id="AKID",
                access_key_secret="ak-secret-value")
     c.query("vm-instances", ["name=x"])
     c.close()
@@ -312,13 +313,13 @@ def test_access_key_signs_each_call_and_never_logs_in(server, scripted):
 
 def test_credentials_are_required():
     with pytest.raises(_errors.ParameterError):
-        ZStackClient("https://127.0.0.1:1", account_name="admin")
+        ZStackClient("https://127.0.0.1:1", username="admin")
 
 
 # -- against the emulator --------------------------------------------------------------------------
 def emulator_client(handle, **kwargs):
     kwargs.setdefault("poll_backoff", PollBackoff(initial=0.05, maximum=0.2))
-    return ZStackClient(handle.url, account_name="admin", password=handle.info["password"], ca_path=handle.ca_path,
+    return ZStackClient(handle.url, username="admin", password=handle.info["password"], ca_path=handle.ca_path,
                         backoff=Backoff(0.05, 2, 0.2, 0), **kwargs)
 
 
@@ -425,7 +426,7 @@ def test_a_200_with_an_empty_body_ends_the_job_and_ends_the_session(server, scri
     scripted.script[path] = [accepted]
     scripted.script[JOB] = [done]
     c = client(server.url, server.ca_path)
-    assert c.longjob_action("j", "cancelLongJob", 60) == {}
+    assert c.longjob_action("j", "CancelLongJob", 60) == {}
     scripted.script["/zstack/v1/accounts/sessions/session%026d" % 1] = [done]
     c.close()  # no error: the logout's 200 may carry no body
     assert len(scripted.calls("DELETE", "/zstack/v1/accounts/sessions/")) == 1

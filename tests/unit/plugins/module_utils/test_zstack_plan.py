@@ -132,12 +132,13 @@ def test_vm_uuid_from_job_in_section_12_order():
     assert plan.vm_uuid_from_job({"jobResult": "Succeeded", "targetResourceUuid": None}) is None
 
 
-def test_v2v_body_sends_only_what_was_set_with_api_names():
+def test_v2v_body_sends_only_what_was_set_with_api_names_and_the_resolved_uuids():
     params = {option: None for option, dummy in plan.V2V_FIELDS}
-    params.update(url="vmware://x", name="web", cpu_num=2, memory_size=4096, primary_storage_uuid=DST,
-                  l3_network_uuids=["l" * 32], vm_type="UserVm", pause_vm=False, ssh_priv_key="KEY",
+    params.update(url="vmware://x", vm="web", cpu_num=2, memory_size=4096, primary_storage="ps-nfs-01",
+                  l3_networks=["l3-prod"], vm_type="UserVm", pause_vm=False, ssh_priv_key="KEY",
                   system_tags=["a::b"], user_tags=None)
-    body = plan.v2v_body(params, "r" * 32)
+    resolved = {"primary_storage": {"uuid": DST, "name": "ps-nfs-01"}, "l3_networks": [{"uuid": "l" * 32}]}
+    body = plan.v2v_body(params, resolved, "r" * 32)
     assert body == {"params": {"url": "vmware://x", "name": "web", "cpuNum": 2, "memorySize": 4096,
                                "primaryStorageUuid": DST, "l3NetworkUuids": ["l" * 32], "type": "UserVm",
                                "pauseVm": False, "sshPrivKey": "KEY", "resourceUuid": "r" * 32},
@@ -239,7 +240,7 @@ def test_safe_v2v_urls_pass(url):
 
 def test_a_local_storage_destination_needs_a_host_in_one_of_its_clusters():
     local = {"uuid": "p" * 32, "name": "ps-local", "type": "LocalStorage", "attachedClusterUuids": ["c1"]}
-    assert plan.destination_problem(local, None, False)[0] == "dst_host"
+    assert plan.destination_problem(local, None, False)[0] == "target_host"
     assert "LocalStorage" in plan.destination_problem(local, None, False)[1]
     assert plan.destination_problem(local, {"uuid": "h", "clusterUuid": "c1"}, True) is None
     assert "cluster(s) c1" in plan.destination_problem(local, {"uuid": "h", "clusterUuid": "c2"}, True)[1]
@@ -253,24 +254,26 @@ def test_volumes_moved_lists_only_what_is_on_the_destination():
     assert plan.volumes_moved(volumes, moves) == [moves[0]] and plan.volumes_not_moved(volumes, moves) == [moves[1]]
 
 
-def test_v2v_references_are_collected_per_collection_and_checked():
-    params = {"primary_storage_uuid": "p1", "l3_network_uuids": ["l1", "l2"], "default_l3_network_uuid": "l1",
-              "cluster_uuid": "c1", "host_uuid": "h1", "zone_uuid": "z1", "conversion_host_uuid": None}
-    expected = {"primary-storage": ["p1"], "l3-networks": ["l1", "l2"], "clusters": ["c1"], "hosts": ["h1"], "zones": ["z1"]}
-    assert plan.v2v_referenced_uuids(params) == expected
-    found = {"primary-storage": {"p1": {"uuid": "p1", "zoneUuid": "z1"}}, "l3-networks": {"l1": {}, "l2": {}},
-             "clusters": {"c1": {"uuid": "c1", "zoneUuid": "z1"}}, "hosts": {"h1": {"uuid": "h1", "clusterUuid": "c1"}},
-             "zones": {"z1": {}}}
-    assert plan.v2v_reference_problem(params, found) is None
-    assert plan.v2v_reference_problem(dict(params, l3_network_uuids=["l1", "l9"]), found) == (
-        "l3_network_uuids", "names no existing L3 network: l9")
-    assert plan.v2v_reference_problem(dict(params, primary_storage_uuid="p9"), found)[0] == "primary_storage_uuid"
-    assert plan.v2v_reference_problem(dict(params, default_l3_network_uuid="l2", l3_network_uuids=["l1"]),
-                                      dict(found, **{"l3-networks": {"l1": {}, "l2": {}}}))[0] == "default_l3_network_uuid"
-    other_host = dict(found, hosts={"h1": {"uuid": "h1", "clusterUuid": "c2"}})
-    assert plan.v2v_reference_problem(params, other_host)[0] == "host_uuid"
-    other_zone = dict(found, clusters={"c1": {"uuid": "c1", "zoneUuid": "z2"}})
-    assert plan.v2v_reference_problem(params, other_zone)[0] == "cluster_uuid"
+def test_v2v_resolved_objects_must_fit_together():
+    ps, zone = {"uuid": "p1", "name": "ps-1", "zoneUuid": "z1"}, {"uuid": "z1", "name": "zone-1"}
+    l1, l2 = {"uuid": "l1", "name": "l3-a"}, {"uuid": "l2", "name": "l3-b"}
+    cluster, host = {"uuid": "c1", "name": "cl-1", "zoneUuid": "z1"}, {"uuid": "h1", "name": "kvm-1", "clusterUuid": "c1"}
+    resolved = {"primary_storage": ps, "l3_networks": [l1, l2], "default_l3_network": l1, "cluster": cluster,
+                "host": host, "zone": zone}
+    assert plan.v2v_placement_problem(resolved) is None
+    option, problem = plan.v2v_placement_problem(dict(resolved, l3_networks=[l1], default_l3_network=l2))
+    assert option == "default_l3_network" and "l3-b (l2)" in problem and "l3-a (l1)" in problem
+    option, problem = plan.v2v_placement_problem(dict(resolved, host=dict(host, clusterUuid="c2")))
+    assert option == "host" and "kvm-1 (h1)" in problem and "cl-1 (c1)" in problem
+    assert plan.v2v_placement_problem(dict(resolved, cluster=dict(cluster, zoneUuid="z2")))[0] == "cluster"
+    assert plan.v2v_placement_problem(dict(resolved, primary_storage=dict(ps, zoneUuid="z2")))[0] == "primary_storage"
+
+
+def test_labels_put_the_name_beside_the_uuid():
+    assert plan.label({"uuid": "u1", "name": "web-01"}) == "web-01 (u1)"
+    assert plan.label({"uuid": "u1", "name": None}) == "u1"
+    assert plan.named({"uuid": "u1", "name": "web-01", "state": "Running"}) == {"name": "web-01", "uuid": "u1"}
+    assert plan.named(None) is None
 
 
 def test_call_job_uuid_is_stable_per_call_and_differs_between_calls():
@@ -282,3 +285,37 @@ def test_call_job_uuid_is_stable_per_call_and_differs_between_calls():
               plan.call_job_uuid("PrimaryStorageMigrateVm", "v" * 32, body, [["a" * 32, "t" * 32]]),
               plan.call_job_uuid("cancelLongJob", "v" * 32, body, [["a" * 32, "s" * 32]])}
     assert same not in others and len(others) == 3
+
+
+def test_a_storage_migration_diff_lists_only_the_volumes_that_move_with_names():
+    vm = {"uuid": "f0f7aed586e55a32bd0ee16379608c2b", "name": "web-01"}
+    src, dst = {"uuid": "a" * 32, "name": "ps-nfs-01"}, {"uuid": "b" * 32, "name": "ps-ceph-01"}
+    moves = plan.name_moves([{"uuid": "c" * 32, "name": "ROOT-for-web-01", "type": "Root", "from": "a" * 32,
+                              "to": "b" * 32}], {src["uuid"]: src, dst["uuid"]: dst})
+    assert (moves[0]["from_name"], moves[0]["to_name"]) == ("ps-nfs-01", "ps-ceph-01")
+    diff = plan.ps_migration_diff(vm, moves, {src["uuid"]: src, dst["uuid"]: dst})
+    assert diff["before"] == {"volumes": {"ROOT-for-web-01 (cccccccc\u2026)": "ps-nfs-01 (aaaaaaaa\u2026)"}}
+    assert diff["after"] == {"volumes": {"ROOT-for-web-01 (cccccccc\u2026)": "ps-ceph-01 (bbbbbbbb\u2026)"}}
+    assert diff["before_header"] == "VM web-01 (f0f7aed5\u2026)"
+    # read again after a failure: the volume stayed where it was
+    assert plan.ps_migration_diff(vm, moves, {}, {"c" * 32: "a" * 32})["after"]["volumes"] == {
+        "ROOT-for-web-01 (cccccccc\u2026)": "aaaaaaaa\u2026"}
+    migrate = {"action": "migrate", "mode": "offline", "volumes": moves}
+    assert plan.ps_migration_message(vm, migrate, dst, "moved") == (
+        "VM web-01 (f0f7aed5\u2026): moved 1 volume(s) offline from ps-nfs-01 (aaaaaaaa\u2026) to ps-ceph-01 (bbbbbbbb\u2026)")
+    assert plan.ps_migration_message(vm, {"action": "none", "volumes": []}, dst, None).endswith(
+        "every volume is already on ps-ceph-01 (bbbbbbbb\u2026)")
+
+
+def test_a_v2v_diff_shows_only_what_changes_and_the_message_names_the_vm():
+    resolved = {"primary_storage": {"uuid": "a" * 32, "name": "ps-nfs-01"}, "l3_networks": [{"uuid": "b" * 32, "name": "l3"}]}
+    diff = plan.v2v_diff("VM 'web-01' from vmware://x", "d" * 32, "submit", None, resolved, True)
+    assert diff["before"] == {} and diff["after"] == {"long_job": "Succeeded", "primary_storage": "ps-nfs-01 (aaaaaaaa\u2026)",
+                                                      "l3_networks": ["l3 (bbbbbbbb\u2026)"]}
+    rerun = plan.v2v_diff("r", "d" * 32, "rerun", {"state": "Failed"}, {}, False)
+    assert (rerun["before"], rerun["after"]) == ({"long_job": "Failed"}, {"long_job": "Running"})
+    assert plan.v2v_message("r", "submit", "d" * 32, None, None, True) == "r: would convert it (LongJob dddddddd\u2026)"
+    assert plan.v2v_message("r", "submit", "d" * 32, None, None, True, resolved) == (
+        "r: would convert it onto ps-nfs-01 (aaaaaaaa\u2026) with l3 (bbbbbbbb\u2026) (LongJob dddddddd\u2026)")
+    assert plan.v2v_message("r", "none", "d" * 32, "Succeeded", {"uuid": "e" * 32, "name": "web-01"}, False) == (
+        "r: LongJob dddddddd\u2026 Succeeded, VM web-01 (eeeeeeee\u2026)")

@@ -5,10 +5,11 @@ import pytest
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import derive_v2v_job_uuid
 from ansible_collections.hybridcloud.migration.plugins.modules import zstack_v2v_convert
 from tests.emulators import zstack as emu
+from tests.integration.zstack_helpers import PASSWORD
 from tests.unit.plugins.modules.zstack_runner import operations, prepare, run
 
-BASE = dict(url=emu.V2V_URL, name="imported-02", cpu_num=2, memory_size=2 * 1024 ** 3, primary_storage_uuid=emu.PS_NFS,
-            l3_network_uuids=[emu.L3_PROD])
+BASE = dict(url=emu.V2V_URL, vm="imported-02", cpu_num=2, memory_size=2 * 1024 ** 3, primary_storage=emu.PS_NFS,
+            l3_networks=[emu.L3_PROD])
 
 
 @pytest.fixture()
@@ -22,9 +23,9 @@ def convert(zstack, **args):
 
 def test_given_resource_uuid_is_the_long_job_and_every_parameter_reaches_zstack(zstack):
     job_uuid = "0123456789ab4def8123456789abcdef"
-    result, code = convert(zstack, resource_uuid=job_uuid, description="from vCenter", zone_uuid=emu.ZONE,
-                           cluster_uuid=emu.CLUSTER, host_uuid=emu.HOST_1, conversion_host_uuid=emu.CONVERSION_HOST,
-                           default_l3_network_uuid=emu.L3_PROD, platform="Linux", vm_type="UserVm",
+    result, code = convert(zstack, resource_uuid=job_uuid, description="from vCenter", zone=emu.ZONE,
+                           cluster=emu.CLUSTER, host=emu.HOST_1, conversion_host=emu.CONVERSION_HOST,
+                           default_l3_network=emu.L3_PROD, platform="Linux", vm_type="UserVm",
                            strategy="InstantStart", convert_strategy="EfficiencyFirst", pause_vm=True,
                            long_job_name="v2v-imported-02", long_job_description="d", system_tags=["a::b"])
     assert code == 0 and result["job_uuid"] == job_uuid == result["long_job"]["uuid"]
@@ -36,7 +37,7 @@ def test_given_resource_uuid_is_the_long_job_and_every_parameter_reaches_zstack(
 
 
 def test_derived_job_uuid_and_adoption_of_an_existing_vm_without_job(zstack):
-    result, code = convert(zstack, name="web-01")  # a VM named web-01 exists, no job: adopt it
+    result, code = convert(zstack, vm="web-01")  # a VM named web-01 exists, no job: adopt it
     assert code == 0 and result["changed"] is False and result["vm_uuid"] == emu.VM_WEB
     assert result["job_uuid"] == derive_v2v_job_uuid(emu.V2V_URL, "web-01")
     assert "taken as its result" in str(result["warnings"]) and operations(zstack) == []
@@ -51,7 +52,7 @@ def test_cancel_needs_a_job_identity_and_a_succeeded_job_cannot_be_canceled(zsta
 
 
 def test_missing_required_parameters_for_present(zstack):
-    result, code = run(zstack_v2v_convert.main, zstack, url=emu.V2V_URL, name="x")
+    result, code = run(zstack_v2v_convert.main, zstack, url=emu.V2V_URL, vm="x")
     assert code == 1 and "cpu_num" in result["msg"]
 
 
@@ -125,15 +126,16 @@ BAD_INPUT = [
     ("url", dict(url="https://vc.example.com/vm-42")), ("url", dict(url="vmware://a/../b")),
     ("url", dict(url="kvm://root@h/%2e%2e/etc/shadow")), ("url", dict(url="vmware://a b")),
     ("url", dict(url="vmware://x?action=delete")), ("url", dict(url="vmware://x\u202e")),
-    ("name", dict(name="")), ("name", dict(name="x~=%")), ("name", dict(name="=web")), ("name", dict(name="a\tb")),
-    ("name", dict(name="n" * 256)),
+    ("vm", dict(vm="")), ("vm", dict(vm="x~=%")), ("vm", dict(vm="=web")), ("vm", dict(vm="a\tb")),
+    ("vm", dict(vm="n" * 256)),
     ("cpu_num", dict(cpu_num=0)), ("cpu_num", dict(cpu_num=2000)), ("memory_size", dict(memory_size=0)),
     ("timeout", dict(timeout=-1)),
-    ("primary_storage_uuid", dict(primary_storage_uuid="ps-nfs-01")), ("primary_storage_uuid", dict(primary_storage_uuid=UNKNOWN)),
-    ("l3_network_uuids", dict(l3_network_uuids=[])), ("l3_network_uuids", dict(l3_network_uuids=[emu.L3_PROD, UNKNOWN])),
-    ("default_l3_network_uuid", dict(default_l3_network_uuid=emu.L3_MGMT)),
-    ("cluster_uuid", dict(cluster_uuid=UNKNOWN)), ("host_uuid", dict(host_uuid=UNKNOWN)), ("zone_uuid", dict(zone_uuid=UNKNOWN)),
-    ("conversion_host_uuid", dict(conversion_host_uuid=UNKNOWN)), ("resource_uuid", dict(resource_uuid="0" * 32)),
+    ("primary_storage", dict(primary_storage="ps-none")), ("primary_storage", dict(primary_storage=UNKNOWN)),
+    ("primary_storage", dict(primary_storage="ps>=1")), ("l3_networks", dict(l3_networks=["l3-prod", "x?=y"])),
+    ("l3_networks", dict(l3_networks=[])), ("l3_networks", dict(l3_networks=[emu.L3_PROD, UNKNOWN])),
+    ("default_l3_network", dict(default_l3_network=emu.L3_MGMT)),
+    ("cluster", dict(cluster=UNKNOWN)), ("host", dict(host=UNKNOWN)), ("zone", dict(zone=UNKNOWN)),
+    ("conversion_host", dict(conversion_host=UNKNOWN)), ("resource_uuid", dict(resource_uuid="0" * 32)),
     ("port", dict(port=70000)), ("access_key_secret", dict(access_key_id=None, access_key_secret="ak-secret-123456")),
     ("platform", dict(platform="BeOS")),
 ]
@@ -149,9 +151,38 @@ def test_bad_input_fails_naming_the_parameter_before_any_mutating_call(zstack, p
 
 def test_unknown_references_fail_in_check_mode_too(zstack):
     args = dict(BASE)
-    args["primary_storage_uuid"] = UNKNOWN
+    args["primary_storage"] = UNKNOWN
     result, code = run(zstack_v2v_convert.main, zstack, check_mode=True, **args)
-    assert code == 1 and "parameter 'primary_storage_uuid' names no existing primary storage" in result["msg"]
+    assert code == 1 and "parameter 'primary_storage': no primary storage has the uuid or name" in result["msg"]
+
+
+def test_names_are_resolved_to_uuids_before_the_submit(zstack):
+    dup = dict(emu.DEFAULT_SEED["l3-networks"][1], uuid="5" * 32, name="l3-prod")  # a second 'l3-prod'
+    start = len(zstack.emulator.request_log)
+    result, code = convert(zstack, primary_storage="ps-nfs-01", l3_networks=["l3-mgmt", emu.L3_PROD],
+                           default_l3_network="l3-mgmt", cluster="cluster-kvm-1", host="host-kvm-01",
+                           zone="zone-1", conversion_host="v2v-ch-01")
+    assert code == 0 and result["changed"], result.get("msg")
+    body = [e for e in zstack.admin.mutations() if e["path"] == "/zstack/v1/v2vs"][0]["body"]["params"]
+    assert (body["primaryStorageUuid"], body["l3NetworkUuids"], body["defaultL3NetworkUuid"]) == (
+        emu.PS_NFS, [emu.L3_MGMT, emu.L3_PROD], emu.L3_MGMT)
+    assert (body["clusterUuid"], body["hostUuid"], body["zoneUuid"], body["conversionHostUuid"]) == (
+        emu.CLUSTER, emu.HOST_1, emu.ZONE, emu.CONVERSION_HOST)
+    # one query per name (and one for the uuid L3_PROD), all before the one mutating call
+    log = list(zstack.emulator.request_log)[start:]
+    submit = next(i for i, (dummy, method, path) in enumerate(log) if method == "POST" and path == "/zstack/v1/v2vs")
+    lookups = sorted(path.rsplit("/", 1)[1] for dummy, method, path in log[:submit] if method == "GET"
+                     and path.rsplit("/", 1)[1] in ("primary-storage", "l3-networks", "zones", "clusters", "hosts",
+                                                    "v2v-conversion-hosts"))
+    assert lookups == sorted(["primary-storage", "l3-networks", "l3-networks", "l3-networks", "zones", "clusters",
+                              "hosts", "v2v-conversion-hosts"])
+    assert result["references"]["host"] == {"name": "host-kvm-01", "uuid": emu.HOST_1}
+    assert "LongJob" in result["msg"] and "VM imported-02 (" in result["msg"]
+    zstack.reset({"accounts": [{"uuid": emu.ADMIN_ACCOUNT, "name": "admin", "password": PASSWORD}],
+                  "l3-networks": emu.DEFAULT_SEED["l3-networks"] + [dup]})
+    result, code = convert(zstack, l3_networks=["l3-prod"])
+    assert code == 1 and "parameter 'l3_networks'" in result["msg"] and "ambiguous" in result["msg"]
+    assert operations(zstack) == []
 
 
 def fast_http_retries(monkeypatch):
@@ -195,4 +226,4 @@ def test_a_submit_zstack_refused_says_nothing_changed(zstack):
                        body={"error": {"code": "SYS.1006", "description": "An operation failed", "details": "no"}})
     result, code = run(zstack_v2v_convert.main, zstack, diff=True, **BASE)
     assert code == 1 and result["changed"] is False and result["error_code"] == "SYS.1006"
-    assert result["diff"] == {"before": {"long_job": None}, "after": {"long_job": None}}
+    assert result["diff"]["before"] == {} and result["diff"]["after"] == {}  # no job before, none after

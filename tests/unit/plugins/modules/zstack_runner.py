@@ -8,7 +8,7 @@ __all__ = ["connection", "operations", "prepare", "run"]
 
 
 def connection(handle):
-    return zstack_helpers.connection(handle, poll_interval=0.05, poll_max_interval=0.2)
+    return zstack_helpers.connection(handle)
 
 
 def run(main, handle, check_mode=False, diff=False, **args):
