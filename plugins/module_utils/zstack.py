@@ -30,11 +30,10 @@ import email.utils
 import hashlib
 import hmac
 import json
-import os
 import uuid
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import AnsibleFallbackNotFound, env_fallback
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, quote_segment
@@ -492,26 +491,19 @@ def _inventories(body):
 
 
 # -- connection options (1:1 with plugins/doc_fragments/zstack.py) --------------------------------
-
-def nonempty_env_fallback(*names):
-    """env_fallback that takes an EMPTY variable as unset: AWX injects an empty string for every
-    credential field left blank, and the login options' required_together / mutually_exclusive
-    rules would otherwise count an unused login (an empty ZSTACK_USERNAME beside an AccessKey) as given."""
-    for name in names:
-        if os.environ.get(name):
-            return os.environ[name]
-    raise AnsibleFallbackNotFound
-
+# An empty variable (AWX sets every injector variable, blank fields as "") counts as unset: the
+# module base removes it before the argspec reads it (_module.unset_empty_environment), so an
+# empty ZSTACK_USERNAME beside an AccessKey is not a second login for mutually_exclusive.
 
 def zstack_argument_spec():
     return dict(
         hostname=dict(type="str", required=True, fallback=(env_fallback, ["ZSTACK_HOST"])),
         port=dict(type="int", default=8080, fallback=(env_fallback, ["ZSTACK_PORT"])),
         protocol=dict(type="str", default="http", choices=["http", "https"], fallback=(env_fallback, ["ZSTACK_PROTOCOL"])),
-        username=dict(type="str", fallback=(nonempty_env_fallback, ["ZSTACK_USERNAME"])),
-        password=dict(type="str", no_log=True, fallback=(nonempty_env_fallback, ["ZSTACK_PASSWORD"])),
-        access_key_id=dict(type="str", no_log=False, fallback=(nonempty_env_fallback, ["ZSTACK_ACCESS_KEY_ID"])),
-        access_key_secret=dict(type="str", no_log=True, fallback=(nonempty_env_fallback, ["ZSTACK_ACCESS_KEY_SECRET"])),
+        username=dict(type="str", fallback=(env_fallback, ["ZSTACK_USERNAME"])),
+        password=dict(type="str", no_log=True, fallback=(env_fallback, ["ZSTACK_PASSWORD"])),
+        access_key_id=dict(type="str", no_log=False, fallback=(env_fallback, ["ZSTACK_ACCESS_KEY_ID"])),
+        access_key_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["ZSTACK_ACCESS_KEY_SECRET"])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["ZSTACK_VALIDATE_CERTS"])),
         ca_cert=dict(type="path", fallback=(env_fallback, ["ZSTACK_CA_CERT"])),
     )

@@ -108,16 +108,16 @@ def _zstack_ps_rows(result):
     vm, args = result.get("vm") or {}, _args(result)
     volumes = result.get("moved_volumes") or []
     return [{"object": _name(vm) or args.get("vm"), "id": _ident(vm),
-             "from": ", ".join(sorted({_text(v.get("from")) for v in volumes if v.get("from")})),
-             "to": ", ".join(sorted({_text(v.get("to")) for v in volumes if v.get("to")}))
-             or _text(args.get("target_primary_storage") or args.get("primary_storage")),
+             "from": ", ".join(sorted({v.get("from_name") or v.get("from") for v in volumes if v.get("from")})),
+             "to": _text(result.get("target_primary_storage")) or _text(args.get("target_primary_storage")),
              "jobs": _jobs(result.get("job_uuid"), result.get("long_job_uuid"))}]
 
 
 def _zstack_v2v_rows(result):
     vm, args, job = result.get("vm") or {}, _args(result), result.get("long_job") or {}
-    return [{"object": _name(vm) or args.get("vm") or args.get("name"), "id": _ident(vm) or result.get("vm_uuid", ""),
-             "from": args.get("url") or "", "to": _text(args.get("primary_storage") or args.get("primary_storage_uuid")),
+    references = result.get("references") or {}
+    return [{"object": _name(vm) or args.get("vm"), "id": _ident(vm) or result.get("vm_uuid", ""),
+             "from": args.get("url") or "", "to": _text(references.get("primary_storage") or args.get("primary_storage")),
              "jobs": _jobs(result.get("job_uuid"), _ident(job))}]
 
 

@@ -29,7 +29,7 @@ def report_run(ansible, zstack, directory, tasks, **kwargs):
 
 
 def migrate(name, vm, storage):
-    return {"name": name, MODULE: {"vm": vm, "primary_storage": storage}, "ignore_errors": True}
+    return {"name": name, MODULE: {"vm": vm, "target_primary_storage": storage}, "ignore_errors": True}
 
 
 @pytest.fixture()
