@@ -92,6 +92,28 @@ def _args(result):
 
 
 # -- per module: the objects of one result ----------------------------------------------------------
+ID_KEYS = ("uuid", "id", "moref", "instance_uuid")
+
+
+def _bulk_rows(result):
+    """The per-object entries of a bulk result (``vms``: name, id key, outcome, from, to, jobs, error,
+    started, ended), the shape every module that handles many objects returns."""
+    rows = []
+    for entry in result.get("vms") or []:
+        ident = next((str(entry[k]) for k in ID_KEYS if entry.get(k)), "")
+        jobs = entry.get("jobs") if isinstance(entry.get("jobs"), list) else _jobs(entry.get("task"), entry.get("job"))
+        rows.append({"object": entry.get("name") or ident, "id": ident, "from": _text(entry.get("from")),
+                     "to": _text(entry.get("to")), "outcome": entry.get("outcome") or entry.get("action") or "",
+                     "jobs": jobs, "error": entry.get("error") or "",
+                     "started": entry.get("started"), "ended": entry.get("ended")})
+    return rows
+
+
+def _is_bulk(result):
+    entries = result.get("vms")
+    return isinstance(entries, list) and bool(entries) and all(isinstance(e, dict) and "outcome" in e for e in entries)
+
+
 def _nsx_rows(result):
     rows = []
     for vm in result.get("vms") or []:
@@ -178,7 +200,8 @@ def object_rows(module, result, started, ended, host=None, task_args=None):
         result = dict(result, _task_args={k: v for k, v in task_args.items()
                                           if k in IDENTIFYING and isinstance(v, (str, int, list))})
     try:
-        rows = EXTRACTORS.get(module, _fallback_rows)(result) or _fallback_rows(result)
+        extract = _bulk_rows if _is_bulk(result) else EXTRACTORS.get(module, _fallback_rows)
+        rows = extract(result) or _fallback_rows(result)
     except (AttributeError, KeyError, TypeError, ValueError):  # a result of an unexpected shape still gets a row
         rows = _fallback_rows(result)
     out = []
@@ -193,7 +216,8 @@ def object_rows(module, result, started, ended, host=None, task_args=None):
             "platform": platform_of(module), "module": module, "host": host or "",
             "object": str(row.get("object") or ""), "id": str(row.get("id") or ""),
             "from": str(row.get("from") or ""), "to": str(row.get("to") or ""), "outcome": row["outcome"],
-            "start": started, "end": ended, "duration": round(max(0.0, ended - started), 1),
+            "start": row.get("started") or started, "end": row.get("ended") or ended,
+            "duration": round(max(0.0, (row.get("ended") or ended) - (row.get("started") or started)), 1),
             "jobs": [str(j) for j in row.get("jobs") or []], "error": str(row.get("error") or ""),
             "check_mode": bool(result.get("_check_mode")),
         })

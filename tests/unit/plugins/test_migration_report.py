@@ -57,3 +57,15 @@ def test_html_is_escaped_self_contained_and_has_one_bar_per_object():
 
 def test_json_round_trips():
     assert json.loads(report.render_json(sample()))["objects"][0]["jobs"] == ["j1"]
+
+
+def test_bulk_results_give_their_own_times_and_jobs():
+    result = {"changed": True, "vms": [
+        {"name": "web-01", "uuid": "u1", "outcome": "migrated", "from": "ps-a (1)", "to": "ps-b (2)", "jobs": ["j1", "l1"],
+         "error": "", "started": 110.0, "ended": 125.5},
+        {"name": "web-02", "uuid": "u2", "outcome": "unchanged", "from": "ps-b (2)", "to": "ps-b (2)", "jobs": [],
+         "error": "", "started": None, "ended": None}]}
+    first, second = report.object_rows("zstack_ps_migrate", result, 100.0, 130.0)
+    assert (first["object"], first["id"], first["start"], first["end"], first["duration"]) == ("web-01", "u1", 110.0, 125.5, 15.5)
+    assert first["jobs"] == ["j1", "l1"] and first["to"] == "ps-b (2)"
+    assert (second["outcome"], second["start"], second["end"]) == ("unchanged", 100.0, 130.0)
