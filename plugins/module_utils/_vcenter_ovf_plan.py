@@ -261,6 +261,50 @@ def summary_properties(summary):
     return props
 
 
+# -- readable output ---------------------------------------------------------------------------
+def label(name, ident):
+    """'esx-02 (host-31)': the name with its id beside it; the id alone when the name is unknown or is the id."""
+    if not ident:
+        return name
+    if not name or name == ident:
+        return ident
+    return "%s (%s)" % (name, ident)
+
+
+def entity(ident, name):
+    """An object of a result: ``{"id", "name"}``."""
+    return {"id": ident, "name": name}
+
+
+def placement_result(resolved, names):
+    """RESOLVED ({option: id}, network_mappings {ovf network: id}) with names beside the ids."""
+    out = {}
+    for key, value in resolved.items():
+        if key == "network_mappings":
+            out[key] = {ovf: entity(ident, names.get(ident)) for ovf, ident in value.items()}
+        elif value:
+            out[key] = entity(value, names.get(value))
+    return out
+
+
+def placement_diff(resolved, names):
+    """The placement part of a deploy's diff: only what is set, each as 'name (id)'."""
+    out = {}
+    for key in ("datacenter", "cluster", "host", "resource_pool", "folder", "datastore"):
+        if resolved.get(key):
+            out[key] = label(names.get(resolved[key]), resolved[key])
+    if resolved.get("network_mappings"):
+        out["network_mappings"] = {ovf: label(names.get(ident), ident)
+                                   for ovf, ident in sorted(resolved["network_mappings"].items())}
+    return out
+
+
+def all_ids(resolved):
+    """Every id of a resolved placement (to read their names in one go)."""
+    ids = [value for key, value in resolved.items() if key != "network_mappings" and value]
+    return ids + list((resolved.get("network_mappings") or {}).values())
+
+
 def prefer_exact(name, named):
     """NAMED is [(id, name)] matched case-insensitively (real vCenter's find); keep exact-case ones if any."""
     exact = [entry for entry in named if entry[1] == name]

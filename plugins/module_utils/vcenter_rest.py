@@ -43,6 +43,28 @@ _PATHS = {
     "version": {plan.API: "/api/appliance/system/version", plan.REST: "/rest/appliance/system/version"},
 }
 
+# Each API operation named once, as the vSphere Automation API reference names it (service, operation):
+# every message about a call uses these, so the same call reads the same way everywhere.
+OP_LOGIN = "cis.session create"
+OP_LOGOUT = "cis.session delete"
+OP_VERSION = "appliance.system.version get"
+OP_FIND_LIBRARY = "content.library find"
+OP_GET_LIBRARY = "content.library get"
+OP_LIST_ITEMS = "content.library.item list"
+OP_FIND_ITEM = "content.library.item find"
+OP_GET_ITEM = "content.library.item get"
+OP_FILTER = "vcenter.ovf.library_item filter"
+OP_DEPLOY = "vcenter.ovf.library_item deploy"
+OP_CREATE = "vcenter.ovf.library_item create"
+OP_POWER_GET = "vcenter.vm.power get"
+OP_POWER_START = "vcenter.vm.power start"
+
+
+def op_list(kind):
+    """The list operation of an inventory kind (``vcenter.datastore list`` ...)."""
+    return "vcenter.%s list" % kind.replace("-", "_")
+
+
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 # Options added to the vSphere connection options (documented 1:1 in doc_fragments/vcenter_rest.py).
@@ -77,6 +99,9 @@ class VcenterRestClient(RestClient):
         self.deploy_timeout = deploy_timeout
         self._version = False  # not read yet
 
+    list_operation = staticmethod(op_list)
+    power_on_operation = OP_POWER_START
+
     # -- hooks -----------------------------------------------------------------------------
     def parse_error(self, response):
         return parse_error(response.body)
@@ -96,7 +121,7 @@ class VcenterRestClient(RestClient):
             expect = (404,) if self.family is None and family == plan.API else None
             try:
                 response = self.request("POST", _PATHS["session"][family], headers=headers, expect=expect,
-                                        operation="log in to vCenter REST (%s)" % _PATHS["session"][family],
+                                        operation=OP_LOGIN,
                                         relogin=False)
             except _errors.AuthError as error:
                 if error.status == 401:
@@ -106,7 +131,7 @@ class VcenterRestClient(RestClient):
                 continue  # no /api on this server: the legacy family serves everything
             token = response.body.get("value") if isinstance(response.body, dict) else response.body
             if not isinstance(token, str) or not token:
-                raise _errors.ApiError("no session id in the login answer", operation="log in to vCenter REST",
+                raise _errors.ApiError("no session id in the login answer", operation=OP_LOGIN,
                                        status=response.status)
             self.family = family
             self.redact.add(token)
@@ -114,14 +139,14 @@ class VcenterRestClient(RestClient):
             self.session.headers["vmware-api-session-id"] = token
             return token
         raise _errors.ApiError("the server has no vSphere Automation REST endpoint (/api and /rest both 404)",
-                               operation="log in to vCenter REST", status=404)
+                               operation=OP_LOGIN, status=404)
 
     def logout(self):
         """DELETE the session (sessions are a limited resource); an already-gone session is fine."""
         if self.token is None:
             return
         try:
-            self.request("DELETE", _PATHS["session"][self.family], expect=(401,), operation="log out of vCenter REST",
+            self.request("DELETE", _PATHS["session"][self.family], expect=(401,), operation=OP_LOGOUT,
                          relogin=False)
         finally:
             self.token = None
@@ -173,7 +198,7 @@ class VcenterRestClient(RestClient):
         """
         if self._version is False:
             try:
-                response = self.get(self.path("version"), operation="read the vCenter version")
+                response = self.get(self.path("version"), operation=OP_VERSION)
                 data = self.value(response)
             except _errors.ApiError:
                 data = None
@@ -184,12 +209,12 @@ class VcenterRestClient(RestClient):
     def find_libraries(self, name):
         spec = {"name": name}
         response = self.post(self.path("library"), self.struct("spec", spec), params=self.action("find"),
-                             operation="find content library", resource="'%s'" % name, idempotent=True)
+                             operation=OP_FIND_LIBRARY, resource="'%s'" % name, idempotent=True)
         return self.ids(response)
 
     def get_library(self, library_id):
         """The library, or None when there is no such id (404, also vcsim's plain-text one)."""
-        response = self.get(self.path("library", library_id), expect=(404,), operation="read content library",
+        response = self.get(self.path("library", library_id), expect=(404,), operation=OP_GET_LIBRARY,
                             resource=library_id)
         return self.value(response) if response.ok else None
 
@@ -198,12 +223,12 @@ class VcenterRestClient(RestClient):
         if library_id:
             spec["library_id"] = library_id
         response = self.post(self.path("item"), self.struct("spec", spec), params=self.action("find"),
-                             operation="find library item", resource="'%s'" % name, idempotent=True)
+                             operation=OP_FIND_ITEM, resource="'%s'" % name, idempotent=True)
         return self.ids(response)
 
     def get_item(self, item_id):
         """The item, or None when there is no such id (404, or 400 for a malformed one)."""
-        response = self.get(self.path("item", item_id), expect=(404, 400), operation="read library item",
+        response = self.get(self.path("item", item_id), expect=(404, 400), operation=OP_GET_ITEM,
                             resource=item_id)
         return self.value(response) if response.ok else None
 
@@ -213,7 +238,7 @@ class VcenterRestClient(RestClient):
         The document lists no ``GET library/{id}``, but ``GET item?library_id=`` is in it (and in vcsim).
         """
         response = self.get(self.path("item"), params={"library_id": library_id}, expect=(404, 400),
-                            operation="list library items", resource="library %s" % library_id)
+                            operation=OP_LIST_ITEMS, resource="library %s" % library_id)
         return response.ok
 
     def resolve_library(self, ref):
@@ -227,11 +252,11 @@ class VcenterRestClient(RestClient):
         ids = self.find_libraries(ref)
         if not ids and not _UUID.match(ref) and self.is_library(ref):
             return ref
-        named = [(i, self._library_name(i)) for i in ids] if len(ids) > 1 else [(i, ref) for i in ids]
+        named = [(i, self.library_name(i)) for i in ids] if len(ids) > 1 else [(i, ref) for i in ids]
         return _pick("content library", ref, plan.prefer_exact(ref, named))
 
-    def _library_name(self, library_id):
-        """The name of a library (to tell several find matches apart); None if the server does not say."""
+    def library_name(self, library_id):
+        """The name of a library (for results and to tell several find matches apart); None if the server does not say."""
         try:
             library = self.get_library(library_id)
         except _errors.ApiError:
@@ -261,14 +286,14 @@ class VcenterRestClient(RestClient):
             return None
         if library_id and item.get("library_id") not in (None, library_id):
             raise _errors.NotFoundError("library item %s is not in library %s" % (item_id, library_id),
-                                        operation="find library item", resource=item_id)
+                                        operation=OP_FIND_ITEM, resource=item_id)
         return dict(item, id=item.get("id") or item_id)
 
     # -- OVF ---------------------------------------------------------------------------------
     def filter_item(self, item_id, target):
         """The item's OvfSummary for TARGET (networks, EULAs, properties); validates the placement too."""
         response = self.post(self.path("ovf", item_id), {"target": target}, params=self.action("filter"),
-                             operation="validate OVF deployment (filter)", resource="library item %s" % item_id,
+                             operation=OP_FILTER, resource="library item %s" % item_id,
                              idempotent=True)
         summary = self.value(response)
         return summary if isinstance(summary, dict) else {}
@@ -288,7 +313,7 @@ class VcenterRestClient(RestClient):
             spec[eula_field] = spec.pop(plan.EULA_KEY)
         body = plan.deploy_body(self.family, target, spec, client_token=str(uuid.uuid4()))
         resource = "library item %s (VM '%s')" % (item_id, spec.get("name"))
-        operation = "deploy OVF"
+        operation = OP_DEPLOY
         try:
             try:
                 response = self._send_once(self.path("ovf", item_id), body, self.action("deploy"), operation,
@@ -338,7 +363,7 @@ class VcenterRestClient(RestClient):
         body = plan.create_body(source_vm_id, library_id, name, library_item_id, description, flags,
                                 client_token=str(uuid.uuid4()), family=self.family)
         resource = "VM %s -> library %s item '%s'" % (source_vm_id, library_id, name)
-        operation = "capture VM as OVF (create)"
+        operation = OP_CREATE
         try:
             response = self._send_once(self.path("ovf"), body, None, operation, resource, timeout)
         except _errors.MigrationError as error:
@@ -372,13 +397,13 @@ class VcenterRestClient(RestClient):
             if value in (None, [], ""):
                 continue
             params[key if self.family == plan.API else "filter." + key] = value
-        response = self.get(self.path("vcenter", kind), params=params, operation="list %s" % kind)
+        response = self.get(self.path("vcenter", kind), params=params, operation=op_list(kind))
         found = self.value(response)
         return [entry for entry in found if isinstance(entry, dict)] if isinstance(found, list) else []
 
     def power_state(self, vm_id):
         """POWERED_ON, POWERED_OFF or SUSPENDED (``GET .../vm/{vm}/power``)."""
-        response = self.get(self.path("vcenter", "vm", vm_id, "power"), operation="read the power state",
+        response = self.get(self.path("vcenter", "vm", vm_id, "power"), operation=OP_POWER_GET,
                             resource=vm_id)
         state = self.value(response)
         return state.get("state") if isinstance(state, dict) else None
@@ -387,9 +412,9 @@ class VcenterRestClient(RestClient):
         # Sent once: after an uncertain answer the caller reads the power state back before any resend.
         if self.family == plan.API:
             self.post(self.path("vcenter", "vm", vm_id, "power"), params={"action": "start"},
-                      operation="power on VM", resource=vm_id, once=True)
+                      operation=OP_POWER_START, resource=vm_id, once=True)
         else:
-            self.post(self.path("vcenter", "vm", vm_id, "power", "start"), operation="power on VM", resource=vm_id,
+            self.post(self.path("vcenter", "vm", vm_id, "power", "start"), operation=OP_POWER_START, resource=vm_id,
                       once=True)
 
 
@@ -425,10 +450,13 @@ def uncertain(error):
     return False
 
 
+FIND_OPS = {"content library": OP_FIND_LIBRARY, "library item": OP_FIND_ITEM}
+
+
 def _pick(what, ref, named, scope=""):
     if not named:
         raise _errors.NotFoundError("no %s named '%s'%s" % (what, ref, scope.replace(" (set 'library' to choose)", "")),
-                                    operation="find %s" % what, resource="'%s'" % ref)
+                                    operation=FIND_OPS.get(what, "find %s" % what), resource="'%s'" % ref)
     if len(named) > 1:
         raise _errors.ParameterError("%s '%s' is ambiguous%s: %d matches (ids %s)"
                                      % (what, ref, scope, len(named), ", ".join(sorted(i for i, dummy in named))))

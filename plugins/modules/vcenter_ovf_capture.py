@@ -12,7 +12,7 @@ version_added: 1.0.0
 description:
   - Exports a virtual machine into an OVF library item of a vCenter content library (the C(create)
     operation of the vSphere Automation REST API, C(/api) or the legacy C(/rest) family).
-  - Idempotent by item name. When the library already has an item named O(name), nothing is captured
+  - Idempotent by item name. When the library already has an item named O(item), nothing is captured
     and that item is adopted (RV(outcome=adopted)), unless O(overwrite=true).
   - With O(overwrite=true) the existing item's content is replaced by a new capture (every run
     captures again and reports a change). vCenter keeps the item's name and description.
@@ -35,7 +35,7 @@ options:
       - The VM to capture, by name, inventory path (with O(inventory_lookup=soap)) or managed object ID.
       - Names and IDs put into a URL path are percent-encoded, so C(/), C(?), C(&) or C(#) cannot change the
         request; values of dots only, control characters and bidirectional-override characters are refused
-        (the same holds for O(library), O(datacenter) and O(name)).
+        (the same holds for O(library), O(datacenter) and O(item)).
     type: str
     required: true
   datacenter:
@@ -47,9 +47,10 @@ options:
       - The content library to capture into, by name or ID.
     type: str
     required: true
-  name:
+  item:
     description:
-      - The name of the library item.
+      - The name of the library item to create (or, with O(overwrite=true), to update), as in
+        M(hybridcloud.migration.vcenter_ovf_deploy).
     type: str
     required: true
   description:
@@ -63,7 +64,7 @@ options:
     elements: str
   overwrite:
     description:
-      - Replace the content of an existing item named O(name) with a new capture of O(vm).
+      - Replace the content of an existing item named O(item) with a new capture of O(vm).
     type: bool
     default: false
   wait:
@@ -92,14 +93,14 @@ EXAMPLES = r"""
     vm: web01
     datacenter: DC-East
     library: Migration Templates
-    name: web01-template
+    item: web01-template
     description: web01 as of the migration freeze
 
 - name: Refresh the template's content from the VM
   hybridcloud.migration.vcenter_ovf_capture:
     vm: vm-101
     library: Migration Templates
-    name: web01-template
+    item: web01-template
     overwrite: true
 """
 
@@ -108,12 +109,13 @@ library_item:
   description: The library item (new, overwritten or already present). In check mode the ID of a new item is null.
   returned: always
   type: dict
-  sample: {"id": "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9", "name": "web01-template", "library_id": "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f"}
+  sample: {"id": "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9", "name": "web01-template",
+           "library_id": "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f", "library_name": "Migration Templates"}
 vm:
-  description: The managed object ID of the captured VM.
+  description: The captured VM, its name and managed object ID.
   returned: always
-  type: str
-  sample: vm-101
+  type: dict
+  sample: {"name": "web01", "moref": "vm-101"}
 overwritten:
   description: Whether an existing item's content was replaced.
   returned: always
@@ -167,7 +169,7 @@ class VcenterOvfCapture(MigrationModule):
         vm=dict(type="str", required=True),
         datacenter=dict(type="str"),
         library=dict(type="str", required=True),
-        name=dict(type="str", required=True),
+        item=dict(type="str", required=True),
         description=dict(type="str"),
         flags=dict(type="list", elements="str"),
         overwrite=dict(type="bool", default=False),
@@ -182,26 +184,38 @@ class VcenterOvfCapture(MigrationModule):
         rest, inventory = self.client.rest, self.client.inventory
         self.rest = rest
         self.result.update(api_family=rest.family, vm=None, overwritten=False, adopted=False, answer_lost=False,
-                           outcome=None, library_item={"id": None, "name": params["name"], "library_id": None})
+                           outcome=None, library_item={"id": None, "name": params["item"], "library_id": None})
         with naming("library"):
             library_id = rest.resolve_library(params["library"])
         self.library_id = library_id
-        self.result["library_item"]["library_id"] = library_id
+        self.result["library_item"].update(library_id=library_id, library_name=rest.library_name(library_id))
         with naming("datacenter"):
             datacenter = inventory.resolve("datacenter", params["datacenter"]) if params["datacenter"] else None
         with naming("vm"):
             vm_id = inventory.resolve("vm", params["vm"], datacenter)
-        self.result["vm"] = vm_id
+        vm_name = inventory.names([vm_id]).get(vm_id) or params["vm"]
+        self.result["vm"] = {"name": vm_name, "moref": vm_id}
         # Real state: an item of that name, also one an interrupted run's capture is still writing.
         existing = self.existing_item()
         self.result["library_item"]["id"] = existing["id"] if existing else None
         if existing and not params["overwrite"]:
             self.result.update(adopted=True, outcome=plan.ADOPTED)
             return
-        before = {"library_item": existing["id"]} if existing else {}
-        after = {"library_item": existing["id"] if existing else params["name"], "source_vm": vm_id}
+        # The diff: a new item (its name, library, source) or new content for an existing one, names beside ids.
+        library = plan.label(self.result["library_item"]["library_name"], library_id)
+        source = plan.label(vm_name, vm_id)
+        if existing:
+            version = existing.get("content_version")
+            before = {"content": "content version %s" % version if version else "the item's current content"}
+            after = {"content": "captured again from VM %s" % source}
+        else:
+            before = {}
+            after = {"library_item": params["item"], "library": library, "source_vm": source}
+            if params["description"] is not None:
+                after["description"] = params["description"]
         if self.check_mode:
             self.changed(before=before, after=after)
+            self.diff_header(existing and existing["id"], library)
             return
 
         def reconcile():
@@ -210,10 +224,10 @@ class VcenterOvfCapture(MigrationModule):
         if self.deadline.remaining() <= 0:
             raise WaitTimeoutError("the timeout of %s passed during the lookups, before the capture was sent; "
                                    "nothing was captured" % format_seconds(params["timeout"]),
-                                   operation="capture VM as OVF (create)", resource="library item '%s'" % params["name"])
+                                   operation=vcenter_rest.OP_CREATE, resource="library item '%s'" % params["item"])
         read_timeout = self.deadline.remaining() if params["wait"] else min(self.deadline.remaining(), START_WINDOW)
         try:
-            item_id, lost = rest.create_item(vm_id, library_id, params["name"],
+            item_id, lost = rest.create_item(vm_id, library_id, params["item"],
                                              library_item_id=existing["id"] if existing else None,
                                              description=params["description"], flags=params["flags"],
                                              reconcile=reconcile, timeout=max(read_timeout, 1.0))
@@ -225,11 +239,15 @@ class VcenterOvfCapture(MigrationModule):
             if not found or not plan.is_duplicate_name("%s %s" % (error, error.code)):
                 raise
             self.warn("library item '%s' appeared while this run captured it (%s); adopted %s"
-                      % (params["name"], error.message, found["id"]))
+                      % (params["item"], error.message, found["id"]))
             self.result["library_item"]["id"] = found["id"]
             self.result.update(adopted=True, outcome=plan.ADOPTED)
             return
-        self.changed(before=before, after=dict(after, library_item=item_id))
+        if existing:
+            self.changed(before=before, after=after)
+        else:
+            self.changed(before=before, after=dict(after, library_item=plan.label(params["item"], item_id)))
+        self.diff_header(existing and item_id, library)
         self.result["library_item"]["id"] = item_id
         self.result.update(overwritten=bool(existing), answer_lost=lost,
                            outcome=plan.OVERWRITTEN if existing else plan.CAPTURED)
@@ -238,16 +256,22 @@ class VcenterOvfCapture(MigrationModule):
             raise WaitTimeoutError(
                 "the capture of VM %s did not answer within the timeout of %s; library item %s ('%s') exists and its "
                 "capture may still be running. Re-run the task: the item is adopted, never captured again"
-                % (vm_id, format_seconds(params["timeout"]), item_id, params["name"]),
-                operation="capture VM as OVF (create)", resource="library item '%s'" % params["name"])
+                % (source, format_seconds(params["timeout"]), item_id, params["item"]),
+                operation=vcenter_rest.OP_CREATE, resource="library item '%s'" % params["item"])
         if lost and not params["wait"]:
             self.result["outcome"] = plan.STARTED
         elif lost:
             self.warn("the answer to the capture call was lost; library item %s was found afterwards" % item_id)
 
+    def diff_header(self, item_id, library):
+        """An overwrite's diff shows the content only; its header says which item."""
+        if item_id and "diff" in self.result:
+            header = "library item %s in library %s" % (plan.label(self.params["item"], item_id), library)
+            self.result["diff"].update(before_header=header, after_header=header)
+
     def existing_item(self):
         try:
-            return self.rest.resolve_item(self.params["name"], self.library_id)
+            return self.rest.resolve_item(self.params["item"], self.library_id)
         except NotFoundError:
             return None
 
@@ -263,14 +287,14 @@ class VcenterOvfCapture(MigrationModule):
             return found["id"] if changed else None
         try:
             return wait_for(look, min(self.deadline.remaining(), RECONCILE_WINDOW), backoff=PollBackoff(),
-                            what="library item '%s'" % self.params["name"])
+                            what="library item '%s'" % self.params["item"])
         except WaitTimeoutError:
             return None
 
     def validate(self):
         # Called by the base before the session is opened: nothing is sent for bad input.
         params = self.params
-        for option in ("vm", "datacenter", "library", "name"):
+        for option in ("vm", "datacenter", "library", "item"):
             if params[option] is not None:
                 self.check_name(option, params[option])
                 problem = plan.id_like_problem(params[option])

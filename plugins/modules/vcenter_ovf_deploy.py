@@ -14,7 +14,7 @@ description:
     vSphere Automation REST API (C(/api) or the legacy C(/rest) family).
   - Every name (datacenter, cluster, host, resource pool, folder, datastore, networks, library, item)
     is resolved to an ID first; a name that matches more than one object is an error.
-  - Idempotent by VM name. When a VM with O(name) already exists in the target folder, nothing is
+  - Idempotent by VM name. When a VM named O(vm) already exists in the target folder, nothing is
     deployed; that VM is adopted (and powered on with O(power_on=true)).
   - The deploy call is synchronous and can take hours for large disks. It is sent once per VM, never
     repeated. After any uncertain answer (a lost connection, a read timeout, an HTTP 5xx or 429) the
@@ -49,7 +49,7 @@ options:
         (the same holds for every other name option).
     type: str
     required: true
-  name:
+  vm:
     description:
       - The name of the new VM. Also the key for idempotency within the target folder.
       - At most 80 characters. C(/), the backslash and C(%) are refused (vCenter stores them escaped, so the VM
@@ -58,6 +58,7 @@ options:
         encoded query strings only.
     type: str
     required: true
+    aliases: [vm_name]
   datacenter:
     description:
       - The datacenter to deploy into (name or managed object ID). Other names are looked up inside it.
@@ -161,7 +162,7 @@ EXAMPLES = r"""
     password: "{{ vcenter_password }}"
     library: Migration Templates
     item: ubuntu-22.04
-    name: web01-migrated
+    vm: web01-migrated
     datacenter: DC-East
     cluster: Prod
     folder: Migrated
@@ -179,7 +180,7 @@ EXAMPLES = r"""
   hybridcloud.migration.vcenter_ovf_deploy:
     inventory_lookup: rest
     item: 3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d
-    name: db01-migrated
+    vm: db01-migrated
     datacenter: datacenter-1
     resource_pool: resgroup-22
     accept_all_eula: true
@@ -220,21 +221,24 @@ outcome:
   type: str
   sample: adopted_and_waited
 library_item:
-  description: The library item used.
+  description: The library item used, and its library (name and ID of each).
   returned: always
   type: dict
-  sample: {"id": "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d", "name": "ubuntu-22.04", "library_id": "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f"}
+  sample: {"id": "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d", "name": "ubuntu-22.04",
+           "library_id": "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f", "library_name": "Migration Templates"}
 resolved:
-  description: The managed object IDs the names resolved to.
+  description:
+    - Where the VM goes, each object with its name and managed object ID (C(id), C(name)); only the options
+      that apply. O(network_mappings) maps each OVF network to such an object.
   returned: always
   type: dict
   sample:
-    datacenter: datacenter-1
-    cluster: domain-c8
-    resource_pool: resgroup-9
-    folder: group-v40
-    datastore: datastore-14
-    network_mappings: {"VM Network": "dvportgroup-20"}
+    datacenter: {"id": "datacenter-1", "name": "DC-East"}
+    cluster: {"id": "domain-c8", "name": "Prod"}
+    resource_pool: {"id": "resgroup-9", "name": "Resources"}
+    folder: {"id": "group-v40", "name": "Migrated"}
+    datastore: {"id": "datastore-14", "name": "east-vsan"}
+    network_mappings: {"VM Network": {"id": "dvportgroup-20", "name": "Backend"}}
 api_family:
   description: The REST URL family used (V(api) or V(rest)).
   returned: always
@@ -271,7 +275,7 @@ class VcenterOvfDeploy(MigrationModule):
     argument_spec = dict(
         library=dict(type="str"),
         item=dict(type="str", required=True),
-        name=dict(type="str", required=True),
+        vm=dict(type="str", required=True, aliases=["vm_name"]),
         datacenter=dict(type="str", required=True),
         cluster=dict(type="str"),
         resource_pool=dict(type="str"),
@@ -298,28 +302,31 @@ class VcenterOvfDeploy(MigrationModule):
         rest, inventory = self.client.rest, self.client.inventory
         self.inventory = inventory
         self.result.update(api_family=rest.family, powered_on=False, outcome=None,
-                           vm={"name": params["name"], "moref": None, "adopted": False, "answer_lost": False,
+                           vm={"name": params["vm"], "moref": None, "adopted": False, "answer_lost": False,
                                "power_state": None})
 
         with naming("library"):
             library_id = rest.resolve_library(params["library"]) if params["library"] else None
         with naming("item"):
             item = rest.resolve_item(params["item"], library_id)
-        self.result["library_item"] = {"id": item["id"], "name": item.get("name"),
-                                       "library_id": item.get("library_id") or library_id}
+        library_id = item.get("library_id") or library_id
+        self.result["library_item"] = {"id": item["id"], "name": item.get("name"), "library_id": library_id,
+                                       "library_name": rest.library_name(library_id) if library_id else None}
         resolved = resolve_placement(
             inventory, params["datacenter"], cluster=params["cluster"], resource_pool=params["resource_pool"],
             host=params["host"], folder=params["folder"], datastore=params["datastore"],
             network_mappings=params["network_mappings"])
-        self.result["resolved"] = resolved
+        self.names = inventory.names(plan.all_ids(resolved))
+        self.result["resolved"] = plan.placement_result(resolved, self.names)
         self.folder = resolved["folder"]
+        self.folder_label = plan.label(self.names.get(self.folder), self.folder)
 
         # 1. Real state, including a deploy still running (its VM is registered from the start).
-        existing = inventory.vms_in_folder(params["name"], self.folder)
+        existing = inventory.vms_in_folder(params["vm"], self.folder)
         if existing:
             if len(existing) > 1:
                 self.warn("%d VMs named '%s' are in folder %s; using %s"
-                          % (len(existing), params["name"], self.folder, existing[0]))
+                          % (len(existing), params["vm"], self.folder_label, existing[0]))
             self.result["vm"].update(moref=existing[0], adopted=True)
             self.result["outcome"] = plan.ADOPTED
             self.finish(existing[0])
@@ -332,20 +339,24 @@ class VcenterOvfDeploy(MigrationModule):
                                          params["accept_all_eula"])
         if problems:
             self.fail_parameter(*problems[0])
-        self.after = {"vm": params["name"], "library_item": item["id"], "target": target}
+        # The diff names everything (name and id); only what the deploy sets, nothing "unchanged".
+        self.after = dict({"vm": params["vm"], "library_item": plan.label(item.get("name"), item["id"])},
+                          **plan.placement_diff(resolved, self.names))
+        if params["power_on"]:
+            self.after["power_state"] = "POWERED_ON"
         if self.check_mode:
             self.changed(before={}, after=self.after)
             return
 
         spec = plan.deployment_spec(
-            rest.family, params["name"], params["accept_all_eula"], annotation=params["annotation"],
+            rest.family, params["vm"], params["accept_all_eula"], annotation=params["annotation"],
             datastore_id=resolved.get("datastore"), storage_provisioning=params["storage_provisioning"],
             network_mappings=resolved["network_mappings"], ovf_properties=params["ovf_properties"],
             deployment_option=params["deployment_option"])
         if self.deadline.remaining() <= 0:
             raise WaitTimeoutError("the timeout of %s passed during the lookups, before the deploy was sent; nothing "
-                                   "was deployed" % format_seconds(params["timeout"]), operation="deploy OVF",
-                                   resource="VM '%s'" % params["name"])
+                                   "was deployed" % format_seconds(params["timeout"]), operation=vcenter_rest.OP_DEPLOY,
+                                   resource="VM '%s'" % params["vm"])
         vm_id, lost = self.deploy(rest, item["id"], target, spec)
         if vm_id is None:
             return  # a concurrent deploy of the same name won; adopted
@@ -358,8 +369,8 @@ class VcenterOvfDeploy(MigrationModule):
             raise WaitTimeoutError(
                 "the deploy of VM '%s' did not answer within the timeout of %s; VM %s is in folder %s and its deploy "
                 "may still be running. Re-run the task to wait for it: the VM is adopted, never deployed again"
-                % (params["name"], format_seconds(params["timeout"]), vm_id, self.folder), operation="deploy OVF",
-                resource="VM '%s'" % params["name"])
+                % (params["vm"], format_seconds(params["timeout"]), vm_id, self.folder_label), operation=vcenter_rest.OP_DEPLOY,
+                resource="VM '%s'" % params["vm"])
         if lost and not params["wait"]:
             self.result["outcome"] = plan.STARTED
             if params["power_on"]:
@@ -369,7 +380,7 @@ class VcenterOvfDeploy(MigrationModule):
             return
         if lost:
             self.warn("the answer to the deploy call was lost; VM %s was found by name in folder %s"
-                      % (vm_id, self.folder))
+                      % (vm_id, self.folder_label))
         self.finish(vm_id)
 
     def deploy(self, rest, item_id, target, spec):
@@ -378,11 +389,11 @@ class VcenterOvfDeploy(MigrationModule):
 
         def reconcile():
             def look():
-                found = self.inventory.vms_in_folder(params["name"], self.folder)
+                found = self.inventory.vms_in_folder(params["vm"], self.folder)
                 return found[0] if found else None
             try:
                 return wait_for(look, min(self.deadline.remaining(), RECONCILE_WINDOW), backoff=PollBackoff(),
-                                what="VM '%s' in folder %s" % (params["name"], self.folder))
+                                what="VM '%s' in folder %s" % (params["vm"], self.folder_label))
             except WaitTimeoutError:
                 return None
 
@@ -393,11 +404,11 @@ class VcenterOvfDeploy(MigrationModule):
             if isinstance(error, ApiError) and error.status != 400:
                 raise  # uncertain answers were reconciled by the client already
             # vCenter said no (200 succeeded:false, or 400); decide from a re-read whether anything is there now.
-            found = self.inventory.vms_in_folder(params["name"], self.folder)
+            found = self.inventory.vms_in_folder(params["vm"], self.folder)
             if found and plan.is_duplicate_name("%s %s" % (error, error.code or "")):
                 # Another run deployed the same name between our look and our call: adopt it.
                 self.warn("VM '%s' appeared in folder %s while this run deployed it (%s); adopted %s"
-                          % (params["name"], self.folder, error.message, found[0]))
+                          % (params["vm"], self.folder_label, error.message, found[0]))
                 self.result["vm"].update(moref=found[0], adopted=True)
                 self.result["outcome"] = plan.ADOPTED
                 self.finish(found[0])
@@ -413,16 +424,22 @@ class VcenterOvfDeploy(MigrationModule):
         params = self.params
         state = self.read_power_state(vm_id)
         if params["power_on"] and state != "POWERED_ON":
-            before = {"vm": vm_id, "power_state": state}
             if self.check_mode:
-                self.changed(before=before, after=dict(before, power_state="POWERED_ON"))
+                self.power_diff(vm_id, state)
                 return
             outcome = self.power_on(vm_id)
             if outcome == STARTED:
                 self.result["powered_on"] = True
-                self.changed(before=before, after=dict(before, power_state="POWERED_ON"))
+                self.power_diff(vm_id, state)
             state = self.read_power_state(vm_id)
         self.result["vm"]["power_state"] = state
+
+    def power_diff(self, vm_id, state):
+        """A change of the power state only: the diff shows that field, the header says which VM."""
+        self.changed(before={"power_state": state or "unknown"}, after={"power_state": "POWERED_ON"})
+        if "diff" in self.result:
+            header = "VM %s in folder %s" % (plan.label(self.params["vm"], vm_id), self.folder_label)
+            self.result["diff"].update(before_header=header, after_header=header)
 
     def power_on(self, vm_id):
         """Start VM_ID; while vCenter refuses because its deploy is still running, wait (within the deadline)."""
@@ -439,9 +456,9 @@ class VcenterOvfDeploy(MigrationModule):
             raise WaitTimeoutError(
                 "VM %s ('%s') in folder %s is still held by its deploy: vCenter refuses to power it on (%s). %s; re-run "
                 "the task to keep waiting: the VM is adopted, never deployed again"
-                % (vm_id, params["name"], self.folder, error.api_message or "busy",
+                % (vm_id, params["vm"], self.folder_label, error.api_message or "busy",
                    "gave up after the timeout of %s" % format_seconds(params["timeout"])),
-                operation="power on VM", resource=vm_id)
+                operation=self.inventory.power_on_operation, resource=plan.label(params["vm"], vm_id))
         if attempts > 1 and self.result["outcome"] == plan.ADOPTED:
             self.result["outcome"] = plan.ADOPTED_AND_WAITED
         return outcome
@@ -456,10 +473,10 @@ class VcenterOvfDeploy(MigrationModule):
     def validate(self):
         # Called by the base before the session is opened: nothing is sent for bad input.
         params = self.params
-        self.check_name("name", params["name"], "VM name")
-        problem = plan.vm_name_problem(params["name"])
+        self.check_name("vm", params["vm"], "VM name")
+        problem = plan.vm_name_problem(params["vm"])
         if problem:
-            self.fail_parameter("name", problem)
+            self.fail_parameter("vm", problem)
         for option in NAME_OPTIONS:
             if params[option] is not None:
                 self.check_name(option, params[option])

@@ -38,16 +38,16 @@ def emulator_defaults(vc):
 
 def test_capture_idempotent_check_mode_and_overwrite(vcenter_rest_emulator, ansible):
     vc = vcenter_rest_emulator
-    args = dict(vm="web01", datacenter="DC-East", library="Migration Templates", name="web01-template",
+    args = dict(vm="web01", datacenter="DC-East", library="Migration Templates", item="web01-template",
                 description="web01 at the freeze")
     run = ansible.play([task("check", check=True, **args), task("capture", **args), task("again", **args),
                         task("overwrite", overwrite=True, **args),
-                        task("overwrite seeded", merged(args, name="UBUNTU-22.04", overwrite=True)),
+                        task("overwrite seeded", merged(args, item="UBUNTU-22.04", overwrite=True)),
                         task("unknown vm", merged(args, vm="no-such-vm"))],
                        module_defaults=emulator_defaults(vc), verbosity=4)
     check, first, again = run.result("check"), run.result("capture"), run.result("again")
     assert check["changed"] is True and check["library_item"]["id"] is None, check
-    assert first["changed"] is True and first["vm"] == "vm-101" and first["library_item"]["id"], first
+    assert first["changed"] is True and first["vm"] == {"name": "web01", "moref": "vm-101"} and first["library_item"]["id"], first
     assert again["changed"] is False and again["library_item"]["id"] == first["library_item"]["id"], again
     overwrite = run.result("overwrite")
     assert overwrite["changed"] is True and overwrite["overwritten"] is True
@@ -68,9 +68,9 @@ def test_capture_idempotent_check_mode_and_overwrite(vcenter_rest_emulator, ansi
 BAD_INPUT = [
     ("port too big", dict(port=65536), "parameter 'port' must be between 1 and 65535, got 65536"),
     ("timeout zero", dict(timeout=0), "parameter 'timeout' must be at least 1, got 0"),
-    ("empty name", dict(name=""), "parameter 'name' must be a non-empty name"),
-    ("name dots", dict(name=".."), "parameter 'name' must not consist of dots only"),
-    ("name with bidi", dict(name="tpl\u202egpj"), "parameter 'name' contains the control or formatting character U+202E"),
+    ("empty name", dict(item=""), "parameter 'item' must be a non-empty name"),
+    ("name dots", dict(item=".."), "parameter 'item' must not consist of dots only"),
+    ("name with bidi", dict(item="tpl\u202egpj"), "parameter 'item' contains the control or formatting character U+202E"),
     ("vm with control", dict(vm="web\u000701"), "parameter 'vm' contains the control"),
     ("library with newline", dict(library="Golden\nImages"), "parameter 'library' contains the control"),
     ("flag with control", dict(flags=["EXTRA\u0000CONFIG"]), "parameter 'flags' contains the control"),
@@ -83,7 +83,7 @@ BAD_INPUT = [
 
 def test_bad_input_table(vcenter_rest_emulator, ansible):
     vc = vcenter_rest_emulator
-    base = dict(vm="web01", datacenter="DC-East", library="Golden Images", name="bad-input-capture")
+    base = dict(vm="web01", datacenter="DC-East", library="Golden Images", item="bad-input-capture")
     tasks = []
     for title, change, dummy in BAD_INPUT:
         entry = task(title, merged(base, **{k: v for k, v in change.items() if k != "port"}))
@@ -117,10 +117,10 @@ def test_vcsim_capture(sim, ansible):
     vm = sim.info["vms"][0]
     args = dict(hostname=sim.host, port=sim.port, username=sim.username, password=sim.password,
                 ca_cert=sim.cert_path, vm=vm["name"], datacenter=lib.datacenter, library=lib.library_name,
-                name="captured")
+                item="captured")
     run = ansible.play([task("capture", **args), task("again", **args), task("overwrite", overwrite=True, **args)])
     first, again, overwrite = run.result("capture"), run.result("again"), run.result("overwrite")
-    assert first["changed"] is True and first["api_family"] == "rest" and first["vm"] == vm["moref"], first
+    assert first["changed"] is True and first["api_family"] == "rest" and first["vm"]["moref"] == vm["moref"], first
     assert again["changed"] is False and again["library_item"]["id"] == first["library_item"]["id"], again
     # vcsim answers an overwrite with 200 and an empty body.
     assert overwrite["changed"] is True and overwrite["library_item"]["id"] == first["library_item"]["id"], overwrite

@@ -152,3 +152,23 @@ def test_id_like_problem(value, bad):
 ])
 def test_is_duplicate_name(text, duplicate):
     assert plan.is_duplicate_name(text) is duplicate
+
+
+def test_label_puts_the_id_beside_the_name():
+    assert plan.label("esx-02", "host-31") == "esx-02 (host-31)"
+    assert plan.label(None, "host-31") == "host-31" and plan.label("host-31", "host-31") == "host-31"
+    assert plan.label("web01", None) == "web01"
+
+
+def test_placement_result_and_diff_name_every_object_and_leave_out_what_is_unset():
+    resolved = {"datacenter": "datacenter-1", "resource_pool": "resgroup-9", "folder": "group-v40",
+                "network_mappings": {"VM Network": "dvportgroup-20"}}
+    names = {"datacenter-1": "DC-East", "resgroup-9": "Resources", "group-v40": "Migrated", "dvportgroup-20": "Backend"}
+    assert plan.placement_result(resolved, names) == {
+        "datacenter": {"id": "datacenter-1", "name": "DC-East"}, "resource_pool": {"id": "resgroup-9", "name": "Resources"},
+        "folder": {"id": "group-v40", "name": "Migrated"},
+        "network_mappings": {"VM Network": {"id": "dvportgroup-20", "name": "Backend"}}}
+    assert plan.placement_diff(resolved, names) == {
+        "datacenter": "DC-East (datacenter-1)", "resource_pool": "Resources (resgroup-9)", "folder": "Migrated (group-v40)",
+        "network_mappings": {"VM Network": "Backend (dvportgroup-20)"}}
+    assert sorted(plan.all_ids(resolved)) == ["datacenter-1", "dvportgroup-20", "group-v40", "resgroup-9"]
