@@ -497,10 +497,21 @@ def open_vcenter(module):
     params = module.params
     options = vsphere.connection_params(params)  # hostname, username, password: required by the argspec
     redactor = Redactor([options["password"]], on_secret=module.register_secret)
+    proxy = vsphere.proxy_url(options)
     rest = VcenterRestClient(options["hostname"], options["username"], options["password"], port=options["port"],
                              api_family=params["api_family"], validate_certs=options["validate_certs"],
-                             ca_path=options["ca_path"], redactor=redactor)
-    rest.login()  # first: the family decides what inventory_lookup=auto uses
+                             ca_path=options["ca_path"], redactor=redactor,
+                             proxies={"http": proxy, "https": proxy} if proxy else None)
+    try:
+        rest.login()  # first: the family decides what inventory_lookup=auto uses
+    except _errors.TransportError as error:
+        rest.close()
+        if proxy:
+            # Through a proxy, "refused" or a failed tunnel is about the proxy as often as about vCenter.
+            raise _errors.ParameterError("parameter 'proxy_host' (with proxy_port) %s:%s did not lead to vCenter %s:%s: %s"
+                                         % (options["proxy_host"], options["proxy_port"], options["hostname"],
+                                            options["port"], error))
+        raise
     if inventory_kind(params["inventory_lookup"], rest.family) == "rest":
         inventory = RestInventory(rest)
     else:
@@ -510,4 +521,6 @@ def open_vcenter(module):
 
 # The vSphere connection options (fragment hybridcloud.migration.vsphere) serve SOAP and REST alike;
 # REST_ARGUMENT_SPEC adds the REST-only ones (fragment hybridcloud.migration.vcenter_rest).
-CONNECTION = Connection(dict(vsphere.VSPHERE_ARGSPEC, **REST_ARGUMENT_SPEC), open_vcenter, ranges={"port": (1, 65535)})
+CONNECTION = Connection(dict(vsphere.VSPHERE_ARGSPEC, **REST_ARGUMENT_SPEC), open_vcenter,
+                        ranges={"port": (1, 65535), "proxy_port": (1, 65535)},
+                        required_together=vsphere.PROXY_REQUIRED_TOGETHER)
