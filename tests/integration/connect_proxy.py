@@ -17,7 +17,7 @@ class _Handler(socketserver.BaseRequestHandler):
             head += chunk
         line = head.split(b"\r\n", 1)[0].decode("latin-1")
         method, target = (line.split() + ["", ""])[:2]
-        host, _, port = target.rpartition(":")
+        host, dummy, port = target.rpartition(":")
         if method != "CONNECT" or host.strip("[]") not in ("127.0.0.1", "localhost") or not port.isdigit():
             proxy.refused.append(line)
             self.request.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
@@ -40,7 +40,7 @@ class _Handler(socketserver.BaseRequestHandler):
         sockets = [client, upstream]
         try:
             while True:
-                readable, _, broken = select.select(sockets, [], sockets, 60)
+                readable, dummy, broken = select.select(sockets, [], sockets, 60)
                 if broken or not readable:
                     return
                 for sock in readable:
