@@ -41,6 +41,7 @@ _PATHS = {
     "ovf": {plan.API: "/api/vcenter/ovf/library-item", plan.REST: "/rest/com/vmware/vcenter/ovf/library-item"},
     "vcenter": {plan.API: "/api/vcenter", plan.REST: "/rest/vcenter"},
     "version": {plan.API: "/api/appliance/system/version", plan.REST: "/rest/appliance/system/version"},
+    "policies": {plan.API: "/api/vcenter/storage/policies", plan.REST: "/rest/vcenter/storage/policies"},
 }
 
 # Each API operation named once, as the vSphere Automation API reference names it (service, operation):
@@ -58,6 +59,7 @@ OP_DEPLOY = "vcenter.ovf.library_item deploy"
 OP_CREATE = "vcenter.ovf.library_item create"
 OP_POWER_GET = "vcenter.vm.power get"
 OP_POWER_START = "vcenter.vm.power start"
+OP_LIST_POLICIES = "vcenter.storage.policies list"
 
 
 def op_list(kind):
@@ -388,6 +390,39 @@ class VcenterRestClient(RestClient):
                 "the server reported success but named no library item (no ovf_library_item_id), and no item named "
                 "'%s' is in the library" % name, operation=operation, resource=resource, status=response.status)
         return item_id, False
+
+    # -- storage policies ---------------------------------------------------------------------
+    def list_storage_policies(self):
+        """[(id, name)] of the VM storage policies, or None when the server has no such list (vcsim: 404)."""
+        response = self.get(self.path("policies"), expect=(404,), operation=OP_LIST_POLICIES)
+        if not response.ok:
+            return None
+        found = self.value(response)
+        return [(p.get("policy"), p.get("name")) for p in found if isinstance(p, dict) and p.get("policy")] \
+            if isinstance(found, list) else []
+
+    def resolve_storage_policy(self, ref):
+        """(id, name) of the storage policy REF (a name, else an id); NotFoundError / ParameterError (ambiguous).
+
+        Policy names are unique on vCenter but compared exactly. A server without the policy list
+        (vcsim) takes a UUID-shaped REF as an id (name unknown) and refuses names.
+        """
+        policies = self.list_storage_policies()
+        if policies is None:
+            if _UUID.match(ref):
+                return ref, None
+            raise _errors.NotFoundError("cannot look up storage policy '%s' by name: the server has no storage policy "
+                                        "list (give the policy's id)" % ref, operation=OP_LIST_POLICIES,
+                                        resource="vCenter %s" % self.base_url)
+        named = [(i, name) for i, name in policies if name == ref] or [(i, name) for i, name in policies if i == ref]
+        if not named:
+            raise _errors.NotFoundError("no storage policy '%s' (the policies: %s)"
+                                        % (ref, ", ".join(sorted(str(n) for dummy, n in policies)) or "none"),
+                                        operation=OP_LIST_POLICIES, resource="vCenter %s" % self.base_url)
+        if len(named) > 1:
+            raise _errors.ParameterError("storage policy '%s' is ambiguous: %d policies have that name (ids %s); give "
+                                         "the id" % (ref, len(named), ", ".join(sorted(i for i, dummy in named))))
+        return named[0]
 
     # -- inventory over REST (real vCenter and the emulator; vcsim has none) ---------------------
     def list_inventory(self, kind, **filters):

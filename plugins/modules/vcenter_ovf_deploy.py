@@ -86,7 +86,52 @@ options:
     type: str
   datastore:
     description:
-      - The datastore for the VM's files and disks (name or ID). Without it vCenter picks one.
+      - The default datastore of the new VM (name or ID), the C(default_datastore_id) of the deploy's
+        C(deployment_spec); not part of the placement C(target) (resource pool, host, folder).
+      - It takes the VM's files and every disk that O(storage_mappings) does not place. Without it (and
+        without O(storage_profile)) vCenter picks one.
+    type: str
+  storage_profile:
+    description:
+      - A VM storage policy for all the VM's disks (name or ID; C(storage_profile_id) of the C(deployment_spec)).
+        Names are looked up with C(GET /api/vcenter/storage/policies) and compared exactly.
+      - A server without that list (the vCenter simulator) takes the policy's ID only.
+    type: str
+  storage_mappings:
+    description:
+      - Places the disks of each OVF storage group (C(storage_mappings) of the C(deployment_spec)): on a datastore,
+        or by a storage policy, with its own provisioning.
+      - The groups are checked against the ones the item declares (the C(storage_groups) that vCenter's
+        C(filter) reports) before anything is deployed, like O(network_mappings); a group the item does not have
+        is refused, and so is a group of the item left without a mapping when neither O(datastore) nor
+        O(storage_profile) is given to take it.
+    type: list
+    elements: dict
+    suboptions:
+      storage_group:
+        description: The OVF storage group (its ID in the descriptor's C(StorageGroupSection)).
+        type: str
+        required: true
+      datastore:
+        description: The datastore of the group's disks (name or ID). Exactly one of O(storage_mappings[].datastore)
+          and O(storage_mappings[].storage_profile).
+        type: str
+      storage_profile:
+        description: The storage policy of the group's disks (name or ID).
+        type: str
+      provisioning:
+        description: The disk provisioning of the group. Without it, O(storage_provisioning) or the OVF's own.
+        type: str
+        choices: [thin, thick, eagerZeroedThick]
+  flags:
+    description:
+      - Deployment flags (C(flags) of the C(deployment_spec)), as listed by vCenter's C(vcenter.ovf.import_flag list)
+        operation for the target resource pool.
+    type: list
+    elements: str
+  locale:
+    description:
+      - The locale of the OVF descriptor's messages (for example V(de_DE)); C(locale) of the C(deployment_spec).
     type: str
   storage_provisioning:
     description:
@@ -176,6 +221,25 @@ EXAMPLES = r"""
     power_on: true
   register: deployed
 
+- name: A database appliance, its data disks by a storage policy, its logs on their own datastore
+  hybridcloud.migration.vcenter_ovf_deploy:
+    library: Migration Templates
+    item: sql-appliance
+    vm: sql01
+    datacenter: DC-East
+    cluster: Prod
+    datastore: east-vsan
+    storage_profile: vSAN Default Storage Policy
+    storage_mappings:
+      - storage_group: sql-data
+        storage_profile: Gold
+      - storage_group: sql-logs
+        datastore: east-nfs01
+        provisioning: thin
+    flags: [LAX]
+    locale: en_US
+    accept_all_eula: true
+
 - name: Same, with the connection from the environment and REST-only lookups (no pyVmomi)
   hybridcloud.migration.vcenter_ovf_deploy:
     inventory_lookup: rest
@@ -229,7 +293,8 @@ library_item:
 resolved:
   description:
     - Where the VM goes, each object with its name and managed object ID (C(id), C(name)); only the options
-      that apply. O(network_mappings) maps each OVF network to such an object.
+      that apply. O(network_mappings) maps each OVF network to such an object, O(storage_mappings) each OVF
+      storage group to its C(type) (C(DATASTORE) or C(STORAGE_PROFILE)), that object and its C(provisioning).
   returned: always
   type: dict
   sample:
@@ -239,6 +304,10 @@ resolved:
     folder: {"id": "group-v40", "name": "Migrated"}
     datastore: {"id": "datastore-14", "name": "east-vsan"}
     network_mappings: {"VM Network": {"id": "dvportgroup-20", "name": "Backend"}}
+    storage_profile: {"id": "aa6d5a82-1c88-45da-85d3-3d74b91a5bad", "name": "vSAN Default Storage Policy"}
+    storage_mappings:
+      sql-data: {"type": "STORAGE_PROFILE", "storage_profile": {"id": "c4f1e9a0-7b2d-4e8f-9a61-5d3c2b1a0f9e", "name": "Gold"}}
+      sql-logs: {"type": "DATASTORE", "datastore": {"id": "datastore-15", "name": "east-nfs01"}, "provisioning": "thin"}
 api_family:
   description: The REST URL family used (V(api) or V(rest)).
   returned: always
@@ -267,7 +336,7 @@ RECONCILE_WINDOW = 30.0
 # wait=false: how long the deploy call is given to answer before the run returns with the deploy running.
 START_WINDOW = 10.0
 NAME_OPTIONS = ("library", "item", "datacenter", "cluster", "resource_pool", "host", "folder", "datastore",
-                "deployment_option")
+                "deployment_option", "storage_profile", "locale")
 
 
 class VcenterOvfDeploy(MigrationModule):
@@ -282,6 +351,15 @@ class VcenterOvfDeploy(MigrationModule):
         host=dict(type="str"),
         folder=dict(type="str"),
         datastore=dict(type="str"),
+        storage_profile=dict(type="str"),
+        storage_mappings=dict(type="list", elements="dict", options=dict(
+            storage_group=dict(type="str", required=True),
+            datastore=dict(type="str"),
+            storage_profile=dict(type="str"),
+            provisioning=dict(type="str", choices=list(plan.STORAGE_PROVISIONING)),
+        ), mutually_exclusive=[["datastore", "storage_profile"]], required_one_of=[["datastore", "storage_profile"]]),
+        flags=dict(type="list", elements="str"),
+        locale=dict(type="str"),
         storage_provisioning=dict(type="str", choices=list(plan.STORAGE_PROVISIONING)),
         network_mappings=dict(type="dict"),
         ovf_properties=dict(type="dict"),
@@ -316,8 +394,11 @@ class VcenterOvfDeploy(MigrationModule):
             inventory, params["datacenter"], cluster=params["cluster"], resource_pool=params["resource_pool"],
             host=params["host"], folder=params["folder"], datastore=params["datastore"],
             network_mappings=params["network_mappings"])
-        self.names = inventory.names(plan.all_ids(resolved))
-        self.result["resolved"] = plan.placement_result(resolved, self.names)
+        storage = self.resolve_storage(rest, inventory, resolved["datacenter"])
+        self.names = inventory.names(plan.all_ids(resolved) + storage["datastores"])
+        self.names.update(storage["policy_names"])
+        self.result["resolved"] = dict(plan.placement_result(resolved, self.names),
+                                       **plan.storage_result(storage["profile"], storage["mappings"], self.names))
         self.folder = resolved["folder"]
         self.folder_label = plan.label(self.names.get(self.folder), self.folder)
 
@@ -336,12 +417,15 @@ class VcenterOvfDeploy(MigrationModule):
         target = plan.deploy_target(resolved["resource_pool"], self.folder, resolved.get("host"))
         summary = rest.filter_item(item["id"], target)
         problems = plan.summary_problems(summary, params["network_mappings"], params["ovf_properties"],
-                                         params["accept_all_eula"])
+                                         params["accept_all_eula"], storage_mappings=storage["mappings"],
+                                         storage_default=params["datastore"] or params["storage_profile"])
         if problems:
             self.fail_parameter(*problems[0])
         # The diff names everything (name and id); only what the deploy sets, nothing "unchanged".
         self.after = dict({"vm": params["vm"], "library_item": plan.label(item.get("name"), item["id"])},
                           **plan.placement_diff(resolved, self.names))
+        self.after.update(plan.storage_diff(storage["profile"], storage["mappings"], self.names))
+        self.after.update({key: params[key] for key in ("flags", "locale") if params[key]})
         if params["power_on"]:
             self.after["power_state"] = "POWERED_ON"
         if self.check_mode:
@@ -352,7 +436,8 @@ class VcenterOvfDeploy(MigrationModule):
             rest.family, params["vm"], params["accept_all_eula"], annotation=params["annotation"],
             datastore_id=resolved.get("datastore"), storage_provisioning=params["storage_provisioning"],
             network_mappings=resolved["network_mappings"], ovf_properties=params["ovf_properties"],
-            deployment_option=params["deployment_option"])
+            deployment_option=params["deployment_option"], storage_profile_id=storage["profile"],
+            storage_mappings=storage["mappings"], flags=params["flags"], locale=params["locale"])
         if self.deadline.remaining() <= 0:
             raise WaitTimeoutError("the timeout of %s passed during the lookups, before the deploy was sent; nothing "
                                    "was deployed" % format_seconds(params["timeout"]), operation=vcenter_rest.OP_DEPLOY,
@@ -382,6 +467,30 @@ class VcenterOvfDeploy(MigrationModule):
             self.warn("the answer to the deploy call was lost; VM %s was found by name in folder %s"
                       % (vm_id, self.folder_label))
         self.finish(vm_id)
+
+    def resolve_storage(self, rest, inventory, datacenter):
+        """storage_profile and storage_mappings with every name resolved (datastores in DATACENTER)."""
+        params = self.params
+        out = {"profile": None, "mappings": {}, "datastores": [], "policy_names": {}}
+
+        def policy(ref, option):
+            with naming(option):
+                ident, name = rest.resolve_storage_policy(ref)
+            out["policy_names"][ident] = name
+            return ident
+
+        if params["storage_profile"]:
+            out["profile"] = policy(params["storage_profile"], "storage_profile")
+        for entry in params["storage_mappings"] or []:
+            datastore_id = None
+            if entry["datastore"]:
+                with naming("storage_mappings"):
+                    datastore_id = inventory.resolve("datastore", entry["datastore"], datacenter)
+                out["datastores"].append(datastore_id)
+            profile_id = policy(entry["storage_profile"], "storage_mappings") if entry["storage_profile"] else None
+            out["mappings"][entry["storage_group"]] = plan.storage_group_mapping(datastore_id, profile_id,
+                                                                                 entry["provisioning"])
+        return out
 
     def deploy(self, rest, item_id, target, spec):
         """Send the deploy once; return (vm_id, answer_lost), or (None, False) when another deploy won."""
@@ -483,6 +592,17 @@ class VcenterOvfDeploy(MigrationModule):
                 problem = plan.id_like_problem(params[option])
                 if problem:
                     self.fail_parameter(option, problem)
+        seen = set()
+        for entry in params["storage_mappings"] or []:
+            self.check_name("storage_mappings", entry["storage_group"], "storage group")
+            if entry["storage_group"] in seen:
+                self.fail_parameter("storage_mappings", "maps storage group '%s' twice" % entry["storage_group"])
+            seen.add(entry["storage_group"])
+            for key in ("datastore", "storage_profile"):
+                if entry[key] is not None:
+                    self.check_name("storage_mappings", entry[key], key.replace("_", " "))
+        for flag in params["flags"] or []:
+            self.check_name("flags", flag, "flag")
         for option in ("network_mappings", "ovf_properties"):
             for key, value in (params[option] or {}).items():
                 self.check_name(option, key, "key")

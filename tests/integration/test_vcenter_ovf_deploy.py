@@ -360,3 +360,24 @@ def test_vcsim_quirks_fail_clearly(sim, ansible):
     bad = run.result("bad password")
     assert failed(bad) and "login" in bad["msg"], bad
     assert "wrong-password" not in run.output and "Traceback" not in run.output
+
+
+def test_vcsim_takes_the_whole_deployment_spec(sim, ansible):
+    """vcsim ignores storage_profile_id and storage_mappings (vcenter_rest.md section 6) and has no policy list:
+    a policy id is sent as it is, a policy name fails naming the parameter; flags and locale are accepted."""
+    lib = sim.library
+    policy = "aa6d5a82-1c88-45da-85d3-3d74b91a5bad"
+    args = dict(library=lib.library_name, item=lib.item_name, vm="ovf-spec", datacenter=lib.datacenter,
+                cluster=lib.cluster, datastore="LocalDS_0", storage_profile=policy, flags=["LAX"], locale="en_US",
+                storage_mappings=[{"storage_group": "group1", "datastore": "LocalDS_0", "provisioning": "thin"}],
+                accept_all_eula=True)
+    run = ansible.play([task("check", check=True, **args), task("deploy", **args), task("again", **args),
+                        task("policy by name", **dict(args, vm="ovf-spec-2", storage_profile="Gold"))],
+                       module_defaults=vcsim_defaults(sim))
+    check, first, again = run.result("check"), run.result("deploy"), run.result("again")
+    assert check["changed"] is True and check["resolved"]["storage_profile"] == {"id": policy, "name": None}, check
+    assert first["changed"] is True and first["outcome"] == "deployed", first
+    assert first["resolved"]["storage_mappings"]["group1"]["datastore"]["name"] == "LocalDS_0"
+    assert again["changed"] is False and again["vm"]["moref"] == first["vm"]["moref"], again
+    by_name = run.result("policy by name")
+    assert failed(by_name) and "parameter 'storage_profile'" in by_name["msg"], by_name

@@ -172,3 +172,50 @@ def test_placement_result_and_diff_name_every_object_and_leave_out_what_is_unset
         "datacenter": "DC-East (datacenter-1)", "resource_pool": "Resources (resgroup-9)", "folder": "Migrated (group-v40)",
         "network_mappings": {"VM Network": "Backend (dvportgroup-20)"}}
     assert sorted(plan.all_ids(resolved)) == ["datacenter-1", "dvportgroup-20", "group-v40", "resgroup-9"]
+
+
+def test_deployment_spec_carries_storage_flags_and_locale_in_each_family():
+    mappings = {"data": plan.storage_group_mapping(storage_profile_id="p-1"),
+                "logs": plan.storage_group_mapping(datastore_id="datastore-15", provisioning="thin")}
+    api = plan.deployment_spec(plan.API, "vm1", True, storage_profile_id="p-0", storage_mappings=mappings,
+                               flags=["LAX"], locale="de_DE", datastore_id="datastore-14")
+    assert api["storage_mappings"] == {"data": {"type": "STORAGE_PROFILE", "storage_profile_id": "p-1"},
+                                       "logs": {"type": "DATASTORE", "datastore_id": "datastore-15", "provisioning": "thin"}}
+    assert api["storage_profile_id"] == "p-0" and api["flags"] == ["LAX"] and api["locale"] == "de_DE"
+    assert api["default_datastore_id"] == "datastore-14"
+    rest = plan.deployment_spec(plan.REST, "vm1", True, storage_mappings=mappings)
+    assert [entry["key"] for entry in rest["storage_mappings"]] == ["data", "logs"]
+    assert "flags" not in rest and "locale" not in rest and "storage_profile_id" not in rest
+
+
+@pytest.mark.parametrize("groups, mappings, default, problem", [
+    (["data", "logs"], {"data": {}, "logs": {}}, None, None),
+    (["data", "logs"], {"data": {}}, "datastore", None),
+    (["data", "logs"], {"data": {}}, None, "leaves the item's storage groups logs without a mapping"),
+    (["data"], {"data": {}, "temp": {}}, None, "names OVF storage groups the item does not have: temp"),
+    ([], {"data": {}}, None, "maps storage groups, but the item has none"),
+    (None, {"data": {}}, None, None),  # vcsim: no storage_groups in the summary, nothing to check against
+    (["data"], {}, None, None),  # no mappings: vCenter places every group itself
+])
+def test_storage_groups_are_checked_against_the_mappings(groups, mappings, default, problem):
+    summary = {"name": "x"} if groups is None else {"storage_groups": groups}
+    problems = plan.summary_problems(summary, None, None, True, storage_mappings=mappings, storage_default=default)
+    if problem is None:
+        assert problems == []
+    else:
+        assert problems and problems[0][0] == "storage_mappings" and problem in problems[0][1]
+
+
+def test_storage_result_and_diff_name_each_object():
+    mappings = {"logs": plan.storage_group_mapping(datastore_id="datastore-15", provisioning="thin"),
+                "data": plan.storage_group_mapping(storage_profile_id="p-1")}
+    names = {"datastore-15": "east-nfs01", "p-1": "Gold", "p-0": "vSAN"}
+    assert plan.storage_result("p-0", mappings, names) == {
+        "storage_profile": {"id": "p-0", "name": "vSAN"},
+        "storage_mappings": {"logs": {"type": "DATASTORE", "datastore": {"id": "datastore-15", "name": "east-nfs01"},
+                                      "provisioning": "thin"},
+                             "data": {"type": "STORAGE_PROFILE", "storage_profile": {"id": "p-1", "name": "Gold"}}}}
+    assert plan.storage_diff("p-0", mappings, names) == {
+        "storage_profile": "vSAN (p-0)",
+        "storage_mappings": {"data": "storage policy Gold (p-1)", "logs": "datastore east-nfs01 (datastore-15), thin"}}
+    assert plan.storage_result(None, {}, names) == {} and plan.storage_diff(None, {}, names) == {}
