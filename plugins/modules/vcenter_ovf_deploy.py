@@ -99,8 +99,8 @@ options:
     type: str
   storage_mappings:
     description:
-      - Places the disks of each OVF storage group (C(storage_mappings) of the C(deployment_spec)): on a datastore,
-        or by a storage policy, with its own provisioning.
+      - Places the disks of each OVF storage group (C(storage_mappings) of the C(deployment_spec)) on a datastore
+        or by a storage policy, each group with its own provisioning.
       - The groups are checked against the ones the item declares (the C(storage_groups) that vCenter's
         C(filter) reports) before anything is deployed, like O(network_mappings); a group the item does not have
         is refused, and so is a group of the item left without a mapping when neither O(datastore) nor

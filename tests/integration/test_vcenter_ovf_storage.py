@@ -14,6 +14,11 @@ STORAGE = dict(datastore="east-vsan", storage_profile="vSAN Default Storage Poli
                                  {"storage_group": "sql-logs", "datastore": "east-nfs01", "provisioning": "thin"}])
 
 
+def merged(base, **changes):
+    """BASE with CHANGES applied (a new dict)."""
+    return {**base, **changes}
+
+
 @pytest.fixture
 def vc(vcenter_rest_emulator):
     vcenter_rest_emulator.admin.action("deploy-duration", {"seconds": 0.2})
@@ -53,7 +58,7 @@ def vm_named(vc, name):
 
 @pytest.mark.parametrize("family", ["api", "rest"])
 def test_whole_deployment_spec_check_deploy_rerun(vc, ansible, family):
-    args = dict(BASE, **STORAGE)
+    args = merged(BASE, **STORAGE)
     run = ansible.play([task("check", check=True, **args)], module_defaults=defaults(vc, api_family=family), diff=True)
     check = run.result("check")
     assert check["changed"] is True and changes(vc) == [], check
@@ -86,7 +91,7 @@ def test_whole_deployment_spec_check_deploy_rerun(vc, ansible, family):
 
 
 def test_ids_work_as_well_as_names(vc, ansible):
-    args = dict(BASE, vm="sql02", storage_profile=VSAN,
+    args = merged(BASE, storage_profile=VSAN, vm="sql02",
                 storage_mappings=[{"storage_group": "sql-data", "datastore": "datastore-15"},
                                   {"storage_group": "sql-logs", "storage_profile": GOLD}])
     run = ansible.play([task("deploy", **args)], module_defaults=defaults(vc))
@@ -97,7 +102,7 @@ def test_ids_work_as_well_as_names(vc, ansible):
 
 
 def test_a_storage_group_left_unmapped_goes_to_the_default_datastore(vc, ansible):
-    args = dict(BASE, vm="sql03", datastore="east-vsan",
+    args = merged(BASE, vm="sql03", datastore="east-vsan",
                 storage_mappings=[{"storage_group": "sql-data", "datastore": "east-nfs01"}])
     result = ansible.play([task("deploy", **args)], module_defaults=defaults(vc)).result("deploy")
     assert result["changed"] is True, result
@@ -133,14 +138,14 @@ def test_a_storage_group_left_unmapped_goes_to_the_default_datastore(vc, ansible
                                                  "provisioning": "fat"}]), "provisioning"),
 ])
 def test_bad_storage_input_fails_naming_the_parameter_before_any_call(vc, ansible, title, extra, message):
-    result = ansible.play([task(title, **dict(BASE, vm="sql-bad", **extra))], module_defaults=defaults(vc)).result(title)
+    result = ansible.play([task(title, **merged(BASE, vm="sql-bad", **extra))], module_defaults=defaults(vc)).result(title)
     assert failed(result) and message in result["msg"], result
     assert "storage_mappings" in result["msg"] or "storage_profile" in result["msg"], result
     assert changes(vc) == []
 
 
 def test_unknown_policy_names_the_parameter(vc, ansible):
-    result = ansible.play([task("t", **dict(BASE, vm="sql-bad", storage_profile="Platinum"))],
+    result = ansible.play([task("t", **merged(BASE, vm="sql-bad", storage_profile="Platinum"))],
                           module_defaults=defaults(vc)).result("t")
     assert failed(result) and "parameter 'storage_profile'" in result["msg"] and "Gold" in result["msg"], result
     assert changes(vc) == []
