@@ -372,7 +372,7 @@ def test_vcsim_takes_the_whole_deployment_spec(sim, ansible):
                 storage_mappings=[{"storage_group": "group1", "datastore": "LocalDS_0", "provisioning": "thin"}],
                 accept_all_eula=True)
     run = ansible.play([task("check", check=True, **args), task("deploy", **args), task("again", **args),
-                        task("policy by name", **merged(args, vm="ovf-spec-2", storage_profile="Gold"))],
+                        task("policy by name", **{**args, "vm": "ovf-spec-2", "storage_profile": "Gold"})],
                        module_defaults=vcsim_defaults(sim))
     check, first, again = run.result("check"), run.result("deploy"), run.result("again")
     assert check["changed"] is True and check["resolved"]["storage_profile"] == {"id": policy, "name": None}, check

@@ -92,8 +92,8 @@ def test_whole_deployment_spec_check_deploy_rerun(vc, ansible, family):
 
 def test_ids_work_as_well_as_names(vc, ansible):
     args = merged(BASE, storage_profile=VSAN, vm="sql02",
-                storage_mappings=[{"storage_group": "sql-data", "datastore": "datastore-15"},
-                                  {"storage_group": "sql-logs", "storage_profile": GOLD}])
+                  storage_mappings=[{"storage_group": "sql-data", "datastore": "datastore-15"},
+                                    {"storage_group": "sql-logs", "storage_profile": GOLD}])
     run = ansible.play([task("deploy", **args)], module_defaults=defaults(vc))
     result = run.result("deploy")
     assert result["changed"] is True, result
@@ -103,7 +103,7 @@ def test_ids_work_as_well_as_names(vc, ansible):
 
 def test_a_storage_group_left_unmapped_goes_to_the_default_datastore(vc, ansible):
     args = merged(BASE, vm="sql03", datastore="east-vsan",
-                storage_mappings=[{"storage_group": "sql-data", "datastore": "east-nfs01"}])
+                  storage_mappings=[{"storage_group": "sql-data", "datastore": "east-nfs01"}])
     result = ansible.play([task("deploy", **args)], module_defaults=defaults(vc)).result("deploy")
     assert result["changed"] is True, result
     assert set(vm_named(vc, "sql03")["storage_mappings"]) == {"sql-data"}
