@@ -36,6 +36,7 @@ BUSY_FAULTS = ("TaskInProgress", "InvalidState", "ResourceInUse")
 # What start() found: the VM was started, was already on, or is held by a deploy still running.
 STARTED, ALREADY, BUSY = "started", "already_on", "busy"
 SOAP_POWER_ON = "PowerOnVM_Task"  # the vSphere API's name of the SOAP power-on
+SOAP_RETRIEVE = "RetrievePropertiesEx"  # ... and of the bulk read
 SOAP_POWER_STATES = {"poweredOn": "POWERED_ON", "poweredOff": "POWERED_OFF", "suspended": "SUSPENDED"}
 
 
@@ -179,6 +180,34 @@ class SoapInventory:
                 self._names[moref._moId] = props.get("name")
         return {i: self._names.get(i) for i in ids}
 
+    def datastore_cluster(self, ref, datacenter):
+        """(id, name, members) of the datastore cluster (StoragePod) REF (name or id) in DATACENTER.
+
+        MEMBERS: [{"id", "name", "free_space", "capacity", "accessible", "maintenance"}], read in one call.
+        """
+        rows = self.soap.retrieve(vim.StoragePod, ["name", "childEntity"], container=self._moref(datacenter))
+        matches = [(moref, props) for moref, props in rows if props.get("name") == ref or moref._moId == ref]
+        if not matches:
+            raise _errors.NotFoundError("no datastore cluster '%s' in datacenter %s (the datastore clusters: %s)"
+                                        % (ref, datacenter, ", ".join(sorted(p.get("name") or m._moId for m, p in rows))
+                                           or "none"), operation=SOAP_RETRIEVE, resource="StoragePod '%s'" % ref)
+        if len(matches) > 1:
+            raise _errors.ParameterError("datastore cluster '%s' is ambiguous, matches: %s (give a moref)"
+                                         % (ref, ", ".join(sorted(m._moId for m, dummy in matches))))
+        pod, props = matches[0]
+        pod_id = self._remember(pod)
+        self._names[pod_id] = props.get("name")
+        members = []
+        stores = list(props.get("childEntity") or [])
+        paths = ["name", "summary.freeSpace", "summary.capacity", "summary.accessible", "summary.maintenanceMode"]
+        for moref, info in (self.soap.retrieve(vim.Datastore, paths, objects=stores) if stores else []):
+            ident = self._remember(moref)
+            self._names[ident] = info.get("name")
+            members.append({"id": ident, "name": info.get("name"), "free_space": info.get("summary.freeSpace"),
+                            "capacity": info.get("summary.capacity"), "accessible": info.get("summary.accessible", True),
+                            "maintenance": info.get("summary.maintenanceMode")})
+        return pod_id, props.get("name"), members
+
     def _vm(self, vm_id):
         return self._objects.get(vm_id) or vim.VirtualMachine(vm_id, self.soap.stub)
 
@@ -245,6 +274,10 @@ class RestInventory:
     @property
     def power_on_operation(self):
         return self.rest.power_on_operation
+
+    def datastore_cluster(self, ref, datacenter):
+        raise _errors.ParameterError("parameter 'datastore_cluster' needs inventory_lookup=soap: the vSphere Automation "
+                                     "REST API lists no datastore clusters (nor their members' free space)")
 
     def names(self, ids):
         """{id: name} of IDS as the lookups saw them (no extra call)."""

@@ -331,7 +331,7 @@ def placement_result(resolved, names):
 def placement_diff(resolved, names):
     """The placement part of a deploy's diff: only what is set, each as 'name (id)'."""
     out = {}
-    for key in ("datacenter", "cluster", "host", "resource_pool", "folder", "datastore"):
+    for key in ("datacenter", "cluster", "host", "resource_pool", "folder", "datastore_cluster", "datastore"):
         if resolved.get(key):
             out[key] = label(names.get(resolved[key]), resolved[key])
     if resolved.get("network_mappings"):
@@ -375,6 +375,31 @@ def storage_diff(profile_id, mappings, names):
                 text += ", %s" % mapping["provisioning"]
             out["storage_mappings"][group] = text
     return out
+
+
+GIB = float(1 << 30)
+
+
+def pick_datastore(cluster, members, needed):
+    """The member of datastore cluster CLUSTER (a label) to deploy to, and why: ``(member or None, reason)``.
+
+    MEMBERS: [{"id", "name", "free_space", "capacity", "accessible", "maintenance"}]; NEEDED: bytes the
+    item needs (its library size; 0 when unknown). The usable member (accessible, not in maintenance) with
+    the most free space wins, if that is at least NEEDED; ties go to the name, so a re-run picks the same.
+    """
+    usable = [m for m in members if m.get("accessible", True) and m.get("maintenance") in (None, "normal")]
+    roomy = sorted((m for m in usable if (m.get("free_space") or 0) >= needed),
+                   key=lambda m: (-(m.get("free_space") or 0), m.get("name") or "", m["id"]))
+    size = "%.1f GiB" % (needed / GIB) if needed else "an unknown size"
+    if not roomy:
+        seen = ", ".join("%s: %.1f GiB free%s" % (label(m.get("name"), m["id"]), (m.get("free_space") or 0) / GIB,
+                                                  "" if m in usable else " (unusable: inaccessible or in maintenance)")
+                         for m in members) or "no member datastores"
+        return None, ("no member of datastore cluster %s has room for the item (%s): %s" % (cluster, size, seen))
+    chosen = roomy[0]
+    free = (chosen.get("free_space") or 0) / GIB
+    return chosen, ("%s has the most free space (%.1f GiB) of the %d usable members of datastore cluster %s, enough "
+                    "for the item (%s)" % (label(chosen.get("name"), chosen["id"]), free, len(usable), cluster, size))
 
 
 def all_ids(resolved):

@@ -91,6 +91,18 @@ options:
       - It takes the VM's files and every disk that O(storage_mappings) does not place. Without it (and
         without O(storage_profile)) vCenter picks one.
     type: str
+  datastore_cluster:
+    description:
+      - A datastore cluster (Storage DRS pod; name or ID) to deploy to instead of one O(datastore), in vmware.vmware's
+        spelling. The module picks the member datastore with the most free space, if that is at least the size of
+        the library item (its C(size) in the content library), among the members that are accessible and not in
+        maintenance mode; ties go to the name, so a re-run picks the same one.
+      - The chosen datastore becomes the deploy's C(default_datastore_id); RV(datastore_choice) says which and why,
+        also in check mode.
+      - Needs the SOAP lookups (O(inventory_lookup=soap), the default with the legacy C(/rest) family): the REST API
+        lists no datastore clusters.
+      - Storage DRS's own recommendation (C(RecommendDatastores)) is not asked for.
+    type: str
   storage_profile:
     description:
       - A VM storage policy for all the VM's disks (name or ID; C(storage_profile_id) of the C(deployment_spec)).
@@ -308,6 +320,19 @@ resolved:
     storage_mappings:
       sql-data: {"type": "STORAGE_PROFILE", "storage_profile": {"id": "c4f1e9a0-7b2d-4e8f-9a61-5d3c2b1a0f9e", "name": "Gold"}}
       sql-logs: {"type": "DATASTORE", "datastore": {"id": "datastore-15", "name": "east-nfs01"}, "provisioning": "thin"}
+datastore_choice:
+  description:
+    - With O(datastore_cluster), the member datastore chosen (also in check mode), its free space and the bytes the
+      item needs (bytes; 0 when the library does not say), and why it was chosen.
+  returned: when O(datastore_cluster) is given and a member was chosen
+  type: dict
+  sample:
+    datastore_cluster: {"id": "group-p51", "name": "east-pod"}
+    datastore: {"id": "datastore-22", "name": "east-ds-02"}
+    free_space: 871878361088
+    needed: 21474836480
+    reason: east-ds-02 (datastore-22) has the most free space (812.0 GiB) of the 3 usable members of datastore
+      cluster east-pod (group-p51), enough for the item (20.0 GiB)
 api_family:
   description: The REST URL family used (V(api) or V(rest)).
   returned: always
@@ -336,7 +361,7 @@ RECONCILE_WINDOW = 30.0
 # wait=false: how long the deploy call is given to answer before the run returns with the deploy running.
 START_WINDOW = 10.0
 NAME_OPTIONS = ("library", "item", "datacenter", "cluster", "resource_pool", "host", "folder", "datastore",
-                "deployment_option", "storage_profile", "locale")
+                "deployment_option", "storage_profile", "locale", "datastore_cluster")
 
 
 class VcenterOvfDeploy(MigrationModule):
@@ -351,6 +376,7 @@ class VcenterOvfDeploy(MigrationModule):
         host=dict(type="str"),
         folder=dict(type="str"),
         datastore=dict(type="str"),
+        datastore_cluster=dict(type="str"),
         storage_profile=dict(type="str"),
         storage_mappings=dict(type="list", elements="dict", options=dict(
             storage_group=dict(type="str", required=True),
@@ -371,7 +397,8 @@ class VcenterOvfDeploy(MigrationModule):
         timeout=dict(type="int", default=vcenter_rest.DEFAULT_DEPLOY_TIMEOUT),
     )
     ranges = {"timeout": (1, None)}
-    module_kwargs = dict(required_one_of=[["cluster", "resource_pool", "host"]])
+    module_kwargs = dict(required_one_of=[["cluster", "resource_pool", "host"]],
+                         mutually_exclusive=[["datastore", "datastore_cluster"]])
 
     def run(self):
         params = self.params
@@ -394,6 +421,8 @@ class VcenterOvfDeploy(MigrationModule):
             inventory, params["datacenter"], cluster=params["cluster"], resource_pool=params["resource_pool"],
             host=params["host"], folder=params["folder"], datastore=params["datastore"],
             network_mappings=params["network_mappings"])
+        if params["datastore_cluster"]:
+            self.choose_datastore(inventory, item, resolved)
         storage = self.resolve_storage(rest, inventory, resolved["datacenter"])
         self.names = inventory.names(plan.all_ids(resolved) + storage["datastores"])
         self.names.update(storage["policy_names"])
@@ -418,7 +447,8 @@ class VcenterOvfDeploy(MigrationModule):
         summary = rest.filter_item(item["id"], target)
         problems = plan.summary_problems(summary, params["network_mappings"], params["ovf_properties"],
                                          params["accept_all_eula"], storage_mappings=storage["mappings"],
-                                         storage_default=params["datastore"] or params["storage_profile"])
+                                         storage_default=params["datastore"] or params["datastore_cluster"]
+                                         or params["storage_profile"])
         if problems:
             self.fail_parameter(*problems[0])
         # The diff names everything (name and id); only what the deploy sets, nothing "unchanged".
@@ -426,6 +456,8 @@ class VcenterOvfDeploy(MigrationModule):
                           **plan.placement_diff(resolved, self.names))
         self.after.update(plan.storage_diff(storage["profile"], storage["mappings"], self.names))
         self.after.update({key: params[key] for key in ("flags", "locale") if params[key]})
+        if "datastore_choice" in self.result:
+            self.after["datastore_choice"] = self.result["datastore_choice"]["reason"]
         if params["power_on"]:
             self.after["power_state"] = "POWERED_ON"
         if self.check_mode:
@@ -467,6 +499,24 @@ class VcenterOvfDeploy(MigrationModule):
             self.warn("the answer to the deploy call was lost; VM %s was found by name in folder %s"
                       % (vm_id, self.folder_label))
         self.finish(vm_id)
+
+    def choose_datastore(self, inventory, item, resolved):
+        """A member of datastore_cluster with room for the item becomes the deploy's default datastore."""
+        with naming("datastore_cluster"):
+            pod_id, pod_name, members = inventory.datastore_cluster(self.params["datastore_cluster"],
+                                                                    resolved["datacenter"])
+        try:
+            needed = int(item.get("size") or 0)
+        except (TypeError, ValueError):
+            needed = 0
+        chosen, reason = plan.pick_datastore(plan.label(pod_name, pod_id), members, needed)
+        if chosen is None:
+            self.fail_parameter("datastore_cluster", "'%s': %s" % (self.params["datastore_cluster"], reason))
+        resolved["datastore_cluster"] = pod_id
+        resolved["datastore"] = chosen["id"]
+        self.result["datastore_choice"] = {"datastore_cluster": plan.entity(pod_id, pod_name),
+                                           "datastore": plan.entity(chosen["id"], chosen.get("name")),
+                                           "free_space": chosen.get("free_space"), "needed": needed, "reason": reason}
 
     def resolve_storage(self, rest, inventory, datacenter):
         """storage_profile and storage_mappings with every name resolved (datastores in DATACENTER)."""

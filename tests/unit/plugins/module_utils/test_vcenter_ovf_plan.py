@@ -219,3 +219,22 @@ def test_storage_result_and_diff_name_each_object():
         "storage_profile": "vSAN (p-0)",
         "storage_mappings": {"data": "storage policy Gold (p-1)", "logs": "datastore east-nfs01 (datastore-15), thin"}}
     assert plan.storage_result(None, {}, names) == {} and plan.storage_diff(None, {}, names) == {}
+
+
+def test_pick_datastore_takes_the_usable_member_with_the_most_room():
+    gib = 1 << 30
+    members = [{"id": "datastore-1", "name": "ds-a", "free_space": 500 * gib},
+               {"id": "datastore-2", "name": "ds-b", "free_space": 900 * gib, "maintenance": "inMaintenance"},
+               {"id": "datastore-3", "name": "ds-c", "free_space": 700 * gib, "accessible": False},
+               {"id": "datastore-4", "name": "ds-d", "free_space": 600 * gib, "maintenance": "normal"}]
+    chosen, reason = plan.pick_datastore("pod (group-p1)", members, 20 * gib)
+    assert chosen["id"] == "datastore-4"
+    assert "ds-d (datastore-4) has the most free space (600.0 GiB) of the 2 usable members" in reason
+    assert "20.0 GiB" in reason and "pod (group-p1)" in reason
+    chosen, reason = plan.pick_datastore("pod", members, 650 * gib)
+    assert chosen is None and "no member of datastore cluster pod has room for the item (650.0 GiB)" in reason
+    assert "ds-b (datastore-2): 900.0 GiB free (unusable" in reason
+    tie = [{"id": "datastore-9", "name": "b", "free_space": 10}, {"id": "datastore-8", "name": "a", "free_space": 10}]
+    assert plan.pick_datastore("pod", tie, 0)[0]["name"] == "a"  # same pick on every run
+    assert plan.pick_datastore("pod", [], 0) == (None, "no member of datastore cluster pod has room for the item "
+                                                       "(an unknown size): no member datastores")
