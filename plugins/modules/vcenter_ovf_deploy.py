@@ -99,7 +99,7 @@ options:
         maintenance mode; ties go to the name, so a re-run picks the same one.
       - The chosen datastore becomes the deploy's C(default_datastore_id); RV(datastore_choice) says which and why,
         also in check mode.
-      - Needs the SOAP lookups (O(inventory_lookup=soap), the default with the legacy C(/rest) family): the REST API
+      - Needs the SOAP lookups (O(inventory_lookup=soap), the default with the legacy C(/rest) family), as the REST API
         lists no datastore clusters.
       - Storage DRS's own recommendation (C(RecommendDatastores)) is not asked for.
     type: str
