@@ -44,22 +44,30 @@ options:
     type: str
   library:
     description:
-      - The content library to capture into, by name or ID.
+      - The content library to capture into, by name or ID (the create target's C(library_id)).
+      - May be left out to update an existing item given by O(item) (its ID, or a name unique across libraries);
+        the item's own library is used then. Creating a new item needs it.
     type: str
-    required: true
   item:
     description:
-      - The name of the library item to create (or, with O(overwrite=true), to update), as in
-        M(hybridcloud.migration.vcenter_ovf_deploy).
+      - The library item, as in M(hybridcloud.migration.vcenter_ovf_deploy) - the two targets of the C(create)
+        operation.
+      - A new item (the C(create_spec)'s C(name), in O(library)) when no item of that name exists.
+      - An existing item (by name in O(library), or by ID) is adopted as it is, or with O(overwrite=true) updated
+        (the create target's C(library_item_id), sent with its C(library_id)) - vCenter replaces its content but
+        keeps its name and description.
     type: str
     required: true
   description:
     description:
-      - The description of a new library item.
+      - The description of a new library item (the C(create_spec)'s C(description)).
+      - vCenter keeps the description of an item it updates (O(overwrite=true)); the module warns when O(description)
+        differs from it.
     type: str
   flags:
     description:
-      - OVF export flags (for example V(EXTRA_CONFIG)), as listed by vCenter's export flag service.
+      - OVF export flags (the C(create_spec)'s C(flags), for example V(EXTRA_CONFIG)), as listed by vCenter's
+        C(vcenter.ovf.export_flag list) operation.
     type: list
     elements: str
   overwrite:
@@ -101,6 +109,13 @@ EXAMPLES = r"""
     vm: vm-101
     library: Migration Templates
     item: web01-template
+    flags: [EXTRA_CONFIG]
+    overwrite: true
+
+- name: Update an existing item given by its ID (its library is the item's own)
+  hybridcloud.migration.vcenter_ovf_capture:
+    vm: web01
+    item: 1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9
     overwrite: true
 """
 
@@ -168,7 +183,7 @@ class VcenterOvfCapture(MigrationModule):
     argument_spec = dict(
         vm=dict(type="str", required=True),
         datacenter=dict(type="str"),
-        library=dict(type="str", required=True),
+        library=dict(type="str"),
         item=dict(type="str", required=True),
         description=dict(type="str"),
         flags=dict(type="list", elements="str"),
@@ -185,22 +200,34 @@ class VcenterOvfCapture(MigrationModule):
         self.rest = rest
         self.result.update(api_family=rest.family, vm=None, overwritten=False, adopted=False, answer_lost=False,
                            outcome=None, library_item={"id": None, "name": params["item"], "library_id": None})
-        with naming("library"):
-            library_id = rest.resolve_library(params["library"])
+        library_id = None
+        if params["library"]:
+            with naming("library"):
+                library_id = rest.resolve_library(params["library"])
         self.library_id = library_id
-        self.result["library_item"].update(library_id=library_id, library_name=rest.library_name(library_id))
+        # Real state: an item of that name (or id), also one an interrupted run's capture is still writing.
+        existing = self.existing_item()
+        if library_id is None:
+            if not existing:
+                self.fail_parameter("library", "is required to create a new item: no library item '%s' exists to "
+                                    "update" % params["item"])
+            library_id = self.library_id = existing.get("library_id")
+        self.result["library_item"].update(library_id=library_id, library_name=rest.library_name(library_id),
+                                           id=existing["id"] if existing else None)
+        if existing:
+            self.result["library_item"]["name"] = existing.get("name") or params["item"]
         with naming("datacenter"):
             datacenter = inventory.resolve("datacenter", params["datacenter"]) if params["datacenter"] else None
         with naming("vm"):
             vm_id = inventory.resolve("vm", params["vm"], datacenter)
         vm_name = inventory.names([vm_id]).get(vm_id) or params["vm"]
         self.result["vm"] = {"name": vm_name, "moref": vm_id}
-        # Real state: an item of that name, also one an interrupted run's capture is still writing.
-        existing = self.existing_item()
-        self.result["library_item"]["id"] = existing["id"] if existing else None
         if existing and not params["overwrite"]:
             self.result.update(adopted=True, outcome=plan.ADOPTED)
             return
+        if existing and params["description"] is not None and params["description"] != existing.get("description"):
+            self.warn("vCenter keeps the description of an item it updates; 'description' is not applied to library "
+                      "item %s" % plan.label(existing.get("name"), existing["id"]))
         # The diff: a new item (its name, library, source) or new content for an existing one, names beside ids.
         library = plan.label(self.result["library_item"]["library_name"], library_id)
         source = plan.label(vm_name, vm_id)
@@ -227,7 +254,7 @@ class VcenterOvfCapture(MigrationModule):
                                    operation=vcenter_rest.OP_CREATE, resource="library item '%s'" % params["item"])
         read_timeout = self.deadline.remaining() if params["wait"] else min(self.deadline.remaining(), START_WINDOW)
         try:
-            item_id, lost = rest.create_item(vm_id, library_id, params["item"],
+            item_id, lost = rest.create_item(vm_id, library_id, self.result["library_item"]["name"],
                                              library_item_id=existing["id"] if existing else None,
                                              description=params["description"], flags=params["flags"],
                                              reconcile=reconcile, timeout=max(read_timeout, 1.0))
@@ -266,13 +293,16 @@ class VcenterOvfCapture(MigrationModule):
     def diff_header(self, item_id, library):
         """An overwrite's diff shows the content only; its header says which item."""
         if item_id and "diff" in self.result:
-            header = "library item %s in library %s" % (plan.label(self.params["item"], item_id), library)
+            header = "library item %s in library %s" % (plan.label(self.result["library_item"]["name"], item_id), library)
             self.result["diff"].update(before_header=header, after_header=header)
 
     def existing_item(self):
         try:
-            return self.rest.resolve_item(self.params["item"], self.library_id)
-        except NotFoundError:
+            with naming("item"):
+                return self.rest.resolve_item(self.params["item"], self.library_id)
+        except NotFoundError as error:
+            if "is not in library" in error.message:
+                raise  # an item ID of another library: never create a new item named after that ID
             return None
 
     def look_for_result(self, existing):

@@ -124,3 +124,47 @@ def test_vcsim_capture(sim, ansible):
     assert again["changed"] is False and again["library_item"]["id"] == first["library_item"]["id"], again
     # vcsim answers an overwrite with 200 and an empty body.
     assert overwrite["changed"] is True and overwrite["library_item"]["id"] == first["library_item"]["id"], overwrite
+
+
+GOLDEN = "0c9b8a76-5d4e-4f3a-8b2c-1d0e9f8a7b6c"
+GOLDEN_UBUNTU = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+
+
+def test_whole_create_spec_and_both_targets(vcenter_rest_emulator, ansible):
+    """create_spec name, description, flags for a new item; an existing item (by id, library from the item) updated."""
+    vc = vcenter_rest_emulator
+    new = dict(vm="db01", datacenter="DC-East", library="Golden Images", item="db01-spec", description="db01 spec",
+               flags=["EXTRA_CONFIG", "PRESERVE_MAC"])
+    update = dict(vm="web01", item=GOLDEN_UBUNTU, overwrite=True, flags=["EXTRA_CONFIG"])
+    run = ansible.play([task("check new", check=True, **new), task("new", **new), task("new again", **new),
+                        task("check update", check=True, **update), task("update", **update),
+                        task("update described", merged(update, description="ignored by vCenter")),
+                        task("unknown item id", merged(update, item="00000000-0000-4000-8000-000000000000")),
+                        task("new without library", dict(vm="web01", item="no-library-item")),
+                        task("item of another library", merged(update, library="Migration Templates"))],
+                       module_defaults=emulator_defaults(vc), diff=True)
+    check_new, first, again = run.result("check new"), run.result("new"), run.result("new again")
+    assert check_new["changed"] is True and check_new["diff"]["after"] == {
+        "library_item": "db01-spec", "library": "Golden Images (%s)" % GOLDEN, "source_vm": "db01 (vm-102)",
+        "description": "db01 spec"}, check_new
+    assert first["changed"] is True and first["outcome"] == "captured" and again["changed"] is False, (first, again)
+    check_update, updated = run.result("check update"), run.result("update")
+    assert check_update["changed"] is True and check_update["library_item"]["library_id"] == GOLDEN, check_update
+    assert check_update["diff"]["before"] == {"content": "content version 2"}, check_update["diff"]
+    assert check_update["diff"]["after_header"] == "library item ubuntu-22.04 (%s) in library Golden Images (%s)" % (
+        GOLDEN_UBUNTU, GOLDEN)
+    assert updated["outcome"] == "overwritten" and updated["library_item"]["name"] == "ubuntu-22.04", updated
+    described = run.result("update described")
+    assert described["changed"] is True and any("keeps the description" in w for w in described["warnings"]), described
+    assert "parameter 'library' is required to create a new item" in run.result("new without library")["msg"]
+    assert "parameter 'item'" in run.result("item of another library")["msg"]
+    assert run.result("unknown item id")["_status"] == "failed"
+    bodies = [c["body"] for c in creates(vc.admin)]
+    assert len(bodies) == 3  # new, update, update described: check mode, the re-run and the refusals sent nothing
+    assert bodies[0]["create_spec"] == {"name": "db01-spec", "description": "db01 spec",
+                                        "flags": ["EXTRA_CONFIG", "PRESERVE_MAC"]}
+    assert bodies[0]["target"] == {"library_id": GOLDEN}
+    assert bodies[1]["target"] == {"library_id": GOLDEN, "library_item_id": GOLDEN_UBUNTU}
+    assert bodies[1]["create_spec"] == {"name": "ubuntu-22.04", "flags": ["EXTRA_CONFIG"]}
+    items = {i["id"]: i for i in vc.admin.state()["items"]}
+    assert items[GOLDEN_UBUNTU]["name"] == "ubuntu-22.04" and items[GOLDEN_UBUNTU]["description"] == "Hardened Ubuntu 22.04"
