@@ -595,6 +595,8 @@ class VcenterOvfDeploy(MigrationModule):
 
     def power_diff(self, vm_id, state):
         """A change of the power state only: the diff shows that field, the header says which VM."""
+        if self.result.get("changed") and self.result.get("diff", {}).get("before") == {}:
+            return  # this run deployed the VM: its diff already ends in power_state POWERED_ON
         self.changed(before={"power_state": state or "unknown"}, after={"power_state": "POWERED_ON"})
         if "diff" in self.result:
             header = "VM %s in folder %s" % (plan.label(self.params["vm"], vm_id), self.folder_label)

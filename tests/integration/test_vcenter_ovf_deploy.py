@@ -95,7 +95,10 @@ def test_deploy_idempotent_check_mode_and_no_secrets(vc, ansible):
     assert check["diff"]["after"]["folder"] == "Migrated (group-v40)", check["diff"]
     assert check["diff"]["after"]["network_mappings"] == {"VM Network": "Backend (dvportgroup-20)"}
     assert check["diff"]["before"] == {} and None not in check["diff"]["after"].values()
+    assert check["diff"]["after"]["power_state"] == "POWERED_ON"
     assert first["changed"] is True and first["vm"]["moref"].startswith("vm-"), first
+    # One diff per run: the deploy's, ending in the power state (the power-on does not replace it).
+    assert first["diff"]["before"] == {} and first["diff"]["after"]["power_state"] == "POWERED_ON", first["diff"]
     assert first["api_family"] == "api" and first["library_item"]["id"] == UBUNTU
     assert again["changed"] is False and again["vm"]["moref"] == first["vm"]["moref"], again
     # One deploy and one power-on in all (check mode and the re-run sent none); the VM is where it should be.
