@@ -116,7 +116,7 @@ def test_default_inventory_lookup_needs_no_soap_on_the_api_family(vcenter_rest_e
 def test_powering_on_an_adopted_vm_diffs_only_the_power_state(vcenter_rest_emulator):
     """db01 (vm-102) is in Migrated and off: adopting it with power_on changes only its power state."""
     vc = vcenter_rest_emulator
-    args = connection(vc, **dict(DEPLOY, vm="db01", folder="Migrated", power_on=True))
+    args = connection(vc, **{**DEPLOY, "vm": "db01", "folder": "Migrated", "power_on": True})
     result, code = run_module(vcenter_ovf_deploy.main, args, check_mode=True, diff=True)
     assert code == 0 and result["changed"] is True and result["outcome"] == "adopted", result
     assert result["diff"] == {"before": {"power_state": "POWERED_OFF"}, "after": {"power_state": "POWERED_ON"},
