@@ -182,8 +182,8 @@ class VcenterDeployAdopted(Scenario):
     def args(self, running):
         info = running.emulator.connection_info()
         return {"hostname": "127.0.0.1", "port": running.port, "username": info["username"],
-                "password": info["password"], "ca_path": running.ca_path, "inventory_lookup": "rest",
-                "library": "Migration Templates", "item": "ubuntu-22.04", "name": "bench-vm", "datacenter": "DC-East",
+                "password": info["password"], "ca_cert": running.ca_path, "inventory_lookup": "rest",
+                "library": "Migration Templates", "item": "ubuntu-22.04", "vm": "bench-vm", "datacenter": "DC-East",
                 "cluster": "Prod", "folder": "Migrated", "accept_all_eula": True, "network_mappings": {"VM Network": "Backend"},
                 "power_on": True, "timeout": 600}
 

@@ -49,6 +49,20 @@ options:
       - Ignored when O(validate_certs=false).
       - If not set, the value of the E(VMWARE_CA_CERT) environment variable is used.
     type: path
+  proxy_host:
+    description:
+      - The host name or IP address of an HTTP proxy to reach vCenter through, for the REST and the SOAP API
+        alike. The TLS session to vCenter runs inside the proxy's C(CONNECT) tunnel, so O(validate_certs) and
+        O(ca_cert) still verify vCenter itself.
+      - Given on every request, so it wins over E(HTTPS_PROXY) and E(NO_PROXY).
+      - Requires O(proxy_port).
+      - If not set, the value of the E(VMWARE_PROXY_HOST) environment variable is used.
+    type: str
+  proxy_port:
+    description:
+      - The port of O(proxy_host).
+      - If not set, the value of the E(VMWARE_PROXY_PORT) environment variable is used.
+    type: int
 requirements:
   - pyvmomi
 """

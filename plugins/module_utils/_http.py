@@ -140,7 +140,7 @@ class RestClient:
                              409: _errors.ConflictError}
 
     def __init__(self, base_url, validate_certs=True, ca_path=None, connect_timeout=10.0, read_timeout=60.0,
-                 retries=5, backoff=None, clock=None, redactor=None, headers=None, user_agent=None):
+                 retries=5, backoff=None, clock=None, redactor=None, headers=None, user_agent=None, proxies=None):
         if not HAS_REQUESTS:
             raise _errors.MigrationError("the Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
         self.base_url = base_url.rstrip("/")
@@ -160,6 +160,8 @@ class RestClient:
         self.session.headers.update(headers or {})
         self.calls = 0  # HTTP requests sent, for benchmarks and tests
         self._relogging = False
+        # {"https": "http://proxy:3128"}: given on every request, so it wins over HTTPS_PROXY / NO_PROXY.
+        self.proxies = dict(proxies) if proxies else None
 
     # -- hooks for platform clients --------------------------------------------------------
     def parse_error(self, response):
@@ -242,6 +244,8 @@ class RestClient:
             kwargs["headers"] = dict(headers or {}, **{"Content-Type": "application/json;charset=UTF-8"})
         elif data is not None:
             kwargs["data"] = data
+        if self.proxies:
+            kwargs["proxies"] = self.proxies
         self.calls += 1
         try:
             raw = self.session.request(method, self.url(path), **kwargs)

@@ -35,6 +35,8 @@ BUSY_CODES = ("NOT_ALLOWED_IN_CURRENT_STATE", "RESOURCE_BUSY", "RESOURCE_IN_USE"
 BUSY_FAULTS = ("TaskInProgress", "InvalidState", "ResourceInUse")
 # What start() found: the VM was started, was already on, or is held by a deploy still running.
 STARTED, ALREADY, BUSY = "started", "already_on", "busy"
+SOAP_POWER_ON = "PowerOnVM_Task"  # the vSphere API's name of the SOAP power-on
+SOAP_RETRIEVE = "RetrievePropertiesEx"  # ... and of the bulk read
 SOAP_POWER_STATES = {"poweredOn": "POWERED_ON", "poweredOff": "POWERED_OFF", "suspended": "SUSPENDED"}
 
 
@@ -114,10 +116,13 @@ def _named(kind, option):
 class SoapInventory:
     """Lookups through vsphere.VSphere (opened lazily by OPEN, a callable returning a connected VSphere)."""
 
+    power_on_operation = SOAP_POWER_ON
+
     def __init__(self, open_soap):
         self._open = open_soap
         self._soap = None
         self._objects = {}  # moref id -> moref object
+        self._names = {}  # moref id -> name, read in one call by names()
 
     @property
     def soap(self):
@@ -166,6 +171,43 @@ class SoapInventory:
         return sorted(self._remember(moref) for moref, props in rows
                       if props.get("name") == name and getattr(props.get("parent"), "_moId", None) == folder)
 
+    def names(self, ids):
+        """{moref id: name} of IDS (remembered objects), in one PropertyCollector read for those not known yet."""
+        wanted = [self._objects[i] for i in dict.fromkeys(ids) if i in self._objects and i not in self._names]
+        if wanted:
+            types = list({type(moref): None for moref in wanted})
+            for moref, props in self.soap.retrieve(types, {t: ["name"] for t in types}, objects=wanted):
+                self._names[moref._moId] = props.get("name")
+        return {i: self._names.get(i) for i in ids}
+
+    def datastore_cluster(self, ref, datacenter):
+        """(id, name, members) of the datastore cluster (StoragePod) REF (name or id) in DATACENTER.
+
+        MEMBERS: [{"id", "name", "free_space", "capacity", "accessible", "maintenance"}], read in one call.
+        """
+        rows = self.soap.retrieve(vim.StoragePod, ["name", "childEntity"], container=self._moref(datacenter))
+        matches = [(moref, props) for moref, props in rows if props.get("name") == ref or moref._moId == ref]
+        if not matches:
+            raise _errors.NotFoundError("no datastore cluster '%s' in datacenter %s (the datastore clusters: %s)"
+                                        % (ref, datacenter, ", ".join(sorted(p.get("name") or m._moId for m, p in rows))
+                                           or "none"), operation=SOAP_RETRIEVE, resource="StoragePod '%s'" % ref)
+        if len(matches) > 1:
+            raise _errors.ParameterError("datastore cluster '%s' is ambiguous, matches: %s (give a moref)"
+                                         % (ref, ", ".join(sorted(m._moId for m, dummy in matches))))
+        pod, props = matches[0]
+        pod_id = self._remember(pod)
+        self._names[pod_id] = props.get("name")
+        members = []
+        stores = list(props.get("childEntity") or [])
+        paths = ["name", "summary.freeSpace", "summary.capacity", "summary.accessible", "summary.maintenanceMode"]
+        for moref, info in (self.soap.retrieve(vim.Datastore, paths, objects=stores) if stores else []):
+            ident = self._remember(moref)
+            self._names[ident] = info.get("name")
+            members.append({"id": ident, "name": info.get("name"), "free_space": info.get("summary.freeSpace"),
+                            "capacity": info.get("summary.capacity"), "accessible": info.get("summary.accessible", True),
+                            "maintenance": info.get("summary.maintenanceMode")})
+        return pod_id, props.get("name"), members
+
     def _vm(self, vm_id):
         return self._objects.get(vm_id) or vim.VirtualMachine(vm_id, self.soap.stub)
 
@@ -200,7 +242,7 @@ class SoapInventory:
         if kind in BUSY_FAULTS:
             self.busy_reason = getattr(fault, "msg", None) or kind
             return BUSY
-        raise _errors.JobFailedError(getattr(fault, "msg", None) or str(fault), operation="PowerOnVM_Task",
+        raise _errors.JobFailedError(getattr(fault, "msg", None) or str(fault), operation=SOAP_POWER_ON,
                                      resource=vm_id, code=kind)
 
     def close(self):
@@ -227,10 +269,26 @@ class RestInventory:
 
     def __init__(self, rest):
         self.rest = rest
+        self._names = {}  # id -> name, from the summaries every lookup returns anyway
+
+    @property
+    def power_on_operation(self):
+        return self.rest.power_on_operation
+
+    def datastore_cluster(self, ref, datacenter):
+        raise _errors.ParameterError("parameter 'datastore_cluster' needs inventory_lookup=soap: the vSphere Automation "
+                                     "REST API lists no datastore clusters (nor their members' free space)")
+
+    def names(self, ids):
+        """{id: name} of IDS as the lookups saw them (no extra call)."""
+        return {i: self._names.get(i) for i in ids}
 
     def _ids(self, kind, **filters):
         url_kind, id_field, dummy = _REST_KINDS[kind]
         entries = self.rest.list_inventory(url_kind, **filters)
+        for entry in entries:
+            if entry.get(id_field) and entry.get("name") is not None:
+                self._names[entry[id_field]] = entry["name"]
         if filters.get("names"):
             # vCenter's names= filter is exact; drop what a server matched otherwise (e.g. ignoring case).
             entries = [entry for entry in entries if entry.get("name") in (None, *filters["names"])]
@@ -240,7 +298,8 @@ class RestInventory:
         if not ids:
             hint = " (inventory paths need inventory_lookup=soap)" if ref.startswith("/") else ""
             raise _errors.NotFoundError("no %s '%s'%s%s" % (kind.replace("_", " "), ref, scope, hint),
-                                        operation="find %s" % kind, resource="vCenter %s" % self.rest.base_url)
+                                        operation=self.rest.list_operation(_REST_KINDS[kind][0]),
+                                        resource="vCenter %s" % self.rest.base_url)
         if len(ids) > 1:
             raise _errors.ParameterError("%s '%s' is ambiguous%s, matches: %s (give a moref)"
                                          % (kind.replace("_", " "), ref, scope, ", ".join(ids)))

@@ -107,9 +107,21 @@ def deploy_target(resource_pool_id, folder_id=None, host_id=None):
 
 
 def deployment_spec(family, name, accept_all_eula, eula_field=EULA_KEY, annotation=None, datastore_id=None,
-                    storage_provisioning=None, network_mappings=None, ovf_properties=None, deployment_option=None):
-    """The ``deployment_spec`` of a deploy body (morefs already resolved)."""
+                    storage_provisioning=None, network_mappings=None, ovf_properties=None, deployment_option=None,
+                    storage_profile_id=None, storage_mappings=None, flags=None, locale=None):
+    """The ``deployment_spec`` of a deploy body (morefs already resolved).
+
+    STORAGE_MAPPINGS: {OVF storage group: StorageGroupMapping} as ``storage_group_mapping`` builds them.
+    """
     spec = {"name": name, eula_field: bool(accept_all_eula)}
+    if storage_profile_id:
+        spec["storage_profile_id"] = storage_profile_id
+    if storage_mappings:
+        spec["storage_mappings"] = encode_map(family, storage_mappings)
+    if flags:
+        spec["flags"] = list(flags)
+    if locale:
+        spec["locale"] = locale
     if annotation is not None:
         spec["annotation"] = annotation
     if datastore_id:
@@ -129,6 +141,21 @@ def deployment_spec(family, name, accept_all_eula, eula_field=EULA_KEY, annotati
     if additional:
         spec["additional_parameters"] = additional
     return spec
+
+
+DATASTORE = "DATASTORE"
+STORAGE_PROFILE = "STORAGE_PROFILE"
+
+
+def storage_group_mapping(datastore_id=None, storage_profile_id=None, provisioning=None):
+    """One StorageGroupMapping: a union on ``type`` (DATASTORE with datastore_id, or STORAGE_PROFILE)."""
+    if datastore_id:
+        mapping = {"type": DATASTORE, "datastore_id": datastore_id}
+    else:
+        mapping = {"type": STORAGE_PROFILE, "storage_profile_id": storage_profile_id}
+    if provisioning:
+        mapping["provisioning"] = provisioning
+    return mapping
 
 
 def deploy_body(family, target, spec, client_token=None):
@@ -225,14 +252,28 @@ def message_text(message):
 
 
 # -- what the item needs -----------------------------------------------------------------------
-def summary_problems(summary, network_mappings, ovf_properties, accept_all_eula):
+def summary_problems(summary, network_mappings, ovf_properties, accept_all_eula, storage_mappings=None,
+                     storage_default=None):
     """Problems with the user's input given the item's OvfSummary (from ``filter``), as (parameter, text).
 
-    A server that returns no networks or properties (vcsim answers only ``name``) cannot be
-    checked against, so nothing is reported for those.
+    A server that returns no networks, storage groups or properties (vcsim answers only ``name``)
+    cannot be checked against, so nothing is reported for those. STORAGE_DEFAULT names what takes
+    the storage groups that STORAGE_MAPPINGS leaves out (``datastore``, ``storage_profile``), or None.
     """
     summary = summary if isinstance(summary, dict) else {}
     problems = []
+    groups = _strings(summary.get("storage_groups"))
+    unknown = sorted(set(storage_mappings or {}) - set(groups))
+    if groups and unknown:
+        problems.append(("storage_mappings", "names OVF storage groups the item does not have: %s (the item's storage "
+                         "groups: %s)" % (", ".join(unknown), ", ".join(groups))))
+    elif storage_mappings and not groups and summary.get("storage_groups") is not None:
+        problems.append(("storage_mappings", "maps storage groups, but the item has none: %s"
+                         % ", ".join(sorted(storage_mappings))))
+    unmapped = [group for group in groups if group not in (storage_mappings or {})]
+    if storage_mappings and unmapped and not storage_default:
+        problems.append(("storage_mappings", "leaves the item's storage groups %s without a mapping; map them too, or "
+                         "give 'datastore' or 'storage_profile' for them" % ", ".join(unmapped)))
     networks = _strings(summary.get("networks"))
     unknown = sorted(set(network_mappings or {}) - set(networks))
     if networks and unknown:
@@ -259,6 +300,112 @@ def summary_properties(summary):
         if isinstance(params, dict) and params.get("type") == "PropertyParams":
             props.extend(p.get("id") for p in params.get("properties") or [] if isinstance(p, dict) and p.get("id"))
     return props
+
+
+# -- readable output ---------------------------------------------------------------------------
+def label(name, ident):
+    """'esx-02 (host-31)': the name with its id beside it; the id alone when the name is unknown or is the id."""
+    if not ident:
+        return name
+    if not name or name == ident:
+        return ident
+    return "%s (%s)" % (name, ident)
+
+
+def entity(ident, name):
+    """An object of a result: ``{"id", "name"}``."""
+    return {"id": ident, "name": name}
+
+
+def placement_result(resolved, names):
+    """RESOLVED ({option: id}, network_mappings {ovf network: id}) with names beside the ids."""
+    out = {}
+    for key, value in resolved.items():
+        if key == "network_mappings":
+            out[key] = {ovf: entity(ident, names.get(ident)) for ovf, ident in value.items()}
+        elif value:
+            out[key] = entity(value, names.get(value))
+    return out
+
+
+def placement_diff(resolved, names):
+    """The placement part of a deploy's diff: only what is set, each as 'name (id)'."""
+    out = {}
+    for key in ("datacenter", "cluster", "host", "resource_pool", "folder", "datastore_cluster", "datastore"):
+        if resolved.get(key):
+            out[key] = label(names.get(resolved[key]), resolved[key])
+    if resolved.get("network_mappings"):
+        out["network_mappings"] = {ovf: label(names.get(ident), ident)
+                                   for ovf, ident in sorted(resolved["network_mappings"].items())}
+    return out
+
+
+def storage_result(profile_id, mappings, names):
+    """The storage part of a deploy's ``resolved`` result: objects with names beside ids; empty when unset."""
+    out = {}
+    if profile_id:
+        out["storage_profile"] = entity(profile_id, names.get(profile_id))
+    if mappings:
+        out["storage_mappings"] = {group: _mapping_result(mapping, names) for group, mapping in mappings.items()}
+    return out
+
+
+def _mapping_result(mapping, names):
+    ident = mapping.get("datastore_id") or mapping.get("storage_profile_id")
+    key = "datastore" if mapping["type"] == DATASTORE else "storage_profile"
+    out = {"type": mapping["type"], key: entity(ident, names.get(ident))}
+    if mapping.get("provisioning"):
+        out["provisioning"] = mapping["provisioning"]
+    return out
+
+
+def storage_diff(profile_id, mappings, names):
+    """The storage part of a deploy's diff: 'Gold (c4f1...)', per group 'datastore east-nfs01 (datastore-15), thin'."""
+    out = {}
+    if profile_id:
+        out["storage_profile"] = label(names.get(profile_id), profile_id)
+    if mappings:
+        out["storage_mappings"] = {}
+        for group in sorted(mappings):
+            mapping = mappings[group]
+            ident = mapping.get("datastore_id") or mapping.get("storage_profile_id")
+            text = "%s %s" % ("datastore" if mapping["type"] == DATASTORE else "storage policy",
+                              label(names.get(ident), ident))
+            if mapping.get("provisioning"):
+                text += ", %s" % mapping["provisioning"]
+            out["storage_mappings"][group] = text
+    return out
+
+
+GIB = float(1 << 30)
+
+
+def pick_datastore(cluster, members, needed):
+    """The member of datastore cluster CLUSTER (a label) to deploy to, and why: ``(member or None, reason)``.
+
+    MEMBERS: [{"id", "name", "free_space", "capacity", "accessible", "maintenance"}]; NEEDED: bytes the
+    item needs (its library size; 0 when unknown). The usable member (accessible, not in maintenance) with
+    the most free space wins, if that is at least NEEDED; ties go to the name, so a re-run picks the same.
+    """
+    usable = [m for m in members if m.get("accessible", True) and m.get("maintenance") in (None, "normal")]
+    roomy = sorted((m for m in usable if (m.get("free_space") or 0) >= needed),
+                   key=lambda m: (-(m.get("free_space") or 0), m.get("name") or "", m["id"]))
+    size = "%.1f GiB" % (needed / GIB) if needed else "an unknown size"
+    if not roomy:
+        seen = ", ".join("%s: %.1f GiB free%s" % (label(m.get("name"), m["id"]), (m.get("free_space") or 0) / GIB,
+                                                  "" if m in usable else " (unusable: inaccessible or in maintenance)")
+                         for m in members) or "no member datastores"
+        return None, ("no member of datastore cluster %s has room for the item (%s): %s" % (cluster, size, seen))
+    chosen = roomy[0]
+    free = (chosen.get("free_space") or 0) / GIB
+    return chosen, ("%s has the most free space (%.1f GiB) of the %d usable members of datastore cluster %s, enough "
+                    "for the item (%s)" % (label(chosen.get("name"), chosen["id"]), free, len(usable), cluster, size))
+
+
+def all_ids(resolved):
+    """Every id of a resolved placement (to read their names in one go)."""
+    ids = [value for key, value in resolved.items() if key != "network_mappings" and value]
+    return ids + list((resolved.get("network_mappings") or {}).values())
 
 
 def prefer_exact(name, named):

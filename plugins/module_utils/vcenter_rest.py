@@ -41,7 +41,31 @@ _PATHS = {
     "ovf": {plan.API: "/api/vcenter/ovf/library-item", plan.REST: "/rest/com/vmware/vcenter/ovf/library-item"},
     "vcenter": {plan.API: "/api/vcenter", plan.REST: "/rest/vcenter"},
     "version": {plan.API: "/api/appliance/system/version", plan.REST: "/rest/appliance/system/version"},
+    "policies": {plan.API: "/api/vcenter/storage/policies", plan.REST: "/rest/vcenter/storage/policies"},
 }
+
+# Each API operation named once, as the vSphere Automation API reference names it (service, operation):
+# every message about a call uses these, so the same call reads the same way everywhere.
+OP_LOGIN = "cis.session create"
+OP_LOGOUT = "cis.session delete"
+OP_VERSION = "appliance.system.version get"
+OP_FIND_LIBRARY = "content.library find"
+OP_GET_LIBRARY = "content.library get"
+OP_LIST_ITEMS = "content.library.item list"
+OP_FIND_ITEM = "content.library.item find"
+OP_GET_ITEM = "content.library.item get"
+OP_FILTER = "vcenter.ovf.library_item filter"
+OP_DEPLOY = "vcenter.ovf.library_item deploy"
+OP_CREATE = "vcenter.ovf.library_item create"
+OP_POWER_GET = "vcenter.vm.power get"
+OP_POWER_START = "vcenter.vm.power start"
+OP_LIST_POLICIES = "vcenter.storage.policies list"
+
+
+def op_list(kind):
+    """The list operation of an inventory kind (``vcenter.datastore list`` ...)."""
+    return "vcenter.%s list" % kind.replace("-", "_")
+
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -77,6 +101,9 @@ class VcenterRestClient(RestClient):
         self.deploy_timeout = deploy_timeout
         self._version = False  # not read yet
 
+    list_operation = staticmethod(op_list)
+    power_on_operation = OP_POWER_START
+
     # -- hooks -----------------------------------------------------------------------------
     def parse_error(self, response):
         return parse_error(response.body)
@@ -96,7 +123,7 @@ class VcenterRestClient(RestClient):
             expect = (404,) if self.family is None and family == plan.API else None
             try:
                 response = self.request("POST", _PATHS["session"][family], headers=headers, expect=expect,
-                                        operation="log in to vCenter REST (%s)" % _PATHS["session"][family],
+                                        operation=OP_LOGIN,
                                         relogin=False)
             except _errors.AuthError as error:
                 if error.status == 401:
@@ -106,7 +133,7 @@ class VcenterRestClient(RestClient):
                 continue  # no /api on this server: the legacy family serves everything
             token = response.body.get("value") if isinstance(response.body, dict) else response.body
             if not isinstance(token, str) or not token:
-                raise _errors.ApiError("no session id in the login answer", operation="log in to vCenter REST",
+                raise _errors.ApiError("no session id in the login answer", operation=OP_LOGIN,
                                        status=response.status)
             self.family = family
             self.redact.add(token)
@@ -114,14 +141,14 @@ class VcenterRestClient(RestClient):
             self.session.headers["vmware-api-session-id"] = token
             return token
         raise _errors.ApiError("the server has no vSphere Automation REST endpoint (/api and /rest both 404)",
-                               operation="log in to vCenter REST", status=404)
+                               operation=OP_LOGIN, status=404)
 
     def logout(self):
         """DELETE the session (sessions are a limited resource); an already-gone session is fine."""
         if self.token is None:
             return
         try:
-            self.request("DELETE", _PATHS["session"][self.family], expect=(401,), operation="log out of vCenter REST",
+            self.request("DELETE", _PATHS["session"][self.family], expect=(401,), operation=OP_LOGOUT,
                          relogin=False)
         finally:
             self.token = None
@@ -173,7 +200,7 @@ class VcenterRestClient(RestClient):
         """
         if self._version is False:
             try:
-                response = self.get(self.path("version"), operation="read the vCenter version")
+                response = self.get(self.path("version"), operation=OP_VERSION)
                 data = self.value(response)
             except _errors.ApiError:
                 data = None
@@ -184,12 +211,12 @@ class VcenterRestClient(RestClient):
     def find_libraries(self, name):
         spec = {"name": name}
         response = self.post(self.path("library"), self.struct("spec", spec), params=self.action("find"),
-                             operation="find content library", resource="'%s'" % name, idempotent=True)
+                             operation=OP_FIND_LIBRARY, resource="'%s'" % name, idempotent=True)
         return self.ids(response)
 
     def get_library(self, library_id):
         """The library, or None when there is no such id (404, also vcsim's plain-text one)."""
-        response = self.get(self.path("library", library_id), expect=(404,), operation="read content library",
+        response = self.get(self.path("library", library_id), expect=(404,), operation=OP_GET_LIBRARY,
                             resource=library_id)
         return self.value(response) if response.ok else None
 
@@ -198,12 +225,12 @@ class VcenterRestClient(RestClient):
         if library_id:
             spec["library_id"] = library_id
         response = self.post(self.path("item"), self.struct("spec", spec), params=self.action("find"),
-                             operation="find library item", resource="'%s'" % name, idempotent=True)
+                             operation=OP_FIND_ITEM, resource="'%s'" % name, idempotent=True)
         return self.ids(response)
 
     def get_item(self, item_id):
         """The item, or None when there is no such id (404, or 400 for a malformed one)."""
-        response = self.get(self.path("item", item_id), expect=(404, 400), operation="read library item",
+        response = self.get(self.path("item", item_id), expect=(404, 400), operation=OP_GET_ITEM,
                             resource=item_id)
         return self.value(response) if response.ok else None
 
@@ -213,7 +240,7 @@ class VcenterRestClient(RestClient):
         The document lists no ``GET library/{id}``, but ``GET item?library_id=`` is in it (and in vcsim).
         """
         response = self.get(self.path("item"), params={"library_id": library_id}, expect=(404, 400),
-                            operation="list library items", resource="library %s" % library_id)
+                            operation=OP_LIST_ITEMS, resource="library %s" % library_id)
         return response.ok
 
     def resolve_library(self, ref):
@@ -227,11 +254,11 @@ class VcenterRestClient(RestClient):
         ids = self.find_libraries(ref)
         if not ids and not _UUID.match(ref) and self.is_library(ref):
             return ref
-        named = [(i, self._library_name(i)) for i in ids] if len(ids) > 1 else [(i, ref) for i in ids]
+        named = [(i, self.library_name(i)) for i in ids] if len(ids) > 1 else [(i, ref) for i in ids]
         return _pick("content library", ref, plan.prefer_exact(ref, named))
 
-    def _library_name(self, library_id):
-        """The name of a library (to tell several find matches apart); None if the server does not say."""
+    def library_name(self, library_id):
+        """The name of a library (for results and to tell several find matches apart); None if the server does not say."""
         try:
             library = self.get_library(library_id)
         except _errors.ApiError:
@@ -261,14 +288,14 @@ class VcenterRestClient(RestClient):
             return None
         if library_id and item.get("library_id") not in (None, library_id):
             raise _errors.NotFoundError("library item %s is not in library %s" % (item_id, library_id),
-                                        operation="find library item", resource=item_id)
+                                        operation=OP_FIND_ITEM, resource=item_id)
         return dict(item, id=item.get("id") or item_id)
 
     # -- OVF ---------------------------------------------------------------------------------
     def filter_item(self, item_id, target):
         """The item's OvfSummary for TARGET (networks, EULAs, properties); validates the placement too."""
         response = self.post(self.path("ovf", item_id), {"target": target}, params=self.action("filter"),
-                             operation="validate OVF deployment (filter)", resource="library item %s" % item_id,
+                             operation=OP_FILTER, resource="library item %s" % item_id,
                              idempotent=True)
         summary = self.value(response)
         return summary if isinstance(summary, dict) else {}
@@ -288,7 +315,7 @@ class VcenterRestClient(RestClient):
             spec[eula_field] = spec.pop(plan.EULA_KEY)
         body = plan.deploy_body(self.family, target, spec, client_token=str(uuid.uuid4()))
         resource = "library item %s (VM '%s')" % (item_id, spec.get("name"))
-        operation = "deploy OVF"
+        operation = OP_DEPLOY
         try:
             try:
                 response = self._send_once(self.path("ovf", item_id), body, self.action("deploy"), operation,
@@ -338,7 +365,7 @@ class VcenterRestClient(RestClient):
         body = plan.create_body(source_vm_id, library_id, name, library_item_id, description, flags,
                                 client_token=str(uuid.uuid4()), family=self.family)
         resource = "VM %s -> library %s item '%s'" % (source_vm_id, library_id, name)
-        operation = "capture VM as OVF (create)"
+        operation = OP_CREATE
         try:
             response = self._send_once(self.path("ovf"), body, None, operation, resource, timeout)
         except _errors.MigrationError as error:
@@ -364,6 +391,39 @@ class VcenterRestClient(RestClient):
                 "'%s' is in the library" % name, operation=operation, resource=resource, status=response.status)
         return item_id, False
 
+    # -- storage policies ---------------------------------------------------------------------
+    def list_storage_policies(self):
+        """[(id, name)] of the VM storage policies, or None when the server has no such list (vcsim: 404)."""
+        response = self.get(self.path("policies"), expect=(404,), operation=OP_LIST_POLICIES)
+        if not response.ok:
+            return None
+        found = self.value(response)
+        return [(p.get("policy"), p.get("name")) for p in found if isinstance(p, dict) and p.get("policy")] \
+            if isinstance(found, list) else []
+
+    def resolve_storage_policy(self, ref):
+        """(id, name) of the storage policy REF (a name, else an id); NotFoundError / ParameterError (ambiguous).
+
+        Policy names are unique on vCenter but compared exactly. A server without the policy list
+        (vcsim) takes a UUID-shaped REF as an id (name unknown) and refuses names.
+        """
+        policies = self.list_storage_policies()
+        if policies is None:
+            if _UUID.match(ref):
+                return ref, None
+            raise _errors.NotFoundError("cannot look up storage policy '%s' by name: the server has no storage policy "
+                                        "list (give the policy's id)" % ref, operation=OP_LIST_POLICIES,
+                                        resource="vCenter %s" % self.base_url)
+        named = [(i, name) for i, name in policies if name == ref] or [(i, name) for i, name in policies if i == ref]
+        if not named:
+            raise _errors.NotFoundError("no storage policy '%s' (the policies: %s)"
+                                        % (ref, ", ".join(sorted(str(n) for dummy, n in policies)) or "none"),
+                                        operation=OP_LIST_POLICIES, resource="vCenter %s" % self.base_url)
+        if len(named) > 1:
+            raise _errors.ParameterError("storage policy '%s' is ambiguous: %d policies have that name (ids %s); give "
+                                         "the id" % (ref, len(named), ", ".join(sorted(i for i, dummy in named))))
+        return named[0]
+
     # -- inventory over REST (real vCenter and the emulator; vcsim has none) ---------------------
     def list_inventory(self, kind, **filters):
         """``GET /api/vcenter/<kind>?names=..`` summaries; /rest spells filters ``filter.<name>``."""
@@ -372,13 +432,13 @@ class VcenterRestClient(RestClient):
             if value in (None, [], ""):
                 continue
             params[key if self.family == plan.API else "filter." + key] = value
-        response = self.get(self.path("vcenter", kind), params=params, operation="list %s" % kind)
+        response = self.get(self.path("vcenter", kind), params=params, operation=op_list(kind))
         found = self.value(response)
         return [entry for entry in found if isinstance(entry, dict)] if isinstance(found, list) else []
 
     def power_state(self, vm_id):
         """POWERED_ON, POWERED_OFF or SUSPENDED (``GET .../vm/{vm}/power``)."""
-        response = self.get(self.path("vcenter", "vm", vm_id, "power"), operation="read the power state",
+        response = self.get(self.path("vcenter", "vm", vm_id, "power"), operation=OP_POWER_GET,
                             resource=vm_id)
         state = self.value(response)
         return state.get("state") if isinstance(state, dict) else None
@@ -387,9 +447,9 @@ class VcenterRestClient(RestClient):
         # Sent once: after an uncertain answer the caller reads the power state back before any resend.
         if self.family == plan.API:
             self.post(self.path("vcenter", "vm", vm_id, "power"), params={"action": "start"},
-                      operation="power on VM", resource=vm_id, once=True)
+                      operation=OP_POWER_START, resource=vm_id, once=True)
         else:
-            self.post(self.path("vcenter", "vm", vm_id, "power", "start"), operation="power on VM", resource=vm_id,
+            self.post(self.path("vcenter", "vm", vm_id, "power", "start"), operation=OP_POWER_START, resource=vm_id,
                       once=True)
 
 
@@ -425,10 +485,13 @@ def uncertain(error):
     return False
 
 
+FIND_OPS = {"content library": OP_FIND_LIBRARY, "library item": OP_FIND_ITEM}
+
+
 def _pick(what, ref, named, scope=""):
     if not named:
         raise _errors.NotFoundError("no %s named '%s'%s" % (what, ref, scope.replace(" (set 'library' to choose)", "")),
-                                    operation="find %s" % what, resource="'%s'" % ref)
+                                    operation=FIND_OPS.get(what, "find %s" % what), resource="'%s'" % ref)
     if len(named) > 1:
         raise _errors.ParameterError("%s '%s' is ambiguous%s: %d matches (ids %s)"
                                      % (what, ref, scope, len(named), ", ".join(sorted(i for i, dummy in named))))
@@ -469,10 +532,21 @@ def open_vcenter(module):
     params = module.params
     options = vsphere.connection_params(params)  # hostname, username, password: required by the argspec
     redactor = Redactor([options["password"]], on_secret=module.register_secret)
+    proxy = vsphere.proxy_url(options)
     rest = VcenterRestClient(options["hostname"], options["username"], options["password"], port=options["port"],
                              api_family=params["api_family"], validate_certs=options["validate_certs"],
-                             ca_path=options["ca_path"], redactor=redactor)
-    rest.login()  # first: the family decides what inventory_lookup=auto uses
+                             ca_path=options["ca_path"], redactor=redactor,
+                             proxies={"http": proxy, "https": proxy} if proxy else None)
+    try:
+        rest.login()  # first: the family decides what inventory_lookup=auto uses
+    except _errors.TransportError as error:
+        rest.close()
+        if proxy:
+            # Through a proxy, "refused" or a failed tunnel is about the proxy as often as about vCenter.
+            raise _errors.ParameterError("parameter 'proxy_host' (with proxy_port) %s:%s did not lead to vCenter %s:%s: %s"
+                                         % (options["proxy_host"], options["proxy_port"], options["hostname"],
+                                            options["port"], error))
+        raise
     if inventory_kind(params["inventory_lookup"], rest.family) == "rest":
         inventory = RestInventory(rest)
     else:
@@ -482,4 +556,6 @@ def open_vcenter(module):
 
 # The vSphere connection options (fragment hybridcloud.migration.vsphere) serve SOAP and REST alike;
 # REST_ARGUMENT_SPEC adds the REST-only ones (fragment hybridcloud.migration.vcenter_rest).
-CONNECTION = Connection(dict(vsphere.VSPHERE_ARGSPEC, **REST_ARGUMENT_SPEC), open_vcenter, ranges={"port": (1, 65535)})
+CONNECTION = Connection(dict(vsphere.VSPHERE_ARGSPEC, **REST_ARGUMENT_SPEC), open_vcenter,
+                        ranges={"port": (1, 65535), "proxy_port": (1, 65535)},
+                        required_together=vsphere.PROXY_REQUIRED_TOGETHER)

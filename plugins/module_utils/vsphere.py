@@ -45,13 +45,14 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._module impo
 VSPHERE_REQUIRED = ("hostname", "username", "password")
 
 
-def vsphere_argspec(prefix="", env="VMWARE_", required=True, inherit=False):
+def vsphere_argspec(prefix="", env="VMWARE_", required=True, inherit=False, proxy=False):
     """The connection options, names prefixed with PREFIX (``target_vcenter_`` ...).
 
     ENV is the prefix of the environment variables they fall back to (``VMWARE_HOST`` ...), one
     set per vCenter (``VMWARE_TARGET_HOST`` ... for a second one, so it never silently takes the
     first one's credentials). ``required`` False makes hostname, username and password optional;
     ``inherit`` drops the port and validate_certs defaults, so a None can mean "as the source vCenter".
+    ``proxy`` adds ``proxy_host`` / ``proxy_port`` (an HTTP proxy, CONNECT tunnel), for modules that document them.
     """
     def fallback(name):
         return {"fallback": (env_fallback, [env + name])} if env else {}
@@ -64,6 +65,9 @@ def vsphere_argspec(prefix="", env="VMWARE_", required=True, inherit=False):
         "validate_certs": dict(type="bool", default=True, **fallback("VALIDATE_CERTS")),
         "ca_cert": dict(type="path", **fallback("CA_CERT")),
     }
+    if proxy:
+        spec["proxy_host"] = dict(type="str", **fallback("PROXY_HOST"))
+        spec["proxy_port"] = dict(type="int", **fallback("PROXY_PORT"))
     if required:
         for name in VSPHERE_REQUIRED:
             spec[name]["required"] = True
@@ -79,7 +83,9 @@ def vsphere_argspec(prefix="", env="VMWARE_", required=True, inherit=False):
     return out
 
 
-VSPHERE_ARGSPEC = vsphere_argspec()
+VSPHERE_ARGSPEC = vsphere_argspec(proxy=True)
+# proxy_host and proxy_port go together; both in the argspec: checked before anything is sent.
+PROXY_REQUIRED_TOGETHER = [["proxy_host", "proxy_port"]]
 
 # find() kinds -> managed object type names (resolved lazily: pyVmomi may be missing).
 KINDS = {
@@ -103,7 +109,7 @@ def connection_params(params, prefix="", fallback=None):
     inheriting the source's credentials.
     """
     out = {}
-    for name in ("hostname", "username", "password", "port", "validate_certs", "ca_cert"):
+    for name in ("hostname", "username", "password", "port", "validate_certs", "ca_cert", "proxy_host", "proxy_port"):
         value = params.get(prefix + name)
         if value is None and fallback is not None:
             value = fallback.get(name)
@@ -114,6 +120,20 @@ def connection_params(params, prefix="", fallback=None):
         out["validate_certs"] = True
     out["ca_path"] = out.pop("ca_cert")  # the clients' keyword for the CA file
     return out
+
+
+def proxy_url(options):
+    """The proxy of connection OPTIONS as a URL for requests (``http://host:port``), or None.
+
+    The proxy itself is spoken to in plain HTTP (CONNECT); the TLS session to vCenter runs inside the tunnel.
+    """
+    host = options.get("proxy_host")
+    if not host:
+        return None
+    if "://" in host or "/" in host:
+        raise _errors.ParameterError("parameter 'proxy_host' must be a host name or IP address, got '%s'" % host)
+    host = "[%s]" % host if ":" in host and not host.startswith("[") else host
+    return "http://%s:%s" % (host, options.get("proxy_port"))
 
 
 def open_vsphere(module, prefix="", fallback=None, **kwargs):
@@ -129,7 +149,8 @@ def open_vsphere(module, prefix="", fallback=None, **kwargs):
     return client
 
 
-CONNECTION = Connection(VSPHERE_ARGSPEC, open_vsphere)
+CONNECTION = Connection(VSPHERE_ARGSPEC, open_vsphere, ranges={"proxy_port": (1, 65535)},
+                        required_together=PROXY_REQUIRED_TOGETHER)
 
 
 def login_parameter_error(prefix, error):
@@ -182,7 +203,7 @@ class VSphere:
     """One vCenter session. Not thread-safe for ``find`` caching; SOAP calls themselves are."""
 
     def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_path=None,
-                 redactor=None, connect_timeout=30):
+                 redactor=None, connect_timeout=30, proxy_host=None, proxy_port=None):
         self.hostname = hostname
         self.username = username
         self.password = password
@@ -190,6 +211,8 @@ class VSphere:
         self.validate_certs = validate_certs
         self.ca_path = ca_path
         self.connect_timeout = connect_timeout
+        self.proxy_host = proxy_host
+        self.proxy_port = proxy_port
         self.redact = redactor or Redactor([password])
         self.si = None
         self.calls = 0  # SOAP round trips since connect() (login included), for benches and tests
@@ -207,10 +230,12 @@ class VSphere:
         if not HAS_PYVMOMI:
             raise _errors.ParameterError(missing_required_lib("pyvmomi") + ": %s" % PYVMOMI_IMPORT_ERROR)
         context = ssl_context(self.validate_certs, self.ca_path)
+        # An HTTP proxy: pyVmomi tunnels the TLS session to vCenter through it (CONNECT host:port).
+        proxy = {"httpProxyHost": self.proxy_host, "httpProxyPort": int(self.proxy_port)} if self.proxy_host else {}
         try:
             self.si = SmartConnect(host=self.hostname, port=self.port, user=self.username, pwd=self.password,
                                    sslContext=context, disableSslCertValidation=not self.validate_certs,
-                                   httpConnectionTimeout=self.connect_timeout)
+                                   httpConnectionTimeout=self.connect_timeout, **proxy)
         except vim.fault.InvalidLogin as exc:
             raise self._error(_errors.AuthError, exc.msg or "incorrect user name or password", "login")
         except ssl.SSLError as exc:

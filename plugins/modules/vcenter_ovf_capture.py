@@ -12,7 +12,7 @@ version_added: 1.0.0
 description:
   - Exports a virtual machine into an OVF library item of a vCenter content library (the C(create)
     operation of the vSphere Automation REST API, C(/api) or the legacy C(/rest) family).
-  - Idempotent by item name. When the library already has an item named O(name), nothing is captured
+  - Idempotent by item name. When the library already has an item named O(item), nothing is captured
     and that item is adopted (RV(outcome=adopted)), unless O(overwrite=true).
   - With O(overwrite=true) the existing item's content is replaced by a new capture (every run
     captures again and reports a change). vCenter keeps the item's name and description.
@@ -35,7 +35,7 @@ options:
       - The VM to capture, by name, inventory path (with O(inventory_lookup=soap)) or managed object ID.
       - Names and IDs put into a URL path are percent-encoded, so C(/), C(?), C(&) or C(#) cannot change the
         request; values of dots only, control characters and bidirectional-override characters are refused
-        (the same holds for O(library), O(datacenter) and O(name)).
+        (the same holds for O(library), O(datacenter) and O(item)).
     type: str
     required: true
   datacenter:
@@ -44,26 +44,35 @@ options:
     type: str
   library:
     description:
-      - The content library to capture into, by name or ID.
+      - The content library to capture into, by name or ID (the create target's C(library_id)).
+      - May be left out to update an existing item given by O(item) (its ID, or a name unique across libraries);
+        the item's own library is used then. Creating a new item needs it.
     type: str
-    required: true
-  name:
+  item:
     description:
-      - The name of the library item.
+      - The library item, as in M(hybridcloud.migration.vcenter_ovf_deploy) - the two targets of the C(create)
+        operation.
+      - A new item (the C(create_spec)'s C(name), in O(library)) when no item of that name exists.
+      - An existing item (by name in O(library), or by ID) is adopted as it is, or with O(overwrite=true) updated
+        (the create target's C(library_item_id), sent with its C(library_id)) - vCenter replaces its content but
+        keeps its name and description.
     type: str
     required: true
   description:
     description:
-      - The description of a new library item.
+      - The description of a new library item (the C(create_spec)'s C(description)).
+      - vCenter keeps the description of an item it updates (O(overwrite=true)); the module warns when O(description)
+        differs from it.
     type: str
   flags:
     description:
-      - OVF export flags (for example V(EXTRA_CONFIG)), as listed by vCenter's export flag service.
+      - OVF export flags (the C(create_spec)'s C(flags), for example V(EXTRA_CONFIG)), as listed by vCenter's
+        C(vcenter.ovf.export_flag list) operation.
     type: list
     elements: str
   overwrite:
     description:
-      - Replace the content of an existing item named O(name) with a new capture of O(vm).
+      - Replace the content of an existing item named O(item) with a new capture of O(vm).
     type: bool
     default: false
   wait:
@@ -92,14 +101,21 @@ EXAMPLES = r"""
     vm: web01
     datacenter: DC-East
     library: Migration Templates
-    name: web01-template
+    item: web01-template
     description: web01 as of the migration freeze
 
 - name: Refresh the template's content from the VM
   hybridcloud.migration.vcenter_ovf_capture:
     vm: vm-101
     library: Migration Templates
-    name: web01-template
+    item: web01-template
+    flags: [EXTRA_CONFIG]
+    overwrite: true
+
+- name: Update an existing item given by its ID (its library is the item's own)
+  hybridcloud.migration.vcenter_ovf_capture:
+    vm: web01
+    item: 1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9
     overwrite: true
 """
 
@@ -108,12 +124,13 @@ library_item:
   description: The library item (new, overwritten or already present). In check mode the ID of a new item is null.
   returned: always
   type: dict
-  sample: {"id": "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9", "name": "web01-template", "library_id": "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f"}
+  sample: {"id": "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9", "name": "web01-template",
+           "library_id": "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f", "library_name": "Migration Templates"}
 vm:
-  description: The managed object ID of the captured VM.
+  description: The captured VM, its name and managed object ID.
   returned: always
-  type: str
-  sample: vm-101
+  type: dict
+  sample: {"name": "web01", "moref": "vm-101"}
 overwritten:
   description: Whether an existing item's content was replaced.
   returned: always
@@ -166,8 +183,8 @@ class VcenterOvfCapture(MigrationModule):
     argument_spec = dict(
         vm=dict(type="str", required=True),
         datacenter=dict(type="str"),
-        library=dict(type="str", required=True),
-        name=dict(type="str", required=True),
+        library=dict(type="str"),
+        item=dict(type="str", required=True),
         description=dict(type="str"),
         flags=dict(type="list", elements="str"),
         overwrite=dict(type="bool", default=False),
@@ -182,26 +199,50 @@ class VcenterOvfCapture(MigrationModule):
         rest, inventory = self.client.rest, self.client.inventory
         self.rest = rest
         self.result.update(api_family=rest.family, vm=None, overwritten=False, adopted=False, answer_lost=False,
-                           outcome=None, library_item={"id": None, "name": params["name"], "library_id": None})
-        with naming("library"):
-            library_id = rest.resolve_library(params["library"])
+                           outcome=None, library_item={"id": None, "name": params["item"], "library_id": None})
+        library_id = None
+        if params["library"]:
+            with naming("library"):
+                library_id = rest.resolve_library(params["library"])
         self.library_id = library_id
-        self.result["library_item"]["library_id"] = library_id
+        # Real state: an item of that name (or id), also one an interrupted run's capture is still writing.
+        existing = self.existing_item()
+        if library_id is None:
+            if not existing:
+                self.fail_parameter("library", "is required to create a new item: no library item '%s' exists to "
+                                    "update" % params["item"])
+            library_id = self.library_id = existing.get("library_id")
+        self.result["library_item"].update(library_id=library_id, library_name=rest.library_name(library_id),
+                                           id=existing["id"] if existing else None)
+        if existing:
+            self.result["library_item"]["name"] = existing.get("name") or params["item"]
         with naming("datacenter"):
             datacenter = inventory.resolve("datacenter", params["datacenter"]) if params["datacenter"] else None
         with naming("vm"):
             vm_id = inventory.resolve("vm", params["vm"], datacenter)
-        self.result["vm"] = vm_id
-        # Real state: an item of that name, also one an interrupted run's capture is still writing.
-        existing = self.existing_item()
-        self.result["library_item"]["id"] = existing["id"] if existing else None
+        vm_name = inventory.names([vm_id]).get(vm_id) or params["vm"]
+        self.result["vm"] = {"name": vm_name, "moref": vm_id}
         if existing and not params["overwrite"]:
             self.result.update(adopted=True, outcome=plan.ADOPTED)
             return
-        before = {"library_item": existing["id"]} if existing else {}
-        after = {"library_item": existing["id"] if existing else params["name"], "source_vm": vm_id}
+        if existing and params["description"] is not None and params["description"] != existing.get("description"):
+            self.warn("vCenter keeps the description of an item it updates; 'description' is not applied to library "
+                      "item %s" % plan.label(existing.get("name"), existing["id"]))
+        # The diff: a new item (its name, library, source) or new content for an existing one, names beside ids.
+        library = plan.label(self.result["library_item"]["library_name"], library_id)
+        source = plan.label(vm_name, vm_id)
+        if existing:
+            version = existing.get("content_version")
+            before = {"content": "content version %s" % version if version else "the item's current content"}
+            after = {"content": "captured again from VM %s" % source}
+        else:
+            before = {}
+            after = {"library_item": params["item"], "library": library, "source_vm": source}
+            if params["description"] is not None:
+                after["description"] = params["description"]
         if self.check_mode:
             self.changed(before=before, after=after)
+            self.diff_header(existing and existing["id"], library)
             return
 
         def reconcile():
@@ -210,10 +251,10 @@ class VcenterOvfCapture(MigrationModule):
         if self.deadline.remaining() <= 0:
             raise WaitTimeoutError("the timeout of %s passed during the lookups, before the capture was sent; "
                                    "nothing was captured" % format_seconds(params["timeout"]),
-                                   operation="capture VM as OVF (create)", resource="library item '%s'" % params["name"])
+                                   operation=vcenter_rest.OP_CREATE, resource="library item '%s'" % params["item"])
         read_timeout = self.deadline.remaining() if params["wait"] else min(self.deadline.remaining(), START_WINDOW)
         try:
-            item_id, lost = rest.create_item(vm_id, library_id, params["name"],
+            item_id, lost = rest.create_item(vm_id, library_id, self.result["library_item"]["name"],
                                              library_item_id=existing["id"] if existing else None,
                                              description=params["description"], flags=params["flags"],
                                              reconcile=reconcile, timeout=max(read_timeout, 1.0))
@@ -225,11 +266,15 @@ class VcenterOvfCapture(MigrationModule):
             if not found or not plan.is_duplicate_name("%s %s" % (error, error.code)):
                 raise
             self.warn("library item '%s' appeared while this run captured it (%s); adopted %s"
-                      % (params["name"], error.message, found["id"]))
+                      % (params["item"], error.message, found["id"]))
             self.result["library_item"]["id"] = found["id"]
             self.result.update(adopted=True, outcome=plan.ADOPTED)
             return
-        self.changed(before=before, after=dict(after, library_item=item_id))
+        if existing:
+            self.changed(before=before, after=after)
+        else:
+            self.changed(before=before, after=dict(after, library_item=plan.label(params["item"], item_id)))
+        self.diff_header(existing and item_id, library)
         self.result["library_item"]["id"] = item_id
         self.result.update(overwritten=bool(existing), answer_lost=lost,
                            outcome=plan.OVERWRITTEN if existing else plan.CAPTURED)
@@ -238,17 +283,26 @@ class VcenterOvfCapture(MigrationModule):
             raise WaitTimeoutError(
                 "the capture of VM %s did not answer within the timeout of %s; library item %s ('%s') exists and its "
                 "capture may still be running. Re-run the task: the item is adopted, never captured again"
-                % (vm_id, format_seconds(params["timeout"]), item_id, params["name"]),
-                operation="capture VM as OVF (create)", resource="library item '%s'" % params["name"])
+                % (source, format_seconds(params["timeout"]), item_id, params["item"]),
+                operation=vcenter_rest.OP_CREATE, resource="library item '%s'" % params["item"])
         if lost and not params["wait"]:
             self.result["outcome"] = plan.STARTED
         elif lost:
             self.warn("the answer to the capture call was lost; library item %s was found afterwards" % item_id)
 
+    def diff_header(self, item_id, library):
+        """An overwrite's diff shows the content only; its header says which item."""
+        if item_id and "diff" in self.result:
+            header = "library item %s in library %s" % (plan.label(self.result["library_item"]["name"], item_id), library)
+            self.result["diff"].update(before_header=header, after_header=header)
+
     def existing_item(self):
         try:
-            return self.rest.resolve_item(self.params["name"], self.library_id)
-        except NotFoundError:
+            with naming("item"):
+                return self.rest.resolve_item(self.params["item"], self.library_id)
+        except NotFoundError as error:
+            if "is not in library" in error.message:
+                raise  # an item ID of another library: never create a new item named after that ID
             return None
 
     def look_for_result(self, existing):
@@ -263,14 +317,14 @@ class VcenterOvfCapture(MigrationModule):
             return found["id"] if changed else None
         try:
             return wait_for(look, min(self.deadline.remaining(), RECONCILE_WINDOW), backoff=PollBackoff(),
-                            what="library item '%s'" % self.params["name"])
+                            what="library item '%s'" % self.params["item"])
         except WaitTimeoutError:
             return None
 
     def validate(self):
         # Called by the base before the session is opened: nothing is sent for bad input.
         params = self.params
-        for option in ("vm", "datacenter", "library", "name"):
+        for option in ("vm", "datacenter", "library", "item"):
             if params[option] is not None:
                 self.check_name(option, params[option])
                 problem = plan.id_like_problem(params[option])

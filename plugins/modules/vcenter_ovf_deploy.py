@@ -14,7 +14,7 @@ description:
     vSphere Automation REST API (C(/api) or the legacy C(/rest) family).
   - Every name (datacenter, cluster, host, resource pool, folder, datastore, networks, library, item)
     is resolved to an ID first; a name that matches more than one object is an error.
-  - Idempotent by VM name. When a VM with O(name) already exists in the target folder, nothing is
+  - Idempotent by VM name. When a VM named O(vm) already exists in the target folder, nothing is
     deployed; that VM is adopted (and powered on with O(power_on=true)).
   - The deploy call is synchronous and can take hours for large disks. It is sent once per VM, never
     repeated. After any uncertain answer (a lost connection, a read timeout, an HTTP 5xx or 429) the
@@ -49,7 +49,7 @@ options:
         (the same holds for every other name option).
     type: str
     required: true
-  name:
+  vm:
     description:
       - The name of the new VM. Also the key for idempotency within the target folder.
       - At most 80 characters. C(/), the backslash and C(%) are refused (vCenter stores them escaped, so the VM
@@ -58,6 +58,7 @@ options:
         encoded query strings only.
     type: str
     required: true
+    aliases: [vm_name]
   datacenter:
     description:
       - The datacenter to deploy into (name or managed object ID). Other names are looked up inside it.
@@ -85,7 +86,64 @@ options:
     type: str
   datastore:
     description:
-      - The datastore for the VM's files and disks (name or ID). Without it vCenter picks one.
+      - The default datastore of the new VM (name or ID), the C(default_datastore_id) of the deploy's
+        C(deployment_spec); not part of the placement C(target) (resource pool, host, folder).
+      - It takes the VM's files and every disk that O(storage_mappings) does not place. Without it (and
+        without O(storage_profile)) vCenter picks one.
+    type: str
+  datastore_cluster:
+    description:
+      - A datastore cluster (Storage DRS pod; name or ID) to deploy to instead of one O(datastore), in vmware.vmware's
+        spelling. The module picks the member datastore with the most free space, if that is at least the size of
+        the library item (its C(size) in the content library), among the members that are accessible and not in
+        maintenance mode; ties go to the name, so a re-run picks the same one.
+      - The chosen datastore becomes the deploy's C(default_datastore_id); RV(datastore_choice) says which and why,
+        also in check mode.
+      - Needs the SOAP lookups (O(inventory_lookup=soap), the default with the legacy C(/rest) family), as the REST API
+        lists no datastore clusters.
+      - Storage DRS's own recommendation (C(RecommendDatastores)) is not asked for.
+    type: str
+  storage_profile:
+    description:
+      - A VM storage policy for all the VM's disks (name or ID; C(storage_profile_id) of the C(deployment_spec)).
+        Names are looked up with C(GET /api/vcenter/storage/policies) and compared exactly.
+      - A server without that list (the vCenter simulator) takes the policy's ID only.
+    type: str
+  storage_mappings:
+    description:
+      - Places the disks of each OVF storage group (C(storage_mappings) of the C(deployment_spec)) on a datastore
+        or by a storage policy, each group with its own provisioning.
+      - The groups are checked against the ones the item declares (the C(storage_groups) that vCenter's
+        C(filter) reports) before anything is deployed, like O(network_mappings); a group the item does not have
+        is refused, and so is a group of the item left without a mapping when neither O(datastore) nor
+        O(storage_profile) is given to take it.
+    type: list
+    elements: dict
+    suboptions:
+      storage_group:
+        description: The OVF storage group (its ID in the descriptor's C(StorageGroupSection)).
+        type: str
+        required: true
+      datastore:
+        description: The datastore of the group's disks (name or ID). Exactly one of O(storage_mappings[].datastore)
+          and O(storage_mappings[].storage_profile).
+        type: str
+      storage_profile:
+        description: The storage policy of the group's disks (name or ID).
+        type: str
+      provisioning:
+        description: The disk provisioning of the group. Without it, O(storage_provisioning) or the OVF's own.
+        type: str
+        choices: [thin, thick, eagerZeroedThick]
+  flags:
+    description:
+      - Deployment flags (C(flags) of the C(deployment_spec)), as listed by vCenter's C(vcenter.ovf.import_flag list)
+        operation for the target resource pool.
+    type: list
+    elements: str
+  locale:
+    description:
+      - The locale of the OVF descriptor's messages (for example V(de_DE)); C(locale) of the C(deployment_spec).
     type: str
   storage_provisioning:
     description:
@@ -161,7 +219,7 @@ EXAMPLES = r"""
     password: "{{ vcenter_password }}"
     library: Migration Templates
     item: ubuntu-22.04
-    name: web01-migrated
+    vm: web01-migrated
     datacenter: DC-East
     cluster: Prod
     folder: Migrated
@@ -175,11 +233,30 @@ EXAMPLES = r"""
     power_on: true
   register: deployed
 
+- name: A database appliance, its data disks by a storage policy, its logs on their own datastore
+  hybridcloud.migration.vcenter_ovf_deploy:
+    library: Migration Templates
+    item: sql-appliance
+    vm: sql01
+    datacenter: DC-East
+    cluster: Prod
+    datastore: east-vsan
+    storage_profile: vSAN Default Storage Policy
+    storage_mappings:
+      - storage_group: sql-data
+        storage_profile: Gold
+      - storage_group: sql-logs
+        datastore: east-nfs01
+        provisioning: thin
+    flags: [LAX]
+    locale: en_US
+    accept_all_eula: true
+
 - name: Same, with the connection from the environment and REST-only lookups (no pyVmomi)
   hybridcloud.migration.vcenter_ovf_deploy:
     inventory_lookup: rest
     item: 3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d
-    name: db01-migrated
+    vm: db01-migrated
     datacenter: datacenter-1
     resource_pool: resgroup-22
     accept_all_eula: true
@@ -220,21 +297,42 @@ outcome:
   type: str
   sample: adopted_and_waited
 library_item:
-  description: The library item used.
+  description: The library item used, and its library (name and ID of each).
   returned: always
   type: dict
-  sample: {"id": "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d", "name": "ubuntu-22.04", "library_id": "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f"}
+  sample: {"id": "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d", "name": "ubuntu-22.04",
+           "library_id": "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f", "library_name": "Migration Templates"}
 resolved:
-  description: The managed object IDs the names resolved to.
+  description:
+    - Where the VM goes, each object with its name and managed object ID (C(id), C(name)); only the options
+      that apply. O(network_mappings) maps each OVF network to such an object, O(storage_mappings) each OVF
+      storage group to its C(type) (C(DATASTORE) or C(STORAGE_PROFILE)), that object and its C(provisioning).
   returned: always
   type: dict
   sample:
-    datacenter: datacenter-1
-    cluster: domain-c8
-    resource_pool: resgroup-9
-    folder: group-v40
-    datastore: datastore-14
-    network_mappings: {"VM Network": "dvportgroup-20"}
+    datacenter: {"id": "datacenter-1", "name": "DC-East"}
+    cluster: {"id": "domain-c8", "name": "Prod"}
+    resource_pool: {"id": "resgroup-9", "name": "Resources"}
+    folder: {"id": "group-v40", "name": "Migrated"}
+    datastore: {"id": "datastore-14", "name": "east-vsan"}
+    network_mappings: {"VM Network": {"id": "dvportgroup-20", "name": "Backend"}}
+    storage_profile: {"id": "aa6d5a82-1c88-45da-85d3-3d74b91a5bad", "name": "vSAN Default Storage Policy"}
+    storage_mappings:
+      sql-data: {"type": "STORAGE_PROFILE", "storage_profile": {"id": "c4f1e9a0-7b2d-4e8f-9a61-5d3c2b1a0f9e", "name": "Gold"}}
+      sql-logs: {"type": "DATASTORE", "datastore": {"id": "datastore-15", "name": "east-nfs01"}, "provisioning": "thin"}
+datastore_choice:
+  description:
+    - With O(datastore_cluster), the member datastore chosen (also in check mode), its free space and the bytes the
+      item needs (bytes; 0 when the library does not say), and why it was chosen.
+  returned: when O(datastore_cluster) is given and a member was chosen
+  type: dict
+  sample:
+    datastore_cluster: {"id": "group-p51", "name": "east-pod"}
+    datastore: {"id": "datastore-22", "name": "east-ds-02"}
+    free_space: 871878361088
+    needed: 21474836480
+    reason: east-ds-02 (datastore-22) has the most free space (812.0 GiB) of the 3 usable members of datastore
+      cluster east-pod (group-p51), enough for the item (20.0 GiB)
 api_family:
   description: The REST URL family used (V(api) or V(rest)).
   returned: always
@@ -263,7 +361,7 @@ RECONCILE_WINDOW = 30.0
 # wait=false: how long the deploy call is given to answer before the run returns with the deploy running.
 START_WINDOW = 10.0
 NAME_OPTIONS = ("library", "item", "datacenter", "cluster", "resource_pool", "host", "folder", "datastore",
-                "deployment_option")
+                "deployment_option", "storage_profile", "locale", "datastore_cluster")
 
 
 class VcenterOvfDeploy(MigrationModule):
@@ -271,13 +369,23 @@ class VcenterOvfDeploy(MigrationModule):
     argument_spec = dict(
         library=dict(type="str"),
         item=dict(type="str", required=True),
-        name=dict(type="str", required=True),
+        vm=dict(type="str", required=True, aliases=["vm_name"]),
         datacenter=dict(type="str", required=True),
         cluster=dict(type="str"),
         resource_pool=dict(type="str"),
         host=dict(type="str"),
         folder=dict(type="str"),
         datastore=dict(type="str"),
+        datastore_cluster=dict(type="str"),
+        storage_profile=dict(type="str"),
+        storage_mappings=dict(type="list", elements="dict", options=dict(
+            storage_group=dict(type="str", required=True),
+            datastore=dict(type="str"),
+            storage_profile=dict(type="str"),
+            provisioning=dict(type="str", choices=list(plan.STORAGE_PROVISIONING)),
+        ), mutually_exclusive=[["datastore", "storage_profile"]], required_one_of=[["datastore", "storage_profile"]]),
+        flags=dict(type="list", elements="str"),
+        locale=dict(type="str"),
         storage_provisioning=dict(type="str", choices=list(plan.STORAGE_PROVISIONING)),
         network_mappings=dict(type="dict"),
         ovf_properties=dict(type="dict"),
@@ -289,7 +397,8 @@ class VcenterOvfDeploy(MigrationModule):
         timeout=dict(type="int", default=vcenter_rest.DEFAULT_DEPLOY_TIMEOUT),
     )
     ranges = {"timeout": (1, None)}
-    module_kwargs = dict(required_one_of=[["cluster", "resource_pool", "host"]])
+    module_kwargs = dict(required_one_of=[["cluster", "resource_pool", "host"]],
+                         mutually_exclusive=[["datastore", "datastore_cluster"]])
 
     def run(self):
         params = self.params
@@ -298,28 +407,36 @@ class VcenterOvfDeploy(MigrationModule):
         rest, inventory = self.client.rest, self.client.inventory
         self.inventory = inventory
         self.result.update(api_family=rest.family, powered_on=False, outcome=None,
-                           vm={"name": params["name"], "moref": None, "adopted": False, "answer_lost": False,
+                           vm={"name": params["vm"], "moref": None, "adopted": False, "answer_lost": False,
                                "power_state": None})
 
         with naming("library"):
             library_id = rest.resolve_library(params["library"]) if params["library"] else None
         with naming("item"):
             item = rest.resolve_item(params["item"], library_id)
-        self.result["library_item"] = {"id": item["id"], "name": item.get("name"),
-                                       "library_id": item.get("library_id") or library_id}
+        library_id = item.get("library_id") or library_id
+        self.result["library_item"] = {"id": item["id"], "name": item.get("name"), "library_id": library_id,
+                                       "library_name": rest.library_name(library_id) if library_id else None}
         resolved = resolve_placement(
             inventory, params["datacenter"], cluster=params["cluster"], resource_pool=params["resource_pool"],
             host=params["host"], folder=params["folder"], datastore=params["datastore"],
             network_mappings=params["network_mappings"])
-        self.result["resolved"] = resolved
+        if params["datastore_cluster"]:
+            self.choose_datastore(inventory, item, resolved)
+        storage = self.resolve_storage(rest, inventory, resolved["datacenter"])
+        self.names = inventory.names(plan.all_ids(resolved) + storage["datastores"])
+        self.names.update(storage["policy_names"])
+        self.result["resolved"] = dict(plan.placement_result(resolved, self.names),
+                                       **plan.storage_result(storage["profile"], storage["mappings"], self.names))
         self.folder = resolved["folder"]
+        self.folder_label = plan.label(self.names.get(self.folder), self.folder)
 
         # 1. Real state, including a deploy still running (its VM is registered from the start).
-        existing = inventory.vms_in_folder(params["name"], self.folder)
+        existing = inventory.vms_in_folder(params["vm"], self.folder)
         if existing:
             if len(existing) > 1:
                 self.warn("%d VMs named '%s' are in folder %s; using %s"
-                          % (len(existing), params["name"], self.folder, existing[0]))
+                          % (len(existing), params["vm"], self.folder_label, existing[0]))
             self.result["vm"].update(moref=existing[0], adopted=True)
             self.result["outcome"] = plan.ADOPTED
             self.finish(existing[0])
@@ -329,23 +446,34 @@ class VcenterOvfDeploy(MigrationModule):
         target = plan.deploy_target(resolved["resource_pool"], self.folder, resolved.get("host"))
         summary = rest.filter_item(item["id"], target)
         problems = plan.summary_problems(summary, params["network_mappings"], params["ovf_properties"],
-                                         params["accept_all_eula"])
+                                         params["accept_all_eula"], storage_mappings=storage["mappings"],
+                                         storage_default=params["datastore"] or params["datastore_cluster"]
+                                         or params["storage_profile"])
         if problems:
             self.fail_parameter(*problems[0])
-        self.after = {"vm": params["name"], "library_item": item["id"], "target": target}
+        # The diff names everything (name and id); only what the deploy sets, nothing "unchanged".
+        self.after = dict({"vm": params["vm"], "library_item": plan.label(item.get("name"), item["id"])},
+                          **plan.placement_diff(resolved, self.names))
+        self.after.update(plan.storage_diff(storage["profile"], storage["mappings"], self.names))
+        self.after.update({key: params[key] for key in ("flags", "locale") if params[key]})
+        if "datastore_choice" in self.result:
+            self.after["datastore_choice"] = self.result["datastore_choice"]["reason"]
+        if params["power_on"]:
+            self.after["power_state"] = "POWERED_ON"
         if self.check_mode:
             self.changed(before={}, after=self.after)
             return
 
         spec = plan.deployment_spec(
-            rest.family, params["name"], params["accept_all_eula"], annotation=params["annotation"],
+            rest.family, params["vm"], params["accept_all_eula"], annotation=params["annotation"],
             datastore_id=resolved.get("datastore"), storage_provisioning=params["storage_provisioning"],
             network_mappings=resolved["network_mappings"], ovf_properties=params["ovf_properties"],
-            deployment_option=params["deployment_option"])
+            deployment_option=params["deployment_option"], storage_profile_id=storage["profile"],
+            storage_mappings=storage["mappings"], flags=params["flags"], locale=params["locale"])
         if self.deadline.remaining() <= 0:
             raise WaitTimeoutError("the timeout of %s passed during the lookups, before the deploy was sent; nothing "
-                                   "was deployed" % format_seconds(params["timeout"]), operation="deploy OVF",
-                                   resource="VM '%s'" % params["name"])
+                                   "was deployed" % format_seconds(params["timeout"]), operation=vcenter_rest.OP_DEPLOY,
+                                   resource="VM '%s'" % params["vm"])
         vm_id, lost = self.deploy(rest, item["id"], target, spec)
         if vm_id is None:
             return  # a concurrent deploy of the same name won; adopted
@@ -358,8 +486,8 @@ class VcenterOvfDeploy(MigrationModule):
             raise WaitTimeoutError(
                 "the deploy of VM '%s' did not answer within the timeout of %s; VM %s is in folder %s and its deploy "
                 "may still be running. Re-run the task to wait for it: the VM is adopted, never deployed again"
-                % (params["name"], format_seconds(params["timeout"]), vm_id, self.folder), operation="deploy OVF",
-                resource="VM '%s'" % params["name"])
+                % (params["vm"], format_seconds(params["timeout"]), vm_id, self.folder_label), operation=vcenter_rest.OP_DEPLOY,
+                resource="VM '%s'" % params["vm"])
         if lost and not params["wait"]:
             self.result["outcome"] = plan.STARTED
             if params["power_on"]:
@@ -369,8 +497,50 @@ class VcenterOvfDeploy(MigrationModule):
             return
         if lost:
             self.warn("the answer to the deploy call was lost; VM %s was found by name in folder %s"
-                      % (vm_id, self.folder))
+                      % (vm_id, self.folder_label))
         self.finish(vm_id)
+
+    def choose_datastore(self, inventory, item, resolved):
+        """A member of datastore_cluster with room for the item becomes the deploy's default datastore."""
+        with naming("datastore_cluster"):
+            pod_id, pod_name, members = inventory.datastore_cluster(self.params["datastore_cluster"],
+                                                                    resolved["datacenter"])
+        try:
+            needed = int(item.get("size") or 0)
+        except (TypeError, ValueError):
+            needed = 0
+        chosen, reason = plan.pick_datastore(plan.label(pod_name, pod_id), members, needed)
+        if chosen is None:
+            self.fail_parameter("datastore_cluster", "'%s': %s" % (self.params["datastore_cluster"], reason))
+        resolved["datastore_cluster"] = pod_id
+        resolved["datastore"] = chosen["id"]
+        self.result["datastore_choice"] = {"datastore_cluster": plan.entity(pod_id, pod_name),
+                                           "datastore": plan.entity(chosen["id"], chosen.get("name")),
+                                           "free_space": chosen.get("free_space"), "needed": needed, "reason": reason}
+
+    def resolve_storage(self, rest, inventory, datacenter):
+        """storage_profile and storage_mappings with every name resolved (datastores in DATACENTER)."""
+        params = self.params
+        out = {"profile": None, "mappings": {}, "datastores": [], "policy_names": {}}
+
+        def policy(ref, option):
+            with naming(option):
+                ident, name = rest.resolve_storage_policy(ref)
+            out["policy_names"][ident] = name
+            return ident
+
+        if params["storage_profile"]:
+            out["profile"] = policy(params["storage_profile"], "storage_profile")
+        for entry in params["storage_mappings"] or []:
+            datastore_id = None
+            if entry["datastore"]:
+                with naming("storage_mappings"):
+                    datastore_id = inventory.resolve("datastore", entry["datastore"], datacenter)
+                out["datastores"].append(datastore_id)
+            profile_id = policy(entry["storage_profile"], "storage_mappings") if entry["storage_profile"] else None
+            out["mappings"][entry["storage_group"]] = plan.storage_group_mapping(datastore_id, profile_id,
+                                                                                 entry["provisioning"])
+        return out
 
     def deploy(self, rest, item_id, target, spec):
         """Send the deploy once; return (vm_id, answer_lost), or (None, False) when another deploy won."""
@@ -378,11 +548,11 @@ class VcenterOvfDeploy(MigrationModule):
 
         def reconcile():
             def look():
-                found = self.inventory.vms_in_folder(params["name"], self.folder)
+                found = self.inventory.vms_in_folder(params["vm"], self.folder)
                 return found[0] if found else None
             try:
                 return wait_for(look, min(self.deadline.remaining(), RECONCILE_WINDOW), backoff=PollBackoff(),
-                                what="VM '%s' in folder %s" % (params["name"], self.folder))
+                                what="VM '%s' in folder %s" % (params["vm"], self.folder_label))
             except WaitTimeoutError:
                 return None
 
@@ -393,11 +563,11 @@ class VcenterOvfDeploy(MigrationModule):
             if isinstance(error, ApiError) and error.status != 400:
                 raise  # uncertain answers were reconciled by the client already
             # vCenter said no (200 succeeded:false, or 400); decide from a re-read whether anything is there now.
-            found = self.inventory.vms_in_folder(params["name"], self.folder)
+            found = self.inventory.vms_in_folder(params["vm"], self.folder)
             if found and plan.is_duplicate_name("%s %s" % (error, error.code or "")):
                 # Another run deployed the same name between our look and our call: adopt it.
                 self.warn("VM '%s' appeared in folder %s while this run deployed it (%s); adopted %s"
-                          % (params["name"], self.folder, error.message, found[0]))
+                          % (params["vm"], self.folder_label, error.message, found[0]))
                 self.result["vm"].update(moref=found[0], adopted=True)
                 self.result["outcome"] = plan.ADOPTED
                 self.finish(found[0])
@@ -413,16 +583,24 @@ class VcenterOvfDeploy(MigrationModule):
         params = self.params
         state = self.read_power_state(vm_id)
         if params["power_on"] and state != "POWERED_ON":
-            before = {"vm": vm_id, "power_state": state}
             if self.check_mode:
-                self.changed(before=before, after=dict(before, power_state="POWERED_ON"))
+                self.power_diff(vm_id, state)
                 return
             outcome = self.power_on(vm_id)
             if outcome == STARTED:
                 self.result["powered_on"] = True
-                self.changed(before=before, after=dict(before, power_state="POWERED_ON"))
+                self.power_diff(vm_id, state)
             state = self.read_power_state(vm_id)
         self.result["vm"]["power_state"] = state
+
+    def power_diff(self, vm_id, state):
+        """A change of the power state only: the diff shows that field, the header says which VM."""
+        if self.result.get("changed") and self.result.get("diff", {}).get("before") == {}:
+            return  # this run deployed the VM: its diff already ends in power_state POWERED_ON
+        self.changed(before={"power_state": state or "unknown"}, after={"power_state": "POWERED_ON"})
+        if "diff" in self.result:
+            header = "VM %s in folder %s" % (plan.label(self.params["vm"], vm_id), self.folder_label)
+            self.result["diff"].update(before_header=header, after_header=header)
 
     def power_on(self, vm_id):
         """Start VM_ID; while vCenter refuses because its deploy is still running, wait (within the deadline)."""
@@ -439,9 +617,9 @@ class VcenterOvfDeploy(MigrationModule):
             raise WaitTimeoutError(
                 "VM %s ('%s') in folder %s is still held by its deploy: vCenter refuses to power it on (%s). %s; re-run "
                 "the task to keep waiting: the VM is adopted, never deployed again"
-                % (vm_id, params["name"], self.folder, error.api_message or "busy",
+                % (vm_id, params["vm"], self.folder_label, error.api_message or "busy",
                    "gave up after the timeout of %s" % format_seconds(params["timeout"])),
-                operation="power on VM", resource=vm_id)
+                operation=self.inventory.power_on_operation, resource=plan.label(params["vm"], vm_id))
         if attempts > 1 and self.result["outcome"] == plan.ADOPTED:
             self.result["outcome"] = plan.ADOPTED_AND_WAITED
         return outcome
@@ -456,16 +634,27 @@ class VcenterOvfDeploy(MigrationModule):
     def validate(self):
         # Called by the base before the session is opened: nothing is sent for bad input.
         params = self.params
-        self.check_name("name", params["name"], "VM name")
-        problem = plan.vm_name_problem(params["name"])
+        self.check_name("vm", params["vm"], "VM name")
+        problem = plan.vm_name_problem(params["vm"])
         if problem:
-            self.fail_parameter("name", problem)
+            self.fail_parameter("vm", problem)
         for option in NAME_OPTIONS:
             if params[option] is not None:
                 self.check_name(option, params[option])
                 problem = plan.id_like_problem(params[option])
                 if problem:
                     self.fail_parameter(option, problem)
+        seen = set()
+        for entry in params["storage_mappings"] or []:
+            self.check_name("storage_mappings", entry["storage_group"], "storage group")
+            if entry["storage_group"] in seen:
+                self.fail_parameter("storage_mappings", "maps storage group '%s' twice" % entry["storage_group"])
+            seen.add(entry["storage_group"])
+            for key in ("datastore", "storage_profile"):
+                if entry[key] is not None:
+                    self.check_name("storage_mappings", entry[key], key.replace("_", " "))
+        for flag in params["flags"] or []:
+            self.check_name("flags", flag, "flag")
         for option in ("network_mappings", "ovf_properties"):
             for key, value in (params[option] or {}).items():
                 self.check_name(option, key, "key")

@@ -13,6 +13,7 @@ import requests
 UBUNTU = "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d"        # Migration Templates / ubuntu-22.04 (EULA, 2 networks)
 LEGACY = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"        # Migration Templates / legacy-appliance (broken)
 GOLDEN_UBUNTU = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"  # Golden Images / ubuntu-22.04
+SQL = "6b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d9e"  # Migration Templates / sql-appliance (storage groups)
 TEMPLATES = "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f"
 GOLDEN = "0c9b8a76-5d4e-4f3a-8b2c-1d0e9f8a7b6c"
 OVF = {"api": "/api/vcenter/ovf/library-item", "rest": "/rest/com/vmware/vcenter/ovf/library-item"}
@@ -99,7 +100,7 @@ def test_contract_1_both_families_rest_wrapped_api_bare(vc):
     assert sorted(libraries) == sorted([TEMPLATES, GOLDEN])
     assert value("rest", call(vc, "GET", "/rest/com/vmware/content/library", rest)) == libraries
     items = call(vc, "GET", "/api/content/library/item", api, params={"library_id": TEMPLATES}).json()
-    assert sorted(items) == sorted([UBUNTU, LEGACY])
+    assert sorted(items) == sorted([UBUNTU, LEGACY, SQL])
     rest_items = call(vc, "GET", "/rest/com/vmware/content/library/item", rest, params={"library_id": TEMPLATES})
     assert value("rest", rest_items) == items
     item = call(vc, "GET", "/api/content/library/item/" + UBUNTU, api).json()
@@ -723,3 +724,76 @@ def test_fault_after_deploy_happens_but_answer_is_lost(vc):
         deploy(vc, "api", api, deploy_body("api", name="lost-answer"))
     assert len(vm_names(vc, api, "lost-answer", "group-v40")) == 1
     assert [e["path"] for e in vc.admin.mutations() if "ovf" in e["path"]] == [OVF["api"] + "/" + UBUNTU]
+
+
+# deployment_spec beyond section 7 (vcenter_rest.md section 2): storage, flags, locale -------------
+VSAN_POLICY = "aa6d5a82-1c88-45da-85d3-3d74b91a5bad"
+GOLD_POLICY = "c4f1e9a0-7b2d-4e8f-9a61-5d3c2b1a0f9e"
+
+
+def storage_map(family, mapping):
+    return mapping if family == "api" else [{"key": k, "value": v} for k, v in mapping.items()]
+
+
+@pytest.mark.parametrize("family", ["api", "rest"])
+def test_filter_reports_the_storage_groups_of_the_descriptor(vc, family):
+    token = login(vc, family)
+    summary = value(family, call(vc, "POST", item_path(family, SQL, "filter"), token,
+                                 json={"target": {"resource_pool_id": "resgroup-22"}}))
+    assert summary["storage_groups"] == ["sql-data", "sql-logs"]
+    plain = value(family, call(vc, "POST", item_path(family, UBUNTU, "filter"), token,
+                               json={"target": {"resource_pool_id": "resgroup-22"}}))
+    assert plain["storage_groups"] == []
+
+
+@pytest.mark.parametrize("family", ["api", "rest"])
+def test_deploy_honours_the_whole_deployment_spec(vc, family):
+    token = login(vc, family)
+    mappings = {"sql-data": {"type": "DATASTORE", "datastore_id": "datastore-15", "provisioning": "thin"},
+                "sql-logs": {"type": "STORAGE_PROFILE", "storage_profile_id": GOLD_POLICY}}
+    body = deploy_body(family, name="spec-" + family, storage_profile_id=VSAN_POLICY,
+                       default_datastore_id="datastore-14", storage_provisioning="thick", flags=["LAX"],
+                       locale="de_DE", storage_mappings=storage_map(family, mappings))
+    result = value(family, deploy(vc, family, token, body, item_id=SQL))
+    assert result["succeeded"] is True, result
+    vm = next(v for v in vc.admin.state()["vms"] if v["id"] == result["resource_id"]["id"])
+    assert vm["storage_profile"] == VSAN_POLICY and vm["default_datastore"] == "datastore-14"
+    assert vm["storage_mappings"] == mappings and vm["flags"] == ["LAX"] and vm["locale"] == "de_DE"
+    assert vm["storage_provisioning"] == "thick"
+
+
+@pytest.mark.parametrize("family", ["api", "rest"])
+def test_deploy_refuses_bad_storage_mappings_with_400(vc, family):
+    token = login(vc, family)
+    cases = [
+        ({"no-such-group": {"type": "DATASTORE", "datastore_id": "datastore-14"}}, "no-such-group"),
+        ({"sql-data": {"type": "DATASTORE"}}, "datastore_id"),
+        ({"sql-data": {"type": "STORAGE_PROFILE"}}, "storage_profile_id"),
+        ({"sql-data": {"datastore_id": "datastore-14"}}, "type"),
+        ({"sql-data": {"type": "DATASTORE", "datastore_id": "datastore-99"}}, "datastore-99"),
+        ({"sql-data": {"type": "DATASTORE", "datastore_id": "datastore-34"}}, "datastore-34"),  # other datacenter
+        ({"sql-data": {"type": "STORAGE_PROFILE", "storage_profile_id": "nope"}}, "nope"),
+        ({"sql-data": {"type": "DATASTORE", "datastore_id": "datastore-14", "provisioning": "fat"}}, "fat"),
+    ]
+    for mappings, named in cases:
+        response = deploy(vc, family, token, deploy_body(family, name="bad-storage",
+                                                         storage_mappings=storage_map(family, mappings)), item_id=SQL)
+        error_type, messages = error_of(family, response)
+        assert response.status_code == 400 and error_type == "INVALID_ARGUMENT", (mappings, response.text)
+        assert named in messages[0]["default_message"], (mappings, messages)
+    bad_profile = deploy(vc, family, token, deploy_body(family, name="bad-storage", storage_profile_id="nope"))
+    assert bad_profile.status_code == 400
+    bad_flags = deploy(vc, family, token, deploy_body(family, name="bad-storage", flags="LAX"))
+    assert bad_flags.status_code == 400
+    assert not [v for v in vc.admin.state()["vms"] if v["name"] == "bad-storage"]
+
+
+@pytest.mark.parametrize("family", ["api", "rest"])
+def test_storage_policies_are_listed_with_names(vc, family):
+    token = login(vc, family)
+    path = "/%s/vcenter/storage/policies" % family
+    policies = value(family, call(vc, "GET", path, token))
+    assert {"policy": GOLD_POLICY, "name": "Gold", "description": ""} in policies and len(policies) == 2
+    one = value(family, call(vc, "GET", path, token,
+                             params={"filter.policies" if family == "rest" else "policies": VSAN_POLICY}))
+    assert [p["name"] for p in one] == ["vSAN Default Storage Policy"]

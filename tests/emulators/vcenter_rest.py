@@ -20,6 +20,13 @@ not govmomi's vcsim (the project runs vcsim separately for its ``/rest`` quirks)
   400 ``ALREADY_IN_DESIRED_STATE``, a disallowed transition or a VM still being deployed 400
   ``NOT_ALLOWED_IN_CURRENT_STATE``.
 
+* The whole ``deployment_spec`` is checked and recorded on the new VM (``storage_profile``,
+  ``default_datastore``, ``storage_provisioning``, ``storage_mappings``, ``flags``, ``locale``): unknown
+  policies or datastores give 400, a StorageGroupMapping needs the field its ``type`` names, and a
+  mapping for a storage group the descriptor lacks gives 400 INVALID_ARGUMENT (an assumption: the
+  reference does not say). Descriptors may carry ``vmw:StorageGroupSection``s, which ``filter``
+  reports in ``storage_groups`` (item ``sql-appliance``: ``sql-data``, ``sql-logs``). Storage policies
+  are listed by ``GET /api/vcenter/storage/policies`` (``policies=`` filter; /rest ``filter.policies``).
 * OVF capture (create) is synchronous too: the request is held for ``capture_seconds`` (0 unless set
   with the ``capture-duration`` action); the new item is in the library from the start (an overwrite's
   new content version too), so it exists even if the client hangs up.
@@ -43,7 +50,8 @@ from tests.emulators._server import Emulator, Response, empty_response, json_res
 
 OVF_NS = "http://schemas.dmtf.org/ovf/envelope/1"
 RASD_NS = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
-NS = {"ovf": OVF_NS, "rasd": RASD_NS}
+VMW_NS = "http://www.vmware.com/schema/ovf"
+NS = {"ovf": OVF_NS, "rasd": RASD_NS, "vmw": VMW_NS}
 
 TARGET_STRUCT = "com.vmware.vcenter.ovf.library_item.deployment_target"
 DEPLOY_SPEC_STRUCT = "com.vmware.vcenter.ovf.library_item.resource_pool_deployment_spec"
@@ -56,20 +64,28 @@ INPUT_STRUCT = "operation-input"
 DEFAULT_SETTINGS = {"deploy_seconds": 2.0, "capture_seconds": 0.0, "session_idle_timeout": 1800.0, "v91_mode": False}
 
 
-def make_ovf(name, annotation="", networks=(), eula=None, cpus=1, memory_mib=1024, properties=()):
-    """A small but well-formed OVF descriptor (what the library item's .ovf file holds)."""
+def make_ovf(name, annotation="", networks=(), eula=None, cpus=1, memory_mib=1024, properties=(), storage_groups=()):
+    """A small but well-formed OVF descriptor (what the library item's .ovf file holds).
+
+    STORAGE_GROUPS: VMware's ``vmw:StorageGroupSection`` ids (disks grouped for storage placement);
+    the filter operation reports them in ``storage_groups`` and a deploy maps them with ``storage_mappings``.
+    """
+    groups = "".join('<vmw:StorageGroupSection ovf:required="false" vmw:id=%s><Info>Storage group</Info>'
+                     '<vmw:Name>%s</vmw:Name></vmw:StorageGroupSection>' % (quoteattr(g), escape(g))
+                     for g in storage_groups)
     nets = "".join('<Network ovf:name=%s><Description>%s</Description></Network>'
                    % (quoteattr(n), escape(n)) for n in networks)
     props = "".join('<Property ovf:key=%s ovf:type="string" ovf:value="" ovf:userConfigurable="true">'
                     '<Label>%s</Label></Property>' % (quoteattr(p), escape(p)) for p in properties)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        '<Envelope xmlns="%s" xmlns:ovf="%s" xmlns:rasd="%s">' % (OVF_NS, OVF_NS, RASD_NS)
+        '<Envelope xmlns="%s" xmlns:ovf="%s" xmlns:rasd="%s" xmlns:vmw="%s">' % (OVF_NS, OVF_NS, RASD_NS, VMW_NS)
         + '<References><File ovf:id="file1" ovf:href=%s/></References>'
         % quoteattr(name + "-disk1.vmdk")
         + '<DiskSection><Info>Virtual disks</Info><Disk ovf:diskId="vmdisk1" ovf:fileRef="file1"'
           ' ovf:capacity="20" ovf:capacityAllocationUnits="byte * 2^30"/></DiskSection>'
         + '<NetworkSection><Info>Logical networks</Info>%s</NetworkSection>' % nets
+        + groups
         + '<VirtualSystem ovf:id=%s><Info>A virtual machine</Info><Name>%s</Name>' % (quoteattr(name), escape(name))
         + '<AnnotationSection><Info>Annotation</Info><Annotation>%s</Annotation></AnnotationSection>' % escape(annotation)
         + ('<EulaSection><Info>End User License Agreement</Info><License>%s</License></EulaSection>' % escape(eula)
@@ -106,7 +122,7 @@ def parse_ovf(text):
         "annotation": system.findtext("ovf:AnnotationSection/ovf:Annotation", "", NS),
         "eulas": [e.text or "" for e in system.iterfind("ovf:EulaSection/ovf:License", NS)],
         "networks": [n.get("{%s}name" % OVF_NS) for n in root.iterfind("ovf:NetworkSection/ovf:Network", NS)],
-        "storage_groups": [],  # none of our descriptors carries a StorageGroupSection
+        "storage_groups": [g.get("{%s}id" % VMW_NS) for g in root.iterfind("vmw:StorageGroupSection", NS)],
         "additional_params": [{"@class": "com.vmware.vcenter.ovf.property_params", "type": "PropertyParams",
                                "properties": properties}] if properties else [],
         "cpu_count": quantities.get("3", 1),
@@ -141,7 +157,8 @@ DEFAULT_SEED = {
                     "capacity": 1099511627776, "free_space": 549755813888},
                    {"id": "datastore-34", "name": "west-vmfs01", "datacenter": "datacenter-2", "type": "VMFS",
                     "capacity": 2199023255552, "free_space": 1099511627776}],
-    "storage_profiles": [{"id": "aa6d5a82-1c88-45da-85d3-3d74b91a5bad", "name": "vSAN Default Storage Policy"}],
+    "storage_profiles": [{"id": "aa6d5a82-1c88-45da-85d3-3d74b91a5bad", "name": "vSAN Default Storage Policy"},
+                         {"id": "c4f1e9a0-7b2d-4e8f-9a61-5d3c2b1a0f9e", "name": "Gold"}],
     # "VM Network" exists in both datacenters (ambiguous without a datacenter filter).
     "networks": [{"id": "network-12", "name": "VM Network", "datacenter": "datacenter-1",
                   "type": "STANDARD_PORTGROUP"},
@@ -171,7 +188,11 @@ DEFAULT_SEED = {
                          "OVF descriptor is missing from the library item."},
               {"id": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", "library_id": "0c9b8a76-5d4e-4f3a-8b2c-1d0e9f8a7b6c",
                "name": "ubuntu-22.04", "description": "Hardened Ubuntu 22.04",
-               "ovf": make_ovf("ubuntu-22.04-hardened", "Hardened Ubuntu", ("VM Network",))}],
+               "ovf": make_ovf("ubuntu-22.04-hardened", "Hardened Ubuntu", ("VM Network",))},
+              # Disks in two OVF storage groups: a deploy places each group (storage_mappings).
+              {"id": "6b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d9e", "library_id": "7f1e2d34-5a6b-4c8d-9e0f-1a2b3c4d5e6f",
+               "name": "sql-appliance", "description": "SQL appliance, data and logs disks in storage groups",
+               "ovf": make_ovf("sql-appliance", "SQL appliance", ("VM Network",), storage_groups=("sql-data", "sql-logs"))}],
 }
 
 SEED_TIME = "2026-01-15T09:30:00.000Z"
@@ -221,6 +242,11 @@ def field(obj, name, struct, kind=str, required=True):
         raise invalid("vapi.data.structure.field.invalid", "Field '{0}' of structure '{1}' has an invalid value",
                       name, struct)
     return value
+
+
+def check_provisioning(value, name):
+    if value not in (None, "thin", "thick", "eagerZeroedThick"):
+        raise invalid("vapi.data.enum.invalid", "Invalid value '{0}' for field '{1}'", value, name)
 
 
 def ovf_result(succeeded, errors=(), **extra):
@@ -597,6 +623,13 @@ class VcenterRestEmulator(Emulator):
                 "nics": self.encode_map(family, nics), "disks": self.encode_map(family, {}),
                 "boot": {"type": "BIOS", "delay": 0}}
 
+    @endpoint("GET", r"/(?:api|rest)/vcenter/storage/policies")
+    def list_storage_policies(self, request, family):
+        """``GET /api/vcenter/storage/policies`` (``policies=`` filter; /rest ``filter.policies``)."""
+        wanted = set(request.query.get("filter.policies" if family == "rest" else "policies", []))
+        return [{"policy": p["id"], "name": p["name"], "description": p.get("description", "")}
+                for p in self.objects["storage_profiles"].values() if not wanted or p["id"] in wanted]
+
     # -- power ---------------------------------------------------------------------------------
     def vm(self, vm_id):
         vm = self.objects["vms"].get(unquote(vm_id))
@@ -772,9 +805,18 @@ class VcenterRestEmulator(Emulator):
         annotation = field(spec, "annotation", DEPLOY_SPEC_STRUCT, required=False)
         field(spec, "additional_parameters", DEPLOY_SPEC_STRUCT, list, required=False)
         provisioning = field(spec, "storage_provisioning", DEPLOY_SPEC_STRUCT, required=False)
-        if provisioning not in (None, "thin", "thick", "eagerZeroedThick"):
-            raise invalid("vapi.data.enum.invalid", "Invalid value '{0}' for field '{1}'", provisioning,
-                          "storage_provisioning")
+        check_provisioning(provisioning, "storage_provisioning")
+        flags = field(spec, "flags", DEPLOY_SPEC_STRUCT, list, required=False) or []
+        if not all(isinstance(flag, str) for flag in flags):
+            raise invalid("vapi.data.structure.field.invalid", "Field '{0}' of structure '{1}' has an invalid value",
+                          "flags", DEPLOY_SPEC_STRUCT)
+        locale = field(spec, "locale", DEPLOY_SPEC_STRUCT, required=False)
+        for group in storage_mappings.values():
+            # StorageGroupMapping: a discriminated union on type; the field of the chosen type is required.
+            if not isinstance(group, dict) or group.get("type") not in ("DATASTORE", "STORAGE_PROFILE"):
+                raise missing("type", STORAGE_GROUP_STRUCT)
+            field(group, "datastore_id" if group["type"] == "DATASTORE" else "storage_profile_id", STORAGE_GROUP_STRUCT)
+            check_provisioning(group.get("provisioning"), "provisioning")
         # 2. a retry of a deploy that succeeded gets the original result and no new VM
         token = self.client_token(request, family, body)
         if token in self.tokens:
@@ -788,17 +830,20 @@ class VcenterRestEmulator(Emulator):
         profile_id = field(spec, "storage_profile_id", DEPLOY_SPEC_STRUCT, required=False)
         if profile_id is not None:
             self.moref("storage_profiles", profile_id, "storage_profile_id", "storage profile")
-        for group in storage_mappings.values():
-            if not isinstance(group, dict) or group.get("type") not in ("DATASTORE", "STORAGE_PROFILE"):
-                raise missing("type", STORAGE_GROUP_STRUCT)
-            if group.get("datastore_id") is not None:
+        summary = parse_ovf(item["ovf"])
+        for key, group in storage_mappings.items():
+            if key not in summary["storage_groups"]:
+                # Assumption (not documented): a mapping for a group the package lacks is refused like a bad moref.
+                raise invalid("com.vmware.vcenter.ovf.storage_group_not_found",
+                              "Storage group '{0}' in field '{1}' is not defined in the OVF package", key,
+                              "storage_mappings")
+            if group["type"] == "DATASTORE":
                 self.in_datacenter("datastores", group["datastore_id"], "storage_mappings", "datastore", datacenter)
-            if group.get("storage_profile_id") is not None:
+            else:
                 self.moref("storage_profiles", group["storage_profile_id"], "storage_mappings", "storage profile")
         for net_id in network_mappings.values():
             self.in_datacenter("networks", net_id, "network_mappings", "network", datacenter)
         # 4. failures reported as HTTP 200, succeeded: false
-        summary = parse_ovf(item["ovf"])
         name = name or summary["name"]
         if summary["eulas"] and not accepted:
             return ovf_result(False, [ovf_error("INPUT", "invalid_argument", "com.vmware.ovfs.eula_not_accepted",
@@ -827,7 +872,10 @@ class VcenterRestEmulator(Emulator):
             "memory_size_MiB": summary["memory_size_MiB"], "guest_OS": "OTHER_LINUX_64",
             "annotation": summary["annotation"] if annotation is None else annotation,
             "networks": list(mappings.values()), "network_mappings": mappings, "source_item": item["id"],
-            "deploying_until": until}
+            "deploying_until": until,
+            # What the deployment_spec asked for, for tests to check (vCenter would apply it to the disks).
+            "storage_profile": profile_id, "default_datastore": datastore_id, "storage_provisioning": provisioning,
+            "storage_mappings": copy.deepcopy(storage_mappings), "flags": list(flags), "locale": locale}
         result = ovf_result(True, resource_id={"type": "VirtualMachine", "id": vm_id})
         if token:
             self.tokens[token] = {"result": result, "until": until}

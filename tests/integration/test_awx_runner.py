@@ -73,7 +73,7 @@ def test_vmware_credentials_from_injected_environment(tmp_path, vcenter_rest_emu
     env = inject("VMWARE", host="127.0.0.1", username=vc.info["username"], password=vc.info["password"],
                  port=str(vc.running.port), validate_certs=False)
     tasks = [{"name": "check a deploy", "check_mode": True, "hybridcloud.migration.vcenter_ovf_deploy": {
-        "inventory_lookup": "rest", "library": "Migration Templates", "item": "ubuntu-22.04", "name": "awx-01",
+        "inventory_lookup": "rest", "library": "Migration Templates", "item": "ubuntu-22.04", "vm": "awx-01",
         "datacenter": "DC-East", "cluster": "Prod", "folder": "Migrated", "accept_all_eula": True}}]
     result, output, results = run(tmp_path, tasks, env)
     assert result.status == "successful", output

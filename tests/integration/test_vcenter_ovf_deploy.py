@@ -64,7 +64,7 @@ def task(title, *bases, check=False, **args):
     return entry
 
 
-BASE = dict(library=TEMPLATES, item="ubuntu-22.04", name="mig-web01", datacenter="DC-East", cluster="Prod",
+BASE = dict(library=TEMPLATES, item="ubuntu-22.04", vm="mig-web01", datacenter="DC-East", cluster="Prod",
             folder="Migrated", accept_all_eula=True, network_mappings={"VM Network": "Backend"},
             storage_provisioning="thin", ovf_properties={"hostname": "web01"})
 
@@ -87,9 +87,18 @@ def test_deploy_idempotent_check_mode_and_no_secrets(vc, ansible):
                        module_defaults=emulator_defaults(vc), verbosity=4, diff=True)
     check, first, again = run.result("check"), run.result("deploy"), run.result("again")
     assert check["changed"] is True and check["vm"]["moref"] is None and check["powered_on"] is False, check
-    assert check["resolved"] == {"datacenter": "datacenter-1", "cluster": "domain-c8", "resource_pool": "resgroup-9",
-                                 "folder": "group-v40", "network_mappings": {"VM Network": "dvportgroup-20"}}
+    assert check["resolved"] == {
+        "datacenter": {"id": "datacenter-1", "name": "DC-East"}, "cluster": {"id": "domain-c8", "name": "Prod"},
+        "resource_pool": {"id": "resgroup-9", "name": "Resources"}, "folder": {"id": "group-v40", "name": "Migrated"},
+        "network_mappings": {"VM Network": {"id": "dvportgroup-20", "name": "Backend"}}}
+    # The diff names every object beside its id and lists only what the deploy sets (never a null).
+    assert check["diff"]["after"]["folder"] == "Migrated (group-v40)", check["diff"]
+    assert check["diff"]["after"]["network_mappings"] == {"VM Network": "Backend (dvportgroup-20)"}
+    assert check["diff"]["before"] == {} and None not in check["diff"]["after"].values()
+    assert check["diff"]["after"]["power_state"] == "POWERED_ON"
     assert first["changed"] is True and first["vm"]["moref"].startswith("vm-"), first
+    # One diff per run: the deploy's, ending in the power state (the power-on does not replace it).
+    assert first["diff"]["before"] == {} and first["diff"]["after"]["power_state"] == "POWERED_ON", first["diff"]
     assert first["api_family"] == "api" and first["library_item"]["id"] == UBUNTU
     assert again["changed"] is False and again["vm"]["moref"] == first["vm"]["moref"], again
     # One deploy and one power-on in all (check mode and the re-run sent none); the VM is where it should be.
@@ -122,7 +131,7 @@ def test_errors_are_clear(vc, ansible):
         task("unknown network", merged(BASE, datacenter="datacenter-1", network_mappings={"VM Network": "network-99"})),
         task("unknown OVF network", merged(BASE, network_mappings={"Frontend": "Backend"})),
         task("eula not accepted", merged(BASE, accept_all_eula=False)),
-        task("broken item", merged(BASE, item="legacy-appliance", name="mig-legacy", network_mappings={})),
+        task("broken item", merged(BASE, item="legacy-appliance", vm="mig-legacy", network_mappings={})),
         task("no placement", **{k: v for k, v in BASE.items() if k != "cluster"}),
     ]
     run = ansible.play(tasks, module_defaults=emulator_defaults(vc))
@@ -136,7 +145,7 @@ def test_errors_are_clear(vc, ansible):
     assert "no network 'network-99'" in msg["unknown network"]
     assert "network_mappings" in msg["unknown OVF network"] and "Frontend" in msg["unknown OVF network"]
     assert "accept_all_eula" in msg["eula not accepted"]
-    assert "file 'legacy-appliance-disk1.vmdk'" in msg["broken item"] and "deploy OVF" in msg["broken item"]
+    assert "file 'legacy-appliance-disk1.vmdk'" in msg["broken item"] and "vcenter.ovf.library_item deploy" in msg["broken item"]
     assert "cluster, resource_pool, host" in msg["no placement"]
     assert "Traceback" not in run.output
     # Only the broken item reached deploy; everything else failed before any mutating call.
@@ -145,12 +154,12 @@ def test_errors_are_clear(vc, ansible):
 
 def test_ambiguous_network_name_across_datacenters_needs_datacenter_scope(vc, ansible):
     """'VM Network' exists in both datacenters; scoped to DC-West it resolves, and /rest maps are lists."""
-    args = merged(BASE, datacenter="DC-West", cluster="DR", folder="Migrated", name="mig-west",
+    args = merged(BASE, datacenter="DC-West", cluster="DR", folder="Migrated", vm="mig-west",
                   network_mappings={"VM Network": "VM Network"}, ovf_properties=None)
     run = ansible.play([task("west", args)], module_defaults=emulator_defaults(vc, api_family="rest"))
     result = run.result("west")
     assert result["changed"] is True and result["api_family"] == "rest", result
-    assert result["resolved"]["network_mappings"] == {"VM Network": "network-35"}
+    assert result["resolved"]["network_mappings"] == {"VM Network": {"id": "network-35", "name": "VM Network"}}
     (call,) = deploy_calls(vc.admin)
     assert call["path"].endswith("/id:" + UBUNTU)
     assert call["body"]["deployment_spec"]["network_mappings"] == [{"key": "VM Network", "value": "network-35"}]
@@ -175,12 +184,12 @@ BAD_INPUT = [
     ("unknown family", dict(api_family="soap"), "api_family"),
     ("unknown option", dict(bogus_option=1), "bogus_option"),
     ("bad provisioning", dict(storage_provisioning="sparse"), "storage_provisioning"),
-    ("empty name", dict(name=""), "parameter 'name' must be a non-empty VM name"),
-    ("name with slash", dict(name="web/01"), "parameter 'name' must not contain '/'"),
-    ("name with percent", dict(name="100%"), "parameter 'name' must not contain '%'"),
-    ("name too long", dict(name="v" * 81), "parameter 'name' must be at most 80 characters"),
-    ("name with bidi", dict(name="web\u202e10"), "parameter 'name' contains the control or formatting character U+202E"),
-    ("name with control", dict(name="web\u000701"), "parameter 'name' contains the control or formatting character U+0007"),
+    ("empty name", dict(vm=""), "parameter 'vm' must be a non-empty VM name"),
+    ("name with slash", dict(vm="web/01"), "parameter 'vm' must not contain '/'"),
+    ("name with percent", dict(vm="100%"), "parameter 'vm' must not contain '%'"),
+    ("name too long", dict(vm="v" * 81), "parameter 'vm' must be at most 80 characters"),
+    ("name with bidi", dict(vm="web\u202e10"), "parameter 'vm' contains the control or formatting character U+202E"),
+    ("name with control", dict(vm="web\u000701"), "parameter 'vm' contains the control or formatting character U+0007"),
     ("item dots", dict(item=".."), "parameter 'item' must not consist of dots only"),
     ("item with newline", dict(item="ubuntu\n22.04"), "parameter 'item' contains the control"),
     ("library with bidi", dict(library="Migration\u200fTemplates"), "parameter 'library' contains"),
@@ -274,7 +283,7 @@ def test_secrets_never_printed_even_when_the_vendor_echoes_them(vcenter_rest_emu
                        body=echo_body(SECRET), times=1)
         vc.admin.fault(method="POST", path="/ovf/library-item$", status=400, body=echo_body(SECRET))
         capture = {"name": "capture echo", "hybridcloud.migration.vcenter_ovf_capture": dict(
-            vm="web01", datacenter="DC-East", library="Golden Images", name="echo-capture"), "ignore_errors": True}
+            vm="web01", datacenter="DC-East", library="Golden Images", item="echo-capture"), "ignore_errors": True}
         run = ansible.play([task("filter echo", BASE), task("deploy echo", BASE), capture,
                             task("ok", dict(BASE, power_on=True))],
                            module_defaults=emulator_defaults(vc), verbosity=4)
@@ -312,7 +321,7 @@ def vcsim_defaults(sim, **extra):
 
 def test_vcsim_deploy_rerun_check_mode_and_network_mapping(sim, ansible):
     lib = sim.library
-    args = dict(library=lib.library_name, item=lib.item_name, name="ovf-vm1", datacenter=lib.datacenter,
+    args = dict(library=lib.library_name, item=lib.item_name, vm="ovf-vm1", datacenter=lib.datacenter,
                 cluster=lib.cluster, datastore="LocalDS_0", network_mappings={"nic0": lib.network},
                 accept_all_eula=True, power_on=True)
     run = ansible.play([task("check", check=True, **args), task("deploy", **args), task("again", **args)],
@@ -320,8 +329,9 @@ def test_vcsim_deploy_rerun_check_mode_and_network_mapping(sim, ansible):
     check, first, again = run.result("check"), run.result("deploy"), run.result("again")
     assert check["changed"] is True and check["vm"]["moref"] is None, check
     assert first["changed"] is True and first["api_family"] == "rest", first
-    assert first["resolved"]["resource_pool"] == lib.resource_pool and first["resolved"]["folder"] == lib.vm_folder
-    assert first["resolved"]["network_mappings"] == {"nic0": "dvportgroup-13"} and first["powered_on"] is True
+    assert first["resolved"]["resource_pool"]["id"] == lib.resource_pool
+    assert first["resolved"]["folder"] == {"id": lib.vm_folder, "name": "vm"}  # names read over SOAP too
+    assert first["resolved"]["network_mappings"]["nic0"]["id"] == "dvportgroup-13" and first["powered_on"] is True
     assert again["changed"] is False and again["vm"]["moref"] == first["vm"]["moref"], again
     si = sim.connect()
     try:
@@ -337,7 +347,7 @@ def test_vcsim_deploy_rerun_check_mode_and_network_mapping(sim, ansible):
 
 def test_vcsim_quirks_fail_clearly(sim, ansible):
     lib = sim.library
-    base = dict(library=lib.library_id, name="ovf-bad", datacenter=lib.datacenter, cluster=lib.cluster,
+    base = dict(library=lib.library_id, vm="ovf-bad", datacenter=lib.datacenter, cluster=lib.cluster,
                 accept_all_eula=True)
     run = ansible.play([
         task("item without ovf", item=lib.empty_item_id, **base),
@@ -346,10 +356,31 @@ def test_vcsim_quirks_fail_clearly(sim, ansible):
         task("bad password", **dict(base, item=lib.item_name, password="wrong-password")),
     ], module_defaults=vcsim_defaults(sim))
     empty = run.result("item without ovf")
-    assert failed(empty) and "no such file or directory" in empty["msg"] and "deploy OVF" in empty["msg"], empty
+    assert failed(empty) and "no such file or directory" in empty["msg"] and "vcenter.ovf.library_item deploy" in empty["msg"], empty
     assert "no library item named '00000000-0000-4000-8000-000000000000'" in run.result("unknown item id")["msg"]
     assert "no folder 'no-such-folder'" in run.result("unknown folder")["msg"]
     # vcsim's REST login takes any password; its SOAP login (the lookups) does not.
     bad = run.result("bad password")
     assert failed(bad) and "login" in bad["msg"], bad
     assert "wrong-password" not in run.output and "Traceback" not in run.output
+
+
+def test_vcsim_takes_the_whole_deployment_spec(sim, ansible):
+    """vcsim ignores storage_profile_id and storage_mappings (vcenter_rest.md section 6) and has no policy list:
+    a policy id is sent as it is, a policy name fails naming the parameter; flags and locale are accepted."""
+    lib = sim.library
+    policy = "aa6d5a82-1c88-45da-85d3-3d74b91a5bad"
+    args = dict(library=lib.library_name, item=lib.item_name, vm="ovf-spec", datacenter=lib.datacenter,
+                cluster=lib.cluster, datastore="LocalDS_0", storage_profile=policy, flags=["LAX"], locale="en_US",
+                storage_mappings=[{"storage_group": "group1", "datastore": "LocalDS_0", "provisioning": "thin"}],
+                accept_all_eula=True)
+    run = ansible.play([task("check", check=True, **args), task("deploy", **args), task("again", **args),
+                        task("policy by name", **{**args, "vm": "ovf-spec-2", "storage_profile": "Gold"})],
+                       module_defaults=vcsim_defaults(sim))
+    check, first, again = run.result("check"), run.result("deploy"), run.result("again")
+    assert check["changed"] is True and check["resolved"]["storage_profile"] == {"id": policy, "name": None}, check
+    assert first["changed"] is True and first["outcome"] == "deployed", first
+    assert first["resolved"]["storage_mappings"]["group1"]["datastore"]["name"] == "LocalDS_0"
+    assert again["changed"] is False and again["vm"]["moref"] == first["vm"]["moref"], again
+    by_name = run.result("policy by name")
+    assert failed(by_name) and "parameter 'storage_profile'" in by_name["msg"], by_name

@@ -14,9 +14,9 @@ import pytest
 DEPLOY = "hybridcloud.migration.vcenter_ovf_deploy"
 CAPTURE = "hybridcloud.migration.vcenter_ovf_capture"
 GOLDEN = "0c9b8a76-5d4e-4f3a-8b2c-1d0e9f8a7b6c"
-BASE = dict(library="Migration Templates", item="ubuntu-22.04", name="int-vm", datacenter="DC-East", cluster="Prod",
+BASE = dict(library="Migration Templates", item="ubuntu-22.04", vm="int-vm", datacenter="DC-East", cluster="Prod",
             folder="Migrated", accept_all_eula=True, network_mappings={"VM Network": "Backend"})
-CAPTURE_BASE = dict(vm="db01", datacenter="DC-East", library="Golden Images", name="int-capture")
+CAPTURE_BASE = dict(vm="db01", datacenter="DC-East", library="Golden Images", item="int-capture")
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def test_answer_lost_after_the_server_acted_is_adopted_not_resent(vc, ansible, f
 
 def test_same_name_in_another_folder_is_not_adopted(vc, ansible):
     """db01 lives in folder Migrated: a deploy of db01 into the datacenter's root VM folder makes a new VM."""
-    args = {**BASE, "name": "db01", "folder": "vm"}
+    args = {**BASE, "vm": "db01", "folder": "vm"}
     run = ansible.play([task(DEPLOY, "first", **args), task(DEPLOY, "again", **args)], module_defaults=defaults(vc))
     first, again = run.result("first"), run.result("again")
     assert not failed(first) and first["outcome"] == "deployed" and first["vm"]["moref"] != "vm-102", first
@@ -240,10 +240,10 @@ def test_concurrent_deploy_of_the_same_name_is_adopted(vc, ansible):
 
 def test_failed_deploy_reports_no_change(vc, ansible):
     args = dict(BASE)
-    args.update(item="legacy-appliance", name="int-broken", network_mappings=None)
+    args.update(item="legacy-appliance", vm="int-broken", network_mappings=None)
     result = ansible.play([task(DEPLOY, **args)], module_defaults=defaults(vc)).result("run")
     assert failed(result) and result["changed"] is False and result["vm"]["moref"] is None, result
-    assert "deploy OVF" in result["msg"] and "legacy-appliance-disk1.vmdk" in result["msg"]
+    assert "vcenter.ovf.library_item deploy" in result["msg"] and "legacy-appliance-disk1.vmdk" in result["msg"]
     assert vms_named(vc, "int-broken") == []
 
 
@@ -293,7 +293,7 @@ def test_overwrite_answer_lost_is_recognised_by_the_new_content(vc, ansible):
     before = {i["id"]: i for i in vc.admin.state()["items"]}
     vc.admin.fault(method="POST", path="/ovf/library-item$", after=True, drop=True)
     args = dict(CAPTURE_BASE)
-    args.update(name="ubuntu-22.04", overwrite=True)
+    args.update(item="ubuntu-22.04", overwrite=True)
     result = ansible.play([task(CAPTURE, **args)], module_defaults=defaults(vc)).result("run")
     assert not failed(result), result
     assert result["outcome"] == "overwritten" and result["answer_lost"] is True, result

@@ -54,7 +54,7 @@ def test_start_of_a_vm_still_being_deployed_is_busy(inventory, vcenter_rest_emul
 def test_start_other_errors_still_raise(inventory):
     with pytest.raises(_errors.NotFoundError) as caught:
         inventory.start("vm-999")
-    assert "power on VM on vm-999 failed" in str(caught.value) and "NOT_FOUND" in str(caught.value)
+    assert "vcenter.vm.power start on vm-999 failed" in str(caught.value) and "NOT_FOUND" in str(caught.value)
 
 
 @pytest.mark.parametrize("fault", [dict(after=True, status=500, body="proxy error"), dict(after=True, drop=True)])

@@ -152,3 +152,89 @@ def test_id_like_problem(value, bad):
 ])
 def test_is_duplicate_name(text, duplicate):
     assert plan.is_duplicate_name(text) is duplicate
+
+
+def test_label_puts_the_id_beside_the_name():
+    assert plan.label("esx-02", "host-31") == "esx-02 (host-31)"
+    assert plan.label(None, "host-31") == "host-31" and plan.label("host-31", "host-31") == "host-31"
+    assert plan.label("web01", None) == "web01"
+
+
+def test_placement_result_and_diff_name_every_object_and_leave_out_what_is_unset():
+    resolved = {"datacenter": "datacenter-1", "resource_pool": "resgroup-9", "folder": "group-v40",
+                "network_mappings": {"VM Network": "dvportgroup-20"}}
+    names = {"datacenter-1": "DC-East", "resgroup-9": "Resources", "group-v40": "Migrated", "dvportgroup-20": "Backend"}
+    assert plan.placement_result(resolved, names) == {
+        "datacenter": {"id": "datacenter-1", "name": "DC-East"}, "resource_pool": {"id": "resgroup-9", "name": "Resources"},
+        "folder": {"id": "group-v40", "name": "Migrated"},
+        "network_mappings": {"VM Network": {"id": "dvportgroup-20", "name": "Backend"}}}
+    assert plan.placement_diff(resolved, names) == {
+        "datacenter": "DC-East (datacenter-1)", "resource_pool": "Resources (resgroup-9)", "folder": "Migrated (group-v40)",
+        "network_mappings": {"VM Network": "Backend (dvportgroup-20)"}}
+    assert sorted(plan.all_ids(resolved)) == ["datacenter-1", "dvportgroup-20", "group-v40", "resgroup-9"]
+
+
+def test_deployment_spec_carries_storage_flags_and_locale_in_each_family():
+    mappings = {"data": plan.storage_group_mapping(storage_profile_id="p-1"),
+                "logs": plan.storage_group_mapping(datastore_id="datastore-15", provisioning="thin")}
+    api = plan.deployment_spec(plan.API, "vm1", True, storage_profile_id="p-0", storage_mappings=mappings,
+                               flags=["LAX"], locale="de_DE", datastore_id="datastore-14")
+    assert api["storage_mappings"] == {"data": {"type": "STORAGE_PROFILE", "storage_profile_id": "p-1"},
+                                       "logs": {"type": "DATASTORE", "datastore_id": "datastore-15", "provisioning": "thin"}}
+    assert api["storage_profile_id"] == "p-0" and api["flags"] == ["LAX"] and api["locale"] == "de_DE"
+    assert api["default_datastore_id"] == "datastore-14"
+    rest = plan.deployment_spec(plan.REST, "vm1", True, storage_mappings=mappings)
+    assert [entry["key"] for entry in rest["storage_mappings"]] == ["data", "logs"]
+    assert "flags" not in rest and "locale" not in rest and "storage_profile_id" not in rest
+
+
+@pytest.mark.parametrize("groups, mappings, default, problem", [
+    (["data", "logs"], {"data": {}, "logs": {}}, None, None),
+    (["data", "logs"], {"data": {}}, "datastore", None),
+    (["data", "logs"], {"data": {}}, None, "leaves the item's storage groups logs without a mapping"),
+    (["data"], {"data": {}, "temp": {}}, None, "names OVF storage groups the item does not have: temp"),
+    ([], {"data": {}}, None, "maps storage groups, but the item has none"),
+    (None, {"data": {}}, None, None),  # vcsim: no storage_groups in the summary, nothing to check against
+    (["data"], {}, None, None),  # no mappings: vCenter places every group itself
+])
+def test_storage_groups_are_checked_against_the_mappings(groups, mappings, default, problem):
+    summary = {"name": "x"} if groups is None else {"storage_groups": groups}
+    problems = plan.summary_problems(summary, None, None, True, storage_mappings=mappings, storage_default=default)
+    if problem is None:
+        assert problems == []
+    else:
+        assert problems and problems[0][0] == "storage_mappings" and problem in problems[0][1]
+
+
+def test_storage_result_and_diff_name_each_object():
+    mappings = {"logs": plan.storage_group_mapping(datastore_id="datastore-15", provisioning="thin"),
+                "data": plan.storage_group_mapping(storage_profile_id="p-1")}
+    names = {"datastore-15": "east-nfs01", "p-1": "Gold", "p-0": "vSAN"}
+    assert plan.storage_result("p-0", mappings, names) == {
+        "storage_profile": {"id": "p-0", "name": "vSAN"},
+        "storage_mappings": {"logs": {"type": "DATASTORE", "datastore": {"id": "datastore-15", "name": "east-nfs01"},
+                                      "provisioning": "thin"},
+                             "data": {"type": "STORAGE_PROFILE", "storage_profile": {"id": "p-1", "name": "Gold"}}}}
+    assert plan.storage_diff("p-0", mappings, names) == {
+        "storage_profile": "vSAN (p-0)",
+        "storage_mappings": {"data": "storage policy Gold (p-1)", "logs": "datastore east-nfs01 (datastore-15), thin"}}
+    assert plan.storage_result(None, {}, names) == {} and plan.storage_diff(None, {}, names) == {}
+
+
+def test_pick_datastore_takes_the_usable_member_with_the_most_room():
+    gib = 1 << 30
+    members = [{"id": "datastore-1", "name": "ds-a", "free_space": 500 * gib},
+               {"id": "datastore-2", "name": "ds-b", "free_space": 900 * gib, "maintenance": "inMaintenance"},
+               {"id": "datastore-3", "name": "ds-c", "free_space": 700 * gib, "accessible": False},
+               {"id": "datastore-4", "name": "ds-d", "free_space": 600 * gib, "maintenance": "normal"}]
+    chosen, reason = plan.pick_datastore("pod (group-p1)", members, 20 * gib)
+    assert chosen["id"] == "datastore-4"
+    assert "ds-d (datastore-4) has the most free space (600.0 GiB) of the 2 usable members" in reason
+    assert "20.0 GiB" in reason and "pod (group-p1)" in reason
+    chosen, reason = plan.pick_datastore("pod", members, 650 * gib)
+    assert chosen is None and "no member of datastore cluster pod has room for the item (650.0 GiB)" in reason
+    assert "ds-b (datastore-2): 900.0 GiB free (unusable" in reason
+    tie = [{"id": "datastore-9", "name": "b", "free_space": 10}, {"id": "datastore-8", "name": "a", "free_space": 10}]
+    assert plan.pick_datastore("pod", tie, 0)[0]["name"] == "a"  # same pick on every run
+    assert plan.pick_datastore("pod", [], 0) == (None, "no member of datastore cluster pod has room for the item "
+                                                       "(an unknown size): no member datastores")

@@ -594,3 +594,17 @@ def test_sim_capture_success_without_item_id_looks_the_item_up(sim):
         assert body["client_token"] and body["target"] == {"library_id": "lib"}
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("family", ["api", "rest"])
+def test_storage_policies_resolve_by_name_or_id(vc, family):
+    client = make_client(vc, family)
+    client.login()
+    try:
+        assert client.resolve_storage_policy("Gold") == ("c4f1e9a0-7b2d-4e8f-9a61-5d3c2b1a0f9e", "Gold")
+        assert client.resolve_storage_policy("aa6d5a82-1c88-45da-85d3-3d74b91a5bad")[1] == "vSAN Default Storage Policy"
+        with pytest.raises(_errors.NotFoundError) as caught:
+            client.resolve_storage_policy("gold")  # names compare exactly
+        assert "vcenter.storage.policies list" in str(caught.value) and "Gold" in str(caught.value)
+    finally:
+        client.close()

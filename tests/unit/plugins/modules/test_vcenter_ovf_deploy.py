@@ -17,7 +17,7 @@ def fast_deploys(vcenter_rest_emulator):
     vcenter_rest_emulator.admin.action("deploy-duration", {"seconds": 0.2})  # the contract's 2 s is too slow here
 
 
-DEPLOY = dict(library="Migration Templates", item="ubuntu-22.04", name="unit-vm", datacenter="DC-East",
+DEPLOY = dict(library="Migration Templates", item="ubuntu-22.04", vm="unit-vm", datacenter="DC-East",
               resource_pool="Migrations", accept_all_eula=True)
 
 
@@ -30,9 +30,11 @@ def test_check_mode_then_deploy_then_unchanged_with_diff(vcenter_rest_emulator):
     vc = vcenter_rest_emulator
     result, code = run_module(vcenter_ovf_deploy.main, connection(vc, **DEPLOY), check_mode=True, diff=True)
     assert code == 0 and result["changed"] is True and result["vm"]["moref"] is None
-    assert result["diff"] == {"before": {}, "after": {"vm": "unit-vm", "library_item": result["library_item"]["id"],
-                                                      "target": {"resource_pool_id": "resgroup-22",
-                                                                 "folder_id": "group-v3"}}}
+    # Names beside ids, only what the deploy sets (no nulls).
+    assert result["diff"] == {"before": {}, "after": {
+        "vm": "unit-vm", "library_item": "ubuntu-22.04 (%s)" % result["library_item"]["id"],
+        "datacenter": "DC-East (datacenter-1)", "resource_pool": "Migrations (resgroup-22)", "folder": "vm (group-v3)"}}
+    assert result["library_item"]["library_name"] == "Migration Templates"
     assert ovf_mutations(vc) == []
     result, code = run_module(vcenter_ovf_deploy.main, connection(vc, **DEPLOY))
     assert code == 0 and result["changed"] is True and result["vm"]["moref"].startswith("vm-")
@@ -45,7 +47,7 @@ def test_check_mode_then_deploy_then_unchanged_with_diff(vcenter_rest_emulator):
     (dict(network_mappings={"VM Network": ""}), "parameter 'network_mappings' maps 'VM Network'"),
     (dict(ovf_properties={"hostname": {"a": 1}}), "parameter 'ovf_properties' sets 'hostname' to a dict"),
     (dict(timeout=0), "parameter 'timeout' must be at least 1, got 0"),
-    (dict(name=" "), "parameter 'name' must be a non-empty VM name"),
+    (dict(vm=" "), "parameter 'vm' must be a non-empty VM name"),
     (dict(resource_pool="Nope"), "no resource pool 'Nope'"),
 ])
 def test_bad_input_fails_before_any_change(vcenter_rest_emulator, extra, message):
@@ -91,11 +93,11 @@ def test_power_on_via_rest_then_rerun_leaves_it(vcenter_rest_emulator, family, p
 
 def test_capture_then_unchanged(vcenter_rest_emulator):
     vc = vcenter_rest_emulator
-    args = connection(vc, vm="db01", library="Golden Images", name="db01-tpl")
+    args = connection(vc, vm="db01", library="Golden Images", item="db01-tpl")
     result, code = run_module(vcenter_ovf_capture.main, args, check_mode=True)
     assert code == 0 and result["changed"] is True and ovf_mutations(vc) == []
     result, code = run_module(vcenter_ovf_capture.main, args)
-    assert code == 0 and result["changed"] is True and result["vm"] == "vm-102" and result["library_item"]["id"]
+    assert code == 0 and result["changed"] is True and result["vm"] == {"name": "db01", "moref": "vm-102"} and result["library_item"]["id"]
     again = run_module(vcenter_ovf_capture.main, args)[0]
     assert again["changed"] is False and again["library_item"]["id"] == result["library_item"]["id"]
     bad, code = run_module(vcenter_ovf_capture.main, dict(args, timeout=-1))
@@ -108,4 +110,16 @@ def test_default_inventory_lookup_needs_no_soap_on_the_api_family(vcenter_rest_e
     del args["inventory_lookup"]
     result, code = run_module(vcenter_ovf_deploy.main, args, check_mode=True)
     assert code == 0 and result["changed"] is True and result["api_family"] == "api", result
-    assert result["resolved"]["resource_pool"] == "resgroup-22"
+    assert result["resolved"]["resource_pool"] == {"id": "resgroup-22", "name": "Migrations"}
+
+
+def test_powering_on_an_adopted_vm_diffs_only_the_power_state(vcenter_rest_emulator):
+    """db01 (vm-102) is in Migrated and off: adopting it with power_on changes only its power state."""
+    vc = vcenter_rest_emulator
+    args = connection(vc, **{**DEPLOY, "vm": "db01", "folder": "Migrated", "power_on": True})
+    result, code = run_module(vcenter_ovf_deploy.main, args, check_mode=True, diff=True)
+    assert code == 0 and result["changed"] is True and result["outcome"] == "adopted", result
+    assert result["diff"] == {"before": {"power_state": "POWERED_OFF"}, "after": {"power_state": "POWERED_ON"},
+                              "before_header": "VM db01 (vm-102) in folder Migrated (group-v40)",
+                              "after_header": "VM db01 (vm-102) in folder Migrated (group-v40)"}
+    assert power_calls(vc) == []
