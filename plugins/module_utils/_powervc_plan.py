@@ -189,7 +189,7 @@ def find_reserved(records, vsn):
     return next((r for r in records if r["virtual_serial_number"] == vsn), None)
 
 
-def find_server(ref, servers, name="server"):
+def find_server(ref, servers, name="vm"):
     """The server whose id or name is REF; ParameterError when none or several match."""
     by_id = [s for s in servers if s.get("id") == ref]
     if by_id:
@@ -223,7 +223,7 @@ def plan_unreserve(listed):
     return "unreserve" if listed is not None else None
 
 
-def plan_assign(server, wanted, name="server", servers=()):
+def plan_assign(server, wanted, name="vm", servers=()):
     """'assign_vsn' when SERVER must get WANTED (a VSN or 'auto'); None when it already has it.
 
     A server with another VSN is an error: replacing an IBM i serial changes its licence, so
@@ -245,7 +245,7 @@ def plan_assign(server, wanted, name="server", servers=()):
     return "assign_vsn"
 
 
-def plan_unassign(server, vsn=None, name="server"):
+def plan_unassign(server, vsn=None, name="vm"):
     """'unassign_vsn' when SERVER has a VSN (VSN, when given, must be that one); else None."""
     current = server_vsn(server)
     if current is None or (vsn is not None and current != vsn):
@@ -254,7 +254,7 @@ def plan_unassign(server, vsn=None, name="server"):
     return "unassign_vsn"
 
 
-def require_shutoff(server, what, name="server"):
+def require_shutoff(server, what, name="vm"):
     status = server.get("status")
     if status != "SHUTOFF":
         raise ParameterError("parameter '%s': cannot %s server %s while it is %s; stop the VM first (it must be "

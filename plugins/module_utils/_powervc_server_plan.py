@@ -42,7 +42,7 @@ def find_by_name(servers, name):
     """The one server called NAME, or None; several of that name is an error (the name is the key)."""
     found = [s for s in servers if s.get("name") == name]
     if len(found) > 1:
-        raise ParameterError("parameter 'name': %d servers are called %r (ids %s); the module needs the name to be "
+        raise ParameterError("parameter 'vm': %d servers are called %r (ids %s); the module needs the name to be "
                              "unique" % (len(found), name, ", ".join(sorted(str(s.get("id")) for s in found))))
     return found[0] if found else None
 

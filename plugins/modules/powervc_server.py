@@ -31,13 +31,14 @@ description:
     and nothing is changed.
 author: hybridcloud.migration contributors (@hybridcloud)
 options:
-  name:
+  vm:
     description:
-      - Name of the server. Must be unique in the project; several servers of that name are an error.
+      - Name of the VM (the PowerVC server). Must be unique in the project; several servers of that name are an error.
       - Names are compared exactly (not as Nova's regular-expression filter) and sent in request bodies only,
         never in a URL; empty names and names with control or Unicode formatting characters are rejected.
     type: str
     required: true
+    aliases: [name]
   state:
     description:
       - V(present) - the server exists. Created (and waited for, see O(wait)) when there is none of that name.
@@ -114,8 +115,9 @@ options:
     default: true
   timeout:
     description:
-      - Seconds the whole operation may take when O(wait=true) (create or delete and the wait after it),
-        between 1 and 86400.
+      - Seconds for the whole task, from its start to the moment the server is in its final state (the reads,
+        the create or delete and, when O(wait=true), the wait after it), between 1 and 86400.
+      - A build or delete still running at the deadline keeps running; a re-run finds it and waits for it.
     type: int
     default: 1800
 notes:
@@ -144,7 +146,7 @@ EXAMPLES = r"""
 - name: Re-deploy ibmi-prod-01 on the DR host with its reserved VSN
   hybridcloud.migration.powervc_server:
     cloud: powervc
-    name: ibmi-prod-01
+    vm: ibmi-prod-01
     image: IBM i 7.5 base
     flavor: ibmi-small
     networks:
@@ -160,7 +162,7 @@ EXAMPLES = r"""
       username: root
       password: "{{ powervc_password }}"
       project_name: ibm-default
-    name: ibmi-test-07
+    vm: ibmi-test-07
     image: IBM i 7.5 base
     flavor: ibmi-medium
     networks:
@@ -171,7 +173,7 @@ EXAMPLES = r"""
 
 - name: Delete a VM but keep its VSN reserved for the re-deploy
   hybridcloud.migration.powervc_server:
-    name: ibmi-prod-01
+    vm: ibmi-prod-01
     state: absent
     reserve_vsn_on_delete: true
     reservation_description: ibmi-prod-01 moves to the DR host
@@ -245,7 +247,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_pla
 class PowerVCServer(MigrationModule):
     connection = powervc.CONNECTION
     argument_spec = dict(
-        name=dict(type="str", required=True),
+        vm=dict(type="str", required=True, aliases=["name"]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         image=dict(type="str"),
         flavor=dict(type="str"),
@@ -262,12 +264,26 @@ class PowerVCServer(MigrationModule):
     )
     ranges = {"timeout": (1, 86400)}
 
+    def validate(self):
+        self.deadline = Deadline(self.params["timeout"])  # the whole task, login included
+        # Before the client is opened: options that make no sense for the state are errors, not ignored
+        # (the argspec cannot say "only with state=X"), and names and the VSN are checked before any call.
+        if self.params["state"] == "present":
+            for option in ("reserve_vsn_on_delete", "reservation_description"):
+                if self.params[option] not in (None, False):
+                    self.fail_parameter(option, "is used only with state=absent")
+        else:
+            for option in ("image", "flavor", "networks", "host", "virtual_serial_number"):
+                if self.params[option] is not None:
+                    self.fail_parameter(option, "is not used with state=absent")
+            if self.params["reservation_description"] is not None and not self.params["reserve_vsn_on_delete"]:
+                self.fail_parameter("reservation_description", "is used only with reserve_vsn_on_delete=true")
+        self.name = self.check_name("vm", self.params["vm"])
+        self.vsn = splan.wanted_vsn(self.params["virtual_serial_number"])
+
     def run(self):
-        self.deadline = Deadline(self.params["timeout"])
         self.result.update(actions=[], server={})
         self.final = None  # the server as the last read after a build showed it
-        self.name = self.check_name("name", self.params["name"])
-        self.vsn = splan.wanted_vsn(self.params["virtual_serial_number"])
         if self.params["state"] == "present":
             self._present()
         else:
@@ -275,9 +291,6 @@ class PowerVCServer(MigrationModule):
 
     # -- present -----------------------------------------------------------------------------
     def _present(self):
-        for option in ("reserve_vsn_on_delete", "reservation_description"):
-            if self.params[option] not in (None, False):
-                self.fail_parameter(option, "is used only with state=absent")
         servers = self.client.list_servers()
         host = self._host()
         existing = splan.find_by_name(servers, self.name)
@@ -453,11 +466,6 @@ class PowerVCServer(MigrationModule):
 
     # -- absent ------------------------------------------------------------------------------
     def _absent(self):
-        for option in ("image", "flavor", "networks", "host", "virtual_serial_number"):
-            if self.params[option] is not None:
-                self.fail_parameter(option, "is not used with state=absent")
-        if self.params["reservation_description"] is not None and not self.params["reserve_vsn_on_delete"]:
-            self.fail_parameter("reservation_description", "is used only with reserve_vsn_on_delete=true")
         server = splan.find_by_name(self.client.list_servers(), self.name)
         actions = splan.plan_absent(server, self.params["reserve_vsn_on_delete"])
         if not actions:

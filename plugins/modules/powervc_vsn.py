@@ -37,10 +37,10 @@ options:
     description:
       - V(reserved) - O(vsn) is in the reserved list; with O(description) set, with that description.
       - V(unreserved) - O(vsn) is not in the reserved list.
-      - V(assigned) - O(server) has the VSN O(vsn). With O(vsn=auto), PowerVC picks a free VSN of the
-        server's host, and a server that has any VSN is left alone. A server that has another VSN is an error
+      - V(assigned) - O(vm) has the VSN O(vsn). With O(vsn=auto), PowerVC picks a free VSN of the
+        VM's host, and a VM that has any VSN is left alone. A server that has another VSN is an error
         (changing an IBM i serial affects its licence; unassign first).
-      - V(unassigned) - O(server) has no VSN (when O(vsn) is set, it does not have that VSN).
+      - V(unassigned) - O(vm) has no VSN (when O(vsn) is set, it does not have that VSN).
       - V(moved) - the VSNs O(vsns) are reserved on O(target_host). Only VSNs not yet there are moved.
     type: str
     required: true
@@ -64,11 +64,12 @@ options:
       - With O(state=reserved), the reservation's description. When it differs from the current
         one, the reservation is updated. When not set, any description is accepted and a new reservation gets none.
     type: str
-  server:
+  vm:
     description:
-      - Name or id of the server, for O(state=assigned) and O(state=unassigned).
+      - Name or id of the VM (the PowerVC server), for O(state=assigned) and O(state=unassigned).
       - A name that several servers carry is an error; give the id then.
     type: str
+    aliases: [server]
   host:
     description:
       - With O(state=reserved) or O(state=unreserved), the host that should own the VSN.
@@ -92,8 +93,10 @@ options:
     default: true
   timeout:
     description:
-      - Seconds for everything after the first change is sent - re-reads after an uncertain answer,
-        resent calls and, when O(wait=true), the wait until the change shows in PowerVC.
+      - Seconds for the whole task, from its start to the moment every VSN (or the VM) is in its final state -
+        the reads, the calls, re-reads after an uncertain answer, resent calls and, when O(wait=true), the wait
+        until the change shows in PowerVC.
+      - Work PowerVC accepted and still runs at the deadline keeps running; a re-run finds it and waits for it.
       - At least 1.
     type: int
     default: 600
@@ -149,13 +152,13 @@ EXAMPLES = r"""
 - name: Give a stopped IBM i VM any free VSN of its host (credentials from OS_* variables)
   hybridcloud.migration.powervc_vsn:
     state: assigned
-    server: ibmi-test-02
+    vm: ibmi-test-02
     vsn: auto
 
 - name: Take the VSN away from a stopped VM
   hybridcloud.migration.powervc_vsn:
     state: unassigned
-    server: ibmi-test-02
+    vm: ibmi-test-02
 """
 
 RETURN = r"""
@@ -278,7 +281,7 @@ class PowerVCVsn(MigrationModule):
         vsn=dict(type="str"),
         vsns=dict(type="list", elements="str"),
         description=dict(type="str"),
-        server=dict(type="str"),
+        vm=dict(type="str", aliases=["server"]),
         host=dict(type="str"),
         source_host=dict(type="str"),
         target_host=dict(type="str"),
@@ -287,46 +290,42 @@ class PowerVCVsn(MigrationModule):
     )
     module_kwargs = dict(
         required_if=[("state", "reserved", ["vsn"]), ("state", "unreserved", ["vsn"]),
-                     ("state", "assigned", ["server", "vsn"]), ("state", "unassigned", ["server"]),
+                     ("state", "assigned", ["vm", "vsn"]), ("state", "unassigned", ["vm"]),
                      ("state", "moved", ["source_host", "target_host"])],
         mutually_exclusive=[("vsn", "vsns")],
     )
     ranges = {"timeout": (1, None)}
 
     def validate(self):
+        self.clock = Clock()
+        # The user's timeout is the deadline of the whole task: login, reads, calls, re-reads, resends, waits.
+        self.deadline = Deadline(self.params["timeout"], self.clock)
         # Before the client is opened: every option is checked before any call, login included.
         self._check_options()
 
     def run(self):
         self.result["actions"] = []
-        self.clock = Clock()
-        self.deadline = None
         getattr(self, "_" + self.params["state"])()
 
     def _check_options(self):
         """Options that make no sense for the state are errors, not silently ignored; names are checked."""
         state = self.params["state"]
         allowed = {"reserved": ("vsn", "description", "host"), "unreserved": ("vsn", "host"),
-                   "assigned": ("vsn", "server"), "unassigned": ("vsn", "server"),
+                   "assigned": ("vsn", "vm"), "unassigned": ("vsn", "vm"),
                    "moved": ("vsn", "vsns", "source_host", "target_host")}[state]
-        for name in ("vsn", "vsns", "description", "server", "host", "source_host", "target_host"):
+        for name in ("vsn", "vsns", "description", "vm", "host", "source_host", "target_host"):
             if self.params[name] is not None and name not in allowed:
                 self.fail_parameter(name, "is not used with state=%s" % state)
         # Server and host names are only compared with what PowerVC lists (never put into a URL as
         # given), so any printable text is fine; control and bidi characters are not.
-        for name in ("server", "host", "source_host", "target_host"):
-            self.check_name(name, self.params[name], "server name or id" if name == "server" else "host")
+        for name in ("vm", "host", "source_host", "target_host"):
+            self.check_name(name, self.params[name], "VM name or id" if name == "vm" else "host")
         if self.params["description"]:
             self.check_name("description", self.params["description"], "description")
         if self.params["vsn"] is not None:
             plan.normalize_vsn(self.params["vsn"], allow_auto=state == "assigned")
         if state == "moved":
             self._requested_vsns()
-
-    # -- time ------------------------------------------------------------------------------------
-    def _start_clock(self):
-        """The user's timeout covers everything after the first change is sent: re-reads, resends, waits."""
-        self.deadline = Deadline(self.params["timeout"], self.clock)
 
     # -- reserved / unreserved ---------------------------------------------------------------
     def _reserved(self):
@@ -404,14 +403,14 @@ class PowerVCVsn(MigrationModule):
     def _assigned(self):
         wanted = plan.normalize_vsn(self.params["vsn"], allow_auto=True)
         servers = self.client.list_servers()
-        server = plan.find_server(self.params["server"], servers)
-        action = plan.plan_assign(server, wanted, servers=servers)
+        server = plan.find_server(self.params["vm"], servers, "vm")
+        action = plan.plan_assign(server, wanted, "vm", servers=servers)
         self._server_change(server, action, wanted)
 
     def _unassigned(self):
         vsn = plan.normalize_vsn(self.params["vsn"]) if self.params["vsn"] else None
-        server = plan.find_server(self.params["server"], self.client.list_servers())
-        action = plan.plan_unassign(server, vsn)
+        server = plan.find_server(self.params["vm"], self.client.list_servers(), "vm")
+        action = plan.plan_unassign(server, vsn, "vm")
         self._server_change(server, action, None)
 
     def _server_change(self, server, action, wanted):
@@ -433,7 +432,6 @@ class PowerVCVsn(MigrationModule):
             self._record(action, _server_diff(before), _server_diff(after), **details)
             self._server_result(after)
             return
-        self._start_clock()
         ours = False  # whether one of this run's calls may have made the change
         error = None
         for _attempt in range(MAX_SENDS):
@@ -537,7 +535,6 @@ class PowerVCVsn(MigrationModule):
             self._record("move", _move_diff(before), _move_diff(predicted), vsns=moves["move"],
                          source_host=source["name"], target_host=target["name"])
             return
-        self._start_clock()
         job = _Move(source["name"], target["name"])
         records = None
         try:

@@ -22,14 +22,15 @@ options:
       - The value is only compared with the hosts PowerVC lists, never put into a URL; empty text and
         control or bidi characters are rejected before any call.
     type: str
-  servers:
+  vms:
     description:
-      - Names or ids of the servers whose VSN to return. A name that several servers carry is an error.
+      - Names or ids of the VMs (PowerVC servers) whose VSN to return. A name that several servers carry is an error.
       - Compared with the servers PowerVC lists, never put into a URL; empty names and control or bidi
         characters are rejected before any call.
       - When not set, every server of the project is returned.
     type: list
     elements: str
+    aliases: [servers]
 extends_documentation_fragment:
   - hybridcloud.migration.powervc
   - hybridcloud.migration.attributes.info_module
@@ -47,7 +48,7 @@ EXAMPLES = r"""
 - name: The VSNs of two IBM i VMs
   hybridcloud.migration.powervc_vsn_info:
     cloud: powervc
-    servers: [ibmi-prod-01, ibmi-dev-03]
+    vms: [ibmi-prod-01, ibmi-dev-03]
   register: vm_vsns
 
 - name: Show them
@@ -69,7 +70,7 @@ reserved_vsns:
       host: 9080HEX_1234ABC
       description: DR pool for ibmi-prod
 servers:
-  description: The servers asked for (all when O(servers) is not set), with their VSN.
+  description: The servers asked for (all when O(vms) is not set), with their VSN.
   returned: always
   type: list
   elements: dict
@@ -111,21 +112,21 @@ class PowerVCVsnInfo(MigrationModule):
     connection = powervc.CONNECTION
     argument_spec = dict(
         host=dict(type="str"),
-        servers=dict(type="list", elements="str"),
+        vms=dict(type="list", elements="str", aliases=["servers"]),
     )
 
     def validate(self):
         # Before the client is opened: names are checked before any call, login included.
         self.check_name("host", self.params["host"], "host")
-        for ref in self.params["servers"] or []:
-            self.check_name("servers", ref, "server name or id")
+        for ref in self.params["vms"] or []:
+            self.check_name("vms", ref, "VM name or id")
 
     def run(self):
         host = plan.resolve_host(self.params["host"], self.client.hosts()) if self.params["host"] else None
         records = self.client.list_reserved()
         servers = self.client.list_servers()
-        if self.params["servers"] is not None:
-            servers = [plan.find_server(ref, servers, "servers") for ref in self.params["servers"]]
+        if self.params["vms"] is not None:
+            servers = [plan.find_server(ref, servers, "vms") for ref in self.params["vms"]]
         summaries = [plan.server_summary(s) for s in servers]
         if host:
             records = [r for r in records if plan.same_host(r["host"], host["name"])]

@@ -85,10 +85,10 @@ def test_move_check_mode_change_and_second_run(ansible, powervc_emulator):
 
 def test_assign_unassign_round_trip(ansible, powervc_emulator):
     run = ansible.play([
-        task("assign", state="assigned", server="ibmi-test-02", vsn="auto"),
-        task("assign again", state="assigned", server="ibmi-test-02", vsn="auto"),
-        task("unassign", state="unassigned", server="ibmi-test-02"),
-        task("unassign again", state="unassigned", server="ibmi-test-02"),
+        task("assign", state="assigned", vm="ibmi-test-02", vsn="auto"),
+        task("assign again", state="assigned", vm="ibmi-test-02", vsn="auto"),
+        task("unassign", state="unassigned", vm="ibmi-test-02"),
+        task("unassign again", state="unassigned", server="ibmi-test-02"),  # the openstack.cloud alias
     ], module_defaults=defaults(powervc_emulator))
     assert run.rc == 0, run.output
     assert run.result("assign")["server"]["virtual_serial_number"] == "ABCD101"
@@ -104,16 +104,16 @@ def test_bad_input_fails_clearly_before_any_change(ansible, powervc_emulator):
     powervc_emulator.reset(seed)
     run = ansible.play([
         task("bad vsn", ignore_errors=True, state="reserved", vsn="ABCD-12"),
-        task("unknown server", ignore_errors=True, state="assigned", server="ibmi-ghost", vsn="auto"),
+        task("unknown server", ignore_errors=True, state="assigned", vm="ibmi-ghost", vsn="auto"),
         task("unknown host", ignore_errors=True, state="moved", source_host="prod-p10-a", target_host="9999-ZZZ*0000000"),
-        task("active server", ignore_errors=True, state="assigned", server="ibmi-test-02", vsn="ABCD567"),
-        task("missing option", ignore_errors=True, state="assigned", server="ibmi-test-02"),
+        task("active server", ignore_errors=True, state="assigned", vm="ibmi-test-02", vsn="ABCD567"),
+        task("missing option", ignore_errors=True, state="assigned", vm="ibmi-test-02"),
     ], module_defaults=defaults(powervc_emulator))
     messages = {name: run.result(name)["msg"] for name in
                 ("bad vsn", "unknown server", "unknown host", "active server", "missing option")}
     assert all(run.result(name)["_status"] == "failed" for name in messages), messages
     assert "parameter 'vsn' must be 7 letters or digits; got 'ABCD-12'" in messages["bad vsn"]
-    assert "parameter 'server': no server with id or name 'ibmi-ghost'" in messages["unknown server"]
+    assert "parameter 'vm': no server with id or name 'ibmi-ghost'" in messages["unknown server"]
     assert "parameter 'target_host': no PowerVC host '9999-ZZZ*0000000'" in messages["unknown host"]
     assert ("cannot assign a VSN to server ibmi-test-02 while it is ACTIVE; stop the VM first"
             in messages["active server"])

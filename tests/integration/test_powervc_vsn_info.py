@@ -12,8 +12,9 @@ def test_reserved_by_host_and_servers(ansible, powervc_emulator, tmp_path):
                          powervc_emulator.ca_path))
     run = ansible.play([
         {"name": "by host", MODULE: {"cloud": "pvc", "host": "prod-p10-a"}},
-        {"name": "servers", MODULE: {"cloud": "pvc", "servers": ["ibmi-prod-01", info["servers"]["ibmi-test-02"]]},
+        {"name": "servers", MODULE: {"cloud": "pvc", "vms": ["ibmi-prod-01", info["servers"]["ibmi-test-02"]]},
          "check_mode": True},
+        # 'servers': the openstack.cloud alias of 'vms'
         {"name": "ghost", MODULE: {"cloud": "pvc", "servers": ["ghost"]}, "ignore_errors": True},
     ], env={"OS_CLIENT_CONFIG_FILE": str(clouds)}, verbosity=4)
     by_host, servers = run.result("by host"), run.result("servers")

@@ -135,7 +135,7 @@ def test_find_server_by_id_first_then_unique_name():
 
 
 def test_find_server_ambiguous_or_unknown():
-    with pytest.raises(ParameterError, match=r"parameter 'server': the name 'b' is ambiguous, 2 servers.*ids 2, 3"):
+    with pytest.raises(ParameterError, match=r"parameter 'vm': the name 'b' is ambiguous, 2 servers.*ids 2, 3"):
         plan.find_server("b", SERVERS)
     with pytest.raises(ParameterError, match="parameter 'servers': no server with id or name 'zz'"):
         plan.find_server("zz", SERVERS, "servers")

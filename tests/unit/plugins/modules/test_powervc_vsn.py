@@ -73,36 +73,36 @@ def test_hmc_host_reserve_error_is_the_apis(powervc_emulator):
 
 def test_assign_waits_for_the_server_to_show_the_vsn(powervc_emulator):
     powervc_emulator.admin.action("settings", {"assign_delay": 1.5})
-    result, code = run_module(powervc_vsn.main, args(powervc_emulator, state="assigned", server="ibmi-test-02",
+    result, code = run_module(powervc_vsn.main, args(powervc_emulator, state="assigned", vm="ibmi-test-02",
                                                      vsn="ABCD567"), diff=True)
     assert code == 0, result
     assert result["server"]["virtual_serial_number"] == "ABCD567" and result["vsn"]["server"]["name"] == "ibmi-test-02"
     assert result["diff"] == {"before": {"server": "ibmi-test-02", "virtual_serial_number": None},
                               "after": {"server": "ibmi-test-02", "virtual_serial_number": "ABCD567"}}
-    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="assigned", server="ibmi-test-02", vsn="auto"))
+    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="assigned", vm="ibmi-test-02", vsn="auto"))
     assert result["changed"] is False
 
 
 def test_unassign_and_wait_false(powervc_emulator):
     server_id = powervc_emulator.info["servers"]["ibmi-dev-03"]
-    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unassigned", server=server_id, vsn="ZZZ0000"))
+    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unassigned", vm=server_id, vsn="ZZZ0000"))
     assert result["changed"] is False  # the server has another VSN: nothing to take away
-    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unassigned", server=server_id, wait=False))
+    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unassigned", vm=server_id, wait=False))
     assert result["changed"] is True and result["actions"] == [
         {"action": "unassign_vsn", "server": "ibmi-dev-03", "vsn": "CDF0010"}]
     assert result["server"]["virtual_serial_number"] is None
 
 
 @pytest.mark.parametrize("extra, message", [
-    (dict(state="assigned", server="ibmi-prod-01", vsn="auto"), None),  # has one already: unchanged
-    (dict(state="unassigned", server="ibmi-prod-01"), "cannot unassign the VSN of server ibmi-prod-01 while it is ACTIVE"),
-    (dict(state="assigned", server="ibmi-test-02", vsn="ABC"), "parameter 'vsn' must be 7 letters or digits, or 'auto'"),
-    (dict(state="assigned", server="nope", vsn="auto"), "parameter 'server': no server with id or name 'nope'"),
+    (dict(state="assigned", vm="ibmi-prod-01", vsn="auto"), None),  # has one already: unchanged
+    (dict(state="unassigned", vm="ibmi-prod-01"), "cannot unassign the VSN of server ibmi-prod-01 while it is ACTIVE"),
+    (dict(state="assigned", vm="ibmi-test-02", vsn="ABC"), "parameter 'vsn' must be 7 letters or digits, or 'auto'"),
+    (dict(state="assigned", vm="nope", vsn="auto"), "parameter 'vm': no server with id or name 'nope'"),
     (dict(state="moved", source_host="prod-p10-a", target_host="nowhere"), "parameter 'target_host': no PowerVC host"),
     (dict(state="moved", source_host="prod-p10-a", target_host="9080-HEX*1234ABC"), "names the same host"),
     (dict(state="moved", source_host="prod-p10-a", target_host="dr-p10-b", vsns=["HMC0009"]),
      "VSN HMC0009 is reserved on host 900942A_78ABCDE, not on source_host"),
-    (dict(state="reserved", vsn="ABCD101", server="ibmi-test-02"), "parameter 'server' is not used with state=reserved"),
+    (dict(state="reserved", vsn="ABCD101", vm="ibmi-test-02"), "parameter 'vm' is not used with state=reserved"),
 ])
 def test_bad_input_fails_before_any_change(powervc_emulator, extra, message):
     result, code = run_module(powervc_vsn.main, args(powervc_emulator, **extra))
