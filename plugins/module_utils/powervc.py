@@ -60,6 +60,34 @@ ENV_VARIABLES = {
     "project_domain_id": "OS_PROJECT_DOMAIN_ID"}
 VSN_PATH = "virtual-serial-number"
 
+# Each API operation has one name, used in every message (errors, warnings, waits): the method and
+# path as IBM's and OpenStack's API references write them.
+OP_TOKEN = "POST /v3/auth/tokens"
+OP_REVOKE = "DELETE /v3/auth/tokens"
+OP_CATALOG = "compute endpoint lookup in the token catalog"
+OP_LIST_VSNS = "GET /virtual-serial-number"
+OP_RESERVE = "POST /virtual-serial-number?action=reserve"
+OP_UNRESERVE = "POST /virtual-serial-number?action=unreserve"
+OP_UPDATE_RESERVATION = "POST /virtual-serial-number?action=update_reservation"
+OP_MOVE = "PUT /virtual-serial-number?action=move"
+OP_ASSIGN = "POST /servers/{id}/action assign_vsn"
+OP_UNASSIGN = "POST /servers/{id}/action unassign_vsn"
+OP_LIST_SERVERS = "GET /servers"
+OP_LIST_SERVERS_DETAIL = "GET /servers/detail"
+OP_SHOW_SERVER = "GET /servers/{id}"
+OP_CREATE_SERVER = "POST /servers"
+OP_DELETE_SERVER = "DELETE /servers/{id}"
+OP_LIST_HOSTS = "GET /os-hypervisors/detail"
+OP_LIST_IMAGES = "GET /images/detail"
+OP_LIST_FLAVORS = "GET /flavors/detail"
+OP_SHOW_FLAVOR = "GET /flavors/{id}"
+OP_FLAVOR_SPECS = "GET /flavors/{id}/os-extra_specs"
+OP_LIST_NETWORKS = "GET /os-networks"
+# The module's action names (results' "actions") and the operation each one sends.
+OPERATIONS = {"reserve": OP_RESERVE, "unreserve": OP_UNRESERVE, "update_reservation": OP_UPDATE_RESERVATION,
+              "move": OP_MOVE, "assign_vsn": OP_ASSIGN, "unassign_vsn": OP_UNASSIGN,
+              "create": OP_CREATE_SERVER, "delete": OP_DELETE_SERVER, "reserve_vsn": OP_RESERVE}
+
 ARGUMENT_SPEC = dict(
     cloud=dict(type="str", fallback=(env_fallback, ["OS_CLOUD"])),
     auth=dict(type="dict", options=dict(
@@ -214,6 +242,7 @@ class PowerVCClient(RestClient):
                                            timeout=settings["api_timeout"], user_agent="hybridcloud.migration")
         self.token = None
         self._hosts = False  # not read yet; None = not readable
+        self._hosts_warned = False
         validate = settings["verify"] is not False
         super().__init__("https://compute.invalid", validate_certs=validate,
                          ca_path=settings["verify"] if isinstance(settings["verify"], str) else None,
@@ -257,16 +286,16 @@ class PowerVCClient(RestClient):
 
     def _authenticate(self):
         """A token and the compute endpoint from the catalog of that same token (one Keystone call)."""
-        access = self._keystone(lambda: self.plugin.get_access(self.keystone), "POST /v3/auth/tokens")
+        access = self._keystone(lambda: self.plugin.get_access(self.keystone), OP_TOKEN)
         self._use_token(access.auth_token)
         endpoint = self._keystone(lambda: access.service_catalog.url_for(
             service_type="compute", interface=self.settings["interface"],
-            region_name=self.settings["region_name"]), "compute endpoint lookup")
+            region_name=self.settings["region_name"]), OP_CATALOG)
         if not endpoint:
             raise _errors.ApiError("the token's catalog has no %s compute endpoint%s" % (
                 self.settings["interface"],
                 " in region %s" % self.settings["region_name"] if self.settings["region_name"] else ""),
-                operation="compute endpoint lookup", resource=self.auth_url)
+                operation=OP_CATALOG, resource=self.auth_url)
         return fill_endpoint_template(endpoint, access.project_id)
 
     def _use_token(self, token):
@@ -278,11 +307,11 @@ class PowerVCClient(RestClient):
     def login(self):
         """After a 401: forget the token, get a new one (keystoneauth's invalidate + re-auth)."""
         self.plugin.invalidate()
-        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
+        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), OP_TOKEN))
 
     def request(self, method, path, *args, **kwargs):
         # A token close to expiry is replaced before the call rather than after a 401.
-        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
+        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), OP_TOKEN))
         return super().request(method, path, *args, **kwargs)
 
     def is_session_expired(self, response):
@@ -304,7 +333,7 @@ class PowerVCClient(RestClient):
         try:
             if self.token:
                 RestClient.request(self, "DELETE", self.auth_url + "/auth/tokens",
-                                   headers={"X-Subject-Token": self.token}, operation="DELETE /v3/auth/tokens",
+                                   headers={"X-Subject-Token": self.token}, operation=OP_REVOKE,
                                    resource="this run's token", relogin=False, expect=(401, 404))
         finally:
             self.token = None
@@ -314,23 +343,26 @@ class PowerVCClient(RestClient):
     # -- reads -------------------------------------------------------------------------------
     def list_reserved(self):
         """Every reserved VSN (unfiltered: the server's MTMS form for ?host= is unknown; filter locally)."""
-        response = self.get(VSN_PATH, operation="list reserved VSNs", resource="GET /virtual-serial-number")
+        response = self.get(VSN_PATH, operation=OP_LIST_VSNS, resource="the reserved VSNs")
         records, surprising = parse_vsn_list(response.body)
         if surprising:
-            self.warn("GET /virtual-serial-number answered in an unexpected shape; parsed %d VSN(s) from: %s"
+            self.warn(OP_LIST_VSNS + " answered in an unexpected shape; parsed %d VSN(s) from: %s"
                       % (len(records), self.redact(json.dumps(response.body)[:2000])))
         return records
 
-    def hosts(self):
-        """The PowerVC hosts from /os-hypervisors/detail (read once per run); None if the user may not read it."""
+    def hosts(self, needed=True):
+        """The PowerVC hosts from /os-hypervisors/detail (read once per run); None if the user may not read it.
+
+        NEEDED: a host option must be resolved (a non-admin user is warned that only MTMS forms work);
+        otherwise the list only puts display names beside host ids, and a refusal is silent.
+        """
         if self._hosts is False:
-            response = self.get("os-hypervisors/detail", operation="list hypervisors", expect=(403,))
-            if response.status == 403:
-                self._hosts = None
-                self.warn("this user may not list hypervisors (admin only): hosts can be given only as MTMS and "
-                          "are not checked before the call")
-            else:
-                self._hosts = hosts_from_hypervisors(response.body)
+            response = self.get("os-hypervisors/detail", operation=OP_LIST_HOSTS, expect=(403,))
+            self._hosts = None if response.status == 403 else hosts_from_hypervisors(response.body)
+        if self._hosts is None and needed and not self._hosts_warned:
+            self._hosts_warned = True
+            self.warn("this user may not list hypervisors (admin only): hosts can be given only as MTMS and "
+                      "are not checked before the call")
         return self._hosts
 
     def list_servers(self):
@@ -339,7 +371,7 @@ class PowerVCClient(RestClient):
         IBM documents the VSN on GET /servers; /servers/detail (status, host) is assumed to carry
         it too, so the VSN fields of the plain list are laid over the detailed one.
         """
-        servers = self._all_servers("servers/detail")
+        servers = self._all_servers("servers/detail", OP_LIST_SERVERS_DETAIL)
         plain = dict((s.get("id"), s) for s in self._plain_servers())
         for server in servers:
             server.update((k, v) for k, v in plain.get(server.get("id"), {}).items() if k in VSN_FIELDS)
@@ -350,14 +382,14 @@ class PowerVCClient(RestClient):
         return dict((s.get("id"), server_vsn(s)) for s in self._plain_servers())
 
     def _plain_servers(self):
-        return self._all_servers("servers")
+        return self._all_servers("servers", OP_LIST_SERVERS)
 
-    def _all_servers(self, path):
+    def _all_servers(self, path, operation):
         """Every page of a server list: Nova stops a page at osapi_max_limit and links the next one
         (``servers_links`` rel=next, with ``marker``); a server missed on a later page would be created twice."""
         servers, params, seen = [], None, set()
         while True:
-            body = self.get(path, params=params, operation="list servers").body or {}
+            body = self.get(path, params=params, operation=operation).body or {}
             page = body.get("servers") or []
             servers.extend(page)
             nxt = next((link.get("href") for link in body.get("servers_links") or []
@@ -370,8 +402,8 @@ class PowerVCClient(RestClient):
 
     # -- VSN actions ---------------------------------------------------------------------------
     def _vsn_action(self, action, body):
-        self.post(VSN_PATH, json_body=body, params={"action": action}, operation="%s VSN" % action,
-                  resource=body["virtual_serial_number"])
+        self.post(VSN_PATH, json_body=body, params={"action": action}, operation=OPERATIONS[action],
+                  resource="VSN %s" % body["virtual_serial_number"])
 
     def reserve(self, vsn, description=None):
         body = {"virtual_serial_number": vsn}
@@ -385,27 +417,27 @@ class PowerVCClient(RestClient):
     def unreserve(self, vsn):
         self._vsn_action("unreserve", {"virtual_serial_number": vsn})
 
-    def move(self, source, target, vsns):
+    def move(self, source, target, vsns, labels=None):
         """One PUT ?action=move with SOURCE and TARGET as given (service.host or HMC form).
 
         Never repeated here, whatever the answer: after an uncertain one the caller re-reads where
         the VSNs are before anything is sent again (powervc_vsn), and chooses the host form.
         """
         self.put(VSN_PATH, json_body={"move_vsns": {"source_host": source, "target_host": target, "vsns": list(vsns)}},
-                 params={"action": "move"}, operation="move VSNs",
-                 resource="VSNs %s (%s -> %s)" % (", ".join(vsns), source, target))
+                 params={"action": "move"}, operation=OP_MOVE,
+                 resource="VSNs %s (%s -> %s)" % ((", ".join(vsns),) + tuple(labels or (source, target))))
 
-    def assign(self, server_id, value):
-        self._server_action(server_id, "assign_vsn", {"virtual_serial_number": value})
+    def assign(self, server_id, value, label=None):
+        self._server_action(server_id, "assign_vsn", {"virtual_serial_number": value}, label)
 
-    def unassign(self, server_id):
-        self._server_action(server_id, "unassign_vsn", None)
+    def unassign(self, server_id, label=None):
+        self._server_action(server_id, "unassign_vsn", None, label)
 
-    def _server_action(self, server_id, action, argument):
+    def _server_action(self, server_id, action, argument, label=None):
         """POST {ACTION: ARGUMENT}; any 2xx is success. A 409 or 400 may mean the VM is not SHUTOFF."""
         try:
-            self.post("servers/%s/action" % quote_segment(server_id), json_body={action: argument}, operation=action,
-                      resource="server %s" % server_id)
+            self.post("servers/%s/action" % quote_segment(server_id), json_body={action: argument},
+                      operation=OPERATIONS[action], resource="server %s" % (label or server_id))
         except _errors.ApiError as error:
             if error.status in (400, 409):
                 error.message = "%s; %s" % (error.message, STOP_FIRST)
@@ -424,38 +456,38 @@ class PowerVCClient(RestClient):
 
     def list_images(self):
         """[{"id", "name", ...}] from GET /images/detail (else /images), or None when neither is served."""
-        images = self._optional_list("images/detail", "images", "list images")
-        return images if images is not None else self._optional_list("images", "images", "list images")
+        images = self._optional_list("images/detail", "images", OP_LIST_IMAGES)
+        return images if images is not None else self._optional_list("images", "images", "GET /images")
 
     def list_flavors(self):
         """[{"id", "name", "vcpus", "ram", "disk", ...}] from GET /flavors/detail (else /flavors), or None."""
-        flavors = self._optional_list("flavors/detail", "flavors", "list flavors")
-        return flavors if flavors is not None else self._optional_list("flavors", "flavors", "list flavors")
+        flavors = self._optional_list("flavors/detail", "flavors", OP_LIST_FLAVORS)
+        return flavors if flavors is not None else self._optional_list("flavors", "flavors", "GET /flavors")
 
     def get_flavor(self, flavor_id):
         """The flavor's details (GET /flavors/{id}), or None when not readable."""
-        response = self.get("flavors/%s" % quote_segment(flavor_id), operation="show flavor",
+        response = self.get("flavors/%s" % quote_segment(flavor_id), operation=OP_SHOW_FLAVOR,
                             resource="flavor %s" % flavor_id, expect=(403, 404))
         flavor = (response.body or {}).get("flavor") if response.ok and isinstance(response.body, dict) else None
         return flavor if isinstance(flavor, dict) else None
 
     def flavor_extra_specs(self, flavor_id):
         """The extra specs of a flavor (GET /flavors/{id}/os-extra_specs); {} when not readable."""
-        response = self.get("flavors/%s/os-extra_specs" % quote_segment(flavor_id), operation="read flavor extra specs",
+        response = self.get("flavors/%s/os-extra_specs" % quote_segment(flavor_id), operation=OP_FLAVOR_SPECS,
                             resource="flavor %s" % flavor_id, expect=(403, 404))
         specs = (response.body or {}).get("extra_specs") if response.ok and isinstance(response.body, dict) else None
         return dict(specs) if isinstance(specs, dict) else {}
 
     def list_networks(self):
         """[{"id", "name"}] from GET /os-networks (the name is Nova's "label"), or None."""
-        items = self._optional_list("os-networks", "networks", "list networks")
+        items = self._optional_list("os-networks", "networks", OP_LIST_NETWORKS)
         if items is None:
             return None
         return [{"id": n.get("id"), "name": n.get("label") or n.get("name")} for n in items if isinstance(n, dict)]
 
     def get_server(self, server_id):
         """The raw server (GET /servers/{id}), or None when it does not exist (404)."""
-        response = self.get("servers/%s" % quote_segment(server_id), operation="show server",
+        response = self.get("servers/%s" % quote_segment(server_id), operation=OP_SHOW_SERVER,
                             resource="server %s" % server_id, expect=(404,))
         if response.status == 404:
             return None
@@ -467,7 +499,7 @@ class PowerVCClient(RestClient):
         Not retried: a create whose answer was lost may have happened; the caller looks the
         server up by name instead of sending it again.
         """
-        response = self.post("servers", json_body={"server": server}, operation="create server",
+        response = self.post("servers", json_body={"server": server}, operation=OP_CREATE_SERVER,
                              resource="server %s" % server.get("name"), idempotent=False)
         created = (response.body or {}).get("server") if isinstance(response.body, dict) else None
         created = dict(created) if isinstance(created, dict) else {}
@@ -479,7 +511,7 @@ class PowerVCClient(RestClient):
 
         Sent once: after an uncertain answer the caller reads the server back instead of resending.
         """
-        response = self.delete("servers/%s" % quote_segment(server_id), operation="delete server",
+        response = self.delete("servers/%s" % quote_segment(server_id), operation=OP_DELETE_SERVER,
                                resource="server %s" % (name or server_id), expect=(404,), once=True)
         return response.status != 404
 

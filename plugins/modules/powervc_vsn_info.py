@@ -11,7 +11,8 @@ short_description: List IBM PowerVC reserved virtual serial numbers (VSNs) and t
 version_added: 1.0.0
 description:
   - Returns the reserved VSNs of IBM PowerVC (all, or those of one host) and the VSN of servers.
-  - It only reads (one request for the reserved list, one for the servers, one for the hosts when O(host) is set).
+  - It only reads - the reserved list, the servers, and the hypervisor list (to resolve O(host) and to put host
+    display names beside host ids; a user who may not read it gets null display names).
 author: hybridcloud.migration contributors (@hybridcloud)
 options:
   host:
@@ -61,13 +62,15 @@ reserved_vsns:
   description:
     - The reserved VSNs (of O(host) when set). PowerVC lists only reserved VSNs that no server uses.
     - Each has C(virtual_serial_number), C(host) (the owning host as PowerVC lists it, usually
-      C(TTTTMMM_SSSSSSS)) and C(description) (the reservation's description).
+      C(TTTTMMM_SSSSSSS)), C(host_display_name) (its PowerVC display name, null when unknown) and C(description)
+      (the reservation's description).
   returned: always
   type: list
   elements: dict
   sample:
     - virtual_serial_number: CDF0002
       host: 9080HEX_1234ABC
+      host_display_name: prod-p10-a
       description: DR pool for ibmi-prod
 servers:
   description: The servers asked for (all when O(vms) is not set), with their VSN.
@@ -91,6 +94,10 @@ servers:
       description: The PowerVC host name of the server; null when PowerVC does not show it to this user.
       type: str
       sample: 9080HEX_1234ABC
+    host_display_name:
+      description: The PowerVC display name of that host; null when unknown.
+      type: str
+      sample: prod-p10-a
     virtual_serial_number:
       description: The server's VSN; null when it has none (PowerVC shows C(none)).
       type: str
@@ -100,7 +107,15 @@ servers:
       name: ibmi-prod-01
       status: ACTIVE
       host: 9080HEX_1234ABC
+      host_display_name: prod-p10-a
       virtual_serial_number: ABCD100
+host:
+  description: With O(host), the host it names - C(name) (the PowerVC host id, C(TTTTMMM_SSSSSSS)) and C(display_name).
+  returned: when O(host) is set
+  type: dict
+  sample:
+    name: 9080HEX_1234ABC
+    display_name: prod-p10-a
 """
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _powervc_plan as plan
@@ -122,15 +137,18 @@ class PowerVCVsnInfo(MigrationModule):
             self.check_name("vms", ref, "VM name or id")
 
     def run(self):
-        host = plan.resolve_host(self.params["host"], self.client.hosts()) if self.params["host"] else None
-        records = self.client.list_reserved()
+        hosts = self.client.hosts(needed=bool(self.params["host"]))
+        host = plan.resolve_host(self.params["host"], hosts) if self.params["host"] else None
+        records = [dict(r, host_display_name=plan.display_name(r["host"], hosts)) for r in self.client.list_reserved()]
         servers = self.client.list_servers()
         if self.params["vms"] is not None:
             servers = [plan.find_server(ref, servers, "vms") for ref in self.params["vms"]]
-        summaries = [plan.server_summary(s) for s in servers]
+        summaries = [plan.server_summary(s, hosts) for s in servers]
         if host:
             records = [r for r in records if plan.same_host(r["host"], host["name"])]
             summaries = [s for s in summaries if s["host"] is None or plan.same_host(s["host"], host["name"])]
+        if host:
+            self.result["host"] = {"name": host["name"], "display_name": host["display_name"]}
         self.result["reserved_vsns"] = records
         self.result["servers"] = summaries
 

@@ -178,7 +178,8 @@ def test_run_killed_while_nova_deletes_is_waited_for_not_deleted_again(ansible, 
     check, rerun = run.result("check"), run.result("rerun")
     assert [a["action"] for a in check["actions"]] == ["adopt_delete"]
     assert [a["action"] for a in rerun["actions"]] == ["adopt_delete"] and rerun["changed"] is True
-    assert rerun["vsn"] == {"virtual_serial_number": "ABCD100", "reserved": True, "host": "9080HEX_1234ABC"}
+    assert rerun["vsn"] == {"virtual_serial_number": "ABCD100", "reserved": True, "host": "9080HEX_1234ABC",
+                            "host_display_name": "prod-p10-a"}
     assert run.result("again")["changed"] is False and servers_named(powervc_emulator, "ibmi-prod-01") == []
     assert calls(powervc_emulator) == [("POST", "virtual-serial-number", "action=reserve"),
                                        ("DELETE", "servers/3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e01", "")]

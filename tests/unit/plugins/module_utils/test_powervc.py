@@ -158,7 +158,7 @@ def test_a_second_401_in_a_row_is_an_auth_error(powervc_emulator):
     body = {"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}
     powervc_emulator.admin.fault(method="GET", path="/servers/detail", status=401, body=body, times=2)
     try:
-        with pytest.raises(_errors.AuthError, match=r"list servers failed: .*HTTP 401; error code Unauthorized"):
+        with pytest.raises(_errors.AuthError, match=r"GET /servers/detail failed: .*HTTP 401; error code Unauthorized"):
             client.list_servers()
     finally:
         client.close()
@@ -190,7 +190,8 @@ def test_nova_fault_envelope_becomes_the_typed_error(powervc_emulator):
     try:
         with pytest.raises(_errors.ConflictError) as caught:
             client.reserve("ABCD001", "again")
-        assert str(caught.value) == ("reserve VSN on ABCD001 failed: Virtual serial number ABCD001 is already reserved. "
+        assert str(caught.value) == ("POST /virtual-serial-number?action=reserve on VSN ABCD001 failed: Virtual serial "
+                                     "number ABCD001 is already reserved. "
                                      "(HTTP 409; error code conflictingRequest)")
         with pytest.raises(_errors.ApiError, match=r"HTTP 400; error code badRequest"):
             client.reserve("HMC0002")
@@ -250,7 +251,7 @@ def test_move_server_error_is_not_retried_with_another_form(powervc_emulator):
     powervc_emulator.admin.fault(method="PUT", path="/virtual-serial-number", status=500,
                                  body={"computeFault": {"code": 500, "message": "Unexpected API Error."}})
     try:
-        with pytest.raises(_errors.ApiError, match=r"move VSNs on VSNs CDF0002 .*Unexpected API Error. \(HTTP 500; "
+        with pytest.raises(_errors.ApiError, match=r"PUT /virtual-serial-number\?action=move on VSNs CDF0002 .*Unexpected API Error. \(HTTP 500; "
                                                    r"error code computeFault\)"):
             client.move("9080HEX_1234ABC", "9109RMD_1031CAT", ["CDF0002"])
         assert [e["injected"] for e in powervc_emulator.admin.journal() if e["method"] == "PUT"] == [True]

@@ -118,7 +118,8 @@ def test_wait_false_then_a_rerun_adopts_the_build(powervc_emulator):
     assert code == 0 and result["changed"] is True and result["server"]["status"] == "BUILD"
     preview, code = run_module(powervc_server.main, args(powervc_emulator, **CREATE), check_mode=True, diff=True)
     assert code == 0 and preview["changed"] is True and preview["actions"][0]["action"] == "adopt"
-    assert preview["diff"]["after"]["status"] == "ACTIVE"
+    label = "ibmi-new-01 (%s\u2026)" % result["server"]["id"][:8]
+    assert preview["diff"] == {"before": {label: {"status": "BUILD"}}, "after": {label: {"status": "ACTIVE"}}}
     again, code = run_module(powervc_server.main, args(powervc_emulator, **CREATE))
     assert code == 0 and again["actions"][0]["action"] == "adopt" and again["server"]["status"] == "ACTIVE"
     assert [m[:2] for m in mutations(powervc_emulator)] == [("POST", "servers")]
@@ -132,7 +133,9 @@ def test_delete_keeping_the_vsn_reserved(powervc_emulator):
     result, code = run_module(powervc_server.main, args(powervc_emulator, vm="ibmi-prod-01", state="absent",
                                                         reserve_vsn_on_delete=True), diff=True)
     assert code == 0 and result["changed"] is True, result
-    assert result["vsn"] == {"virtual_serial_number": "ABCD100", "reserved": True, "host": "9080HEX_1234ABC"}
+    assert result["vsn"] == {"virtual_serial_number": "ABCD100", "reserved": True, "host": "9080HEX_1234ABC",
+                             "host_display_name": "prod-p10-a"}
+    assert result["diff"]["after"] == {} and None not in result["diff"]["before"].values()
     assert [m[:3] for m in mutations(powervc_emulator)] == [
         ("POST", "virtual-serial-number", "action=reserve"), ("DELETE", "servers/3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e01", "")]
     again, code = run_module(powervc_server.main, args(powervc_emulator, vm="ibmi-prod-01", state="absent"))
@@ -154,7 +157,9 @@ def test_timeout_is_a_whole_operation_deadline_and_a_rerun_adopts(powervc_emulat
     assert result["server"]["status"] == "BUILD"
     again, code = run_module(powervc_server.main, args(powervc_emulator, **CREATE), diff=True)
     assert code == 0 and again["changed"] is True and again["actions"][0]["action"] == "adopt"
-    assert again["diff"]["before"]["status"] == "BUILD" and again["diff"]["after"]["status"] == "ACTIVE"
+    (label,) = again["diff"]["before"]  # the server's name beside its id; only what changed
+    assert label.startswith("ibmi-new-01 (") and again["diff"]["before"][label]["status"] == "BUILD"
+    assert again["diff"]["after"][label]["status"] == "ACTIVE"
     assert [m[:2] for m in mutations(powervc_emulator)] == [("POST", "servers")]
 
 
