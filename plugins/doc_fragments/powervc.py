@@ -111,8 +111,14 @@ requirements:
   - requests
   - openstacksdk (only for O(cloud))
 notes:
+  - Every call goes through a keystoneauth1 session - the token, the compute endpoint from the token's service
+    catalog (service type C(compute), O(interface), O(region_name)), the renewal after a 401 and the connection
+    retries are keystoneauth's.
   - Tokens are reused for the whole run, replaced once less than 1 hour is left before they expire (IBM's advice;
-    so a token configured to live less than 1 hour is replaced before every call), renewed once after a 401, and
-    revoked at the end of the run.
+    so a token configured to live less than 1 hour is replaced before every call), renewed once after a 401 (and the
+    call repeated once), and revoked at the end of the run.
+  - A refused connection (nothing listens at the host and port) is retried briefly (0.5, 1 and 2 seconds apart) and
+    then fails naming the host and port and the option to fix. Reads and token requests are retried by keystoneauth;
+    a change is resent only when it certainly never reached PowerVC, never after a lost answer.
   - Set the connection options once with C(module_defaults) and the action group C(group/hybridcloud.migration.powervc).
 """

@@ -2,23 +2,29 @@
 # Copyright: (c) 2026, hybridcloud.migration contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""IBM PowerVC client: Keystone v3 password auth through keystoneauth1, Nova VSN calls through RestClient.
+"""IBM PowerVC client: every call rides on a keystoneauth1 Session and Adapter.
 
-keystoneauth owns the identity side (token request, token reuse, service catalog, the refresh
-schedule); every Nova call goes through the collection's one HTTP client (``RestClient``) with
-the token in ``X-Auth-Token``. A 401 makes keystoneauth forget the token and fetch a new one,
-and the call is repeated once (RestClient's re-login). The token is revoked in ``close()``.
+keystoneauth owns the identity and transport side: the token (request, reuse, refresh before
+expiry, one re-authentication and repeat after a 401), the compute endpoint from the service
+catalog (service type ``compute``, ``interface``, ``region_name``), and connection retries of
+reads and token requests. The collection's ``RestClient`` keeps what is the collection's: which
+answers a call is resent on (a change only when PowerVC said it did nothing), typed errors with
+the operation, object, API code and message, and redaction. keystoneauth's own logging is
+silenced so that no request line or header can reach a module's output. The token is revoked in
+``close()``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import warnings
 from urllib.parse import parse_qs, urlsplit
 
 try:
+    from keystoneauth1 import adapter as ks_adapter
     from keystoneauth1 import exceptions as ks_exceptions
     from keystoneauth1 import session as ks_session
     from keystoneauth1.identity import v3 as ks_v3
@@ -30,7 +36,8 @@ from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import (
-    Redactor, RestClient, quote_segment)
+    IDEMPOTENT_METHODS, Redactor, Response, RestClient, _RetryableTransport, _never_sent, _unresolvable, decode_body,
+    quote_segment)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
@@ -50,6 +57,11 @@ REFRESH_BEFORE = 3600
 # Nova's answer to assign_vsn/unassign_vsn on a VM that is not stopped (powervc.md section 8).
 STOP_FIRST = "if the VM is running or changing state, stop the VM first (it must be SHUTOFF)"
 DEFAULT_API_TIMEOUT = 60
+# keystoneauth's connection retries (0.5 s, 1 s, 2 s apart) for reads and token requests: a service
+# restarting is waited for briefly; a refused endpoint fails in about 3.5 s, under the 5 s the
+# collection allows. Changes get none from keystoneauth, which cannot tell "never sent" from
+# "sent, answer lost"; RestClient resends a change only when it certainly never left.
+CONNECT_RETRIES = 3
 AUTH_KEYS = ("auth_url", "username", "user_id", "password", "project_name", "project_id",
              "user_domain_name", "user_domain_id", "project_domain_name", "project_domain_id")
 # Where each auth key comes from when neither 'auth' nor 'cloud' gives it (openstack.cloud's names).
@@ -220,6 +232,17 @@ def _number(value):
         return None
 
 
+# keystoneauth logs every request (method, URL, headers) at DEBUG and connection retries at WARNING,
+# through loggers named "keystoneauth.*". A module must never print them: tokens hashed or not,
+# URLs, bodies. Its loggers stop here (no handler output, no propagation to a root handler).
+_KS_LOGGER = logging.getLogger("keystoneauth")
+_KS_LOGGER.addHandler(logging.NullHandler())
+_KS_LOGGER.propagate = False
+_QUIET = logging.getLogger("hybridcloud.migration.powervc.keystoneauth")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+
+
 # -- the client ------------------------------------------------------------------------------
 class PowerVCClient(RestClient):
     """Nova calls of the VSN feature, authenticated by a keystoneauth password plugin."""
@@ -236,17 +259,25 @@ class PowerVCClient(RestClient):
         redactor = redactor or Redactor()
         redactor.add(auth.get("password"))
         self.plugin = ks_v3.Password(**auth)
-        # keystoneauth re-authenticates when the token expires within this many seconds.
-        self.plugin.MIN_TOKEN_LIFE_SECONDS = REFRESH_BEFORE
-        self.keystone = ks_session.Session(auth=self.plugin, verify=settings["verify"],
-                                           timeout=settings["api_timeout"], user_agent="hybridcloud.migration")
+        # The 1 h refresh rule is applied once per call (_fresh_token); keystoneauth itself replaces a
+        # token only once it has expired or after a 401, not at each internal step of one request.
+        self.plugin.MIN_TOKEN_LIFE_SECONDS = 0
         self.token = None
         self._hosts = False  # not read yet; None = not readable
         self._hosts_warned = False
+        self._reauth = True
+        self._operation = None  # the operation of the call under way, for transport errors
         validate = settings["verify"] is not False
         super().__init__("https://compute.invalid", validate_certs=validate,
                          ca_path=settings["verify"] if isinstance(settings["verify"], str) else None,
                          read_timeout=settings["api_timeout"], redactor=redactor, **kwargs)
+        # One requests.Session under keystoneauth's: verify is passed on every request (REQUESTS_CA_BUNDLE
+        # cannot undo validate_certs=false).
+        self.keystone = ks_session.Session(auth=self.plugin, session=self.session, verify=self.verify,
+                                           timeout=settings["api_timeout"], user_agent="hybridcloud.migration",
+                                           connect_retries=CONNECT_RETRIES)
+        self.adapter = ks_adapter.Adapter(self.keystone, service_type="compute", interface=settings["interface"],
+                                          region_name=settings["region_name"], logger=_QUIET)
         self.base_url = self._authenticate().rstrip("/")
 
     # -- identity ----------------------------------------------------------------------------
@@ -277,45 +308,99 @@ class PowerVCClient(RestClient):
                                status=exc.http_status, code=code, api_message=message)
         if isinstance(exc, ks_exceptions.SSLError):
             return self._error(_errors.TransportError, "TLS error: %s" % exc, operation, self.auth_url)
-        if isinstance(exc, (ks_exceptions.ConnectionError, ks_exceptions.ConnectTimeout)):
-            return self._error(_errors.TransportError, str(exc), operation, self.auth_url)
+        if isinstance(exc, ks_exceptions.ConnectionError):
+            return self._error(_errors.TransportError, _transport_message(exc, self.auth_url, "auth.auth_url"),
+                               operation, self.auth_url)
         if isinstance(exc, ks_exceptions.EndpointNotFound):
             return self._error(_errors.ApiError, "the token's catalog has no usable compute endpoint: %s" % exc,
                                operation, self.auth_url)
         return self._error(_errors.ApiError, str(exc), operation, self.auth_url)
 
     def _authenticate(self):
-        """A token and the compute endpoint from the catalog of that same token (one Keystone call)."""
+        """A token, and the compute endpoint keystoneauth finds in that token's catalog (one Keystone call)."""
         access = self._keystone(lambda: self.plugin.get_access(self.keystone), OP_TOKEN)
         self._use_token(access.auth_token)
-        endpoint = self._keystone(lambda: access.service_catalog.url_for(
-            service_type="compute", interface=self.settings["interface"],
-            region_name=self.settings["region_name"]), OP_CATALOG)
+        endpoint = self._keystone(self.adapter.get_endpoint, OP_CATALOG)
         if not endpoint:
             raise _errors.ApiError("the token's catalog has no %s compute endpoint%s" % (
                 self.settings["interface"],
                 " in region %s" % self.settings["region_name"] if self.settings["region_name"] else ""),
                 operation=OP_CATALOG, resource=self.auth_url)
-        return fill_endpoint_template(endpoint, access.project_id)
+        filled = fill_endpoint_template(endpoint, access.project_id)
+        if filled != endpoint:
+            # PowerVC registers %(tenant_id)s templates, which the catalog lookup returns as they are:
+            # keystoneauth fills %(project_id)s of an endpoint override with the token's project instead.
+            self.adapter.endpoint_override = fill_endpoint_template(
+                endpoint.replace("%", "%%").replace("%%(", "%("), "%(project_id)s")
+        return filled
 
     def _use_token(self, token):
-        if token != self.token:
+        if token and token != self.token:
             self.redact.add(token)  # also registered with Ansible's no_log values
             self.token = token
-            self.session.headers["X-Auth-Token"] = token
 
-    def login(self):
-        """After a 401: forget the token, get a new one (keystoneauth's invalidate + re-auth)."""
-        self.plugin.invalidate()
-        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), OP_TOKEN))
+    def _fresh_token(self):
+        """The token, replaced first when less than REFRESH_BEFORE is left (the project rule, IBM's advice).
+
+        Checked once per call here rather than through the plugin's MIN_TOKEN_LIFE_SECONDS, which
+        keystoneauth consults at every internal step of one request (headers, endpoint) and would
+        then fetch a short-lived token several times per call.
+        """
+        ref = self.plugin.auth_ref
+        if ref is not None and ref.will_expire_soon(REFRESH_BEFORE):
+            self.plugin.invalidate()
+        return self.plugin.get_token(self.keystone)
 
     def request(self, method, path, *args, **kwargs):
-        # A token close to expiry is replaced before the call rather than after a 401.
-        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), OP_TOKEN))
+        # A token close to expiry is replaced before the call, with the collection's retries when
+        # Keystone answers 429/5xx; keystoneauth then reuses it for the call.
+        self._use_token(self._keystone(self._fresh_token, OP_TOKEN))
+        self._operation = kwargs.get("operation") or "%s %s" % (method.upper(), path.split("?")[0])
         return super().request(method, path, *args, **kwargs)
 
-    def is_session_expired(self, response):
-        return response.status == 401
+    def _send(self, method, path, json_body, data, params, headers, read_timeout):
+        """One call through the keystoneauth Adapter: token, endpoint, re-auth after a 401, connect retries.
+
+        Reads get keystoneauth's connection retries; a change gets none there (keystoneauth cannot
+        tell a request that never left from one whose answer was lost), and RestClient decides.
+        """
+        reads = method in IDEMPOTENT_METHODS
+        kwargs = {"params": params, "headers": dict(headers or {}), "raise_exc": False, "allow_reauth": self._reauth,
+                  "connect_retries": CONNECT_RETRIES if reads else 0,
+                  "timeout": (self.timeout[0], read_timeout or self.timeout[1])}
+        if json_body is not None:
+            kwargs["data"] = json.dumps(json_body)
+            kwargs["headers"]["Content-Type"] = "application/json;charset=UTF-8"
+        elif data is not None:
+            kwargs["data"] = data
+        url = path if path.startswith(("http://", "https://")) else path.lstrip("/")
+        self.calls += 1
+        try:
+            raw = self.adapter.request(url, method, **kwargs)
+        except ks_exceptions.SSLError as exc:
+            # Not transient: a certificate problem does not go away with a retry.
+            raise self._error(_errors.TransportError, "TLS error: %s" % exc, self._operation)
+        except ks_exceptions.HttpError as exc:  # raised only by a re-authentication inside the call
+            raise self._keystone_failure(exc, OP_TOKEN) from None
+        except ks_exceptions.EndpointNotFound as exc:
+            raise self._keystone_failure(exc, OP_CATALOG) from None
+        except ks_exceptions.ConnectionError as exc:
+            cause = exc.__context__
+            if reads or cause is None:  # keystoneauth already retried it: final
+                where = (self.auth_url, "auth.auth_url") if url.startswith(self.auth_url) else (
+                    self.base_url, "the compute endpoint of the token's service catalog, chosen by interface and "
+                    "region_name")
+                raise self._error(_errors.TransportError, _transport_message(exc, *where), self._operation) from None
+            raise _RetryableTransport(cause, safe=_safe_to_resend(cause)) from None
+        finally:
+            if self.plugin.auth_ref is not None:  # a token keystoneauth fetched during the call
+                self._use_token(self.plugin.auth_ref.auth_token)
+        return Response(raw.status_code, raw.headers, decode_body(raw.content), raw.url)
+
+    def _unreachable_message(self, exc):
+        """A change RestClient gave up resending because nothing listens: the same words as for a read."""
+        return _transport_message(exc.cause, self.base_url, "the compute endpoint of the token's service catalog, "
+                                  "chosen by interface and region_name")
 
     def parse_error(self, response):
         """Nova's fault envelope {"badRequest": {"code", "message"}} or Keystone's {"error": {...}}."""
@@ -332,12 +417,12 @@ class PowerVCClient(RestClient):
         """Revoke the token (DELETE /v3/auth/tokens), then close both HTTP sessions."""
         try:
             if self.token:
+                self._reauth = False  # a token that is no longer valid needs no new one to be revoked
                 RestClient.request(self, "DELETE", self.auth_url + "/auth/tokens",
                                    headers={"X-Subject-Token": self.token}, operation=OP_REVOKE,
                                    resource="this run's token", relogin=False, expect=(401, 404))
         finally:
             self.token = None
-            self.keystone.close()
             super().close()
 
     # -- reads -------------------------------------------------------------------------------
@@ -514,6 +599,27 @@ class PowerVCClient(RestClient):
         response = self.delete("servers/%s" % quote_segment(server_id), operation=OP_DELETE_SERVER,
                                resource="server %s" % (name or server_id), expect=(404,), once=True)
         return response.status != 404
+
+
+def _safe_to_resend(cause):
+    """True when the requests exception CAUSE says the request certainly never reached the server."""
+    import requests  # pylint: disable=import-outside-toplevel  # present: RestClient requires it
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(cause, requests.exceptions.ReadTimeout):
+        return False
+    return _never_sent(cause)
+
+
+def _transport_message(exc, url, option):
+    """What a connection failure says: 'host:port: connection refused (check OPTION ...)' when nothing listens."""
+    cause = exc.__context__ if getattr(exc, "__context__", None) is not None else exc
+    endpoint = urlsplit(url).netloc
+    if _unresolvable(cause):
+        return "%s: cannot resolve the host name (check %s)" % (endpoint, option)
+    if "Connection refused" in str(cause):
+        return "%s: connection refused (check the host and port in %s; nothing answers there)" % (endpoint, option)
+    return "%s: %s" % (endpoint, exc)
 
 
 def _keystone_error(exc):
