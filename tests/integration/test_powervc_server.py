@@ -124,7 +124,8 @@ def test_run_killed_mid_build_is_adopted_and_waited_for(ansible, powervc_emulato
 
 def test_run_killed_mid_build_is_adopted_when_the_vsn_shows_only_after_the_build(ansible, powervc_emulator):
     """The doc does not say when a new server's VSN becomes visible: 'none' during BUILD is no conflict."""
-    powervc_emulator.admin.action("settings", {"build_time": 4, "vsn_after_build": True})
+    # 8 s: the check run must still find the build under way on a loaded machine (ansible-playbook start-up)
+    powervc_emulator.admin.action("settings", {"build_time": 8, "vsn_after_build": True})
     args = {**NEW, "host": "dr-p10-b", "virtual_serial_number": "auto"}
 
     def create_answered():
@@ -163,7 +164,8 @@ def test_run_killed_between_reserve_and_delete_converges(ansible, powervc_emulat
 
 def test_run_killed_while_nova_deletes_is_waited_for_not_deleted_again(ansible, powervc_emulator):
     """Nova deletes asynchronously (task_state 'deleting'): a re-run waits, it sends no second reserve or delete."""
-    powervc_emulator.admin.action("settings", {"delete_time": 4})
+    # 8 s: the check run must still find the delete under way on a loaded machine (ansible-playbook start-up)
+    powervc_emulator.admin.action("settings", {"delete_time": 8})
 
     def delete_answered():
         return any(e["method"] == "DELETE" and "/servers/" in e["path"] and e["status"] == 204
