@@ -116,7 +116,8 @@ ARGUMENT_SPEC = dict(
     )),
     auth_type=dict(type="str", choices=["password", "v3password"]),
     region_name=dict(type="str", fallback=(env_fallback, ["OS_REGION_NAME"])),
-    interface=dict(type="str", choices=["public", "internal", "admin"],
+    # openstack.cloud's default (docs/vocabulary.md): set, it wins over a cloud entry's interface.
+    interface=dict(type="str", choices=["public", "internal", "admin"], default="public",
                    fallback=(env_fallback, ["OS_INTERFACE"])),
     validate_certs=dict(type="bool", aliases=["verify"]),
     ca_cert=dict(type="path", aliases=["cacert"], fallback=(env_fallback, ["OS_CACERT"])),
