@@ -125,7 +125,7 @@ class PowerVCAssign(PowerVCScenario):
     setting = "assign_delay"
 
     def args(self, running):
-        return dict(self.connection(running), state="assigned", server="ibmi-test-02", vsn="auto")
+        return dict(self.connection(running), state="assigned", vm="ibmi-test-02", vsn="auto")
 
     def completed_at(self, emulator):
         with emulator.lock:
@@ -140,7 +140,7 @@ class PowerVCBuild(PowerVCScenario):
     setting = "build_time"
 
     def args(self, running):
-        return dict(self.connection(running), name="bench-build-01", image="IBM i 7.5 base", flavor="ibmi-small",
+        return dict(self.connection(running), vm="bench-build-01", image="IBM i 7.5 base", flavor="ibmi-small",
                     networks=[{"network": "prod-vlan10"}], virtual_serial_number="none")
 
     def completed_at(self, emulator):

@@ -121,7 +121,7 @@ def playbook_vars(info):
         # ibmi-prod-01 (VSN ABCD100) leaves prod-p10-a for dr-p10-b, keeping its licence.
         "powervc_vsn_redeploy_target_host": "dr-p10-b",
         "powervc_vsn_redeploy_delete_old": True,
-        "powervc_vsn_redeploy_vms": [{"name": "ibmi-prod-01", "virtual_serial_number": "ABCD100",
+        "powervc_vsn_redeploy_vms": [{"vm": "ibmi-prod-01", "virtual_serial_number": "ABCD100",
                                       "image": "IBM i 7.5 base", "flavor": "ibmi-small",
                                       "networks": [{"network": "dr-vlan20"}]}],
     }

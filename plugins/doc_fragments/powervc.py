@@ -15,8 +15,9 @@ options:
       - Name of an entry in C(clouds.yaml), read with openstacksdk's own configuration loader
         (C(OS_CLIENT_CONFIG_FILE), C(./clouds.yaml), C(~/.config/openstack/clouds.yaml), C(/etc/openstack/clouds.yaml);
         passwords may sit in C(secure.yaml)).
-      - Its C(auth), C(verify), C(cacert), C(region_name), C(interface) and C(api_timeout) are used unless
-        the corresponding option of this module is set.
+      - Its C(auth), C(verify), C(cacert), C(region_name) and C(api_timeout) are used unless the corresponding
+        option of this module is set (O(interface) has a default, as in openstack.cloud, so the entry's C(interface)
+        is not used).
       - Without O(cloud), missing O(auth) keys come from the C(OS_*) environment variables
         (C(OS_AUTH_URL), C(OS_USERNAME), C(OS_PASSWORD), C(OS_PROJECT_NAME), C(OS_PROJECT_ID),
         C(OS_USER_DOMAIN_NAME), C(OS_PROJECT_DOMAIN_NAME) ...).
@@ -83,10 +84,11 @@ options:
     type: str
   interface:
     description:
-      - Which catalog endpoint of the compute service to use; V(public) when not set.
+      - Which catalog endpoint of the compute service to use.
       - If not set, the value of the E(OS_INTERFACE) environment variable is used.
     type: str
     choices: [public, internal, admin]
+    default: public
   validate_certs:
     description:
       - Verify the TLS certificates of Keystone and Nova.
@@ -111,8 +113,14 @@ requirements:
   - requests
   - openstacksdk (only for O(cloud))
 notes:
+  - Every call goes through a keystoneauth1 session - the token, the compute endpoint from the token's service
+    catalog (service type C(compute), O(interface), O(region_name)), the renewal after a 401 and the connection
+    retries are keystoneauth's.
   - Tokens are reused for the whole run, replaced once less than 1 hour is left before they expire (IBM's advice;
-    so a token configured to live less than 1 hour is replaced before every call), renewed once after a 401, and
-    revoked at the end of the run.
+    so a token configured to live less than 1 hour is replaced before every call), renewed once after a 401 (and the
+    call repeated once), and revoked at the end of the run.
+  - A refused connection (nothing listens at the host and port) is retried briefly (0.5, 1 and 2 seconds apart) and
+    then fails naming the host and port and the option to fix. Reads and token requests are retried by keystoneauth;
+    a change is resent only when it certainly never reached PowerVC, never after a lost answer.
   - Set the connection options once with C(module_defaults) and the action group C(group/hybridcloud.migration.powervc).
 """

@@ -116,6 +116,41 @@ def resolve_host(text, hosts, name="host"):
     return found[0]
 
 
+def display_name(host_id, hosts):
+    """The PowerVC display name of the host HOST_ID (any MTMS form), or None when unknown or not readable."""
+    if not host_id:
+        return None
+    for host in hosts or []:
+        if host["name"] == host_id or (host["key"] and host["key"] == host_key(host_id)):
+            return host["display_name"]
+    return None
+
+
+def host_label(host_id, hosts):
+    """HOST_ID with its display name for messages: ``prod-p10-a (9080HEX_1234ABC)``; the id alone if unknown."""
+    name = display_name(host_id, hosts)
+    return "%s (%s)" % (name, host_id) if name and name != host_id else str(host_id)
+
+
+def vm_label(server):
+    """A server for messages and diff keys: ``ibmi-test-02 (3f9d2a1c…)``, name beside a short id."""
+    name, server_id = server.get("name"), str(server.get("id") or "")
+    short = server_id[:8] + "…" if len(server_id) > 9 else server_id
+    if name and short:
+        return "%s (%s)" % (name, short)
+    return name or server_id or "?"
+
+
+def changes(before, after):
+    """(before, after) restricted to the keys whose value differs: a diff lists only what changes.
+
+    A key absent (or None) on one side is left out of that side, never shown as null.
+    """
+    keys = [k for k in list(before) + [k for k in after if k not in before] if before.get(k) != after.get(k)]
+    return (dict((k, before[k]) for k in keys if before.get(k) is not None),
+            dict((k, after[k]) for k in keys if after.get(k) is not None))
+
+
 def fill_endpoint_template(url, project_id):
     """A catalog URL with its tenant placeholder filled in; PowerVC registers ``%(tenant_id)s`` templates."""
     for placeholder in ("%(tenant_id)s", "$(tenant_id)s", "%(project_id)s", "$(project_id)s"):
@@ -189,7 +224,7 @@ def find_reserved(records, vsn):
     return next((r for r in records if r["virtual_serial_number"] == vsn), None)
 
 
-def find_server(ref, servers, name="server"):
+def find_server(ref, servers, name="vm"):
     """The server whose id or name is REF; ParameterError when none or several match."""
     by_id = [s for s in servers if s.get("id") == ref]
     if by_id:
@@ -203,10 +238,11 @@ def find_server(ref, servers, name="server"):
     return by_name[0]
 
 
-def server_summary(server):
-    """What the modules return about a server."""
+def server_summary(server, hosts=None):
+    """What the modules return about a server: its name beside its id, its host's display name beside the host."""
+    host = server.get("OS-EXT-SRV-ATTR:host")
     return {"id": server.get("id"), "name": server.get("name"), "status": server.get("status"),
-            "host": server.get("OS-EXT-SRV-ATTR:host"), "virtual_serial_number": server_vsn(server)}
+            "host": host, "host_display_name": display_name(host, hosts), "virtual_serial_number": server_vsn(server)}
 
 
 # -- plans ---------------------------------------------------------------------------------------
@@ -223,7 +259,7 @@ def plan_unreserve(listed):
     return "unreserve" if listed is not None else None
 
 
-def plan_assign(server, wanted, name="server", servers=()):
+def plan_assign(server, wanted, name="vm", servers=()):
     """'assign_vsn' when SERVER must get WANTED (a VSN or 'auto'); None when it already has it.
 
     A server with another VSN is an error: replacing an IBM i serial changes its licence, so
@@ -245,7 +281,7 @@ def plan_assign(server, wanted, name="server", servers=()):
     return "assign_vsn"
 
 
-def plan_unassign(server, vsn=None, name="server"):
+def plan_unassign(server, vsn=None, name="vm"):
     """'unassign_vsn' when SERVER has a VSN (VSN, when given, must be that one); else None."""
     current = server_vsn(server)
     if current is None or (vsn is not None and current != vsn):
@@ -254,7 +290,7 @@ def plan_unassign(server, vsn=None, name="server"):
     return "unassign_vsn"
 
 
-def require_shutoff(server, what, name="server"):
+def require_shutoff(server, what, name="vm"):
     status = server.get("status")
     if status != "SHUTOFF":
         raise ParameterError("parameter '%s': cannot %s server %s while it is %s; stop the VM first (it must be "
@@ -311,11 +347,12 @@ def moved_pending(vsns, target, records):
     return [v for v in vsns if v not in on_target]
 
 
-def vsn_state(vsn, listed, servers):
-    """A VSN's state for results and diffs: reservation, host, description, the server using it."""
+def vsn_state(vsn, listed, servers, hosts=None):
+    """A VSN's state for results and diffs: reservation, host (and its display name), description, the server using it."""
     user = next((s for s in servers if server_vsn(s) == vsn), None)
+    host = listed["host"] if listed else (user or {}).get("OS-EXT-SRV-ATTR:host")
     return {"virtual_serial_number": vsn, "reserved": listed is not None,
-            "host": listed["host"] if listed else (user or {}).get("OS-EXT-SRV-ATTR:host"),
+            "host": host, "host_display_name": display_name(host, hosts),
             "description": listed["description"] if listed else None,
             "server": {"id": user.get("id"), "name": user.get("name")} if user else None}
 

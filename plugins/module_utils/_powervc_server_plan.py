@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ParameterError
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
-    AUTO, find_reserved, normalize_vsn, same_host, server_vsn)
+    AUTO, display_name, find_reserved, normalize_vsn, same_host, server_vsn)
 
 NONE = "none"
 VSN_SPEC = "powervm:virtual_serial_number"
@@ -42,7 +42,7 @@ def find_by_name(servers, name):
     """The one server called NAME, or None; several of that name is an error (the name is the key)."""
     found = [s for s in servers if s.get("name") == name]
     if len(found) > 1:
-        raise ParameterError("parameter 'name': %d servers are called %r (ids %s); the module needs the name to be "
+        raise ParameterError("parameter 'vm': %d servers are called %r (ids %s); the module needs the name to be "
                              "unique" % (len(found), name, ", ".join(sorted(str(s.get("id")) for s in found))))
     return found[0] if found else None
 
@@ -194,15 +194,16 @@ def fault_message(server):
     return "%s (fault code %s)" % (message, fault["code"]) if fault.get("code") else message
 
 
-def server_state(server):
-    """What the module returns and diffs about a server (None -> {})."""
+def server_state(server, hosts=None):
+    """What the module returns and diffs about a server (None -> {}); HOSTS put the host's display name beside it."""
     if server is None:
         return {}
     image = server.get("image") if isinstance(server.get("image"), dict) else {}
     flavor = server.get("flavor") if isinstance(server.get("flavor"), dict) else {}
     state = {"id": server.get("id"), "name": server.get("name"), "status": server.get("status"),
-             "host": server.get("OS-EXT-SRV-ATTR:host"), "virtual_serial_number": server_vsn(server),
-             "image": image.get("id"), "flavor": flavor.get("id"),
+             "host": server.get("OS-EXT-SRV-ATTR:host"),
+             "host_display_name": display_name(server.get("OS-EXT-SRV-ATTR:host"), hosts),
+             "virtual_serial_number": server_vsn(server), "image": image.get("id"), "flavor": flavor.get("id"),
              "availability_zone": server.get("OS-EXT-AZ:availability_zone"),
              "addresses": server.get("addresses") or {}}
     if isinstance(server.get("fault"), dict):

@@ -2,23 +2,29 @@
 # Copyright: (c) 2026, hybridcloud.migration contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""IBM PowerVC client: Keystone v3 password auth through keystoneauth1, Nova VSN calls through RestClient.
+"""IBM PowerVC client: every call rides on a keystoneauth1 Session and Adapter.
 
-keystoneauth owns the identity side (token request, token reuse, service catalog, the refresh
-schedule); every Nova call goes through the collection's one HTTP client (``RestClient``) with
-the token in ``X-Auth-Token``. A 401 makes keystoneauth forget the token and fetch a new one,
-and the call is repeated once (RestClient's re-login). The token is revoked in ``close()``.
+keystoneauth owns the identity and transport side: the token (request, reuse, refresh before
+expiry, one re-authentication and repeat after a 401), the compute endpoint from the service
+catalog (service type ``compute``, ``interface``, ``region_name``), and connection retries of
+reads and token requests. The collection's ``RestClient`` keeps what is the collection's: which
+answers a call is resent on (a change only when PowerVC said it did nothing), typed errors with
+the operation, object, API code and message, and redaction. keystoneauth's own logging is
+silenced so that no request line or header can reach a module's output. The token is revoked in
+``close()``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import warnings
 from urllib.parse import parse_qs, urlsplit
 
 try:
+    from keystoneauth1 import adapter as ks_adapter
     from keystoneauth1 import exceptions as ks_exceptions
     from keystoneauth1 import session as ks_session
     from keystoneauth1.identity import v3 as ks_v3
@@ -30,7 +36,8 @@ from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import (
-    Redactor, RestClient, quote_segment)
+    IDEMPOTENT_METHODS, Redactor, Response, RestClient, _RetryableTransport, _never_sent, _unresolvable, decode_body,
+    quote_segment)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
@@ -50,6 +57,11 @@ REFRESH_BEFORE = 3600
 # Nova's answer to assign_vsn/unassign_vsn on a VM that is not stopped (powervc.md section 8).
 STOP_FIRST = "if the VM is running or changing state, stop the VM first (it must be SHUTOFF)"
 DEFAULT_API_TIMEOUT = 60
+# keystoneauth's connection retries (0.5 s, 1 s, 2 s apart) for reads and token requests: a service
+# restarting is waited for briefly; a refused endpoint fails in about 3.5 s, under the 5 s the
+# collection allows. Changes get none from keystoneauth, which cannot tell "never sent" from
+# "sent, answer lost"; RestClient resends a change only when it certainly never left.
+CONNECT_RETRIES = 3
 AUTH_KEYS = ("auth_url", "username", "user_id", "password", "project_name", "project_id",
              "user_domain_name", "user_domain_id", "project_domain_name", "project_domain_id")
 # Where each auth key comes from when neither 'auth' nor 'cloud' gives it (openstack.cloud's names).
@@ -59,6 +71,34 @@ ENV_VARIABLES = {
     "user_domain_id": "OS_USER_DOMAIN_ID", "project_domain_name": "OS_PROJECT_DOMAIN_NAME",
     "project_domain_id": "OS_PROJECT_DOMAIN_ID"}
 VSN_PATH = "virtual-serial-number"
+
+# Each API operation has one name, used in every message (errors, warnings, waits): the method and
+# path as IBM's and OpenStack's API references write them.
+OP_TOKEN = "POST /v3/auth/tokens"
+OP_REVOKE = "DELETE /v3/auth/tokens"
+OP_CATALOG = "compute endpoint lookup in the token catalog"
+OP_LIST_VSNS = "GET /virtual-serial-number"
+OP_RESERVE = "POST /virtual-serial-number?action=reserve"
+OP_UNRESERVE = "POST /virtual-serial-number?action=unreserve"
+OP_UPDATE_RESERVATION = "POST /virtual-serial-number?action=update_reservation"
+OP_MOVE = "PUT /virtual-serial-number?action=move"
+OP_ASSIGN = "POST /servers/{id}/action assign_vsn"
+OP_UNASSIGN = "POST /servers/{id}/action unassign_vsn"
+OP_LIST_SERVERS = "GET /servers"
+OP_LIST_SERVERS_DETAIL = "GET /servers/detail"
+OP_SHOW_SERVER = "GET /servers/{id}"
+OP_CREATE_SERVER = "POST /servers"
+OP_DELETE_SERVER = "DELETE /servers/{id}"
+OP_LIST_HOSTS = "GET /os-hypervisors/detail"
+OP_LIST_IMAGES = "GET /images/detail"
+OP_LIST_FLAVORS = "GET /flavors/detail"
+OP_SHOW_FLAVOR = "GET /flavors/{id}"
+OP_FLAVOR_SPECS = "GET /flavors/{id}/os-extra_specs"
+OP_LIST_NETWORKS = "GET /os-networks"
+# The module's action names (results' "actions") and the operation each one sends.
+OPERATIONS = {"reserve": OP_RESERVE, "unreserve": OP_UNRESERVE, "update_reservation": OP_UPDATE_RESERVATION,
+              "move": OP_MOVE, "assign_vsn": OP_ASSIGN, "unassign_vsn": OP_UNASSIGN,
+              "create": OP_CREATE_SERVER, "delete": OP_DELETE_SERVER, "reserve_vsn": OP_RESERVE}
 
 ARGUMENT_SPEC = dict(
     cloud=dict(type="str", fallback=(env_fallback, ["OS_CLOUD"])),
@@ -76,7 +116,8 @@ ARGUMENT_SPEC = dict(
     )),
     auth_type=dict(type="str", choices=["password", "v3password"]),
     region_name=dict(type="str", fallback=(env_fallback, ["OS_REGION_NAME"])),
-    interface=dict(type="str", choices=["public", "internal", "admin"],
+    # openstack.cloud's default (docs/vocabulary.md): set, it wins over a cloud entry's interface.
+    interface=dict(type="str", choices=["public", "internal", "admin"], default="public",
                    fallback=(env_fallback, ["OS_INTERFACE"])),
     validate_certs=dict(type="bool", aliases=["verify"]),
     ca_cert=dict(type="path", aliases=["cacert"], fallback=(env_fallback, ["OS_CACERT"])),
@@ -192,6 +233,17 @@ def _number(value):
         return None
 
 
+# keystoneauth logs every request (method, URL, headers) at DEBUG and connection retries at WARNING,
+# through loggers named "keystoneauth.*". A module must never print them: tokens hashed or not,
+# URLs, bodies. Its loggers stop here (no handler output, no propagation to a root handler).
+_KS_LOGGER = logging.getLogger("keystoneauth")
+_KS_LOGGER.addHandler(logging.NullHandler())
+_KS_LOGGER.propagate = False
+_QUIET = logging.getLogger("hybridcloud.migration.powervc.keystoneauth")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+
+
 # -- the client ------------------------------------------------------------------------------
 class PowerVCClient(RestClient):
     """Nova calls of the VSN feature, authenticated by a keystoneauth password plugin."""
@@ -208,16 +260,25 @@ class PowerVCClient(RestClient):
         redactor = redactor or Redactor()
         redactor.add(auth.get("password"))
         self.plugin = ks_v3.Password(**auth)
-        # keystoneauth re-authenticates when the token expires within this many seconds.
-        self.plugin.MIN_TOKEN_LIFE_SECONDS = REFRESH_BEFORE
-        self.keystone = ks_session.Session(auth=self.plugin, verify=settings["verify"],
-                                           timeout=settings["api_timeout"], user_agent="hybridcloud.migration")
+        # The 1 h refresh rule is applied once per call (_fresh_token); keystoneauth itself replaces a
+        # token only once it has expired or after a 401, not at each internal step of one request.
+        self.plugin.MIN_TOKEN_LIFE_SECONDS = 0
         self.token = None
         self._hosts = False  # not read yet; None = not readable
+        self._hosts_warned = False
+        self._reauth = True
+        self._operation = None  # the operation of the call under way, for transport errors
         validate = settings["verify"] is not False
         super().__init__("https://compute.invalid", validate_certs=validate,
                          ca_path=settings["verify"] if isinstance(settings["verify"], str) else None,
                          read_timeout=settings["api_timeout"], redactor=redactor, **kwargs)
+        # One requests.Session under keystoneauth's: verify is passed on every request (REQUESTS_CA_BUNDLE
+        # cannot undo validate_certs=false).
+        self.keystone = ks_session.Session(auth=self.plugin, session=self.session, verify=self.verify,
+                                           timeout=settings["api_timeout"], user_agent="hybridcloud.migration",
+                                           connect_retries=CONNECT_RETRIES)
+        self.adapter = ks_adapter.Adapter(self.keystone, service_type="compute", interface=settings["interface"],
+                                          region_name=settings["region_name"], logger=_QUIET)
         self.base_url = self._authenticate().rstrip("/")
 
     # -- identity ----------------------------------------------------------------------------
@@ -248,45 +309,99 @@ class PowerVCClient(RestClient):
                                status=exc.http_status, code=code, api_message=message)
         if isinstance(exc, ks_exceptions.SSLError):
             return self._error(_errors.TransportError, "TLS error: %s" % exc, operation, self.auth_url)
-        if isinstance(exc, (ks_exceptions.ConnectionError, ks_exceptions.ConnectTimeout)):
-            return self._error(_errors.TransportError, str(exc), operation, self.auth_url)
+        if isinstance(exc, ks_exceptions.ConnectionError):
+            return self._error(_errors.TransportError, _transport_message(exc, self.auth_url, "auth.auth_url"),
+                               operation, self.auth_url)
         if isinstance(exc, ks_exceptions.EndpointNotFound):
             return self._error(_errors.ApiError, "the token's catalog has no usable compute endpoint: %s" % exc,
                                operation, self.auth_url)
         return self._error(_errors.ApiError, str(exc), operation, self.auth_url)
 
     def _authenticate(self):
-        """A token and the compute endpoint from the catalog of that same token (one Keystone call)."""
-        access = self._keystone(lambda: self.plugin.get_access(self.keystone), "POST /v3/auth/tokens")
+        """A token, and the compute endpoint keystoneauth finds in that token's catalog (one Keystone call)."""
+        access = self._keystone(lambda: self.plugin.get_access(self.keystone), OP_TOKEN)
         self._use_token(access.auth_token)
-        endpoint = self._keystone(lambda: access.service_catalog.url_for(
-            service_type="compute", interface=self.settings["interface"],
-            region_name=self.settings["region_name"]), "compute endpoint lookup")
+        endpoint = self._keystone(self.adapter.get_endpoint, OP_CATALOG)
         if not endpoint:
             raise _errors.ApiError("the token's catalog has no %s compute endpoint%s" % (
                 self.settings["interface"],
                 " in region %s" % self.settings["region_name"] if self.settings["region_name"] else ""),
-                operation="compute endpoint lookup", resource=self.auth_url)
-        return fill_endpoint_template(endpoint, access.project_id)
+                operation=OP_CATALOG, resource=self.auth_url)
+        filled = fill_endpoint_template(endpoint, access.project_id)
+        if filled != endpoint:
+            # PowerVC registers %(tenant_id)s templates, which the catalog lookup returns as they are:
+            # keystoneauth fills %(project_id)s of an endpoint override with the token's project instead.
+            self.adapter.endpoint_override = fill_endpoint_template(
+                endpoint.replace("%", "%%").replace("%%(", "%("), "%(project_id)s")
+        return filled
 
     def _use_token(self, token):
-        if token != self.token:
+        if token and token != self.token:
             self.redact.add(token)  # also registered with Ansible's no_log values
             self.token = token
-            self.session.headers["X-Auth-Token"] = token
 
-    def login(self):
-        """After a 401: forget the token, get a new one (keystoneauth's invalidate + re-auth)."""
-        self.plugin.invalidate()
-        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
+    def _fresh_token(self):
+        """The token, replaced first when less than REFRESH_BEFORE is left (the project rule, IBM's advice).
+
+        Checked once per call here rather than through the plugin's MIN_TOKEN_LIFE_SECONDS, which
+        keystoneauth consults at every internal step of one request (headers, endpoint) and would
+        then fetch a short-lived token several times per call.
+        """
+        ref = self.plugin.auth_ref
+        if ref is not None and ref.will_expire_soon(REFRESH_BEFORE):
+            self.plugin.invalidate()
+        return self.plugin.get_token(self.keystone)
 
     def request(self, method, path, *args, **kwargs):
-        # A token close to expiry is replaced before the call rather than after a 401.
-        self._use_token(self._keystone(lambda: self.plugin.get_token(self.keystone), "POST /v3/auth/tokens"))
+        # A token close to expiry is replaced before the call, with the collection's retries when
+        # Keystone answers 429/5xx; keystoneauth then reuses it for the call.
+        self._use_token(self._keystone(self._fresh_token, OP_TOKEN))
+        self._operation = kwargs.get("operation") or "%s %s" % (method.upper(), path.split("?")[0])
         return super().request(method, path, *args, **kwargs)
 
-    def is_session_expired(self, response):
-        return response.status == 401
+    def _send(self, method, path, json_body, data, params, headers, read_timeout):
+        """One call through the keystoneauth Adapter: token, endpoint, re-auth after a 401, connect retries.
+
+        Reads get keystoneauth's connection retries; a change gets none there (keystoneauth cannot
+        tell a request that never left from one whose answer was lost), and RestClient decides.
+        """
+        reads = method in IDEMPOTENT_METHODS
+        kwargs = {"params": params, "headers": dict(headers or {}), "raise_exc": False, "allow_reauth": self._reauth,
+                  "connect_retries": CONNECT_RETRIES if reads else 0,
+                  "timeout": (self.timeout[0], read_timeout or self.timeout[1])}
+        if json_body is not None:
+            kwargs["data"] = json.dumps(json_body)
+            kwargs["headers"]["Content-Type"] = "application/json;charset=UTF-8"
+        elif data is not None:
+            kwargs["data"] = data
+        url = path if path.startswith(("http://", "https://")) else path.lstrip("/")
+        self.calls += 1
+        try:
+            raw = self.adapter.request(url, method, **kwargs)
+        except ks_exceptions.SSLError as exc:
+            # Not transient: a certificate problem does not go away with a retry.
+            raise self._error(_errors.TransportError, "TLS error: %s" % exc, self._operation)
+        except ks_exceptions.HttpError as exc:  # raised only by a re-authentication inside the call
+            raise self._keystone_failure(exc, OP_TOKEN) from None
+        except ks_exceptions.EndpointNotFound as exc:
+            raise self._keystone_failure(exc, OP_CATALOG) from None
+        except ks_exceptions.ConnectionError as exc:
+            cause = exc.__context__
+            if reads or cause is None:  # keystoneauth already retried it: final
+                where = (self.auth_url, "auth.auth_url") if url.startswith(self.auth_url) else (
+                    self.base_url, "the compute endpoint of the token's service catalog, chosen by interface and "
+                    "region_name")
+                raise self._error(_errors.TransportError, _transport_message(exc, *where), self._operation) from None
+            raise _RetryableTransport(cause, safe=_safe_to_resend(cause)) from None
+        finally:
+            if self.plugin.auth_ref is not None:  # a token keystoneauth fetched during the call
+                self._use_token(self.plugin.auth_ref.auth_token)
+        return Response(raw.status_code, raw.headers, decode_body(raw.content), raw.url)
+
+    def _unreachable_message(self, exc):
+        """A change RestClient gave up resending because nothing listens: the same words as for a read."""
+        return _transport_message(exc.cause, self.base_url, "the compute endpoint of the token's service catalog, "
+                                  "chosen by interface and region_name")
 
     def parse_error(self, response):
         """Nova's fault envelope {"badRequest": {"code", "message"}} or Keystone's {"error": {...}}."""
@@ -303,34 +418,37 @@ class PowerVCClient(RestClient):
         """Revoke the token (DELETE /v3/auth/tokens), then close both HTTP sessions."""
         try:
             if self.token:
+                self._reauth = False  # a token that is no longer valid needs no new one to be revoked
                 RestClient.request(self, "DELETE", self.auth_url + "/auth/tokens",
-                                   headers={"X-Subject-Token": self.token}, operation="DELETE /v3/auth/tokens",
+                                   headers={"X-Subject-Token": self.token}, operation=OP_REVOKE,
                                    resource="this run's token", relogin=False, expect=(401, 404))
         finally:
             self.token = None
-            self.keystone.close()
             super().close()
 
     # -- reads -------------------------------------------------------------------------------
     def list_reserved(self):
         """Every reserved VSN (unfiltered: the server's MTMS form for ?host= is unknown; filter locally)."""
-        response = self.get(VSN_PATH, operation="list reserved VSNs", resource="GET /virtual-serial-number")
+        response = self.get(VSN_PATH, operation=OP_LIST_VSNS, resource="the reserved VSNs")
         records, surprising = parse_vsn_list(response.body)
         if surprising:
-            self.warn("GET /virtual-serial-number answered in an unexpected shape; parsed %d VSN(s) from: %s"
+            self.warn(OP_LIST_VSNS + " answered in an unexpected shape; parsed %d VSN(s) from: %s"
                       % (len(records), self.redact(json.dumps(response.body)[:2000])))
         return records
 
-    def hosts(self):
-        """The PowerVC hosts from /os-hypervisors/detail (read once per run); None if the user may not read it."""
+    def hosts(self, needed=True):
+        """The PowerVC hosts from /os-hypervisors/detail (read once per run); None if the user may not read it.
+
+        NEEDED: a host option must be resolved (a non-admin user is warned that only MTMS forms work);
+        otherwise the list only puts display names beside host ids, and a refusal is silent.
+        """
         if self._hosts is False:
-            response = self.get("os-hypervisors/detail", operation="list hypervisors", expect=(403,))
-            if response.status == 403:
-                self._hosts = None
-                self.warn("this user may not list hypervisors (admin only): hosts can be given only as MTMS and "
-                          "are not checked before the call")
-            else:
-                self._hosts = hosts_from_hypervisors(response.body)
+            response = self.get("os-hypervisors/detail", operation=OP_LIST_HOSTS, expect=(403,))
+            self._hosts = None if response.status == 403 else hosts_from_hypervisors(response.body)
+        if self._hosts is None and needed and not self._hosts_warned:
+            self._hosts_warned = True
+            self.warn("this user may not list hypervisors (admin only): hosts can be given only as MTMS and "
+                      "are not checked before the call")
         return self._hosts
 
     def list_servers(self):
@@ -339,7 +457,7 @@ class PowerVCClient(RestClient):
         IBM documents the VSN on GET /servers; /servers/detail (status, host) is assumed to carry
         it too, so the VSN fields of the plain list are laid over the detailed one.
         """
-        servers = self._all_servers("servers/detail")
+        servers = self._all_servers("servers/detail", OP_LIST_SERVERS_DETAIL)
         plain = dict((s.get("id"), s) for s in self._plain_servers())
         for server in servers:
             server.update((k, v) for k, v in plain.get(server.get("id"), {}).items() if k in VSN_FIELDS)
@@ -350,14 +468,14 @@ class PowerVCClient(RestClient):
         return dict((s.get("id"), server_vsn(s)) for s in self._plain_servers())
 
     def _plain_servers(self):
-        return self._all_servers("servers")
+        return self._all_servers("servers", OP_LIST_SERVERS)
 
-    def _all_servers(self, path):
+    def _all_servers(self, path, operation):
         """Every page of a server list: Nova stops a page at osapi_max_limit and links the next one
         (``servers_links`` rel=next, with ``marker``); a server missed on a later page would be created twice."""
         servers, params, seen = [], None, set()
         while True:
-            body = self.get(path, params=params, operation="list servers").body or {}
+            body = self.get(path, params=params, operation=operation).body or {}
             page = body.get("servers") or []
             servers.extend(page)
             nxt = next((link.get("href") for link in body.get("servers_links") or []
@@ -370,8 +488,8 @@ class PowerVCClient(RestClient):
 
     # -- VSN actions ---------------------------------------------------------------------------
     def _vsn_action(self, action, body):
-        self.post(VSN_PATH, json_body=body, params={"action": action}, operation="%s VSN" % action,
-                  resource=body["virtual_serial_number"])
+        self.post(VSN_PATH, json_body=body, params={"action": action}, operation=OPERATIONS[action],
+                  resource="VSN %s" % body["virtual_serial_number"])
 
     def reserve(self, vsn, description=None):
         body = {"virtual_serial_number": vsn}
@@ -385,27 +503,27 @@ class PowerVCClient(RestClient):
     def unreserve(self, vsn):
         self._vsn_action("unreserve", {"virtual_serial_number": vsn})
 
-    def move(self, source, target, vsns):
+    def move(self, source, target, vsns, labels=None):
         """One PUT ?action=move with SOURCE and TARGET as given (service.host or HMC form).
 
         Never repeated here, whatever the answer: after an uncertain one the caller re-reads where
         the VSNs are before anything is sent again (powervc_vsn), and chooses the host form.
         """
         self.put(VSN_PATH, json_body={"move_vsns": {"source_host": source, "target_host": target, "vsns": list(vsns)}},
-                 params={"action": "move"}, operation="move VSNs",
-                 resource="VSNs %s (%s -> %s)" % (", ".join(vsns), source, target))
+                 params={"action": "move"}, operation=OP_MOVE,
+                 resource="VSNs %s (%s -> %s)" % ((", ".join(vsns),) + tuple(labels or (source, target))))
 
-    def assign(self, server_id, value):
-        self._server_action(server_id, "assign_vsn", {"virtual_serial_number": value})
+    def assign(self, server_id, value, label=None):
+        self._server_action(server_id, "assign_vsn", {"virtual_serial_number": value}, label)
 
-    def unassign(self, server_id):
-        self._server_action(server_id, "unassign_vsn", None)
+    def unassign(self, server_id, label=None):
+        self._server_action(server_id, "unassign_vsn", None, label)
 
-    def _server_action(self, server_id, action, argument):
+    def _server_action(self, server_id, action, argument, label=None):
         """POST {ACTION: ARGUMENT}; any 2xx is success. A 409 or 400 may mean the VM is not SHUTOFF."""
         try:
-            self.post("servers/%s/action" % quote_segment(server_id), json_body={action: argument}, operation=action,
-                      resource="server %s" % server_id)
+            self.post("servers/%s/action" % quote_segment(server_id), json_body={action: argument},
+                      operation=OPERATIONS[action], resource="server %s" % (label or server_id))
         except _errors.ApiError as error:
             if error.status in (400, 409):
                 error.message = "%s; %s" % (error.message, STOP_FIRST)
@@ -424,38 +542,38 @@ class PowerVCClient(RestClient):
 
     def list_images(self):
         """[{"id", "name", ...}] from GET /images/detail (else /images), or None when neither is served."""
-        images = self._optional_list("images/detail", "images", "list images")
-        return images if images is not None else self._optional_list("images", "images", "list images")
+        images = self._optional_list("images/detail", "images", OP_LIST_IMAGES)
+        return images if images is not None else self._optional_list("images", "images", "GET /images")
 
     def list_flavors(self):
         """[{"id", "name", "vcpus", "ram", "disk", ...}] from GET /flavors/detail (else /flavors), or None."""
-        flavors = self._optional_list("flavors/detail", "flavors", "list flavors")
-        return flavors if flavors is not None else self._optional_list("flavors", "flavors", "list flavors")
+        flavors = self._optional_list("flavors/detail", "flavors", OP_LIST_FLAVORS)
+        return flavors if flavors is not None else self._optional_list("flavors", "flavors", "GET /flavors")
 
     def get_flavor(self, flavor_id):
         """The flavor's details (GET /flavors/{id}), or None when not readable."""
-        response = self.get("flavors/%s" % quote_segment(flavor_id), operation="show flavor",
+        response = self.get("flavors/%s" % quote_segment(flavor_id), operation=OP_SHOW_FLAVOR,
                             resource="flavor %s" % flavor_id, expect=(403, 404))
         flavor = (response.body or {}).get("flavor") if response.ok and isinstance(response.body, dict) else None
         return flavor if isinstance(flavor, dict) else None
 
     def flavor_extra_specs(self, flavor_id):
         """The extra specs of a flavor (GET /flavors/{id}/os-extra_specs); {} when not readable."""
-        response = self.get("flavors/%s/os-extra_specs" % quote_segment(flavor_id), operation="read flavor extra specs",
+        response = self.get("flavors/%s/os-extra_specs" % quote_segment(flavor_id), operation=OP_FLAVOR_SPECS,
                             resource="flavor %s" % flavor_id, expect=(403, 404))
         specs = (response.body or {}).get("extra_specs") if response.ok and isinstance(response.body, dict) else None
         return dict(specs) if isinstance(specs, dict) else {}
 
     def list_networks(self):
         """[{"id", "name"}] from GET /os-networks (the name is Nova's "label"), or None."""
-        items = self._optional_list("os-networks", "networks", "list networks")
+        items = self._optional_list("os-networks", "networks", OP_LIST_NETWORKS)
         if items is None:
             return None
         return [{"id": n.get("id"), "name": n.get("label") or n.get("name")} for n in items if isinstance(n, dict)]
 
     def get_server(self, server_id):
         """The raw server (GET /servers/{id}), or None when it does not exist (404)."""
-        response = self.get("servers/%s" % quote_segment(server_id), operation="show server",
+        response = self.get("servers/%s" % quote_segment(server_id), operation=OP_SHOW_SERVER,
                             resource="server %s" % server_id, expect=(404,))
         if response.status == 404:
             return None
@@ -467,7 +585,7 @@ class PowerVCClient(RestClient):
         Not retried: a create whose answer was lost may have happened; the caller looks the
         server up by name instead of sending it again.
         """
-        response = self.post("servers", json_body={"server": server}, operation="create server",
+        response = self.post("servers", json_body={"server": server}, operation=OP_CREATE_SERVER,
                              resource="server %s" % server.get("name"), idempotent=False)
         created = (response.body or {}).get("server") if isinstance(response.body, dict) else None
         created = dict(created) if isinstance(created, dict) else {}
@@ -479,9 +597,30 @@ class PowerVCClient(RestClient):
 
         Sent once: after an uncertain answer the caller reads the server back instead of resending.
         """
-        response = self.delete("servers/%s" % quote_segment(server_id), operation="delete server",
+        response = self.delete("servers/%s" % quote_segment(server_id), operation=OP_DELETE_SERVER,
                                resource="server %s" % (name or server_id), expect=(404,), once=True)
         return response.status != 404
+
+
+def _safe_to_resend(cause):
+    """True when the requests exception CAUSE says the request certainly never reached the server."""
+    import requests  # pylint: disable=import-outside-toplevel  # present: RestClient requires it
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(cause, requests.exceptions.ReadTimeout):
+        return False
+    return _never_sent(cause)
+
+
+def _transport_message(exc, url, option):
+    """What a connection failure says: 'host:port: connection refused (check OPTION ...)' when nothing listens."""
+    cause = exc.__context__ if getattr(exc, "__context__", None) is not None else exc
+    endpoint = urlsplit(url).netloc
+    if _unresolvable(cause):
+        return "%s: cannot resolve the host name (check %s)" % (endpoint, option)
+    if "Connection refused" in str(cause):
+        return "%s: connection refused (check the host and port in %s; nothing answers there)" % (endpoint, option)
+    return "%s: %s" % (endpoint, exc)
 
 
 def _keystone_error(exc):

@@ -31,13 +31,14 @@ description:
     and nothing is changed.
 author: hybridcloud.migration contributors (@hybridcloud)
 options:
-  name:
+  vm:
     description:
-      - Name of the server. Must be unique in the project; several servers of that name are an error.
+      - Name of the VM (the PowerVC server). Must be unique in the project; several servers of that name are an error.
       - Names are compared exactly (not as Nova's regular-expression filter) and sent in request bodies only,
         never in a URL; empty names and names with control or Unicode formatting characters are rejected.
     type: str
     required: true
+    aliases: [name]
   state:
     description:
       - V(present) - the server exists. Created (and waited for, see O(wait)) when there is none of that name.
@@ -114,8 +115,9 @@ options:
     default: true
   timeout:
     description:
-      - Seconds the whole operation may take when O(wait=true) (create or delete and the wait after it),
-        between 1 and 86400.
+      - Seconds for the whole task, from its start to the moment the server is in its final state (the reads,
+        the create or delete and, when O(wait=true), the wait after it), between 1 and 86400.
+      - A build or delete still running at the deadline keeps running; a re-run finds it and waits for it.
     type: int
     default: 1800
 notes:
@@ -126,6 +128,9 @@ notes:
   - The create request is never repeated by the module. If its answer is lost, the server is looked up by name;
     if it is not there, the task fails and a re-run creates it.
   - The admin password in PowerVC's create answer is masked and never returned.
+  - The hypervisor list is read to put host display names beside host ids (null for a user who may not read it).
+  - The diff (C(--diff)) shows a created server as it is planned (fields not known yet are left out), a deleted one
+    as it was, and for a build this run saw end only the fields that changed, under C(name (id)).
 extends_documentation_fragment:
   - hybridcloud.migration.powervc
   - hybridcloud.migration.attributes
@@ -144,7 +149,7 @@ EXAMPLES = r"""
 - name: Re-deploy ibmi-prod-01 on the DR host with its reserved VSN
   hybridcloud.migration.powervc_server:
     cloud: powervc
-    name: ibmi-prod-01
+    vm: ibmi-prod-01
     image: IBM i 7.5 base
     flavor: ibmi-small
     networks:
@@ -160,7 +165,7 @@ EXAMPLES = r"""
       username: root
       password: "{{ powervc_password }}"
       project_name: ibm-default
-    name: ibmi-test-07
+    vm: ibmi-test-07
     image: IBM i 7.5 base
     flavor: ibmi-medium
     networks:
@@ -171,7 +176,7 @@ EXAMPLES = r"""
 
 - name: Delete a VM but keep its VSN reserved for the re-deploy
   hybridcloud.migration.powervc_server:
-    name: ibmi-prod-01
+    vm: ibmi-prod-01
     state: absent
     reserve_vsn_on_delete: true
     reservation_description: ibmi-prod-01 moves to the DR host
@@ -181,7 +186,8 @@ RETURN = r"""
 server:
   description:
     - The server after the run. In check mode, the server a create would make (C(id) null); after a delete, empty.
-    - C(host) is visible to admins only (null otherwise). C(fault) is set for a server in C(ERROR).
+    - C(host) is visible to admins only (null otherwise), C(host_display_name) is its PowerVC display name.
+      C(fault) is set for a server in C(ERROR).
   returned: always
   type: dict
   sample:
@@ -189,6 +195,7 @@ server:
     name: ibmi-prod-01
     status: ACTIVE
     host: 9109RMD_1031CAT
+    host_display_name: dr-p10-b
     virtual_serial_number: CDF0002
     image: ibmi-7.5-base
     flavor: inline-3b1f0a9c2d4e
@@ -206,7 +213,9 @@ actions:
       waited for), and with O(state=present) C(wait_deleted) (a server of that name being deleted, waited for
       before the create).
     - For C(create), C(virtual_serial_number) is the VSN asked for (V(auto) when PowerVC picks), C(vsn_source) says
-      where it comes from, and C(host) is the target host (null when PowerVC's scheduler picks).
+      where it comes from, and C(host) is the target host (null when PowerVC's scheduler picks); C(image) and
+      C(flavor) are ids, with C(image_name), C(flavor_name) and C(host_display_name) beside them.
+    - Every other action has the server's C(name) and C(id).
   returned: always
   type: list
   elements: dict
@@ -214,9 +223,12 @@ actions:
     - action: create
       name: ibmi-prod-01
       image: ibmi-7.5-base
+      image_name: IBM i 7.5 base
       flavor: ibmi-small
+      flavor_name: ibmi-small
       networks: [prod-vlan10]
       host: 9109RMD_1031CAT
+      host_display_name: dr-p10-b
       virtual_serial_number: CDF0002
       vsn_source: reserved on host 9109RMD_1031CAT
 vsn:
@@ -229,6 +241,7 @@ vsn:
     virtual_serial_number: CDF0002
     reserved: true
     host: 9109RMD_1031CAT
+    host_display_name: dr-p10-b
 """
 
 
@@ -239,13 +252,13 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
-    AUTO, find_reserved, resolve_host, server_vsn)
+    AUTO, changes, display_name, find_reserved, resolve_host, server_vsn, vm_label)
 
 
 class PowerVCServer(MigrationModule):
     connection = powervc.CONNECTION
     argument_spec = dict(
-        name=dict(type="str", required=True),
+        vm=dict(type="str", required=True, aliases=["name"]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         image=dict(type="str"),
         flavor=dict(type="str"),
@@ -262,12 +275,28 @@ class PowerVCServer(MigrationModule):
     )
     ranges = {"timeout": (1, 86400)}
 
+    def validate(self):
+        self.deadline = Deadline(self.params["timeout"])  # the whole task, login included
+        # Before the client is opened: options that make no sense for the state are errors, not ignored
+        # (the argspec cannot say "only with state=X"), and names and the VSN are checked before any call.
+        if self.params["state"] == "present":
+            for option in ("reserve_vsn_on_delete", "reservation_description"):
+                if self.params[option] not in (None, False):
+                    self.fail_parameter(option, "is used only with state=absent")
+        else:
+            for option in ("image", "flavor", "networks", "host", "virtual_serial_number"):
+                if self.params[option] is not None:
+                    self.fail_parameter(option, "is not used with state=absent")
+            if self.params["reservation_description"] is not None and not self.params["reserve_vsn_on_delete"]:
+                self.fail_parameter("reservation_description", "is used only with reserve_vsn_on_delete=true")
+        self.name = self.check_name("vm", self.params["vm"])
+        self.vsn = splan.wanted_vsn(self.params["virtual_serial_number"])
+
     def run(self):
-        self.deadline = Deadline(self.params["timeout"])
         self.result.update(actions=[], server={})
         self.final = None  # the server as the last read after a build showed it
-        self.name = self.check_name("name", self.params["name"])
-        self.vsn = splan.wanted_vsn(self.params["virtual_serial_number"])
+        # The hypervisor list: to resolve 'host', and to put display names beside host ids in the output.
+        self.hosts = self.client.hosts(needed=bool(self.params["host"]))
         if self.params["state"] == "present":
             self._present()
         else:
@@ -275,9 +304,6 @@ class PowerVCServer(MigrationModule):
 
     # -- present -----------------------------------------------------------------------------
     def _present(self):
-        for option in ("reserve_vsn_on_delete", "reservation_description"):
-            if self.params[option] not in (None, False):
-                self.fail_parameter(option, "is used only with state=absent")
         servers = self.client.list_servers()
         host = self._host()
         existing = splan.find_by_name(servers, self.name)
@@ -319,20 +345,23 @@ class PowerVCServer(MigrationModule):
         else:
             source = "not in the reserved list; PowerVC checks it is free on the target host"
             self.warn("VSN %s is not reserved; PowerVC will use it only if it is free on the target host" % vsn)
-        action = {"action": "create", "name": self.name, "image": image["id"], "flavor": flavor["id"],
-                  "networks": network_names, "host": target, "virtual_serial_number": vsn, "vsn_source": source}
+        action = {"action": "create", "name": self.name, "image": image["id"], "image_name": image.get("name"),
+                  "flavor": flavor["id"], "flavor_name": flavor.get("name"), "networks": network_names,
+                  "host": target, "host_display_name": display_name(target, self.hosts),
+                  "virtual_serial_number": vsn, "vsn_source": source}
         predicted = splan.planned_server(self.name, image["id"], flavor["id"], target,
                                          None if vsn == splan.NONE else vsn, network_names)
+        predicted["host_display_name"] = display_name(target, self.hosts)
         self.result["actions"].append(action)
         if self.check_mode:
-            self.changed({}, predicted)
+            self.changed({}, _known(predicted))
             self.result["server"] = predicted
             return
         created = self._create(body)
-        self.changed({}, predicted)  # before the wait: a build that fails has still created a server
+        self.changed({}, _known(predicted))  # before the wait: a build that fails has still created a server
         self._finish(created)
         if "diff" in self.result:
-            self.result["diff"]["after"] = self.result["server"]
+            self.result["diff"]["after"] = _known(self.result["server"])
 
     def _wait_deleted(self, server):
         """A server of that name that Nova is deleting is no server to keep: wait until it is gone, then create.
@@ -353,7 +382,7 @@ class PowerVCServer(MigrationModule):
     def _host(self):
         if not self.params["host"]:
             return None
-        return resolve_host(self.params["host"], self.client.hosts(), "host")
+        return resolve_host(self.params["host"], self.hosts, "host")
 
     def _networks(self):
         if not self.params["networks"]:
@@ -371,25 +400,25 @@ class PowerVCServer(MigrationModule):
             # An earlier run was interrupted (or ran with wait=false): wait for its build, do not create again.
             self.result["actions"].append({"action": "adopt", "name": self.name, "id": server.get("id"),
                                            "status": server.get("status")})
-            before = splan.server_state(server)
+            before = self._state(server)
             if self.check_mode or not self.params["wait"]:
                 self.result["server"] = before
                 if self.check_mode and self.params["wait"]:  # the real run would see the build end
-                    self.changed(before, dict(before, status="ACTIVE"))
+                    self.changed(*self._diff(before, dict(before, status="ACTIVE")))
                 return
             try:
                 self._finish(server)
             finally:
                 if self.result["server"].get("status") != before["status"]:
-                    self.changed(before, self.result["server"])  # this run saw the build end
+                    self.changed(*self._diff(before, self.result["server"]))  # this run saw the build end
             if defer_vsn:
                 self._check_conflicts(self.final or server, host)
             return
-        self.result["server"] = splan.server_state(server)
+        self.result["server"] = self._state(server)
         if state == "failed":
             raise JobFailedError("server %s (id %s) is in ERROR: %s; delete it (state=absent) and run again to "
                                  "re-create it" % (self.name, server.get("id"), splan.fault_message(server)),
-                                 operation="create server", resource="server %s" % self.name)
+                                 operation=powervc.OP_CREATE_SERVER, resource="server %s" % self.name)
 
     def _check_conflicts(self, server, host, check_vsn=True):
         """ConflictError when SERVER has another VSN (when CHECK_VSN) or runs on another host than asked."""
@@ -397,7 +426,7 @@ class PowerVCServer(MigrationModule):
                      ("host", splan.host_conflict(server, host and host["name"])))
         for option, problem in conflicts:
             if problem:
-                self.result["server"] = splan.server_state(server)
+                self.result["server"] = self._state(server)
                 raise ConflictError("parameter '%s': %s" % (option, problem), operation="check existing server",
                                     resource="server %s" % self.name)
 
@@ -432,7 +461,7 @@ class PowerVCServer(MigrationModule):
                 current = wait_for(built, self.deadline.remaining(), backoff=powervc.poll_backoff(),
                                    what="server %s (id %s) to be built" % (self.name, server_id))
             except WaitTimeoutError as error:
-                self.result["server"] = splan.server_state(self.client.get_server(server_id) or server)
+                self.result["server"] = self._state(self.client.get_server(server_id) or server)
                 error.message += "; it is still %s, a re-run waits for it again" % self.result["server"].get("status")
                 raise
         else:
@@ -441,28 +470,23 @@ class PowerVCServer(MigrationModule):
         listed = next((s for s in self.client.list_servers() if s.get("id") == server_id), None)
         final = dict(current or {}, **dict((k, v) for k, v in (listed or {}).items() if k in powervc.VSN_FIELDS))
         self.final = final or None
-        self.result["server"] = splan.server_state(final or server)
+        self.result["server"] = self._state(final or server)
         state = splan.build_state(current)
         if state == "failed":
             raise JobFailedError("server %s (id %s) went to ERROR while being built: %s"
                                  % (self.name, server_id, splan.fault_message(current)),
-                                 operation="create server", resource="server %s" % self.name)
+                                 operation=powervc.OP_CREATE_SERVER, resource="server %s" % self.name)
         if state == "gone":
             raise JobFailedError("server %s (id %s) disappeared while being built" % (self.name, server_id),
-                                 operation="create server", resource="server %s" % self.name)
+                                 operation=powervc.OP_CREATE_SERVER, resource="server %s" % self.name)
 
     # -- absent ------------------------------------------------------------------------------
     def _absent(self):
-        for option in ("image", "flavor", "networks", "host", "virtual_serial_number"):
-            if self.params[option] is not None:
-                self.fail_parameter(option, "is not used with state=absent")
-        if self.params["reservation_description"] is not None and not self.params["reserve_vsn_on_delete"]:
-            self.fail_parameter("reservation_description", "is used only with reserve_vsn_on_delete=true")
         server = splan.find_by_name(self.client.list_servers(), self.name)
         actions = splan.plan_absent(server, self.params["reserve_vsn_on_delete"])
         if not actions:
             return
-        before = splan.server_state(server)
+        before = self._state(server)
         vsn = server_vsn(server)
         for action in actions:
             entry = {"action": action, "name": self.name, "id": server.get("id")}
@@ -470,10 +494,9 @@ class PowerVCServer(MigrationModule):
                 entry["virtual_serial_number"] = vsn
             self.result["actions"].append(entry)
         if self.params["reserve_vsn_on_delete"] and vsn:
-            self.result["vsn"] = {"virtual_serial_number": vsn, "reserved": True,
-                                  "host": before.get("host")}
+            self.result["vsn"] = self._vsn_result(vsn, True, before.get("host"))
         if self.check_mode:
-            self.changed(before, {})
+            self.changed(_known(before), {})
             return
         if actions == ["adopt_delete"]:
             self._adopt_delete(server, before, vsn)
@@ -489,17 +512,16 @@ class PowerVCServer(MigrationModule):
                 raise
             self.warn("the answer to the delete of server %s was lost (%s), but the server is %s"
                       % (self.name, error, "gone" if current is None else "being deleted"))
-        self.changed(before, {})
+        self.changed(_known(before), {})
         if not self.params["wait"]:
             current = self.client.get_server(server["id"])
-            self.result["server"] = splan.server_state(current)
+            self.result["server"] = self._state(current)
             return
         wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self.deadline.remaining(),
                  backoff=powervc.poll_backoff(), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
         if "reserve_vsn" in actions:
             listed = find_reserved(self.client.list_reserved(), vsn)
-            self.result["vsn"] = {"virtual_serial_number": vsn, "reserved": listed is not None,
-                                  "host": (listed or {}).get("host") or before.get("host")}
+            self.result["vsn"] = self._vsn_result(vsn, listed is not None, (listed or {}).get("host") or before.get("host"))
             if listed is None:
                 self.warn("VSN %s was reserved before the delete of server %s but is not listed as reserved now"
                           % (vsn, self.name))
@@ -516,7 +538,7 @@ class PowerVCServer(MigrationModule):
         wait_for(lambda: True if self.client.get_server(server["id"]) is None else None, self.deadline.remaining(),
                  backoff=powervc.poll_backoff(), what="server %s (id %s) to be deleted" % (self.name, server["id"]))
         self.result["server"] = {}
-        self.changed(before, {})  # this run saw the delete end
+        self.changed(_known(before), {})  # this run saw the delete end
         if not (self.params["reserve_vsn_on_delete"] and vsn):
             return
         listed = find_reserved(self.client.list_reserved(), vsn)
@@ -525,8 +547,20 @@ class PowerVCServer(MigrationModule):
                                            "virtual_serial_number": vsn})
             self._reserve(vsn)
             listed = find_reserved(self.client.list_reserved(), vsn)
-        self.result["vsn"] = {"virtual_serial_number": vsn, "reserved": listed is not None,
-                              "host": (listed or {}).get("host") or before.get("host")}
+        self.result["vsn"] = self._vsn_result(vsn, listed is not None, (listed or {}).get("host") or before.get("host"))
+
+    def _vsn_result(self, vsn, reserved, host):
+        return {"virtual_serial_number": vsn, "reserved": reserved, "host": host,
+                "host_display_name": display_name(host, self.hosts)}
+
+    def _state(self, server):
+        return splan.server_state(server, self.hosts)
+
+    def _diff(self, before, after):
+        """Only the fields of the server that change, under 'name (id)'."""
+        key = vm_label(before)
+        old, new = changes(before, after)
+        return {key: old}, {key: new}
 
     def _reserve(self, vsn):
         description = self.params["reservation_description"]
@@ -537,6 +571,11 @@ class PowerVCServer(MigrationModule):
         except ConflictError:
             # Already reserved while still on the VM (an earlier, interrupted run): go on with the delete.
             self.warn("VSN %s of server %s was already reserved" % (vsn, self.name))
+
+
+def _known(state):
+    """STATE without the fields that are not known (None): a diff never shows null for "unknown"."""
+    return dict((k, v) for k, v in state.items() if v is not None)
 
 
 def main():

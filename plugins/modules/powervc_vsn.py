@@ -37,10 +37,10 @@ options:
     description:
       - V(reserved) - O(vsn) is in the reserved list; with O(description) set, with that description.
       - V(unreserved) - O(vsn) is not in the reserved list.
-      - V(assigned) - O(server) has the VSN O(vsn). With O(vsn=auto), PowerVC picks a free VSN of the
-        server's host, and a server that has any VSN is left alone. A server that has another VSN is an error
+      - V(assigned) - O(vm) has the VSN O(vsn). With O(vsn=auto), PowerVC picks a free VSN of the
+        VM's host, and a VM that has any VSN is left alone. A server that has another VSN is an error
         (changing an IBM i serial affects its licence; unassign first).
-      - V(unassigned) - O(server) has no VSN (when O(vsn) is set, it does not have that VSN).
+      - V(unassigned) - O(vm) has no VSN (when O(vsn) is set, it does not have that VSN).
       - V(moved) - the VSNs O(vsns) are reserved on O(target_host). Only VSNs not yet there are moved.
     type: str
     required: true
@@ -64,11 +64,12 @@ options:
       - With O(state=reserved), the reservation's description. When it differs from the current
         one, the reservation is updated. When not set, any description is accepted and a new reservation gets none.
     type: str
-  server:
+  vm:
     description:
-      - Name or id of the server, for O(state=assigned) and O(state=unassigned).
+      - Name or id of the VM (the PowerVC server), for O(state=assigned) and O(state=unassigned).
       - A name that several servers carry is an error; give the id then.
     type: str
+    aliases: [server]
   host:
     description:
       - With O(state=reserved) or O(state=unreserved), the host that should own the VSN.
@@ -92,8 +93,10 @@ options:
     default: true
   timeout:
     description:
-      - Seconds for everything after the first change is sent - re-reads after an uncertain answer,
-        resent calls and, when O(wait=true), the wait until the change shows in PowerVC.
+      - Seconds for the whole task, from its start to the moment every VSN (or the VM) is in its final state -
+        the reads, the calls, re-reads after an uncertain answer, resent calls and, when O(wait=true), the wait
+        until the change shows in PowerVC.
+      - Work PowerVC accepted and still runs at the deadline keeps running; a re-run finds it and waits for it.
       - At least 1.
     type: int
     default: 600
@@ -115,6 +118,10 @@ notes:
     confirmed on the target; it is returned in RV(unverified) rather than reported as a failure.
   - A VSN reserved while a server still uses it is not listed until the server releases it, so the module cannot
     compare its description; a second reservation attempt answered "already reserved" counts as unchanged.
+  - The hypervisor list is read to put host display names beside host ids in results, diffs and messages; for a user
+    who may not read it (non-admin), the display names are null and hosts are named by their ids.
+  - The diff (C(--diff)) lists only what changes - the VSNs whose host changes (host as C(display name (MTMS))), the
+    reservation fields that change, or the VM's VSN under C(name (id)); C(none) means no VSN.
 extends_documentation_fragment:
   - hybridcloud.migration.powervc
   - hybridcloud.migration.attributes
@@ -149,13 +156,13 @@ EXAMPLES = r"""
 - name: Give a stopped IBM i VM any free VSN of its host (credentials from OS_* variables)
   hybridcloud.migration.powervc_vsn:
     state: assigned
-    server: ibmi-test-02
+    vm: ibmi-test-02
     vsn: auto
 
 - name: Take the VSN away from a stopped VM
   hybridcloud.migration.powervc_vsn:
     state: unassigned
-    server: ibmi-test-02
+    vm: ibmi-test-02
 """
 
 RETURN = r"""
@@ -163,12 +170,15 @@ vsn:
   description:
     - The VSN after the run (predicted in check mode), for O(state=reserved), V(unreserved), V(assigned) and V(unassigned).
     - C(reserved) means listed in PowerVC's reserved list (which omits VSNs a server still uses).
+    - C(host) is the host id (MTMS) as PowerVC lists it, C(host_display_name) its PowerVC display name (null when
+      the user may not read the hypervisor list), C(server) the name and id of the server that uses the VSN.
   returned: when O(state) is not V(moved) and a VSN is involved
   type: dict
   sample:
     virtual_serial_number: CDF0004
     reserved: true
     host: 9080HEX_1234ABC
+    host_display_name: prod-p10-a
     description: DR pool for ibmi-prod
     server: null
 vsns:
@@ -180,6 +190,7 @@ vsns:
     - virtual_serial_number: CDF0002
       reserved: true
       host: 9109RMD_1031CAT
+      host_display_name: dr-p10-b
       description: DR pool for ibmi-prod
       server: null
 server:
@@ -191,13 +202,17 @@ server:
     name: ibmi-test-02
     status: SHUTOFF
     host: 9080HEX_1234ABC
+    host_display_name: prod-p10-a
     virtual_serial_number: ABCD101
 actions:
   description:
     - The PowerVC calls made that changed, or may have changed, something (in check mode, that would be made),
       in order. Empty when nothing had to change. Calls PowerVC refused are not listed.
     - C(action) is one of C(reserve), C(update_reservation), C(unreserve), C(assign_vsn), C(unassign_vsn), C(move).
-    - For C(move), C(source_host) and C(target_host) are the host forms PowerVC accepted.
+    - For C(move), C(source_host) and C(target_host) are the host forms PowerVC accepted,
+      C(source_host_display_name) and C(target_host_display_name) their PowerVC display names (null when unknown).
+    - For C(assign_vsn) and C(unassign_vsn), C(server) and C(server_id) are the server's name and id, C(vsn) the VSN.
+    - For the reservation calls, C(vsn) is the VSN.
   returned: always
   type: list
   elements: dict
@@ -205,7 +220,9 @@ actions:
     - action: move
       vsns: [CDF0002, CDF0003]
       source_host: 9080HEX_1234ABC
+      source_host_display_name: prod-p10-a
       target_host: 9109RMD_1031CAT
+      target_host_display_name: dr-p10-b
 moved:
   description:
     - With O(state=moved), the requested VSNs that were listed on O(source_host) when the run started and are
@@ -234,6 +251,20 @@ pending:
   type: list
   elements: str
   sample: []
+source_host:
+  description: With O(state=moved), the host O(source_host) names - C(name) (the PowerVC host id) and C(display_name).
+  returned: when O(state=moved)
+  type: dict
+  sample:
+    name: 9080HEX_1234ABC
+    display_name: prod-p10-a
+target_host:
+  description: With O(state=moved), the host O(target_host) names - C(name) (the PowerVC host id) and C(display_name).
+  returned: when O(state=moved)
+  type: dict
+  sample:
+    name: 9109RMD_1031CAT
+    display_name: dr-p10-b
 already_on_target:
   description: With O(state=moved), the requested VSNs that were already listed on O(target_host).
   returned: when O(state=moved)
@@ -278,7 +309,7 @@ class PowerVCVsn(MigrationModule):
         vsn=dict(type="str"),
         vsns=dict(type="list", elements="str"),
         description=dict(type="str"),
-        server=dict(type="str"),
+        vm=dict(type="str", aliases=["server"]),
         host=dict(type="str"),
         source_host=dict(type="str"),
         target_host=dict(type="str"),
@@ -287,46 +318,43 @@ class PowerVCVsn(MigrationModule):
     )
     module_kwargs = dict(
         required_if=[("state", "reserved", ["vsn"]), ("state", "unreserved", ["vsn"]),
-                     ("state", "assigned", ["server", "vsn"]), ("state", "unassigned", ["server"]),
+                     ("state", "assigned", ["vm", "vsn"]), ("state", "unassigned", ["vm"]),
                      ("state", "moved", ["source_host", "target_host"])],
         mutually_exclusive=[("vsn", "vsns")],
     )
     ranges = {"timeout": (1, None)}
 
     def validate(self):
+        self.clock = Clock()
+        # The user's timeout is the deadline of the whole task: login, reads, calls, re-reads, resends, waits.
+        self.deadline = Deadline(self.params["timeout"], self.clock)
         # Before the client is opened: every option is checked before any call, login included.
         self._check_options()
 
     def run(self):
         self.result["actions"] = []
-        self.clock = Clock()
-        self.deadline = None
+        self.hosts = None  # the hypervisor list once read: display names beside host ids
         getattr(self, "_" + self.params["state"])()
 
     def _check_options(self):
         """Options that make no sense for the state are errors, not silently ignored; names are checked."""
         state = self.params["state"]
         allowed = {"reserved": ("vsn", "description", "host"), "unreserved": ("vsn", "host"),
-                   "assigned": ("vsn", "server"), "unassigned": ("vsn", "server"),
+                   "assigned": ("vsn", "vm"), "unassigned": ("vsn", "vm"),
                    "moved": ("vsn", "vsns", "source_host", "target_host")}[state]
-        for name in ("vsn", "vsns", "description", "server", "host", "source_host", "target_host"):
+        for name in ("vsn", "vsns", "description", "vm", "host", "source_host", "target_host"):
             if self.params[name] is not None and name not in allowed:
                 self.fail_parameter(name, "is not used with state=%s" % state)
         # Server and host names are only compared with what PowerVC lists (never put into a URL as
         # given), so any printable text is fine; control and bidi characters are not.
-        for name in ("server", "host", "source_host", "target_host"):
-            self.check_name(name, self.params[name], "server name or id" if name == "server" else "host")
+        for name in ("vm", "host", "source_host", "target_host"):
+            self.check_name(name, self.params[name], "VM name or id" if name == "vm" else "host")
         if self.params["description"]:
             self.check_name("description", self.params["description"], "description")
         if self.params["vsn"] is not None:
             plan.normalize_vsn(self.params["vsn"], allow_auto=state == "assigned")
         if state == "moved":
             self._requested_vsns()
-
-    # -- time ------------------------------------------------------------------------------------
-    def _start_clock(self):
-        """The user's timeout covers everything after the first change is sent: re-reads, resends, waits."""
-        self.deadline = Deadline(self.params["timeout"], self.clock)
 
     # -- reserved / unreserved ---------------------------------------------------------------
     def _reserved(self):
@@ -338,12 +366,14 @@ class PowerVCVsn(MigrationModule):
     def _reservation(self, want_reserved):
         vsn = plan.normalize_vsn(self.params["vsn"])
         description = self.params["description"]
-        host = plan.resolve_host(self.params["host"], self.client.hosts()) if self.params["host"] else None
+        hosts = self.client.hosts(needed=bool(self.params["host"]))
+        host = plan.resolve_host(self.params["host"], hosts) if self.params["host"] else None
         listed = plan.find_reserved(self.client.list_reserved(), vsn)
         if host and listed and not plan.same_host(listed["host"], host["name"]):
-            self.fail_parameter("host", "is %s, but VSN %s is reserved on host %s" % (host["name"], vsn, listed["host"]))
+            self.fail_parameter("host", "is %s, but VSN %s is reserved on host %s" % (
+                plan.host_label(host["name"], hosts), vsn, plan.host_label(listed["host"], hosts)))
         servers = self.client.list_servers()
-        before = plan.vsn_state(vsn, listed, servers)
+        before = plan.vsn_state(vsn, listed, servers, hosts)
         action = plan.plan_reserve(vsn, description, listed) if want_reserved else plan.plan_unreserve(listed)
         if action is None:
             self.result["vsn"] = before
@@ -351,10 +381,11 @@ class PowerVCVsn(MigrationModule):
         if want_reserved:
             after = dict(before, reserved=True, host=before["host"] or (host or {}).get("name"),
                          description=description if description is not None else before["description"] or "")
+            after["host_display_name"] = plan.display_name(after["host"], hosts)
         else:
             after = dict(before, reserved=False, description=None)
         if self.check_mode:
-            self._record(action, before, after, vsn=vsn)
+            self._record(action, *_vsn_diff(before, after, hosts), vsn=vsn)
             self.result["vsn"] = after
             return
         self._lost_answers = 0
@@ -366,16 +397,16 @@ class PowerVCVsn(MigrationModule):
                 raise
             self.result["vsn"] = dict(before, reserved=True)
             if self._lost_answers:  # our first reserve most likely did it: its answer was lost, not its effect
-                self._record(action, before, self.result["vsn"], vsn=vsn)
+                self._record(action, *_vsn_diff(before, self.result["vsn"], hosts), vsn=vsn)
                 self.warn("VSN %s is reserved now; the answer to the reserve call was lost, so it was most likely "
                           "this run that reserved it. PowerVC lists it only after server %s releases it"
-                          % (vsn, before["server"]["name"]))
+                          % (vsn, plan.vm_label(before["server"])))
                 return
             self.warn("VSN %s is already reserved and still used by server %s; PowerVC lists it (and its "
-                      "description) only after the server releases it" % (vsn, before["server"]["name"]))
+                      "description) only after the server releases it" % (vsn, plan.vm_label(before["server"])))
             return
-        self._record(action, before, after, vsn=vsn)
-        self.result["vsn"] = plan.vsn_state(vsn, plan.find_reserved(self.client.list_reserved(), vsn), servers)
+        self.result["vsn"] = plan.vsn_state(vsn, plan.find_reserved(self.client.list_reserved(), vsn), servers, hosts)
+        self._record(action, *_vsn_diff(before, self.result["vsn"], hosts), vsn=vsn)
 
     def _send_reservation(self, action, vsn, description, want_reserved):
         """ACTION; after an uncertain answer the list is read again and the call resent only if not done.
@@ -404,14 +435,16 @@ class PowerVCVsn(MigrationModule):
     def _assigned(self):
         wanted = plan.normalize_vsn(self.params["vsn"], allow_auto=True)
         servers = self.client.list_servers()
-        server = plan.find_server(self.params["server"], servers)
-        action = plan.plan_assign(server, wanted, servers=servers)
+        server = plan.find_server(self.params["vm"], servers, "vm")
+        action = plan.plan_assign(server, wanted, "vm", servers=servers)
+        self.hosts = self.client.hosts(needed=False)
         self._server_change(server, action, wanted)
 
     def _unassigned(self):
         vsn = plan.normalize_vsn(self.params["vsn"]) if self.params["vsn"] else None
-        server = plan.find_server(self.params["server"], self.client.list_servers())
-        action = plan.plan_unassign(server, vsn)
+        server = plan.find_server(self.params["vm"], self.client.list_servers(), "vm")
+        action = plan.plan_unassign(server, vsn, "vm")
+        self.hosts = self.client.hosts(needed=False)
         self._server_change(server, action, None)
 
     def _server_change(self, server, action, wanted):
@@ -422,26 +455,26 @@ class PowerVCVsn(MigrationModule):
         earlier, interrupted run makes PowerVC refuse the same call: that change is then waited for
         (adopted) instead of failing.
         """
-        before = plan.server_summary(server)
+        before = plan.server_summary(server, self.hosts)
+        label = plan.vm_label(before)
         self.result["adopted"] = []
         if action is None:
             self._server_result(before)
             return
         after = dict(before, virtual_serial_number=wanted)
-        details = dict(server=before["name"], vsn=wanted or before["virtual_serial_number"])
+        details = dict(server=before["name"], server_id=before["id"], vsn=wanted or before["virtual_serial_number"])
         if self.check_mode:
-            self._record(action, _server_diff(before), _server_diff(after), **details)
+            self._record(action, *_server_diff(before, after), **details)
             self._server_result(after)
             return
-        self._start_clock()
         ours = False  # whether one of this run's calls may have made the change
         error = None
         for _attempt in range(MAX_SENDS):
             try:
                 if action == "assign_vsn":
-                    self.client.assign(server["id"], wanted)
+                    self.client.assign(server["id"], wanted, label)
                 else:
-                    self.client.unassign(server["id"])
+                    self.client.unassign(server["id"], label)
                 error = None
                 break
             except MigrationError as exc:
@@ -457,14 +490,14 @@ class PowerVCVsn(MigrationModule):
             if shown is not None:
                 if not ours:  # done by a change that was already under way: adopted
                     self.result["adopted"] = [shown["virtual_serial_number"] or before["virtual_serial_number"]]
-                self._record(action, _server_diff(before), _server_diff(shown), **details)
+                self._record(action, *_server_diff(before, shown), **details)
                 self._server_result(shown)
                 return
             if outcome == "refused":
                 raise error
         if error is not None:
             raise error
-        self._record(action, _server_diff(before), _server_diff(after), **details)
+        self._record(action, *_server_diff(before, after), **details)
         if self.params["wait"]:
             shown = self._watch_server(server, wanted, self.deadline.remaining())
             if shown is None:
@@ -472,7 +505,7 @@ class PowerVCVsn(MigrationModule):
                 raise WaitTimeoutError(
                     "PowerVC accepted %s on server %s, but the server did not show VSN %s within the timeout of %s; "
                     "a re-run finds the change done or still under way and waits for it"
-                    % (action, before["name"], wanted or "none", format_seconds(self.params["timeout"])))
+                    % (powervc.OPERATIONS[action], label, wanted or "none", format_seconds(self.params["timeout"])))
             after = shown
         self._server_result(after)
 
@@ -482,11 +515,11 @@ class PowerVCVsn(MigrationModule):
         def shows_it():
             vsn = self.client.server_vsns().get(server["id"])
             done = vsn is None if wanted is None else (vsn is not None if wanted == plan.AUTO else vsn == wanted)
-            return dict(plan.server_summary(server), virtual_serial_number=vsn) if done else None
+            return dict(plan.server_summary(server, self.hosts), virtual_serial_number=vsn) if done else None
 
         try:
             return wait_for(shows_it, seconds, backoff=powervc.poll_backoff(), clock=self.clock,
-                            what="server %s to show VSN %s" % (server.get("name"), wanted or "none"))
+                            what="server %s to show VSN %s" % (plan.vm_label(server), wanted or "none"))
         except WaitTimeoutError:
             return None
 
@@ -495,7 +528,8 @@ class PowerVCVsn(MigrationModule):
         vsn = summary["virtual_serial_number"]
         if vsn and vsn != plan.AUTO:
             self.result["vsn"] = {"virtual_serial_number": vsn, "reserved": False, "host": summary["host"],
-                                  "description": None, "server": {"id": summary["id"], "name": summary["name"]}}
+                                  "host_display_name": summary["host_display_name"], "description": None,
+                                  "server": {"id": summary["id"], "name": summary["name"]}}
 
     # -- moved ------------------------------------------------------------------------------------
     def _requested_vsns(self):
@@ -514,31 +548,34 @@ class PowerVCVsn(MigrationModule):
         return vsns
 
     def _moved(self):
-        hosts = self.client.hosts()
+        hosts = self.hosts = self.client.hosts()
         source = plan.resolve_host(self.params["source_host"], hosts, "source_host")
         target = plan.resolve_host(self.params["target_host"], hosts, "target_host")
         if source["name"] == target["name"]:
-            self.fail_parameter("target_host", "names the same host as source_host (%s)" % source["name"])
+            self.fail_parameter("target_host", "names the same host as source_host (%s)"
+                                % plan.host_label(source["name"], hosts))
+        self.result.update(source_host={"name": source["name"], "display_name": source["display_name"]},
+                           target_host={"name": target["name"], "display_name": target["display_name"]})
         vsns = self._requested_vsns()
         records = self.client.list_reserved()
         moves = plan.plan_move(vsns, source["name"], target["name"], records)
         involved = vsns if vsns is not None else moves["move"]
         unlisted = moves["unlisted"]
         listed = [v for v in moves["move"] if v not in unlisted]
-        before = _listing(involved, records)
+        before = _listing(involved, records, hosts)
         self.result.update(moved=[], adopted=[], pending=[], unverified=[], already_on_target=moves["already"],
                            vsns=before)
         if not moves["move"]:
             return
         if self.check_mode:
-            predicted = [dict(r, host=target["name"], reserved=True) if r["virtual_serial_number"] in listed else r
-                         for r in before]
+            predicted = [dict(r, host=target["name"], host_display_name=target["display_name"], reserved=True)
+                         if r["virtual_serial_number"] in listed else r for r in before]
             self.result.update(moved=listed, unverified=unlisted, vsns=predicted)
-            self._record("move", _move_diff(before), _move_diff(predicted), vsns=moves["move"],
-                         source_host=source["name"], target_host=target["name"])
+            self._record("move", *_move_diff(before, predicted, hosts), vsns=moves["move"],
+                         source_host=source["name"], source_host_display_name=source["display_name"],
+                         target_host=target["name"], target_host_display_name=target["display_name"])
             return
-        self._start_clock()
-        job = _Move(source["name"], target["name"])
+        job = _Move(source, target, hosts)
         records = None
         try:
             # VSNs PowerVC cannot show (not in its reserved list) go in a call of their own, so that a
@@ -550,10 +587,11 @@ class PowerVCVsn(MigrationModule):
                 records = self._watch_move(job.accepted_listed(listed), target["name"], self.deadline.remaining())
                 if plan.moved_pending(job.accepted_listed(listed), target["name"], records):
                     raise WaitTimeoutError(
-                        "PowerVC accepted the move of VSNs %s to host %s, but they were not listed there within the "
+                        "PowerVC accepted %s of VSNs %s to host %s, but they were not listed there within the "
                         "timeout of %s; a re-run finds them there or still under way and waits for them"
-                        % (", ".join(plan.moved_pending(job.accepted_listed(listed), target["name"], records)),
-                           target["name"], format_seconds(self.params["timeout"])))
+                        % (powervc.OP_MOVE,
+                           ", ".join(plan.moved_pending(job.accepted_listed(listed), target["name"], records)),
+                           job.target_label, format_seconds(self.params["timeout"])))
         finally:
             self._move_result(job, involved, listed, before, records)
 
@@ -607,7 +645,7 @@ class PowerVCVsn(MigrationModule):
         first = None
         for source, target in forms:
             try:
-                self.client.move(source, target, vsns)
+                self.client.move(source, target, vsns, labels=(job.source_label, job.target_label))
             except MigrationError as error:
                 if first is None and len(forms) > 1 and plan.host_unknown(error, vsns):
                     first = error
@@ -619,8 +657,9 @@ class PowerVCVsn(MigrationModule):
                 raise
             job.form = (source, target)
             job.accepted.extend(vsns)
-            self.result["actions"].append({"action": "move", "vsns": list(vsns), "source_host": source,
-                                           "target_host": target})
+            self.result["actions"].append({"action": "move", "vsns": list(vsns),
+                                           "source_host": source, "source_host_display_name": job.source_name,
+                                           "target_host": target, "target_host_display_name": job.target_name})
             return
 
     def _watch_move(self, vsns, target, seconds):
@@ -633,7 +672,7 @@ class PowerVCVsn(MigrationModule):
 
         try:
             return wait_for(arrived, seconds, backoff=powervc.poll_backoff(), clock=self.clock,
-                            what="VSNs %s to be listed on host %s" % (", ".join(vsns), target))
+                            what="VSNs %s to be listed on host %s" % (", ".join(vsns), plan.host_label(target, self.hosts)))
         except WaitTimeoutError:
             return last["records"]
 
@@ -651,9 +690,9 @@ class PowerVCVsn(MigrationModule):
         self.result["pending"] = [v for v in job.accepted_listed(listed) if v not in moved]
         self.result["unverified"] = [v for v in job.accepted if v not in listed] + job.unverified
         if records:
-            self.result["vsns"] = _listing(involved, records)
+            self.result["vsns"] = _listing(involved, records, self.hosts)
         if moved or self.result["pending"] or self.result["unverified"]:
-            self.changed(_move_diff(before), _move_diff(self.result["vsns"]))
+            self.changed(*_move_diff(before, self.result["vsns"], self.hosts))
 
     # -- shared -----------------------------------------------------------------------------------
     def _record(self, action, before, after, **details):
@@ -665,9 +704,12 @@ class PowerVCVsn(MigrationModule):
 class _Move:
     """What one run knows about its move: the host form PowerVC took, the VSNs accepted or in doubt."""
 
-    def __init__(self, source, target):
-        self.source = source
-        self.target = target
+    def __init__(self, source, target, hosts):
+        self.source = source["name"]
+        self.target = target["name"]
+        self.source_name, self.target_name = source["display_name"], target["display_name"]
+        self.source_label = plan.host_label(self.source, hosts)
+        self.target_label = plan.host_label(self.target, hosts)
         self.form = None  # (source, target) as PowerVC accepted them
         self.accepted = []  # VSNs of calls answered 2xx
         self.uncertain = set()  # VSNs of calls whose answer was lost, timed out or 5xx
@@ -677,17 +719,39 @@ class _Move:
         return [v for v in listed if v in self.accepted]
 
 
-def _listing(vsns, records):
+def _listing(vsns, records, hosts=None):
     by_vsn = dict((r["virtual_serial_number"], r) for r in records)
-    return [plan.vsn_state(v, by_vsn.get(v), []) for v in vsns]
+    return [plan.vsn_state(v, by_vsn.get(v), [], hosts) for v in vsns]
 
 
-def _move_diff(states):
-    return {"vsns": dict((s["virtual_serial_number"], {"host": s["host"], "reserved": s["reserved"]}) for s in states)}
+def _move_diff(before, after, hosts):
+    """The VSNs whose host changes, each with its host as 'display name (MTMS)': only what changes."""
+    old = dict((s["virtual_serial_number"], s) for s in before)
+    diff_before, diff_after = {}, {}
+    for state in after:
+        vsn, prior = state["virtual_serial_number"], old.get(state["virtual_serial_number"], {})
+        if state["host"] and not plan.same_host(state["host"], prior.get("host")):
+            diff_before[vsn] = {"host": plan.host_label(prior["host"], hosts)} if prior.get("host") else {}
+            diff_after[vsn] = {"host": plan.host_label(state["host"], hosts)}
+    return {"vsns": diff_before}, {"vsns": diff_after}
 
 
-def _server_diff(summary):
-    return {"server": summary["name"], "virtual_serial_number": summary["virtual_serial_number"]}
+def _vsn_diff(before, after, hosts):
+    """Only the fields of the VSN that change (reservation, description, host as 'display name (id)'), under 'VSN <vsn>'."""
+    def fields(state):
+        return {"reserved": state.get("reserved"), "description": state.get("description"),
+                "host": plan.host_label(state["host"], hosts) if state.get("host") else None}
+
+    old, new = plan.changes(fields(before), fields(after))
+    key = "VSN %s" % before["virtual_serial_number"]
+    return {key: old}, {key: new}
+
+
+def _server_diff(before, after):
+    """The VM's VSN before and after, under 'name (id)'; 'none' for no VSN, as PowerVC writes it."""
+    key = plan.vm_label(before)
+    return ({key: {"virtual_serial_number": before["virtual_serial_number"] or "none"}},
+            {key: {"virtual_serial_number": after["virtual_serial_number"] or "none"}})
 
 
 def main():

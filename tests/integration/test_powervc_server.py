@@ -8,7 +8,7 @@ from tests.emulators.powervc import DEFAULT_SEED
 
 MODULE = "hybridcloud.migration.powervc_server"
 GROUP = "group/hybridcloud.migration.powervc"
-NEW = dict(name="ibmi-new-01", image="IBM i 7.5 base", flavor="ibmi-small",
+NEW = dict(vm="ibmi-new-01", image="IBM i 7.5 base", flavor="ibmi-small",
            networks=[{"network": "prod-vlan10", "fixed_ip": "10.10.10.21"}])
 
 
@@ -39,7 +39,7 @@ def servers_named(handle, name):
 
 
 def test_check_mode_create_with_auto_and_reserved_vsn_then_unchanged(ansible, powervc_emulator):
-    reserved = {**NEW, "name": "ibmi-new-02", "virtual_serial_number": "CDF0002", "networks": [{"network": "dr-vlan20"}]}
+    reserved = {**NEW, "vm": "ibmi-new-02", "virtual_serial_number": "CDF0002", "networks": [{"network": "dr-vlan20"}]}
     run = ansible.play([
         task("preview auto", check=True, host="dr-p10-b", virtual_serial_number="auto", **NEW),
         task("preview reserved", check=True, **reserved),
@@ -69,11 +69,11 @@ def test_check_mode_create_with_auto_and_reserved_vsn_then_unchanged(ansible, po
 
 def test_delete_keeping_the_vsn_then_redeploy_with_it(ansible, powervc_emulator):
     run = ansible.play([
-        task("preview delete", check=True, name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True),
-        task("delete", name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True,
+        task("preview delete", check=True, vm="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True),
+        task("delete", vm="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True,
              reservation_description="ibmi-prod-01 goes to DR"),
-        task("delete again", name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True),
-        task("redeploy", **{**NEW, "name": "ibmi-prod-01", "virtual_serial_number": "ABCD100"}),
+        task("delete again", vm="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True),
+        task("redeploy", **{**NEW, "vm": "ibmi-prod-01", "virtual_serial_number": "ABCD100"}),
     ], module_defaults=defaults(powervc_emulator), diff=True)
     assert run.rc == 0, run.output
     preview, delete = run.result("preview delete"), run.result("delete")
@@ -100,7 +100,7 @@ def test_lost_create_answer_is_found_by_name_not_resent(ansible, powervc_emulato
     assert create["changed"] is True and [a["action"] for a in create["actions"]] == ["create", "adopt"]
     assert create["server"]["status"] == "ACTIVE" and create["server"]["virtual_serial_number"]
     assert run.result("again")["changed"] is False
-    assert calls(powervc_emulator) == [("POST", "servers", "")] and len(servers_named(powervc_emulator, NEW["name"])) == 1
+    assert calls(powervc_emulator) == [("POST", "servers", "")] and len(servers_named(powervc_emulator, NEW["vm"])) == 1
 
 
 def test_run_killed_mid_build_is_adopted_and_waited_for(ansible, powervc_emulator):
@@ -113,7 +113,7 @@ def test_run_killed_mid_build_is_adopted_and_waited_for(ansible, powervc_emulato
     killed = ansible.start([task("create", virtual_serial_number="ABCD001", **NEW)],
                            module_defaults=defaults(powervc_emulator)).kill_when(create_answered)
     assert killed.rc != 0
-    assert servers_named(powervc_emulator, NEW["name"])[0]["status"] == "BUILD"
+    assert servers_named(powervc_emulator, NEW["vm"])[0]["status"] == "BUILD"
     run = ansible.play([task("rerun", virtual_serial_number="ABCD001", **NEW)], module_defaults=defaults(powervc_emulator))
     assert run.rc == 0, run.output
     rerun = run.result("rerun")
@@ -124,7 +124,8 @@ def test_run_killed_mid_build_is_adopted_and_waited_for(ansible, powervc_emulato
 
 def test_run_killed_mid_build_is_adopted_when_the_vsn_shows_only_after_the_build(ansible, powervc_emulator):
     """The doc does not say when a new server's VSN becomes visible: 'none' during BUILD is no conflict."""
-    powervc_emulator.admin.action("settings", {"build_time": 4, "vsn_after_build": True})
+    # 8 s: the check run must still find the build under way on a loaded machine (ansible-playbook start-up)
+    powervc_emulator.admin.action("settings", {"build_time": 8, "vsn_after_build": True})
     args = {**NEW, "host": "dr-p10-b", "virtual_serial_number": "auto"}
 
     def create_answered():
@@ -149,7 +150,7 @@ def test_run_killed_between_reserve_and_delete_converges(ansible, powervc_emulat
     def delete_sent():
         return any(e["method"] == "DELETE" and "/servers/" in e["path"] for e in powervc_emulator.admin.journal())
 
-    args = dict(name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True)
+    args = dict(vm="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True)
     ansible.start([task("delete", **args)], module_defaults=defaults(powervc_emulator)).kill_when(delete_sent)
     run = ansible.play([task("rerun", **args)], module_defaults=defaults(powervc_emulator))
     assert run.rc == 0, run.output
@@ -163,13 +164,14 @@ def test_run_killed_between_reserve_and_delete_converges(ansible, powervc_emulat
 
 def test_run_killed_while_nova_deletes_is_waited_for_not_deleted_again(ansible, powervc_emulator):
     """Nova deletes asynchronously (task_state 'deleting'): a re-run waits, it sends no second reserve or delete."""
-    powervc_emulator.admin.action("settings", {"delete_time": 4})
+    # 8 s: the check run must still find the delete under way on a loaded machine (ansible-playbook start-up)
+    powervc_emulator.admin.action("settings", {"delete_time": 8})
 
     def delete_answered():
         return any(e["method"] == "DELETE" and "/servers/" in e["path"] and e["status"] == 204
                    for e in powervc_emulator.admin.journal())
 
-    args = dict(name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True)
+    args = dict(vm="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True)
     ansible.start([task("delete", **args)], module_defaults=defaults(powervc_emulator)).kill_when(delete_answered)
     assert servers_named(powervc_emulator, "ibmi-prod-01")
     run = ansible.play([task("check", check=True, **args), task("rerun", **args), task("again", **args)],
@@ -178,7 +180,8 @@ def test_run_killed_while_nova_deletes_is_waited_for_not_deleted_again(ansible, 
     check, rerun = run.result("check"), run.result("rerun")
     assert [a["action"] for a in check["actions"]] == ["adopt_delete"]
     assert [a["action"] for a in rerun["actions"]] == ["adopt_delete"] and rerun["changed"] is True
-    assert rerun["vsn"] == {"virtual_serial_number": "ABCD100", "reserved": True, "host": "9080HEX_1234ABC"}
+    assert rerun["vsn"] == {"virtual_serial_number": "ABCD100", "reserved": True, "host": "9080HEX_1234ABC",
+                            "host_display_name": "prod-p10-a"}
     assert run.result("again")["changed"] is False and servers_named(powervc_emulator, "ibmi-prod-01") == []
     assert calls(powervc_emulator) == [("POST", "virtual-serial-number", "action=reserve"),
                                        ("DELETE", "servers/3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e01", "")]
@@ -187,8 +190,8 @@ def test_run_killed_while_nova_deletes_is_waited_for_not_deleted_again(ansible, 
 def test_present_while_nova_still_deletes_the_old_server_waits_then_creates(ansible, powervc_emulator):
     """A server of that name being deleted is not 'ok': the run waits for it to go, then creates."""
     powervc_emulator.admin.action("settings", {"delete_time": 3})
-    args = {**NEW, "name": "ibmi-prod-01", "virtual_serial_number": "ABCD100"}  # the VSN the old server had
-    run = ansible.play([task("delete", name="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True, wait=False),
+    args = {**NEW, "vm": "ibmi-prod-01", "virtual_serial_number": "ABCD100"}  # the VSN the old server had
+    run = ansible.play([task("delete", vm="ibmi-prod-01", state="absent", reserve_vsn_on_delete=True, wait=False),
                         task("check", check=True, **args), task("create", **args)],
                        module_defaults=defaults(powervc_emulator))
     assert run.rc == 0, run.output
@@ -226,7 +229,7 @@ def test_bad_input_fails_naming_the_parameter_with_zero_mutating_calls(ansible, 
         "vsn in use": (dict(virtual_serial_number="CDF0010"), "parameter 'virtual_serial_number': VSN CDF0010 is in "
                                                               "use by server ibmi-dev-03"),
         "timeout": (dict(timeout=100000), "parameter 'timeout' must be between 1 and 86400, got 100000"),
-        "vsn conflict": (dict(name="ibmi-prod-01", virtual_serial_number="ABCD567"),
+        "vsn conflict": (dict(vm="ibmi-prod-01", virtual_serial_number="ABCD567"),
                          "exists with VSN ABCD100, not ABCD567"),
     }
     run = ansible.play([task(name, ignore_errors=True, **{**NEW, **extra}) for name, (extra, _m) in cases.items()],
@@ -264,8 +267,8 @@ def test_keystone_answering_503_is_asked_again_then_the_run_goes_on(ansible, pow
 def test_servers_on_a_later_page_are_found_not_created_again(ansible, powervc_emulator):
     """Nova pages GET /servers at osapi_max_limit: the name is looked for on every page."""
     powervc_emulator.admin.action("settings", {"max_limit": 1})
-    run = ansible.play([task("present", name="ibmi-dev-03"),  # exists, on the third page
-                        task("absent", name="ibmi-legacy-04", state="absent")],
+    run = ansible.play([task("present", vm="ibmi-dev-03"),  # exists, on the third page
+                        task("absent", vm="ibmi-legacy-04", state="absent")],
                        module_defaults=defaults(powervc_emulator))
     assert run.rc == 0, run.output
     assert run.result("present")["changed"] is False and run.result("present")["server"]["name"] == "ibmi-dev-03"
@@ -277,8 +280,9 @@ def test_delete_answer_lost_after_nova_acted_is_read_back_not_resent(ansible, po
     powervc_emulator.admin.action("settings", {"delete_time": 2})
     powervc_emulator.admin.fault(method="DELETE", path="/servers/", after=True, status=503, times=3,
                                  body={"computeFault": {"code": 503, "message": "proxy lost the answer"}})
-    run = ansible.play([task("delete", name="ibmi-test-02", state="absent"),
-                        task("again", name="ibmi-test-02", state="absent")], module_defaults=defaults(powervc_emulator))
+    run = ansible.play([task("delete", vm="ibmi-test-02", state="absent"),
+                        task("again", name="ibmi-test-02", state="absent")],  # 'name': the openstack.cloud alias
+                       module_defaults=defaults(powervc_emulator))
     assert run.rc == 0, run.output
     assert run.result("delete")["changed"] is True and "being deleted" in run.result("delete")["warnings"][0]
     assert run.result("again")["changed"] is False and servers_named(powervc_emulator, "ibmi-test-02") == []

@@ -57,10 +57,13 @@ def test_reserve_check_mode_change_and_second_run(ansible, powervc_emulator):
     assert run.rc == 0, run.output
     preview, reserve, again = run.result("preview"), run.result("reserve"), run.result("again")
     assert preview["changed"] is True and preview["actions"] == [{"action": "reserve", "vsn": "ABCD102"}]
-    assert preview["diff"]["before"]["reserved"] is False and preview["diff"]["after"]["reserved"] is True
+    # the diff lists only what changes, under the VSN, with no null for "not reserved yet"
+    assert preview["diff"] == {"before": {"VSN ABCD102": {"reserved": False}},
+                               "after": {"VSN ABCD102": {"reserved": True, "host": "prod-p10-a (9080HEX_1234ABC)",
+                                                         "description": "for ibmi-new"}}}
     assert reserve["changed"] is True and reserve["vsn"] == {
-        "virtual_serial_number": "ABCD102", "reserved": True, "host": "9080HEX_1234ABC", "description": "for ibmi-new",
-        "server": None}
+        "virtual_serial_number": "ABCD102", "reserved": True, "host": "9080HEX_1234ABC",
+        "host_display_name": "prod-p10-a", "description": "for ibmi-new", "server": None}
     assert again["changed"] is False and again["actions"] == []
     # one reserve in all: neither the check-mode run nor the second run sent anything
     assert vsn_calls(powervc_emulator) == [("POST", "virtual-serial-number", "action=reserve",
@@ -75,7 +78,9 @@ def test_move_check_mode_change_and_second_run(ansible, powervc_emulator):
     assert run.rc == 0, run.output
     preview, moved, again = run.result("preview"), run.result("move"), run.result("again")
     assert preview["changed"] is True and preview["moved"] == ["CDF0002", "CDF0003"]
-    assert preview["diff"]["after"]["vsns"]["CDF0002"]["host"] == "9109RMD_1031CAT"
+    # only the VSNs that move, hosts as "display name (id)"
+    assert preview["diff"] == {"before": {"vsns": {v: {"host": "prod-p10-a (9080HEX_1234ABC)"} for v in move["vsns"]}},
+                               "after": {"vsns": {v: {"host": "dr-p10-b (9109RMD_1031CAT)"} for v in move["vsns"]}}}
     assert moved["changed"] is True and moved["unverified"] == []
     assert [v["host"] for v in moved["vsns"]] == ["9109RMD_1031CAT", "9109RMD_1031CAT"]
     assert again["changed"] is False and again["already_on_target"] == ["CDF0002", "CDF0003"]
@@ -85,10 +90,10 @@ def test_move_check_mode_change_and_second_run(ansible, powervc_emulator):
 
 def test_assign_unassign_round_trip(ansible, powervc_emulator):
     run = ansible.play([
-        task("assign", state="assigned", server="ibmi-test-02", vsn="auto"),
-        task("assign again", state="assigned", server="ibmi-test-02", vsn="auto"),
-        task("unassign", state="unassigned", server="ibmi-test-02"),
-        task("unassign again", state="unassigned", server="ibmi-test-02"),
+        task("assign", state="assigned", vm="ibmi-test-02", vsn="auto"),
+        task("assign again", state="assigned", vm="ibmi-test-02", vsn="auto"),
+        task("unassign", state="unassigned", vm="ibmi-test-02"),
+        task("unassign again", state="unassigned", server="ibmi-test-02"),  # the openstack.cloud alias
     ], module_defaults=defaults(powervc_emulator))
     assert run.rc == 0, run.output
     assert run.result("assign")["server"]["virtual_serial_number"] == "ABCD101"
@@ -104,16 +109,16 @@ def test_bad_input_fails_clearly_before_any_change(ansible, powervc_emulator):
     powervc_emulator.reset(seed)
     run = ansible.play([
         task("bad vsn", ignore_errors=True, state="reserved", vsn="ABCD-12"),
-        task("unknown server", ignore_errors=True, state="assigned", server="ibmi-ghost", vsn="auto"),
+        task("unknown server", ignore_errors=True, state="assigned", vm="ibmi-ghost", vsn="auto"),
         task("unknown host", ignore_errors=True, state="moved", source_host="prod-p10-a", target_host="9999-ZZZ*0000000"),
-        task("active server", ignore_errors=True, state="assigned", server="ibmi-test-02", vsn="ABCD567"),
-        task("missing option", ignore_errors=True, state="assigned", server="ibmi-test-02"),
+        task("active server", ignore_errors=True, state="assigned", vm="ibmi-test-02", vsn="ABCD567"),
+        task("missing option", ignore_errors=True, state="assigned", vm="ibmi-test-02"),
     ], module_defaults=defaults(powervc_emulator))
     messages = {name: run.result(name)["msg"] for name in
                 ("bad vsn", "unknown server", "unknown host", "active server", "missing option")}
     assert all(run.result(name)["_status"] == "failed" for name in messages), messages
     assert "parameter 'vsn' must be 7 letters or digits; got 'ABCD-12'" in messages["bad vsn"]
-    assert "parameter 'server': no server with id or name 'ibmi-ghost'" in messages["unknown server"]
+    assert "parameter 'vm': no server with id or name 'ibmi-ghost'" in messages["unknown server"]
     assert "parameter 'target_host': no PowerVC host '9999-ZZZ*0000000'" in messages["unknown host"]
     assert ("cannot assign a VSN to server ibmi-test-02 while it is ACTIVE; stop the VM first"
             in messages["active server"])
@@ -148,7 +153,8 @@ def test_server_error_on_move_is_reported_with_the_api_code(ansible, powervc_emu
                        module_defaults=defaults(powervc_emulator))
     result = run.result("move")
     assert run.rc != 0 and result["_status"] == "failed"
-    assert result["msg"] == ("move VSNs on VSNs CDF0002 (9080HEX_1234ABC -> 9109RMD_1031CAT) failed: Unexpected API "
+    assert result["msg"] == ("PUT /virtual-serial-number?action=move on VSNs CDF0002 (prod-p10-a (9080HEX_1234ABC) -> "
+                             "dr-p10-b (9109RMD_1031CAT)) failed: Unexpected API "
                              "Error. Please report. (HTTP 500; error code computeFault)")
     assert result["error_code"] == "computeFault" and result["status"] == 500
     assert result["changed"] is False and result["moved"] == [] and result["pending"] == []

@@ -15,7 +15,7 @@ from tests.integration.test_powervc_vsn import defaults, task
 MOVE = dict(state="moved", source_host="prod-p10-a", target_host="dr-p10-b", vsns=["CDF0002", "CDF0003"])
 TARGET = "9109RMD_1031CAT"
 SERVER = "ibmi-test-02"  # SHUTOFF, no VSN
-ASSIGN = dict(state="assigned", server=SERVER, vsn="ABCD567")
+ASSIGN = dict(state="assigned", vm=SERVER, vsn="ABCD567")
 ASSIGN_AUTO = {**ASSIGN, "vsn": "auto"}
 MOVE_FIRST = {**MOVE, "vsns": ["CDF0002"]}
 VSN_PATH = "/virtual-serial-number"
@@ -259,7 +259,7 @@ def test_assign_5xx_before_powervc_acted_is_resent_once_after_a_reread(ansible, 
 def test_unassign_answer_lost_after_powervc_acted(ansible, powervc_emulator):
     settings(powervc_emulator, assign_delay=1)
     powervc_emulator.admin.fault(method="POST", path=ACTION_PATH, after=True, drop=True)
-    result = run(ansible, powervc_emulator, state="unassigned", server="ibmi-dev-03")
+    result = run(ansible, powervc_emulator, state="unassigned", vm="ibmi-dev-03")
     assert result["_status"] == "ok" and result["changed"] is True, result
     assert server_vsn(powervc_emulator, "ibmi-dev-03") is None
     assert actions(powervc_emulator) == [({"unassign_vsn": None}, 202)]

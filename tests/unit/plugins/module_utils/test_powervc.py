@@ -96,7 +96,8 @@ def test_unknown_cloud_is_a_parameter_error(tmp_path, monkeypatch):
 def test_login_uses_the_catalog_compute_endpoint_and_revokes_on_close(powervc_emulator):
     client = make_client(powervc_emulator)
     assert client.base_url == powervc_emulator.info["compute_url"]
-    assert client.session.headers["X-Auth-Token"] == client.token
+    # keystoneauth's Adapter puts the token on each request and finds the endpoint in the catalog
+    assert "X-Auth-Token" not in client.session.headers and client.adapter.service_type == "compute"
     assert client.token in client.redact.secrets and PASSWORD in client.redact.secrets
     assert powervc_emulator.admin.state()["valid_tokens"] == 1
     assert [s["name"] for s in client.list_servers()][:2] == ["ibmi-prod-01", "ibmi-test-02"]
@@ -146,7 +147,7 @@ def test_expired_token_is_replaced_once_and_the_call_repeated(powervc_emulator):
     powervc_emulator.admin.fault(method="GET", path="/virtual-serial-number", expire_session=True)
     try:
         assert len(client.list_reserved()) == 4
-        assert client.token != first and client.session.headers["X-Auth-Token"] == client.token
+        assert client.token != first  # keystoneauth re-authenticated and repeated the call once
         assert first in client.redact.secrets and client.token in client.redact.secrets
         assert len(token_posts(powervc_emulator)) == 2
     finally:
@@ -158,7 +159,7 @@ def test_a_second_401_in_a_row_is_an_auth_error(powervc_emulator):
     body = {"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}
     powervc_emulator.admin.fault(method="GET", path="/servers/detail", status=401, body=body, times=2)
     try:
-        with pytest.raises(_errors.AuthError, match=r"list servers failed: .*HTTP 401; error code Unauthorized"):
+        with pytest.raises(_errors.AuthError, match=r"GET /servers/detail failed: .*HTTP 401; error code Unauthorized"):
             client.list_servers()
     finally:
         client.close()
@@ -168,10 +169,10 @@ def test_token_near_expiry_is_replaced_before_the_call(powervc_emulator):
     powervc_emulator.admin.action("settings", {"token_ttl": 2})
     client = make_client(powervc_emulator)
     try:
-        assert client.plugin.MIN_TOKEN_LIFE_SECONDS == 3600  # less than 1 h left: replaced before each call
-        first, calls = client.token, client.calls
-        client.list_reserved()
+        first, calls, posts = client.token, client.calls, len(token_posts(powervc_emulator))
+        client.list_reserved()  # less than 1 h left: replaced before the call, once
         assert client.token != first and client.calls == calls + 1  # no 401 round trip
+        assert len(token_posts(powervc_emulator)) == posts + 1
     finally:
         client.close()
 
@@ -179,7 +180,11 @@ def test_token_near_expiry_is_replaced_before_the_call(powervc_emulator):
 def test_default_refresh_margin_is_one_hour(powervc_emulator):
     client = make_client(powervc_emulator)
     try:
-        assert client.plugin.MIN_TOKEN_LIFE_SECONDS == 3600
+        assert powervc.REFRESH_BEFORE == 3600
+        posts = len(token_posts(powervc_emulator))
+        client.list_reserved()
+        client.list_servers()
+        assert len(token_posts(powervc_emulator)) == posts  # a 6 h token is reused
     finally:
         client.close()
 
@@ -190,7 +195,8 @@ def test_nova_fault_envelope_becomes_the_typed_error(powervc_emulator):
     try:
         with pytest.raises(_errors.ConflictError) as caught:
             client.reserve("ABCD001", "again")
-        assert str(caught.value) == ("reserve VSN on ABCD001 failed: Virtual serial number ABCD001 is already reserved. "
+        assert str(caught.value) == ("POST /virtual-serial-number?action=reserve on VSN ABCD001 failed: Virtual serial "
+                                     "number ABCD001 is already reserved. "
                                      "(HTTP 409; error code conflictingRequest)")
         with pytest.raises(_errors.ApiError, match=r"HTTP 400; error code badRequest"):
             client.reserve("HMC0002")
@@ -250,7 +256,7 @@ def test_move_server_error_is_not_retried_with_another_form(powervc_emulator):
     powervc_emulator.admin.fault(method="PUT", path="/virtual-serial-number", status=500,
                                  body={"computeFault": {"code": 500, "message": "Unexpected API Error."}})
     try:
-        with pytest.raises(_errors.ApiError, match=r"move VSNs on VSNs CDF0002 .*Unexpected API Error. \(HTTP 500; "
+        with pytest.raises(_errors.ApiError, match=r"PUT /virtual-serial-number\?action=move on VSNs CDF0002 .*Unexpected API Error. \(HTTP 500; "
                                                    r"error code computeFault\)"):
             client.move("9080HEX_1234ABC", "9109RMD_1031CAT", ["CDF0002"])
         assert [e["injected"] for e in powervc_emulator.admin.journal() if e["method"] == "PUT"] == [True]
@@ -410,3 +416,86 @@ def test_any_2xx_answer_of_the_vsn_actions_is_success(powervc_emulator, body):
         client.unassign(server_id)
     finally:
         client.close()
+
+
+# -- keystoneauth1 Session / Adapter (issue 13 item 6) ------------------------------------------
+def _closed_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def ks_sleeps(monkeypatch):
+    """keystoneauth's connection-retry delays, recorded instead of slept (the <5 s budget is their sum)."""
+    from keystoneauth1 import session as ks_session
+    slept = []
+    monkeypatch.setattr(ks_session.time, "sleep", slept.append)
+    return slept
+
+
+def test_refused_keystone_fails_fast_naming_host_and_port(powervc_emulator, ks_sleeps):
+    port = _closed_port()
+    auth = dict(params(powervc_emulator)["auth"], auth_url="https://127.0.0.1:%d/v3" % port)
+    with pytest.raises(_errors.TransportError) as caught:
+        make_client(powervc_emulator, auth=auth)
+    text = str(caught.value)
+    assert text.startswith("POST /v3/auth/tokens") and "127.0.0.1:%d: connection refused" % port in text
+    assert "auth.auth_url" in text
+    # keystoneauth's connection retries (a restarting Keystone is waited for briefly), well under 5 s in all
+    assert len(ks_sleeps) == powervc.CONNECT_RETRIES and sum(ks_sleeps) < 5
+
+
+def test_refused_compute_endpoint_fails_fast_naming_host_and_port(powervc_emulator, ks_sleeps):
+    token, expires_at = _real_token(powervc_emulator)
+    info, port = powervc_emulator.info, _closed_port()
+    body = {"token": {"expires_at": expires_at, "project": {"id": info["project_id"], "name": "ibm-default"},
+                      "catalog": [{"type": "compute", "name": "nova", "endpoints": [
+                          {"interface": "public", "region": "RegionOne",
+                           "url": "https://127.0.0.1:%d/v2.1/%s" % (port, info["project_id"])}]}]}}
+    powervc_emulator.admin.fault(method="POST", path="/v3/auth/tokens", status=201, body=body,
+                                 headers={"X-Subject-Token": token})
+    client = make_client(powervc_emulator)
+    try:
+        with pytest.raises(_errors.TransportError) as caught:
+            client.list_reserved()
+        assert "127.0.0.1:%d: connection refused" % port in str(caught.value)
+        assert str(caught.value).startswith("GET /virtual-serial-number")
+        assert len(ks_sleeps) == powervc.CONNECT_RETRIES and sum(ks_sleeps) < 5
+        # a change gets no keystoneauth retry: RestClient resends it only because it never left (refused)
+        del ks_sleeps[:]
+        with pytest.raises(_errors.TransportError, match="127.0.0.1:%d: connection refused" % port):
+            client.reserve("ABCD567")
+        assert ks_sleeps == []
+    finally:
+        client.token = None  # nothing to revoke on a closed port
+        client.close()
+
+
+def test_keystoneauth_logging_cannot_reach_the_output(powervc_emulator):
+    """keystoneauth logs request lines and headers at DEBUG: even with a root handler at DEBUG, nothing arrives."""
+    import io
+    import logging
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    logging.getLogger("keystoneauth").setLevel(logging.DEBUG)
+    try:
+        powervc_emulator.admin.fault(method="GET", path="/virtual-serial-number", expire_session=True)
+        client = make_client(powervc_emulator)
+        try:
+            client.list_reserved()  # a 401, a re-authentication and a repeat: the noisiest path
+            tokens = [client.token]
+        finally:
+            client.close()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        logging.getLogger("keystoneauth").setLevel(logging.NOTSET)
+    logged = stream.getvalue()
+    assert "keystoneauth" not in logged and "X-Auth-Token" not in logged
+    assert all(token not in logged for token in tokens) and PASSWORD not in logged

@@ -135,7 +135,7 @@ def test_find_server_by_id_first_then_unique_name():
 
 
 def test_find_server_ambiguous_or_unknown():
-    with pytest.raises(ParameterError, match=r"parameter 'server': the name 'b' is ambiguous, 2 servers.*ids 2, 3"):
+    with pytest.raises(ParameterError, match=r"parameter 'vm': the name 'b' is ambiguous, 2 servers.*ids 2, 3"):
         plan.find_server("b", SERVERS)
     with pytest.raises(ParameterError, match="parameter 'servers': no server with id or name 'zz'"):
         plan.find_server("zz", SERVERS, "servers")
@@ -208,13 +208,27 @@ def test_vsn_state_and_server_summary():
     servers = [{"id": "s1", "name": "vm", "status": "SHUTOFF", "virtual_serial_number": "ABCD100",
                 "OS-EXT-SRV-ATTR:host": "9080HEX_1234ABC"}]
     assert plan.vsn_state("ABCD100", None, servers) == {
-        "virtual_serial_number": "ABCD100", "reserved": False, "host": "9080HEX_1234ABC", "description": None,
-        "server": {"id": "s1", "name": "vm"}}
-    assert plan.vsn_state("CDF0002", RECORDS[0], servers) == {
-        "virtual_serial_number": "CDF0002", "reserved": True, "host": "9080HEX_1234ABC", "description": "",
-        "server": None}
-    assert plan.server_summary(servers[0]) == {"id": "s1", "name": "vm", "status": "SHUTOFF",
-                                               "host": "9080HEX_1234ABC", "virtual_serial_number": "ABCD100"}
+        "virtual_serial_number": "ABCD100", "reserved": False, "host": "9080HEX_1234ABC", "host_display_name": None,
+        "description": None, "server": {"id": "s1", "name": "vm"}}
+    assert plan.vsn_state("CDF0002", RECORDS[0], servers, HOSTS) == {
+        "virtual_serial_number": "CDF0002", "reserved": True, "host": "9080HEX_1234ABC",
+        "host_display_name": "prod-p10-a", "description": "", "server": None}
+    assert plan.server_summary(servers[0], HOSTS) == {
+        "id": "s1", "name": "vm", "status": "SHUTOFF", "host": "9080HEX_1234ABC", "host_display_name": "prod-p10-a",
+        "virtual_serial_number": "ABCD100"}
+
+
+def test_labels_put_names_beside_ids():
+    assert plan.host_label("9080HEX_1234ABC", HOSTS) == "prod-p10-a (9080HEX_1234ABC)"
+    assert plan.host_label("9080-HEX*1234ABC", HOSTS) == "prod-p10-a (9080-HEX*1234ABC)"
+    assert plan.host_label("9080HEX_1234ABC", None) == "9080HEX_1234ABC"  # hypervisor list not readable
+    assert plan.vm_label({"id": "3f9d2a1c-5b6e-4c7d", "name": "ibmi-02"}) == "ibmi-02 (3f9d2a1c\u2026)"
+    assert plan.vm_label({"id": "s1", "name": "vm"}) == "vm (s1)"
+
+
+def test_changes_lists_only_what_changes_and_never_null():
+    assert plan.changes({"a": 1, "b": 2, "c": None}, {"a": 1, "b": 3, "c": "x"}) == ({"b": 2}, {"b": 3, "c": "x"})
+    assert plan.changes({"a": 1, "d": "gone"}, {"a": 1, "d": None}) == ({"d": "gone"}, {})
 
 
 def test_parse_vsn_list_takes_the_list_that_holds_vsns():

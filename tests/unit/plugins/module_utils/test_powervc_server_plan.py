@@ -73,7 +73,7 @@ def test_check_vsn_for_create():
 def test_find_by_name_is_exact_and_unique():
     assert plan.find_by_name(SERVERS, "ibmi-prod")["id"] == "s1"
     assert plan.find_by_name(SERVERS, "ibmi") is None  # no regular-expression matching
-    with pytest.raises(ParameterError, match="parameter 'name': 2 servers are called 'x'"):
+    with pytest.raises(ParameterError, match="parameter 'vm': 2 servers are called 'x'"):
         plan.find_by_name([{"id": "a", "name": "x"}, {"id": "b", "name": "x"}], "x")
 
 

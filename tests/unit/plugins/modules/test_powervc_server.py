@@ -5,7 +5,7 @@ import pytest
 from ansible_collections.hybridcloud.migration.plugins.modules import powervc_server
 from tests.unit.module_runner import run_module
 
-CREATE = dict(name="ibmi-new-01", image="IBM i 7.5 base", flavor="ibmi-small",
+CREATE = dict(vm="ibmi-new-01", image="IBM i 7.5 base", flavor="ibmi-small",
               networks=[{"network": "prod-vlan10", "fixed_ip": "10.10.10.21"}])
 
 
@@ -64,12 +64,12 @@ def test_reserved_vsn_goes_to_its_host_check_mode_sends_nothing(powervc_emulator
 
 
 def test_existing_server_with_another_vsn_is_a_conflict_with_a_hint(powervc_emulator):
-    result, code = run_module(powervc_server.main, args(powervc_emulator, name="ibmi-prod-01",
+    result, code = run_module(powervc_server.main, args(powervc_emulator, vm="ibmi-prod-01",
                                                         virtual_serial_number="ABCD567"))
     assert code == 1 and result["changed"] is False
     assert "parameter 'virtual_serial_number'" in result["msg"] and "ABCD100" in result["msg"]
     assert "powervc_vsn" in result["msg"] and mutations(powervc_emulator) == []
-    ok, code = run_module(powervc_server.main, args(powervc_emulator, name="ibmi-prod-01", virtual_serial_number="auto"))
+    ok, code = run_module(powervc_server.main, args(powervc_emulator, vm="ibmi-prod-01", virtual_serial_number="auto"))
     assert code == 0 and ok["changed"] is False and ok["server"]["virtual_serial_number"] == "ABCD100"
 
 
@@ -83,7 +83,7 @@ def test_existing_server_with_another_vsn_is_a_conflict_with_a_hint(powervc_emul
     (dict(image="twin-image"), "image"),  # two images carry that name
     (dict(virtual_serial_number="ABCD001", host="dr-p10-b"), "virtual_serial_number"),  # reserved on another host
     (dict(timeout=0), "timeout"),
-    (dict(name="bad\u202ename"), "name"),
+    (dict(vm="bad\u202ename"), "vm"),
     (dict(reserve_vsn_on_delete=True), "reserve_vsn_on_delete"),
 ])
 def test_bad_input_fails_naming_the_parameter_before_any_change(powervc_emulator, extra, param):
@@ -118,29 +118,32 @@ def test_wait_false_then_a_rerun_adopts_the_build(powervc_emulator):
     assert code == 0 and result["changed"] is True and result["server"]["status"] == "BUILD"
     preview, code = run_module(powervc_server.main, args(powervc_emulator, **CREATE), check_mode=True, diff=True)
     assert code == 0 and preview["changed"] is True and preview["actions"][0]["action"] == "adopt"
-    assert preview["diff"]["after"]["status"] == "ACTIVE"
+    label = "ibmi-new-01 (%s\u2026)" % result["server"]["id"][:8]
+    assert preview["diff"] == {"before": {label: {"status": "BUILD"}}, "after": {label: {"status": "ACTIVE"}}}
     again, code = run_module(powervc_server.main, args(powervc_emulator, **CREATE))
     assert code == 0 and again["actions"][0]["action"] == "adopt" and again["server"]["status"] == "ACTIVE"
     assert [m[:2] for m in mutations(powervc_emulator)] == [("POST", "servers")]
 
 
 def test_delete_keeping_the_vsn_reserved(powervc_emulator):
-    preview, code = run_module(powervc_server.main, args(powervc_emulator, name="ibmi-prod-01", state="absent",
+    preview, code = run_module(powervc_server.main, args(powervc_emulator, vm="ibmi-prod-01", state="absent",
                                                          reserve_vsn_on_delete=True), check_mode=True)
     assert code == 0 and [a["action"] for a in preview["actions"]] == ["reserve_vsn", "delete"]
     assert mutations(powervc_emulator) == []
-    result, code = run_module(powervc_server.main, args(powervc_emulator, name="ibmi-prod-01", state="absent",
+    result, code = run_module(powervc_server.main, args(powervc_emulator, vm="ibmi-prod-01", state="absent",
                                                         reserve_vsn_on_delete=True), diff=True)
     assert code == 0 and result["changed"] is True, result
-    assert result["vsn"] == {"virtual_serial_number": "ABCD100", "reserved": True, "host": "9080HEX_1234ABC"}
+    assert result["vsn"] == {"virtual_serial_number": "ABCD100", "reserved": True, "host": "9080HEX_1234ABC",
+                             "host_display_name": "prod-p10-a"}
+    assert result["diff"]["after"] == {} and None not in result["diff"]["before"].values()
     assert [m[:3] for m in mutations(powervc_emulator)] == [
         ("POST", "virtual-serial-number", "action=reserve"), ("DELETE", "servers/3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e01", "")]
-    again, code = run_module(powervc_server.main, args(powervc_emulator, name="ibmi-prod-01", state="absent"))
+    again, code = run_module(powervc_server.main, args(powervc_emulator, vm="ibmi-prod-01", state="absent"))
     assert code == 0 and again["changed"] is False
 
 
 def test_reserve_failure_on_an_hmc_host_deletes_nothing(powervc_emulator):
-    result, code = run_module(powervc_server.main, args(powervc_emulator, name="ibmi-legacy-04", state="absent",
+    result, code = run_module(powervc_server.main, args(powervc_emulator, vm="ibmi-legacy-04", state="absent",
                                                         reserve_vsn_on_delete=True))
     assert code == 1 and "NovaLink" in result["msg"] and result["changed"] is False
     assert server(powervc_emulator, "ibmi-legacy-04") is not None
@@ -154,7 +157,9 @@ def test_timeout_is_a_whole_operation_deadline_and_a_rerun_adopts(powervc_emulat
     assert result["server"]["status"] == "BUILD"
     again, code = run_module(powervc_server.main, args(powervc_emulator, **CREATE), diff=True)
     assert code == 0 and again["changed"] is True and again["actions"][0]["action"] == "adopt"
-    assert again["diff"]["before"]["status"] == "BUILD" and again["diff"]["after"]["status"] == "ACTIVE"
+    (label,) = again["diff"]["before"]  # the server's name beside its id; only what changed
+    assert label.startswith("ibmi-new-01 (") and again["diff"]["before"][label]["status"] == "BUILD"
+    assert again["diff"]["after"][label]["status"] == "ACTIVE"
     assert [m[:2] for m in mutations(powervc_emulator)] == [("POST", "servers")]
 
 
@@ -176,7 +181,7 @@ def test_unlisted_images_are_sent_as_ids_with_a_warning(powervc_emulator):
 def test_lost_delete_answer_is_decided_from_a_fresh_read(powervc_emulator):
     powervc_emulator.admin.fault(method="DELETE", path="/servers/", after=True, status=500,
                                  body={"computeFault": {"code": 500, "message": "lost"}})
-    result, code = run_module(powervc_server.main, args(powervc_emulator, name="ibmi-test-02", state="absent"))
+    result, code = run_module(powervc_server.main, args(powervc_emulator, vm="ibmi-test-02", state="absent"))
     assert code == 0 and result["changed"] is True and "was lost" in str(result["warnings"])
     assert server(powervc_emulator, "ibmi-test-02") is None
     assert [m[0] for m in mutations(powervc_emulator)] == ["DELETE"]

@@ -32,7 +32,8 @@ def test_reserve_then_update_description_then_unchanged(powervc_emulator):
     result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="reserved", vsn="ABCD101", description="d"),
                                diff=True)
     assert result["actions"] == [{"action": "update_reservation", "vsn": "ABCD101"}]
-    assert result["diff"]["before"]["description"] == "" and result["diff"]["after"]["description"] == "d"
+    # only what changes: the description, under the VSN
+    assert result["diff"] == {"before": {"VSN ABCD101": {"description": ""}}, "after": {"VSN ABCD101": {"description": "d"}}}
     powervc_emulator.admin.clear_journal()
     result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="reserved", vsn="ABCD101", description="d"))
     assert result["changed"] is False and vsn_mutations(powervc_emulator) == []
@@ -42,7 +43,8 @@ def test_unreserve_and_its_check_mode(powervc_emulator):
     result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unreserved", vsn="ABCD001"),
                                check_mode=True, diff=True)
     assert result["changed"] is True and result["vsn"]["reserved"] is False
-    assert result["diff"]["before"]["reserved"] is True and vsn_mutations(powervc_emulator) == []
+    assert result["diff"]["before"]["VSN ABCD001"]["reserved"] is True and vsn_mutations(powervc_emulator) == []
+    assert result["diff"]["after"] == {"VSN ABCD001": {"reserved": False}}  # no null for "unchanged" or "gone"
     result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unreserved", vsn="ABCD001", host="prod-p10-a"))
     assert result["changed"] is True and "ABCD001" not in reserved(powervc_emulator)
     result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unreserved", vsn="ABCD001"))
@@ -52,8 +54,8 @@ def test_unreserve_and_its_check_mode(powervc_emulator):
 def test_reserve_on_the_wrong_host_fails_before_any_change(powervc_emulator):
     result, code = run_module(powervc_vsn.main, args(powervc_emulator, state="reserved", vsn="ABCD001",
                                                      description="x", host="dr-p10-b"))
-    assert code == 1 and "parameter 'host' is 9109RMD_1031CAT, but VSN ABCD001 is reserved on host 9080HEX_1234ABC" \
-        in result["msg"]
+    assert code == 1 and ("parameter 'host' is dr-p10-b (9109RMD_1031CAT), but VSN ABCD001 is reserved on host "
+                          "prod-p10-a (9080HEX_1234ABC)") in result["msg"]
     assert vsn_mutations(powervc_emulator) == []
 
 
@@ -67,42 +69,45 @@ def test_reserve_a_vsn_still_in_use_twice(powervc_emulator):
 
 def test_hmc_host_reserve_error_is_the_apis(powervc_emulator):
     result, code = run_module(powervc_vsn.main, args(powervc_emulator, state="reserved", vsn="HMC0002"))
-    assert code == 1 and result["msg"].startswith("reserve VSN on HMC0002 failed: The reserve operation is supported only")
+    assert code == 1 and result["msg"].startswith(
+        "POST /virtual-serial-number?action=reserve on VSN HMC0002 failed: The reserve operation is supported only")
     assert result["error_code"] == "badRequest" and result["status"] == 400
 
 
 def test_assign_waits_for_the_server_to_show_the_vsn(powervc_emulator):
     powervc_emulator.admin.action("settings", {"assign_delay": 1.5})
-    result, code = run_module(powervc_vsn.main, args(powervc_emulator, state="assigned", server="ibmi-test-02",
+    result, code = run_module(powervc_vsn.main, args(powervc_emulator, state="assigned", vm="ibmi-test-02",
                                                      vsn="ABCD567"), diff=True)
     assert code == 0, result
     assert result["server"]["virtual_serial_number"] == "ABCD567" and result["vsn"]["server"]["name"] == "ibmi-test-02"
-    assert result["diff"] == {"before": {"server": "ibmi-test-02", "virtual_serial_number": None},
-                              "after": {"server": "ibmi-test-02", "virtual_serial_number": "ABCD567"}}
-    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="assigned", server="ibmi-test-02", vsn="auto"))
+    label = "ibmi-test-02 (%s\u2026)" % result["server"]["id"][:8]  # the name beside its id
+    assert result["diff"] == {"before": {label: {"virtual_serial_number": "none"}},
+                              "after": {label: {"virtual_serial_number": "ABCD567"}}}
+    assert result["server"]["host_display_name"] == "prod-p10-a"
+    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="assigned", vm="ibmi-test-02", vsn="auto"))
     assert result["changed"] is False
 
 
 def test_unassign_and_wait_false(powervc_emulator):
     server_id = powervc_emulator.info["servers"]["ibmi-dev-03"]
-    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unassigned", server=server_id, vsn="ZZZ0000"))
+    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unassigned", vm=server_id, vsn="ZZZ0000"))
     assert result["changed"] is False  # the server has another VSN: nothing to take away
-    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unassigned", server=server_id, wait=False))
+    result, _code = run_module(powervc_vsn.main, args(powervc_emulator, state="unassigned", vm=server_id, wait=False))
     assert result["changed"] is True and result["actions"] == [
-        {"action": "unassign_vsn", "server": "ibmi-dev-03", "vsn": "CDF0010"}]
+        {"action": "unassign_vsn", "server": "ibmi-dev-03", "server_id": server_id, "vsn": "CDF0010"}]
     assert result["server"]["virtual_serial_number"] is None
 
 
 @pytest.mark.parametrize("extra, message", [
-    (dict(state="assigned", server="ibmi-prod-01", vsn="auto"), None),  # has one already: unchanged
-    (dict(state="unassigned", server="ibmi-prod-01"), "cannot unassign the VSN of server ibmi-prod-01 while it is ACTIVE"),
-    (dict(state="assigned", server="ibmi-test-02", vsn="ABC"), "parameter 'vsn' must be 7 letters or digits, or 'auto'"),
-    (dict(state="assigned", server="nope", vsn="auto"), "parameter 'server': no server with id or name 'nope'"),
+    (dict(state="assigned", vm="ibmi-prod-01", vsn="auto"), None),  # has one already: unchanged
+    (dict(state="unassigned", vm="ibmi-prod-01"), "cannot unassign the VSN of server ibmi-prod-01 while it is ACTIVE"),
+    (dict(state="assigned", vm="ibmi-test-02", vsn="ABC"), "parameter 'vsn' must be 7 letters or digits, or 'auto'"),
+    (dict(state="assigned", vm="nope", vsn="auto"), "parameter 'vm': no server with id or name 'nope'"),
     (dict(state="moved", source_host="prod-p10-a", target_host="nowhere"), "parameter 'target_host': no PowerVC host"),
     (dict(state="moved", source_host="prod-p10-a", target_host="9080-HEX*1234ABC"), "names the same host"),
     (dict(state="moved", source_host="prod-p10-a", target_host="dr-p10-b", vsns=["HMC0009"]),
      "VSN HMC0009 is reserved on host 900942A_78ABCDE, not on source_host"),
-    (dict(state="reserved", vsn="ABCD101", server="ibmi-test-02"), "parameter 'server' is not used with state=reserved"),
+    (dict(state="reserved", vsn="ABCD101", vm="ibmi-test-02"), "parameter 'vm' is not used with state=reserved"),
 ])
 def test_bad_input_fails_before_any_change(powervc_emulator, extra, message):
     result, code = run_module(powervc_vsn.main, args(powervc_emulator, **extra))
@@ -131,7 +136,8 @@ def test_move_timeout_is_a_clear_failure(powervc_emulator):
     result, code = run_module(powervc_vsn.main, args(powervc_emulator, state="moved", source_host="prod-p10-a",
                                                      target_host="dr-p10-b", vsn="CDF0002", timeout=1))
     assert code == 1 and result["msg"] == (
-        "PowerVC accepted the move of VSNs CDF0002 to host 9109RMD_1031CAT, but they were not listed there within the "
+        "PowerVC accepted PUT /virtual-serial-number?action=move of VSNs CDF0002 to host dr-p10-b (9109RMD_1031CAT), "
+        "but they were not listed there within the "
         "timeout of 1 s; a re-run finds them there or still under way and waits for them")
     assert result["actions"][0]["action"] == "move"
     # truthful on failure: accepted, so changed, but not moved (yet)
@@ -146,7 +152,9 @@ def test_hmc_host_form_only_when_powervc_says_the_host_is_unknown(powervc_emulat
                                                      target_host="dr-p10-b", vsn="CDF0002", wait=False))
     assert code == 0, result
     assert result["actions"] == [{"action": "move", "vsns": ["CDF0002"], "source_host": "9080-HEX*1234ABC",
-                                  "target_host": "9109-RMD*1031CAT"}]
+                                  "source_host_display_name": "prod-p10-a", "target_host": "9109-RMD*1031CAT",
+                                  "target_host_display_name": "dr-p10-b"}]
+    assert result["target_host"] == {"name": "9109RMD_1031CAT", "display_name": "dr-p10-b"}
     assert result["changed"] is True and result["pending"] == ["CDF0002"] and result["moved"] == []
 
 
