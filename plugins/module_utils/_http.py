@@ -209,13 +209,13 @@ class RestClient:
             attempt += 1
             try:
                 response = self._send(method, path, json_body, data, params, headers, read_timeout)
-            except _RetryableTransport as exc:
+            except RetryableTransport as exc:
                 if exc.unreachable:
                     delay = next(unreachable_delays, None)
                     if delay is not None:
                         self.clock.sleep(delay)
                         continue
-                    raise self._error(_errors.TransportError, self._unreachable_message(exc), operation, resource)
+                    raise self._error(_errors.TransportError, self.unreachable_message(exc), operation, resource)
                 if (exc.safe or idempotent) and attempt <= self.retries:
                     self.clock.sleep(next(delays))
                     continue
@@ -253,18 +253,22 @@ class RestClient:
             # Not transient: a certificate problem does not go away with a retry.
             raise self._error(_errors.TransportError, "TLS error: %s" % exc, "%s %s" % (method, path.split("?")[0]))
         except ConnectTimeout as exc:
-            raise _RetryableTransport(exc, safe=True)
+            raise RetryableTransport(exc, safe=True)
         except ReadTimeout as exc:
-            raise _RetryableTransport(exc, safe=False)
+            raise RetryableTransport(exc, safe=False)
         except RequestsConnectionError as exc:
             # Refused before sending is safe to repeat; a reset after sending may have done the work.
-            raise _RetryableTransport(exc, safe=_never_sent(exc))
+            raise RetryableTransport(exc, safe=never_sent(exc))
         return Response(raw.status_code, raw.headers, decode_body(raw.content), raw.url)
 
-    def _unreachable_message(self, exc):
+    # The options that say where the endpoint is, named in "nothing answers there" (a subclass for
+    # an endpoint with prefixed options names its own, e.g. nsx_hostname and nsx_port).
+    endpoint_options = ("hostname", "port")
+
+    def unreachable_message(self, exc):
         endpoint = urlsplit(self.base_url).netloc
-        reason = "cannot resolve the host name" if _unresolvable(exc.cause) else "connection refused"
-        return ("%s: %s (check the host and port options; nothing answers there)" % (endpoint, reason))
+        reason = "cannot resolve the host name" if unresolvable(exc.cause) else "connection refused"
+        return ("%s: %s (check the %s options; nothing answers there)" % (endpoint, reason, " and ".join(self.endpoint_options)))
 
     def _retry_after(self, response):
         value = response.headers.get("Retry-After") if response.headers else None
@@ -303,7 +307,7 @@ class RestClient:
         self.session.close()
 
 
-class _RetryableTransport(Exception):
+class RetryableTransport(Exception):
     """A transport failure; ``safe`` when the request certainly never reached the server.
 
     ``unreachable``: refused or unresolvable, i.e. nothing listens there (a wrong host or port, or a
@@ -315,7 +319,7 @@ class _RetryableTransport(Exception):
         self.cause = cause
         self.safe = safe
         self.unreachable = safe and isinstance(cause, RequestsConnectionError) and not isinstance(cause, ConnectTimeout) \
-            and (_unresolvable(cause) or _REFUSED in str(cause))
+            and (unresolvable(cause) or _REFUSED in str(cause))
 
 
 _REFUSED = "Connection refused"
@@ -325,11 +329,11 @@ _NEVER_SENT_MARKERS = ("Connection refused", "NewConnectionError", "Name or serv
                        "Failed to establish a new connection")
 
 
-def _never_sent(exc):
+def never_sent(exc):
     text = str(exc)
     return any(marker in text for marker in _NEVER_SENT_MARKERS + _UNRESOLVABLE_MARKERS)
 
 
-def _unresolvable(exc):
+def unresolvable(exc):
     text = str(exc)
     return any(marker in text for marker in _UNRESOLVABLE_MARKERS)

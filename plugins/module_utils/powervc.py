@@ -36,7 +36,7 @@ from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import (
-    IDEMPOTENT_METHODS, Redactor, Response, RestClient, _RetryableTransport, _never_sent, _unresolvable, decode_body,
+    IDEMPOTENT_METHODS, Redactor, Response, RestClient, RetryableTransport, never_sent, unresolvable, decode_body,
     quote_segment)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff
@@ -392,13 +392,13 @@ class PowerVCClient(RestClient):
                     self.base_url, "the compute endpoint of the token's service catalog, chosen by interface and "
                     "region_name")
                 raise self._error(_errors.TransportError, _transport_message(exc, *where), self._operation) from None
-            raise _RetryableTransport(cause, safe=_safe_to_resend(cause)) from None
+            raise RetryableTransport(cause, safe=_safe_to_resend(cause)) from None
         finally:
             if self.plugin.auth_ref is not None:  # a token keystoneauth fetched during the call
                 self._use_token(self.plugin.auth_ref.auth_token)
         return Response(raw.status_code, raw.headers, decode_body(raw.content), raw.url)
 
-    def _unreachable_message(self, exc):
+    def unreachable_message(self, exc):
         """A change RestClient gave up resending because nothing listens: the same words as for a read."""
         return _transport_message(exc.cause, self.base_url, "the compute endpoint of the token's service catalog, "
                                   "chosen by interface and region_name")
@@ -609,14 +609,14 @@ def _safe_to_resend(cause):
         return True
     if isinstance(cause, requests.exceptions.ReadTimeout):
         return False
-    return _never_sent(cause)
+    return never_sent(cause)
 
 
 def _transport_message(exc, url, option):
     """What a connection failure says: 'host:port: connection refused (check OPTION ...)' when nothing listens."""
     cause = exc.__context__ if getattr(exc, "__context__", None) is not None else exc
     endpoint = urlsplit(url).netloc
-    if _unresolvable(cause):
+    if unresolvable(cause):
         return "%s: cannot resolve the host name (check %s)" % (endpoint, option)
     if "Connection refused" in str(cause):
         return "%s: connection refused (check the host and port in %s; nothing answers there)" % (endpoint, option)

@@ -148,7 +148,7 @@ def test_connection_refused_fails_within_seconds_naming_the_endpoint():
     with pytest.raises(_errors.TransportError) as info:
         c.get("/api/session")
     assert sum(clock.sleeps) <= 3.5 and c.calls == 5
-    assert "127.0.0.1:9: connection refused (check the host and port options" in str(info.value)
+    assert "127.0.0.1:9: connection refused (check the hostname and port options" in str(info.value)
     assert str(info.value).startswith("GET /api/session failed")
 
 

@@ -5,9 +5,8 @@
 
 import pytest
 
-from ansible.errors import AnsibleParserError
-
-from ansible_collections.hybridcloud.migration.plugins.inventory.wave_plan import group_names, plan_hosts, read_rows
+from ansible_collections.hybridcloud.migration.plugins.plugin_utils.wave_plan import (
+    WavePlanError, group_names, plan_hosts, read_rows)
 
 
 def test_rows_become_hosts_with_migration_vars_and_extra_columns():
@@ -26,7 +25,7 @@ def test_groups_per_platform_and_wave():
 def test_every_problem_is_listed_at_once():
     rows = [{"vm": "a", "platform": "zstac"}, {"vm": "", "platform": "zstack"}, {"vm": "b", "platform": "nsx"},
             {"vm": "b", "platform": "nsx"}, "not a row"]
-    with pytest.raises(AnsibleParserError) as error:
+    with pytest.raises(WavePlanError) as error:
         plan_hosts(rows, "wave plan p.csv")
     message = str(error.value)
     assert "4 problem(s)" in message
@@ -56,5 +55,5 @@ def test_yaml_list_or_mapping(data):
 
 
 def test_yaml_of_another_shape_is_refused():
-    with pytest.raises(AnsibleParserError, match="expected a list of rows"):
+    with pytest.raises(WavePlanError, match="expected a list of rows"):
         read_rows("plan.yml", Loader({"hosts": []}))
