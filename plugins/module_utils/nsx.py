@@ -23,13 +23,13 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._module impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff
 
 NSX_ARGSPEC = {
-    "nsx_host": dict(type="str", fallback=(env_fallback, ["NSX_HOST"])),
-    "nsx_username": dict(type="str", fallback=(env_fallback, ["NSX_USERNAME"])),
-    "nsx_password": dict(type="str", no_log=True, fallback=(env_fallback, ["NSX_PASSWORD"])),
-    "nsx_port": dict(type="int", default=443),
+    "nsx_hostname": dict(type="str", required=True, fallback=(env_fallback, ["NSX_HOST"])),
+    "nsx_username": dict(type="str", required=True, fallback=(env_fallback, ["NSX_USERNAME"])),
+    "nsx_password": dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["NSX_PASSWORD"])),
+    "nsx_port": dict(type="int", default=443, fallback=(env_fallback, ["NSX_PORT"])),
     "nsx_validate_certs": dict(type="bool", default=True, fallback=(env_fallback, ["NSX_VALIDATE_CERTS"])),
-    "nsx_ca_path": dict(type="path"),
-    "nsx_auth": dict(type="str", default="basic", choices=["basic", "session"]),
+    "nsx_ca_cert": dict(type="path", fallback=(env_fallback, ["NSX_CA_CERT"])),
+    "nsx_auth": dict(type="str", default="basic", choices=["basic", "session"], fallback=(env_fallback, ["NSX_AUTH"])),
 }
 
 VMGROUP = "/api/v1/migration/vmgroup"
@@ -242,19 +242,20 @@ def connection_parameter_error(error, client=None):
     if isinstance(error, _errors.AuthError) or getattr(error, "status", None) in (401, 403):
         return _errors.ParameterError("parameter 'nsx_password' (with nsx_username) was refused by NSX: %s" % error)
     if "TLS" in str(error):
-        return _errors.ParameterError("parameter 'nsx_ca_path' (or nsx_validate_certs) does not verify the NSX Manager: %s"
+        return _errors.ParameterError("parameter 'nsx_ca_cert' (or nsx_validate_certs) does not verify the NSX Manager: %s"
                                       % error)
-    return _errors.ParameterError("parameter 'nsx_host' (with nsx_port) does not lead to an NSX Manager: %s" % error)
+    return _errors.ParameterError("parameter 'nsx_hostname' (with nsx_port) does not lead to an NSX Manager: %s" % error)
 
 
 def nsx_client(module, **kwargs):
     """An NsxClient from MODULE's nsx_* options (logged in when nsx_auth is session)."""
     params = module.params
-    for name in ("nsx_host", "nsx_username", "nsx_password"):
+    for name in ("nsx_hostname", "nsx_username", "nsx_password"):
+        # The argspec requires them; an empty string (an unset variable templated in) is still missing.
         if not params.get(name):
-            raise _errors.ParameterError("parameter '%s' is required (or set it through the environment)" % name)
-    client = NsxClient(params["nsx_host"], params["nsx_username"], params["nsx_password"], port=params["nsx_port"],
-                       validate_certs=params["nsx_validate_certs"], ca_path=params["nsx_ca_path"],
+            raise _errors.ParameterError("parameter '%s' must not be empty" % name)
+    client = NsxClient(params["nsx_hostname"], params["nsx_username"], params["nsx_password"], port=params["nsx_port"],
+                       validate_certs=params["nsx_validate_certs"], ca_path=params["nsx_ca_cert"],
                        auth=params["nsx_auth"], redactor=Redactor([params["nsx_password"]], on_secret=module.register_secret),
                        **kwargs)
     if client.auth == "session":

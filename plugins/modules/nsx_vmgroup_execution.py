@@ -49,6 +49,7 @@ description:
 author: hybridcloud.migration contributors (@hybridcloud)
 extends_documentation_fragment:
   - hybridcloud.migration.nsx
+  - hybridcloud.migration.vsphere
   - hybridcloud.migration.attributes
 options:
   group_id:
@@ -99,60 +100,37 @@ options:
         changed, no marker).
     type: bool
     default: false
-  vcenter_hostname:
-    description:
-      - The source vCenter (where the VMs are). If not set, the value of the E(VMWARE_HOST) environment variable is used.
-    type: str
-  vcenter_username:
-    description:
-      - The source vCenter user. If not set, the value of the E(VMWARE_USER) environment variable is used.
-    type: str
-    aliases: [vcenter_user]
-  vcenter_password:
-    description:
-      - The source vCenter password. If not set, the value of the E(VMWARE_PASSWORD) environment variable is used.
-    type: str
-    aliases: [vcenter_pass, vcenter_pwd]
-  vcenter_port:
-    description:
-      - The source vCenter HTTPS port. If not set, the value of the E(VMWARE_PORT) environment variable is used.
-    type: int
-    default: 443
-  vcenter_validate_certs:
-    description:
-      - Whether to verify the source vCenter certificate.
-      - If not set, the value of the E(VMWARE_VALIDATE_CERTS) environment variable is used.
-    type: bool
-    default: true
-  vcenter_ca_cert:
-    description:
-      - A PEM file of CA certificates to verify the source vCenter with.
-    type: path
   target_vcenter_hostname:
     description:
-      - The target vCenter of a cross-vCenter vMotion. If not set, the VMs stay in the source vCenter.
+      - The target vCenter of a cross-vCenter vMotion. If not set, the VMs stay in the source vCenter (O(hostname)).
+      - If not set, the value of the E(VMWARE_TARGET_HOST) environment variable is used.
     type: str
   target_vcenter_username:
     description:
-      - The target vCenter user. If not set, O(vcenter_username) is used.
+      - The target vCenter user.
+      - If not set, the value of the E(VMWARE_TARGET_USER) environment variable is used, else O(username).
     type: str
     aliases: [target_vcenter_user]
   target_vcenter_password:
     description:
-      - The target vCenter password. If not set, O(vcenter_password) is used.
+      - The password of O(target_vcenter_username).
+      - If not set, the value of the E(VMWARE_TARGET_PASSWORD) environment variable is used, else O(password).
     type: str
     aliases: [target_vcenter_pass, target_vcenter_pwd]
   target_vcenter_port:
     description:
-      - The target vCenter HTTPS port. If not set, O(vcenter_port) is used.
+      - The target vCenter HTTPS port.
+      - If not set, the value of the E(VMWARE_TARGET_PORT) environment variable is used, else O(port).
     type: int
   target_vcenter_validate_certs:
     description:
-      - Whether to verify the target vCenter certificate. If not set, O(vcenter_validate_certs) is used.
+      - Whether to verify the target vCenter certificate.
+      - If not set, the value of the E(VMWARE_TARGET_VALIDATE_CERTS) environment variable is used, else O(validate_certs).
     type: bool
   target_vcenter_ca_cert:
     description:
-      - A PEM file of CA certificates to verify the target vCenter with. If not set, O(vcenter_ca_cert) is used.
+      - A PEM file of CA certificates to verify the target vCenter with.
+      - If not set, the value of the E(VMWARE_TARGET_CA_CERT) environment variable is used, else O(ca_cert).
     type: path
   target_vcenter_thumbprint:
     description:
@@ -160,7 +138,8 @@ options:
         to the source vCenter for the cross-vCenter vMotion.
       - Checked before anything is sent. A malformed value, or one that is not the thumbprint of the certificate the target
         presents to this module, fails naming this parameter.
-      - If not set, it is computed from the certificate the target presents to this module (verified unless
+      - If not set, the value of the E(VMWARE_TARGET_THUMBPRINT) environment variable is used; if that is not set either,
+        it is computed from the certificate the target presents to this module (verified unless
         O(target_vcenter_validate_certs=false)).
     type: str
   target_datacenter:
@@ -234,12 +213,12 @@ seealso:
 EXAMPLES = r"""
 - name: Migrate wave 1 to the NSX-prepared cluster
   hybridcloud.migration.nsx_vmgroup_execution:
-    nsx_host: nsx.example.com
+    nsx_hostname: nsx.example.com
     nsx_username: admin
     nsx_password: "{{ nsx_password }}"
-    vcenter_hostname: vc.example.com
-    vcenter_username: administrator@vsphere.local
-    vcenter_password: "{{ vc_password }}"
+    hostname: vc.example.com
+    username: administrator@vsphere.local
+    password: "{{ vc_password }}"
     group_id: wave-01
     pre_migrate:
       vm_instance_ids: "{{ wave_01_instance_uuids }}"
@@ -250,7 +229,6 @@ EXAMPLES = r"""
 - name: Cross-vCenter vMotion of an existing group, then finalize
   hybridcloud.migration.nsx_vmgroup_execution:
     group_id: wave-02
-    vcenter_hostname: vc-old.example.com
     target_vcenter_hostname: vc-new.example.com
     target_host: esx-12.example.com
     target_datastore: vsanDatastore
@@ -258,8 +236,10 @@ EXAMPLES = r"""
     finalize_infra: true
     timeout: 14400
   module_defaults:
+    group/hybridcloud.migration.vmware:
+      hostname: vc-old.example.com
     group/hybridcloud.migration.nsx:
-      nsx_host: nsx.example.com
+      nsx_hostname: nsx.example.com
       nsx_auth: session
 
 - name: Show what would be done for a group
@@ -377,6 +357,8 @@ vms:
 
 import re
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _nsx_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import nsx, vsphere
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
@@ -384,7 +366,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._errors impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection, MigrationModule
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_rounds
 
-SOURCE = "vcenter_"
+SOURCE = ""  # the source vCenter takes the vmware group's options as they are (module_defaults, VMWARE_*)
 TARGET = "target_vcenter_"
 THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19}$")
 PLACEMENT_OPTIONS = (("host", "target_host"), ("cluster", "target_cluster"), ("resource_pool", "target_resource_pool"),
@@ -429,13 +411,14 @@ class Clients:
             raise errors[0]
 
 
-ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE, required=False))
+ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE))
 ARGSPEC.update(vsphere.vsphere_argspec(TARGET, env="VMWARE_TARGET_", required=False, inherit=True))
+ARGSPEC["target_vcenter_thumbprint"] = dict(type="str", fallback=(env_fallback, ["VMWARE_TARGET_THUMBPRINT"]))
 PORTS = (1, 65535)
 
 
 class NsxVmgroupExecution(MigrationModule):
-    connection = Connection(ARGSPEC, Clients, ranges={"nsx_port": PORTS, "vcenter_port": PORTS, "target_vcenter_port": PORTS})
+    connection = Connection(ARGSPEC, Clients, ranges={"nsx_port": PORTS, "port": PORTS, "target_vcenter_port": PORTS})
     ranges = {"parallel": (1, 64), "timeout": (1, None)}
     argument_spec = dict(
         group_id=dict(type="str"),
@@ -445,7 +428,6 @@ class NsxVmgroupExecution(MigrationModule):
             allow_override=dict(type="bool", default=False))),
         post_migrate=dict(type="bool", default=True),
         finalize_infra=dict(type="bool", default=False),
-        target_vcenter_thumbprint=dict(type="str"),
         target_datacenter=dict(type="str"),
         target_host=dict(type="str"),
         target_cluster=dict(type="str"),

@@ -42,13 +42,13 @@ def pair(tmp_path_factory):
 
 
 def nsx_args(nsx, auth="basic"):
-    return {"nsx_host": nsx.url, "nsx_username": nsx.info["username"], "nsx_password": nsx.info["password"],
-            "nsx_ca_path": nsx.ca_path, "nsx_auth": auth}
+    return {"nsx_hostname": nsx.url, "nsx_username": nsx.info["username"], "nsx_password": nsx.info["password"],
+            "nsx_ca_cert": nsx.ca_path, "nsx_auth": auth}
 
 
-def vc_args(inst, prefix="vcenter_"):
+def vc_args(inst, prefix=""):
     return {prefix + "hostname": inst.host, prefix + "port": inst.port, prefix + "username": inst.username,
-            prefix + "password": inst.password, prefix + "ca_path": inst.cert_path}
+            prefix + "password": inst.password, prefix + "ca_cert": inst.cert_path}
 
 
 def segments(inst):
@@ -268,17 +268,17 @@ def bad_input_table(nsx, source, target):
         ("target_folder", {"target_folder": "no-such-folder"}),
         ("target_vcenter_thumbprint", {"target_vcenter_thumbprint": "not-a-thumbprint"}),
         ("target_vcenter_thumbprint", {"target_vcenter_thumbprint": WRONG_THUMBPRINT}),
-        ("vcenter_hostname", {"vcenter_port": closed}),
-        ("vcenter_password", {"vcenter_password": "Wrong-Vc-Password-0001"}),
-        ("vcenter_ca_cert", {"vcenter_ca_cert": nsx.ca_path}),
-        ("vcenter_port", {"vcenter_port": 70000}),
+        ("hostname", {"port": closed}),
+        ("password", {"password": "Wrong-Vc-Password-0001"}),
+        ("ca_cert", {"ca_cert": nsx.ca_path}),
+        ("port", {"port": 70000}),
         ("target_vcenter_hostname", {"target_vcenter_port": closed}),
         ("target_vcenter_password", {"target_vcenter_password": "Wrong-Vc-Password-0002"}),
         ("target_vcenter_ca_cert", {"target_vcenter_ca_cert": nsx.ca_path}),
         ("nsx_password", {"nsx_password": "Wrong-Nsx-Password-0003"}),
         ("nsx_port", {"nsx_port": 0}),
-        ("nsx_ca_path", {"nsx_ca_path": source.cert_path}),
-        ("nsx_host", {"nsx_host": "https://127.0.0.1:%d" % closed}),
+        ("nsx_ca_cert", {"nsx_ca_cert": source.cert_path}),
+        ("nsx_hostname", {"nsx_hostname": "https://127.0.0.1:%d" % closed}),
         ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": [vm["bios_uuid"]]}}),
         ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": ["50000000-0000-4000-8000-00000000beef"]}}),
         ("parallel", {"parallel": 0}),

@@ -7,8 +7,8 @@ from tests.unit.module_runner import run_module
 
 
 def args(nsx, **extra):
-    base = {"nsx_host": nsx.url, "nsx_username": nsx.info["username"], "nsx_password": nsx.info["password"],
-            "nsx_ca_path": nsx.ca_path, "vcenter_hostname": "127.0.0.1", "vcenter_username": "user-1", "vcenter_password": "vc-password-1"}
+    base = {"nsx_hostname": nsx.url, "nsx_username": nsx.info["username"], "nsx_password": nsx.info["password"],
+            "nsx_ca_cert": nsx.ca_path, "hostname": "127.0.0.1", "username": "user-1", "password": "vc-password-1"}
     base.update(extra)
     return base
 
@@ -34,7 +34,8 @@ def test_missing_credentials_name_the_option(nsx_emulator, monkeypatch):
     values = args(nsx_emulator, group_id="g")
     del values["nsx_password"]
     result, code = run_module(nsx_vmgroup_execution.main, values)
-    assert code == 1 and "parameter 'nsx_password' is required" in result["msg"]
+    assert code == 1 and result["msg"] == "missing required arguments: nsx_password", result
+    assert nsx_emulator.admin.journal() == []
 
 
 def test_finalize_only(nsx_emulator):
@@ -80,8 +81,8 @@ def test_soap_calls_per_vm_at_parallel_1(nsx_emulator, tmp_path, monkeypatch):
         nsx_emulator.admin.action("inventory", dict((vm, [{"vnic": "4000", "ls_id": ls_ids[0]}, {"vnic": "4001", "ls_id": ls_ids[1]}])
                                                     for vm in vms))
         result, code = run_module(nsx_vmgroup_execution.main, args(
-            nsx_emulator, vcenter_hostname=vc.host, vcenter_port=vc.port, vcenter_username=vc.username,
-            vcenter_password=vc.password, vcenter_ca_cert=vc.cert_path, group_id="calls", backing="dvpg", parallel=1,
+            nsx_emulator, hostname=vc.host, port=vc.port, username=vc.username,
+            password=vc.password, ca_cert=vc.cert_path, group_id="calls", backing="dvpg", parallel=1,
             pre_migrate={"vm_instance_ids": vms}))
     assert code == 0 and [v["outcome"] for v in result["vms"]] == ["relocated"] * len(vms), result
     (client,) = clients
