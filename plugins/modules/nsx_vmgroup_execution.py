@@ -413,7 +413,7 @@ class Clients:
 
 ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE))
 ARGSPEC.update(vsphere.vsphere_argspec(TARGET, env="VMWARE_TARGET_", required=False, inherit=True))
-ARGSPEC["target_vcenter_thumbprint"] = dict(type="str", fallback=(env_fallback, ["VMWARE_TARGET_THUMBPRINT"]))
+ARGSPEC.update(target_vcenter_thumbprint=dict(type="str", fallback=(env_fallback, ["VMWARE_TARGET_THUMBPRINT"])))
 PORTS = (1, 65535)
 
 
