@@ -104,7 +104,8 @@ def playbook_vars(info):
         "target_vcenter_ca_cert": target["cert_path"],
         "nsx_vmgroup_migration_target_host": target["hosts"][0]["name"],
         "nsx_vmgroup_migration_target_datastore": target["datastores"][0]["name"],
-        "nsx_vmgroup_migration_groups": [{"group_id": "wave-01", "vm_instance_ids": sorted(info["nsx_inventory"])}],
+        "nsx_vmgroup_migration_groups": [{"group_id": "wave-01", "vms": sorted(
+            vm["name"] for vm in source["vms"] if vm["instance_uuid"] in info["nsx_inventory"])}],
         "vcenter_ovf": {"hostname": "127.0.0.1", "port": vc_rest["port"], "username": vc_rest["username"],
                         "password": vc_rest["password"], "ca_cert": info["ca_path"], "inventory_lookup": "rest"},
         "vcenter_ovf_rollout_datacenter": "DC-East",

@@ -279,7 +279,8 @@ def decide_outcomes(entries, after, task_outcomes=None):
     lost answer, the deadline); one with a relocation still queued or running is "in_progress"
     (with the task id: the vMotion goes on in vCenter); any other is "failed" (or "not_started"
     when the deadline came before its start), with the task's error or why it is not in place.
-    TASK_OUTCOMES: {instance uuid: {"state", "error", "task"}} as ``run_tasks`` reports them.
+    TASK_OUTCOMES: {instance uuid: {"state", "error", "task"}} as ``run_tasks`` (or, without
+    waiting, ``start_tasks``: "started") reports them.
     Returns ENTRIES, each with ``outcome``, ``error`` and ``task`` set.
     """
     task_outcomes = task_outcomes or {}
@@ -294,10 +295,13 @@ def decide_outcomes(entries, after, task_outcomes=None):
                          task=task.get("task") or entry.get("task"))
             if real["nics"]:
                 entry.update(nics=real["nics"], placement=dict(entry["placement"], now=real["placement"].get("before")))
-        elif real is not None and real["action"] == "adopt":
-            entry.update(outcome="in_progress", error=None, task=real["task"],
+        elif (real is not None and real["action"] == "adopt") or (task.get("state") == "started" and real is not None
+                                                                   and real["action"] != "fail"):
+            # Started without waiting (wait: false) and not in place yet: moving, as far as vCenter said.
+            running = real["task"] if real["action"] == "adopt" else task["task"]
+            entry.update(outcome="in_progress", error=None, task=running,
                          note="relocation task %s is still running: the vMotion goes on in vCenter; a later run "
-                              "waits for it" % real["task"])
+                              "waits for it" % running)
         elif task.get("state") == "not_started":
             entry.update(outcome="not_started", error=task.get("error"))
         else:
@@ -319,12 +323,17 @@ def predict_outcomes(entries):
     return entries
 
 
-def expected_outcomes(entries):
+def expected_outcomes(entries, wait=True):
     """Check mode: ENTRIES as a real run would end them, for the post_migrate and finalize decisions.
 
     A relocation already running (V(in_progress), adopted) is waited for by a real run, within its
     timeout, so it counts as placed ("would relocate"), not as a reason to defer post_migrate.
+    Without WAIT a real run waits for nothing: every relocation started or adopted is still moving.
     """
+    moving = ("in_progress", "would relocate")
+    if not wait:
+        return [dict(e, outcome="in_progress") if e.get("outcome") in moving and e["action"] != "none" else e
+                for e in entries]
     return [dict(e, outcome="would relocate") if e.get("outcome") == "in_progress" else e for e in entries]
 
 
@@ -377,9 +386,12 @@ def finalize_decision(requested, group_id, entries, post_action, finalized):
         return "not requested", None
     if not group_id:
         return "send", None
-    not_placed = [e for e in entries if e.get("outcome") not in PLACED]
+    moving = [e for e in entries if e.get("outcome") == "in_progress"]
+    not_placed = [e for e in entries if e.get("outcome") not in PLACED + ("in_progress",)]
     if not_placed:
         return "skip", "%d VMs of the group are not migrated" % len(not_placed)
+    if moving:
+        return "skip", "%d VMs of the group are still moving" % len(moving)
     if post_action == "defer":
         return "skip", "post_migrate is deferred"
     if group_id in finalized:

@@ -17,7 +17,7 @@ description:
     network) and carries its VIF id as C(externalId), optionally to another host, cluster, resource pool, datastore, folder
     or vCenter, then calls C(post_migrate) with the VMs that failed, and optionally C(finalize_infra).
   - Every input is checked before the first mutating call (both vCenter logins, every placement name, the thumbprint
-    format (and that it is the target's), and every VM of O(pre_migrate.vm_instance_ids) found by instance UUID (an id that
+    format (and that it is the target's), and every VM of O(vms) found by name or instance UUID (an id that
     is a BIOS UUID is named as such)). A bad input fails naming its parameter, with nothing sent to NSX or vCenter.
   - Every VM is attempted, at most O(parallel) relocations at a time; an error of one VM's relocation (a vSphere fault, a
     dropped connection, a timeout) never stops the others. The task fails at the end, naming the VMs not migrated, if any.
@@ -61,28 +61,38 @@ options:
     description:
       - The NSX Federation site id, for Federation setups.
     type: str
+  vms:
+    description:
+      - The VMs of the group, each by name or by vCenter B(instance) UUID (C(config.instanceUuid), not the BIOS UUID).
+      - Names are resolved to instance UUIDs in the source vCenter, in one bulk read, before anything is sent; a name the
+        source vCenter does not have is looked up in the target vCenter (a VM an earlier run moved there). A name several
+        VMs have stands for the one of them the group already holds in NSX, if exactly one. A name that matches no VM, or
+        several VMs otherwise, fails naming this option; give the instance UUID then. An id that is a VM's BIOS UUID
+        fails, naming the instance UUID to give instead.
+      - A VM listed more than once (also once by name and once by UUID) is sent to NSX (and migrated) once.
+      - When given, the module makes sure the group holds these VMs, with C(pre_migrate) (see O(pre_migrate)). When not
+        given, the group must exist in NSX; its VMs are those NSX lists.
+      - The group's other VMs (NSX lists them) are migrated too.
+    type: list
+    elements: str
   pre_migrate:
     description:
-      - Create the group first with C(pre_migrate) (segment ports (VIFs) per VM and temporary security groups).
-      - Before it is sent, every VM listed must exist in the source or target vCenter, found by instance UUID.
-      - Skipped when the group already exists with all these VMs. After a C(pre_migrate) whose outcome is unknown
-        (connection lost after sending) it is sent again with C(allow_override=true).
-      - Without this option the group must exist.
-    type: dict
-    suboptions:
-      vm_instance_ids:
-        description:
-          - The vCenter B(instance) UUIDs (C(config.instanceUuid)) of the VMs of the group, not their BIOS UUIDs.
-          - A VM listed more than once is sent to NSX (and migrated) once.
-        type: list
-        elements: str
-        required: true
-      allow_override:
-        description:
-          - Allow C(pre_migrate) to run again on an existing group whose VMs differ from O(pre_migrate.vm_instance_ids).
-          - When false and the group exists without some of those VMs, the module fails before sending anything.
-        type: bool
-        default: false
+      - Whether C(pre_migrate) may be sent to create the group of O(vms) (segment ports (VIFs) per VM and temporary
+        security groups). It is sent when the group does not exist, or exists without some VM of O(vms) (then only with
+        O(allow_override=true)); it is skipped when the group already holds every VM of O(vms), and never sent without
+        O(vms).
+      - Before it is sent, every VM of O(vms) must exist in the source or target vCenter.
+      - After a C(pre_migrate) whose outcome is unknown (connection lost after sending) it is sent again with
+        C(allow_override=true).
+      - V(false) never sends it; the group must then exist and hold every VM of O(vms).
+    type: bool
+    default: true
+  allow_override:
+    description:
+      - Allow C(pre_migrate) to run again on an existing group that lacks some VM of O(vms).
+      - When false and the group exists without some of those VMs, the module fails before sending anything.
+    type: bool
+    default: false
   post_migrate:
     description:
       - Call C(post_migrate) after the relocations, listing the VMs NSX could not find and every VM not in place (its
@@ -188,11 +198,22 @@ options:
         datastore). Between 1 and 64. Relocations adopted from an earlier run count too.
     type: int
     default: 4
+  wait:
+    description:
+      - Wait until every relocation has ended, then send C(post_migrate) (and C(finalize_infra) if asked).
+      - V(false) starts every relocation still to do (O(parallel) does not apply; vCenter queues what is beyond its limits),
+        adopts those already running, reads the VMs once more and returns. Each VM still moving is V(in_progress) with
+        its task id, C(post_migrate) is V(deferred) and C(finalize_infra) skipped, exactly as for a VM still moving at
+        the O(timeout), but the task does not fail for them. A later run (with O(wait=true)) waits for those tasks
+        instead of starting others, then sends C(post_migrate).
+    type: bool
+    default: true
   timeout:
     description:
-      - Seconds to wait for all relocations of this run (at least 1). A VM whose relocation still runs then is reported as
-        V(in_progress) with its task id, not as failed; C(post_migrate) is deferred and the task fails, saying the vMotion
-        goes on in vCenter. A later run waits for that task instead of starting another.
+      - Seconds for the whole task (at least 1), from its start: the NSX and vCenter reads, and the relocations, which
+        get what is left of it. A VM whose relocation still runs then is reported as V(in_progress) with its task id,
+        not as failed; C(post_migrate) is deferred and the task fails, saying the vMotion goes on in vCenter. A later run
+        waits for that task instead of starting another.
     type: int
     default: 7200
 requirements:
@@ -220,8 +241,7 @@ EXAMPLES = r"""
     username: administrator@vsphere.local
     password: "{{ vc_password }}"
     group_id: wave-01
-    pre_migrate:
-      vm_instance_ids: "{{ wave_01_instance_uuids }}"
+    vms: [web01, web02, 50263e5d-ce6f-fac0-424c-4aa4bdf6bd56]
     target_cluster: NSX-Cluster
     backing: dvpg
     parallel: 8
@@ -317,7 +337,9 @@ vms:
       description: >-
         Decided from the VM as read after its task ended. V(relocated) (in place now), V(unchanged) (in place before),
         V(in_progress) (its relocation still runs in vCenter, see RV(vms[].task)), V(failed) (not in place, see
-        RV(vms[].error)), V(not_started) (the O(timeout) came first); in check mode V(would relocate), V(unchanged),
+        RV(vms[].error)), V(not_started) (the O(timeout) came first). With O(wait=false), V(in_progress) is a VM whose
+        relocation was started (or found running) and not yet ended when the VMs were read again. In check mode
+        V(would relocate), V(unchanged),
         V(in_progress) or V(failed). In check mode a V(in_progress) VM does not fail the task: a real run waits for its
         relocation, so check mode reports what follows as if it ends in place (C(post_migrate) V(would send)).
       type: str
@@ -364,10 +386,12 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils import nsx, 
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     AuthError, JobFailedError, MigrationError, TransportError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection, MigrationModule
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_rounds
 
 SOURCE = ""  # the source vCenter takes the vmware group's options as they are (module_defaults, VMWARE_*)
 TARGET = "target_vcenter_"
+UUID = re.compile(r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
 THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19}$")
 PLACEMENT_OPTIONS = (("host", "target_host"), ("cluster", "target_cluster"), ("resource_pool", "target_resource_pool"),
                      ("datastore", "target_datastore"), ("folder", "target_folder"))
@@ -423,9 +447,9 @@ class NsxVmgroupExecution(MigrationModule):
     argument_spec = dict(
         group_id=dict(type="str"),
         federation_site_id=dict(type="str"),
-        pre_migrate=dict(type="dict", options=dict(
-            vm_instance_ids=dict(type="list", elements="str", required=True),
-            allow_override=dict(type="bool", default=False))),
+        vms=dict(type="list", elements="str"),
+        pre_migrate=dict(type="bool", default=True),
+        allow_override=dict(type="bool", default=False),
         post_migrate=dict(type="bool", default=True),
         finalize_infra=dict(type="bool", default=False),
         target_datacenter=dict(type="str"),
@@ -436,13 +460,15 @@ class NsxVmgroupExecution(MigrationModule):
         target_folder=dict(type="str"),
         backing=dict(type="str", default="auto", choices=list(plan.BACKINGS)),
         parallel=dict(type="int", default=4),
+        wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=7200),
     )
     module_kwargs = dict(mutually_exclusive=[("target_host", "target_cluster")])
 
     def run(self):
         p = self.params
-        wanted = (p["pre_migrate"] or {}).get("vm_instance_ids")
+        self.deadline = Deadline(p["timeout"])  # the whole task's, not only the relocations'
+        self.refs = {}  # instance uuid -> the name (or id) the user gave in vms
         self.result.update(group_id=p["group_id"], pre_migrate="not requested", post_migrate="not requested",
                            finalize_infra="not requested", failed_vm_instance_ids=[], vms=[])
         # 1. (validate() ran before any client was opened.) Resolve everything; read the real state,
@@ -451,17 +477,14 @@ class NsxVmgroupExecution(MigrationModule):
             self.finalize("send", None, None)
             return
         details = self.read_group()
-        pre, missing = plan.pre_migrate_decision(details, wanted, (p["pre_migrate"] or {}).get("allow_override"))
-        if pre == "refuse":
-            self.fail_parameter("pre_migrate.allow_override", "is false, but VM group '%s' already exists without %s; set it "
-                                "to true to run pre_migrate again with the new VM list" % (p["group_id"], ", ".join(missing)))
-        if details is None and wanted is None:
-            self.fail_parameter("group_id", "names VM group '%s', which NSX does not know: give pre_migrate to create it"
-                                % p["group_id"])
+        self.check_pre_migrate("check", [], details, p["vms"])  # what needs no vCenter, before logging in there
         source, target, cross = self.open_vcenters()
+        clients = dict((c.content.about.instanceUuid, c) for c in (source, target))
+        wanted = self.resolve_vms(clients, plan.group_ids(details)) if p["vms"] is not None else None
+        pre, missing = plan.pre_migrate_decision(details, wanted, p["allow_override"])
+        self.check_pre_migrate(pre, missing, details, wanted)
         placement, morefs, locator = self.placement(target, cross)
         ids = plan.group_ids(details, wanted)
-        clients = dict((c.content.about.instanceUuid, c) for c in (source, target))
         vms, in_flight = self.read_vms(clients, ids)
         if pre == "send":
             self.check_vm_ids(wanted, vms, clients)
@@ -512,10 +535,11 @@ class NsxVmgroupExecution(MigrationModule):
             self.fail_parameter("group_id", "is required (unless the task only runs finalize_infra)")
         if p["group_id"] is not None:
             self.check_name("group_id", p["group_id"], "VM group id")
-        if p["pre_migrate"] is not None:
-            ids = p["pre_migrate"]["vm_instance_ids"]
-            if not ids or not all(i and i.strip() for i in ids):
-                self.fail_parameter("pre_migrate.vm_instance_ids", "must list at least one VM instance UUID, without blanks")
+        if p["vms"] is not None:
+            if not p["vms"]:
+                self.fail_parameter("vms", "must list at least one VM (a name or an instance UUID)")
+            for ref in p["vms"]:
+                self.check_name("vms", ref, "VM name or instance UUID")
         if p["target_vcenter_hostname"] and not (p["target_host"] or p["target_cluster"]):
             self.fail_parameter("target_host", "(or target_cluster) is required for a cross-vCenter vMotion")
         if p["target_vcenter_hostname"] and not p["target_datastore"]:
@@ -557,7 +581,7 @@ class NsxVmgroupExecution(MigrationModule):
         p = self.params
         self.result["pre_migrate"] = "failed"
         try:
-            self.client.nsx.pre_migrate(p["group_id"], wanted, p["pre_migrate"]["allow_override"], p["federation_site_id"])
+            self.client.nsx.pre_migrate(p["group_id"], wanted, p["allow_override"], p["federation_site_id"])
         except MigrationError as error:
             try:
                 details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"],
@@ -587,16 +611,73 @@ class NsxVmgroupExecution(MigrationModule):
         self.facts, running = vsphere.read_vms(clients, ids)  # the latest read: markers are read and written through it
         return self.facts, running
 
-    def check_vm_ids(self, wanted, vms, clients):
+    def resolve_vms(self, clients, members=()):
+        """The instance UUIDs of O(vms), in order, each VM once: names looked up in the source vCenter
+        (ONE bulk read), then, for a name it lacks, in the target (a VM an earlier run moved there).
+        A name several VMs have is the one of them the group already holds (MEMBERS), if exactly one
+        (after a cross-vCenter move, the target may have a VM of the same name).
+
+        An unknown or ambiguous name fails naming ``vms``, before anything is sent. A ref that is no
+        VM's name or instance UUID but has the form of a UUID is kept: ``check_vm_ids`` says more.
+        """
+        refs = list(dict.fromkeys(self.params["vms"]))
+        found = {}
+        for client in dict((id(c), c) for c in clients.values()).values():  # the source first
+            left = [ref for ref in refs if ref not in found]
+            if left:
+                found.update(client.resolve_vms(left))
+        wanted = []
+        for ref in refs:
+            uuids = found.get(ref)
+            if uuids is None and UUID.match(ref):
+                self.check_vm_ids([ref], {}, clients, bios_only=True)
+                uuids = [ref]
+            if uuids and len(uuids) > 1 and len([u for u in uuids if u in members]) == 1:
+                uuids = [u for u in uuids if u in members]
+            if not uuids:
+                self.fail_parameter("vms", "lists '%s', which is the name or instance UUID of no VM in %s" % (
+                    ref, " or ".join(c.target for c in clients.values())))
+            if len(uuids) > 1:
+                self.fail_parameter("vms", "lists '%s', the name of %d VMs (instance UUIDs %s): give the instance UUID of "
+                                    "the one meant" % (ref, len(uuids), ", ".join(uuids)))
+            wanted.append(uuids[0])
+            self.refs[uuids[0]] = ref
+        return list(dict.fromkeys(wanted))
+
+    def check_pre_migrate(self, pre, missing, details, wanted):
+        """What pre_migrate may do, checked before anything is sent."""
+        p = self.params
+        names = ", ".join(self.vm_label(uuid) for uuid in missing)
+        if details is None and wanted is None:
+            self.fail_parameter("group_id", "names VM group '%s', which NSX does not know: give vms to create it with "
+                                "pre_migrate" % p["group_id"])
+        if details is None and not p["pre_migrate"]:
+            self.fail_parameter("group_id", "names VM group '%s', which NSX does not know, and pre_migrate is false"
+                                % p["group_id"])
+        if missing and not p["pre_migrate"]:
+            self.fail_parameter("vms", "lists %s, which VM group '%s' does not hold, and pre_migrate is false"
+                                % (names, p["group_id"]))
+        if pre == "refuse":
+            self.fail_parameter("allow_override", "is false, but VM group '%s' already exists without %s; set it to true "
+                                "to run pre_migrate again with the new VM list" % (p["group_id"], names))
+
+    def vm_label(self, uuid):
+        """A VM as the user named it: "web01 (4f2c...)" or the instance UUID alone."""
+        ref = self.refs.get(uuid)
+        return "%s (%s)" % (ref, uuid) if ref and ref != uuid else uuid
+
+    def check_vm_ids(self, wanted, vms, clients, bios_only=False):
         """Every VM pre_migrate would list must exist, found by instance UUID (not BIOS UUID)."""
         for uuid in wanted:
             if uuid in vms:
                 continue
             owner = vsphere.bios_owner(clients, uuid)
             if owner:
-                self.fail_parameter("pre_migrate.vm_instance_ids", "lists %s, the BIOS UUID (config.uuid) of VM %s; NSX needs "
+                self.fail_parameter("vms", "lists %s, the BIOS UUID (config.uuid) of VM %s; NSX needs "
                                     "its instance UUID (config.instanceUuid) %s" % (uuid, owner[0], owner[1]))
-            self.fail_parameter("pre_migrate.vm_instance_ids", "lists %s, which is the instance UUID of no VM in %s" % (
+            if bios_only:
+                continue
+            self.fail_parameter("vms", "lists %s, which is the instance UUID of no VM in %s" % (
                 uuid, " or ".join(c.target for c in clients.values())))
 
     def bios_hints(self, entries, clients):
@@ -615,7 +696,7 @@ class NsxVmgroupExecution(MigrationModule):
         jobs = [(e["instance_uuid"], clients[vms[e["instance_uuid"]]["vcenter"]].task(e["task"]) if e["action"] == "adopt"
                  else self.starter(e, vms[e["instance_uuid"]], clients, morefs, placement, locator)) for e in work]
         return run_rounds(clients, jobs, lambda uuid: self.facts[uuid]["vcenter"], reread, self.params["parallel"],
-                          self.params["timeout"], rounds=ROUNDS)
+                          self.deadline.remaining(), rounds=ROUNDS, wait=self.params["wait"])
 
     def starter(self, entry, vm, clients, morefs, placement, locator):
         """A callable starting ENTRY's relocation on the vCenter that holds the VM."""
@@ -641,7 +722,7 @@ class NsxVmgroupExecution(MigrationModule):
                                                        if e["outcome"] not in plan.PLACED + ("in_progress",))
         post = {"action": "not requested", "failed": [], "mark": []}
         # Check mode decides on what a real run would reach: it waits for relocations already running.
-        decided = plan.expected_outcomes(entries) if self.check_mode else entries
+        decided = plan.expected_outcomes(entries, p["wait"]) if self.check_mode else entries
         if p["post_migrate"]:
             post = plan.post_migrate_decision(decided, p["group_id"], self.markers(decided, clients), pre_sent)
             self.result["failed_vm_instance_ids"] = post["failed"]
@@ -711,8 +792,8 @@ class NsxVmgroupExecution(MigrationModule):
     def fail_unless_done(self, entries, post):
         moving = [e for e in entries if e["outcome"] == "in_progress"]
         failed = [e for e in entries if e["outcome"] in ("failed", "not_started")]
-        if not moving and not failed:
-            return
+        if not failed and (not moving or not self.params["wait"]):
+            return  # wait: false returns while the relocations run: that is what was asked
         parts = []
         if failed:
             parts.append("%d of %d VMs not migrated: %s" % (len(failed), len(entries), "; ".join(

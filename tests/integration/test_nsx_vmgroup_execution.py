@@ -117,7 +117,7 @@ def test_dvpg_changed_then_unchanged(ansible, nsx_emulator, vc):
                          vm1["instance_uuid"]: {4000: ls_dvpg[0]}})
     target_host = vc.info["hosts"][2]
     task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(vc), group_id="wave-dvpg", backing="dvpg",
-                                            pre_migrate={"vm_instance_ids": [vm0["instance_uuid"], vm1["instance_uuid"]]},
+                                            vms=["DC0_C0_H0_VM0", vm1["instance_uuid"]],
                                             target_host=target_host["name"], parallel=2)}
     run = ansible.play([task], diff=True)
     result = run.result("migrate")
@@ -133,6 +133,8 @@ def test_dvpg_changed_then_unchanged(ansible, nsx_emulator, vc):
     assert nics1["4000"][0] == "dvpg" and nics1["4001"] == nics_of(vc, "DC0_C0_H1_VM0")[0]["4001"]  # unmapped: untouched
     group = nsx.admin.state()["groups"]["wave-dvpg"]
     assert group["state"] == "post_migrated" and group["failed_vm_instance_ids"] == []
+    # The VM given by name went to NSX by its instance UUID (resolved in vCenter).
+    assert group["vm_instance_ids"] == [vm0["instance_uuid"], vm1["instance_uuid"]]
     assert "dvpg %s" % dvpg_key(vc, ls_dvpg[0]) in str(result["diff"]["after"])
 
     # Second identical run: nothing to do, no mutating call anywhere.
@@ -153,7 +155,7 @@ def test_check_mode_then_opaque(ansible, nsx_emulator, vc):
     vm = vc.vm("DC0_C0_H1_VM0")
     load_inventory(nsx, {vm["instance_uuid"]: {4000: ls_opaque[0], 4001: ls_opaque[1]}})
     task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(vc), group_id="wave-opaque", backing="auto",
-                                            pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]})}
+                                            vms=[vm["instance_uuid"]])}
     nsx.admin.clear_journal()
     nics_before = nics_of(vc, "DC0_C0_H1_VM0")
     tasks_before = relocations(vc)
@@ -200,7 +202,7 @@ def test_partial_failure(ansible, nsx_emulator, vc):
     bad_nics = nics_of(vc, "DC0_C0_H2_VM0")
     ids = [good["instance_uuid"], bad["instance_uuid"]]
     run = ansible.play([{"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(vc), group_id="wave-partial",
-                                                         backing="dvpg", pre_migrate={"vm_instance_ids": ids})}])
+                                                         backing="dvpg", vms=ids)}])
     result = run.result("migrate")
     assert run.rc != 0 and result["_status"] == "failed"
     outcomes = dict((v["instance_uuid"], v) for v in result["vms"])
@@ -224,7 +226,7 @@ def test_nsx_faults_session_and_secrets(ansible, nsx_emulator, vc):
     # The session dies while the relocation runs: post_migrate gets 403/98, logs in again, succeeds.
     nsx.admin.action("settings", {"session_timeout": RELOCATE_MS / 1000.0 * 0.5})
     run = ansible.play([{"name": "migrate", MODULE: dict(nsx_args(nsx, auth="session"), **vc_args(vc), group_id="wave-faults",
-                                                         pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]})}],
+                                                         vms=[vm["instance_uuid"]])}],
                        verbosity=4)
     assert run.rc == 0, run.output
     assert run.result("migrate")["vms"][0]["outcome"] == "relocated"
@@ -279,8 +281,12 @@ def bad_input_table(nsx, source, target):
         ("nsx_port", {"nsx_port": 0}),
         ("nsx_ca_cert", {"nsx_ca_cert": source.cert_path}),
         ("nsx_hostname", {"nsx_hostname": "https://127.0.0.1:%d" % closed}),
-        ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": [vm["bios_uuid"]]}}),
-        ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": ["50000000-0000-4000-8000-00000000beef"]}}),
+        ("vms", {"vms": [vm["bios_uuid"]]}),
+        ("vms", {"vms": ["50000000-0000-4000-8000-00000000beef"]}),
+        ("vms", {"vms": ["no-such-vm"]}),
+        ("vms", {"vms": [vm["name"]], "pre_migrate": False, "group_id": "wave-00"}),
+        ("group_id", {"pre_migrate": False}),
+        ("allow_override", {"vms": [vm["name"], "DC0_C0_H0_VM0"], "group_id": "wave-00"}),
         ("parallel", {"parallel": 0}),
         ("timeout", {"timeout": 0}),
         ("group_id", {"group_id": "bad\u202egroup"}),
@@ -295,7 +301,7 @@ def test_bad_input_table(ansible, nsx_emulator, pair):
     vm = source.vm("DC0_C0_H2_VM0")
     load_inventory(nsx, {vm["instance_uuid"]: {4000: ls_dvpg[0], 4001: ls_dvpg[1]}})
     base = dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"), group_id="wave-bad",
-                target_cluster="DC0_C0", target_datastore="LocalDS_0", pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]})
+                target_cluster="DC0_C0", target_datastore="LocalDS_0", vms=[vm["instance_uuid"]])
     table = bad_input_table(nsx, source, target)
     tasks = []
     for index, (dummy, overrides) in enumerate(table):
@@ -308,7 +314,8 @@ def test_bad_input_table(ansible, nsx_emulator, pair):
         result = run.result("bad-%d" % index)
         assert result["_status"] == "failed", (parameter, result)
         assert "parameter '%s'" % parameter in result["msg"], (parameter, overrides, result["msg"])
-    assert "BIOS UUID" in run.result("bad-%d" % [i for i, row in enumerate(table) if "pre_migrate" in row[1]][0])["msg"]
+    assert "BIOS UUID" in run.result("bad-%d" % [i for i, row in enumerate(table) if "vms" in row[1]][0])["msg"]
+    assert "'no-such-vm', which is the name or instance UUID of no VM" in run.result("bad-%d" % [i for i, row in enumerate(table) if row[1].get("vms") == ["no-such-vm"]][0])["msg"]
     assert nsx_mutations(nsx) == []
     assert relocations(source) == 0 and relocations(target) == 0
     assert "Wrong-Vc-Password" not in run.output and "Wrong-Nsx-Password" not in run.output
@@ -330,7 +337,7 @@ def test_cross_vcenter(ansible, nsx_emulator, pair):
                          vms[1]["instance_uuid"]: {4000: ls_opaque[0], 4001: ls_dvpg[1]}})
     task = {"name": "xvc", MODULE: dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"),
                                         group_id="wave-xvc", target_cluster="DC0_C0", target_datastore="LocalDS_0",
-                                        pre_migrate={"vm_instance_ids": [v["instance_uuid"] for v in vms]})}
+                                        vms=[v["instance_uuid"] for v in vms])}
     check = ansible.play([task], check=True)
     assert check.rc == 0, check.output
     assert [v["outcome"] for v in check.result("xvc")["vms"]] == ["would relocate", "would relocate"]

@@ -337,3 +337,29 @@ def test_vm_moved_to_the_target_vcenter_is_not_failed_when_nsx_no_longer_finds_i
                          (dict(moved, vcenter="vc-source"), xvc), (moved, dict(xvc, host="host-2")),
                          (moved, dict(xvc, cross_vcenter=False))):
         assert plan.plan_migration(d, {"a": facts}, DVPGS, OPAQUE, place)[0]["action"] == "fail"
+
+
+def test_wait_false_outcomes():
+    """A relocation started without waiting and not in place at the re-read is in_progress, with its task."""
+    entries = [{"instance_uuid": u, "action": "relocate", "placement": {}, "nics": [], "task": None} for u in ("a", "b", "c")]
+    after = [{"instance_uuid": "a", "action": "relocate", "task": None, "nics": [], "placement": {}, "error": None},
+             {"instance_uuid": "b", "action": "none", "task": None, "nics": [], "placement": {}, "error": None},
+             {"instance_uuid": "c", "action": "adopt", "task": "task-9", "nics": [], "placement": {}, "error": None}]
+    outcomes = {"a": {"state": "started", "task": "task-7", "error": None},
+                "b": {"state": "started", "task": "task-8", "error": None},
+                "c": {"state": "started", "task": "task-9", "error": None}}
+    plan.decide_outcomes(entries, after, outcomes)
+    assert [(e["outcome"], e["task"]) for e in entries] == [("in_progress", "task-7"), ("relocated", "task-8"),
+                                                             ("in_progress", "task-9")]
+    decision = plan.post_migrate_decision(entries, "g", {})
+    assert decision["action"] == "defer" and decision["failed"] == []
+    assert plan.finalize_decision(True, "g", entries, "defer", []) == ("skip", "2 VMs of the group are still moving")
+
+
+def test_expected_outcomes_without_wait():
+    """Check mode with wait false: what a real run starts or adopts is still moving when it returns."""
+    entries = [{"instance_uuid": "a", "action": "relocate", "outcome": "would relocate"},
+               {"instance_uuid": "b", "action": "adopt", "outcome": "in_progress"},
+               {"instance_uuid": "c", "action": "none", "outcome": "unchanged"}]
+    assert [e["outcome"] for e in plan.expected_outcomes(entries, wait=False)] == ["in_progress", "in_progress", "unchanged"]
+    assert [e["outcome"] for e in plan.expected_outcomes(entries)] == ["would relocate", "would relocate", "unchanged"]
