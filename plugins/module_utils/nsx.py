@@ -32,6 +32,14 @@ NSX_ARGSPEC = {
     "nsx_auth": dict(type="str", default="basic", choices=["basic", "session"], fallback=(env_fallback, ["NSX_AUTH"])),
 }
 
+# Every NSX API operation, named as the API reference names it, the same way in every message.
+PRE_MIGRATE = "pre_migrate"
+POST_MIGRATE = "post_migrate"
+FINALIZE_INFRA = "finalize_infra"
+GET_DETAILS = "get_vm_group_execution_details"
+SESSION_CREATE = "POST /api/session/create"
+SESSION_DESTROY = "POST /api/session/destroy"
+
 VMGROUP = "/api/v1/migration/vmgroup"
 DETAILS = "/api/v1/migration/vmgroup/actions/get_vm_group_execution_details"
 MAP_KEY = "logical_switch_id_to_vm_instance_id_and_vnics_map"
@@ -113,13 +121,13 @@ class NsxClient(RestClient):
         form = {"j_username": self.username, "j_password": self.password}
         response = self.request("POST", "/api/session/create", data=form,
                                 headers={"Content-Type": "application/x-www-form-urlencoded"},
-                                operation="create NSX session", resource=self.username, relogin=False,
+                                operation=SESSION_CREATE, resource=self.username, relogin=False,
                                 idempotent=True)
         session_id = _session_cookie(response.headers.get("Set-Cookie"))
         token = response.headers.get("X-XSRF-TOKEN")
         if not session_id or not token:
             raise _errors.AuthError("the answer carried no JSESSIONID cookie or X-XSRF-TOKEN header",
-                                    operation="create NSX session", resource=self.username)
+                                    operation=SESSION_CREATE, resource=self.username)
         self.redact.add(session_id)
         self.redact.add(token)
         # Explicit headers, not the cookie jar: the session must not depend on cookie domain rules.
@@ -133,7 +141,7 @@ class NsxClient(RestClient):
             if self.auth == "session" and self.logged_in:
                 self.logged_in = False
                 # 401/403: the session idled out already; there is nothing left to destroy.
-                self.request("POST", "/api/session/destroy", operation="destroy NSX session", relogin=False,
+                self.request("POST", "/api/session/destroy", operation=SESSION_DESTROY, relogin=False,
                              expect=(401, 403))
         finally:
             super().close()
@@ -146,7 +154,7 @@ class NsxClient(RestClient):
                 "allow_override": bool(allow_override)}
         if federation_site_id:
             body["federation_site_id"] = federation_site_id
-        operation = "pre_migrate"
+        operation = PRE_MIGRATE
         try:
             return self._post_vmgroup(operation, body)
         except _errors.TransportError as exc:
@@ -160,11 +168,11 @@ class NsxClient(RestClient):
                 "allow_override": bool(allow_override)}
         if federation_site_id:
             body["federation_site_id"] = federation_site_id
-        return self._post_vmgroup("post_migrate", body)
+        return self._post_vmgroup(POST_MIGRATE, body)
 
     def finalize_infra(self):
-        response = self.request("POST", "/api/v1/migration", params={"action": "finalize_infra"},
-                                operation="finalize_infra", resource="NSX migration")
+        response = self.request("POST", "/api/v1/migration", params={"action": FINALIZE_INFRA},
+                                operation=FINALIZE_INFRA, resource="NSX migration")
         return response.body
 
     def _post_vmgroup(self, action, body):
@@ -185,7 +193,7 @@ class NsxClient(RestClient):
         for dummy in range(MAX_PAGES):
             query = dict(params, cursor=cursor) if cursor else params
             try:
-                response = self.request("GET", DETAILS, params=query, operation="get_vm_group_execution_details",
+                response = self.request("GET", DETAILS, params=query, operation=GET_DETAILS,
                                         resource="VM group %s" % group_id)
             except _errors.ApiError as error:
                 # Unknown group: 404 in the emulator, 400 is also seen (nsx.md section 8). A 400 that

@@ -527,6 +527,24 @@ class VSphere:
                 out[ref] = sorted(by_name[ref])
         return out
 
+    def names(self, ids_by_kind):
+        """{moref id: name} of the objects of IDS_BY_KIND ({"host" | "resource_pool" | "folder" | "datastore" |
+        "dvpg": moref ids}), in ONE read; {} when it fails (names are only for people to read)."""
+        types = dict(KINDS, dvpg="dvs.DistributedVirtualPortgroup")
+        objects, kinds = [], set()
+        for kind, ids in ids_by_kind.items():
+            cls = vim.dvs.DistributedVirtualPortgroup if kind == "dvpg" else _type(types[kind])
+            for moref_id in sorted(set(i for i in ids if i)):
+                objects.append(cls(moref_id, self.stub))
+                kinds.add(cls)
+        if not objects:
+            return {}
+        try:
+            rows = self.retrieve(sorted(kinds, key=lambda t: t.__name__), ["name"], objects=objects)
+        except _errors.MigrationError:
+            return {}
+        return dict((moref._moId, props.get("name")) for moref, props in rows)
+
     def bios_uuid_owner(self, uuid):
         """(VM moref id, its instance UUID) of the VM whose BIOS UUID is UUID (read by ``vm_facts``), or None."""
         return self._cache.get("bios", {}).get(uuid)

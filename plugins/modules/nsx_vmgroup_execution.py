@@ -210,8 +210,8 @@ options:
     default: true
   timeout:
     description:
-      - Seconds for the whole task (at least 1), from its start: the NSX and vCenter reads, and the relocations, which
-        get what is left of it. A VM whose relocation still runs then is reported as V(in_progress) with its task id,
+      - Seconds for the whole task (at least 1), from its start, the NSX and vCenter reads included; the relocations get
+        what is left of it. A VM whose relocation still runs then is reported as V(in_progress) with its task id,
         not as failed; C(post_migrate) is deferred and the task fails, saying the vMotion goes on in vCenter. A later run
         waits for that task instead of starting another.
     type: int
@@ -363,17 +363,23 @@ vms:
       type: bool
       sample: true
     placement:
-      description: Placement before and the moref ids put in the relocation spec.
+      description: >-
+        Where the VM is (V(before)), what of it the relocation changes (V(after): only the changing parts, with the
+        vCenter host name when the VM changes vCenter) and, after a relocation, where it is V(now); each object as
+        C(name (moref id)).
       type: dict
-      sample: {"before": {"host": "host-29", "resource_pool": "resgroup-21", "folder": "group-v3", "datastore": "datastore-14"},
-               "after": {"host": "host-37", "resource_pool": null, "folder": null, "datastore": null}}
+      sample: {"before": {"vcenter": "vc.example.com", "host": "esx-01 (host-29)", "resource_pool": "Resources (resgroup-21)",
+                          "folder": "vm (group-v3)", "datastore": "ds-01 (datastore-14)"},
+               "after": {"host": "esx-02 (host-37)"}}
     nics:
-      description: Every vNIC NSX mapped, with its segment, backing before and after, and VIF id.
+      description: >-
+        Every vNIC NSX mapped, with its segment, backing before and after (with the port group or opaque network
+        C(name) when known), and VIF id.
       type: list
       elements: dict
       sample: [{"key": "4000", "ls_id": "c5b8e3a4-...", "changed": true, "external_id": "50263e5d-...:4000",
-                "before": {"type": "dvpg", "portgroup_key": "dvportgroup-13", "switch_uuid": "50 06 ..."},
-                "after": {"type": "dvpg", "portgroup_key": "dvportgroup-15", "switch_uuid": "50 06 ..."}}]
+                "before": {"type": "dvpg", "portgroup_key": "dvportgroup-13", "switch_uuid": "50 06 ...", "name": "VM Network"},
+                "after": {"type": "dvpg", "portgroup_key": "dvportgroup-15", "switch_uuid": "50 06 ...", "name": "seg-web"}}]
   sample: []
 """
 
@@ -468,7 +474,9 @@ class NsxVmgroupExecution(MigrationModule):
     def run(self):
         p = self.params
         self.deadline = Deadline(p["timeout"])  # the whole task's, not only the relocations'
-        self.refs = {}  # instance uuid -> the name (or id) the user gave in vms
+        self.refs = {}
+        self.names = {}
+        self.facts = {}  # instance uuid -> the name (or id) the user gave in vms
         self.result.update(group_id=p["group_id"], pre_migrate="not requested", post_migrate="not requested",
                            finalize_infra="not requested", failed_vm_instance_ids=[], vms=[])
         # 1. (validate() ran before any client was opened.) Resolve everything; read the real state,
@@ -496,13 +504,14 @@ class NsxVmgroupExecution(MigrationModule):
                                        pending_ids=pending_ids, in_flight=running)
         entries = make_plan(details, vms, in_flight, pending)
         self.bios_hints(entries, clients)
+        self.names = self.read_names(entries, clients, dvpgs, opaque)
 
         # 2. Check mode: the plan, what NSX would be sent, nothing more.
         if self.check_mode:
             plan.predict_outcomes(entries)
             self.result["pre_migrate"] = {"send": "would send", "skip": "skipped"}.get(pre, self.result["pre_migrate"])
             if pre == "send" or any(e["action"] in ("relocate", "adopt") for e in entries):
-                self.changed(*plan.diff(entries))
+                self.changed(*plan.diff(entries, self.names))
             self.conclude(entries, clients, target, pre == "send")
             return
 
@@ -514,8 +523,8 @@ class NsxVmgroupExecution(MigrationModule):
             self.result["pre_migrate"] = "skipped"
         work = [e for e in entries if e["action"] in ("relocate", "adopt")]
         if work:
-            self.changed(*plan.diff(entries))
-        self.result["vms"] = entries  # the plan, should the re-read itself fail
+            self.changed(*plan.diff(entries, self.names))
+        self.result["vms"] = plan.readable(entries, self.names)  # the plan, should the re-read itself fail
 
         def reread():
             now, running = self.read_vms(clients, ids)
@@ -592,8 +601,8 @@ class NsxVmgroupExecution(MigrationModule):
                 if details is not None and details != before:
                     self.result["changed"] = True  # NSX changed the group, though not as asked
                 raise error
-            self.warn("pre_migrate answered with an error, but VM group %s now exists with every VM: NSX did it (%s)"
-                      % (p["group_id"], error))
+            self.warn("%s answered with an error, but VM group %s now exists with every VM: NSX did it (%s)"
+                      % (nsx.PRE_MIGRATE, p["group_id"], error))
         else:
             details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"])
         self.result.update(changed=True, pre_migrate="sent")
@@ -662,9 +671,8 @@ class NsxVmgroupExecution(MigrationModule):
                                 "to run pre_migrate again with the new VM list" % (p["group_id"], names))
 
     def vm_label(self, uuid):
-        """A VM as the user named it: "web01 (4f2c...)" or the instance UUID alone."""
-        ref = self.refs.get(uuid)
-        return "%s (%s)" % (ref, uuid) if ref and ref != uuid else uuid
+        """A VM for people: "web01 (4f2c...)", or the instance UUID alone when its name is unknown."""
+        return plan.label((self.facts.get(uuid) or {}).get("name") or self.refs.get(uuid), uuid)
 
     def check_vm_ids(self, wanted, vms, clients, bios_only=False):
         """Every VM pre_migrate would list must exist, found by instance UUID (not BIOS UUID)."""
@@ -679,6 +687,36 @@ class NsxVmgroupExecution(MigrationModule):
                 continue
             self.fail_parameter("vms", "lists %s, which is the instance UUID of no VM in %s" % (
                 uuid, " or ".join(c.target for c in clients.values())))
+
+    def read_names(self, entries, clients, dvpgs, opaque):
+        """The names of every object the plan names by moref, for people: ONE read per vCenter.
+
+        {vCenter instance uuid: {moref id: name}, "vcenters": {instance uuid: host name},
+        "networks": {portgroup key / opaque network id: name}}.
+        """
+        wanted = dict((vc, {}) for vc in clients)
+        for entry in entries:
+            for side in ("before", "after"):
+                placed = (entry.get("placement") or {}).get(side) or {}
+                ids = wanted.get(placed.get("vcenter"))
+                if ids is None:
+                    continue
+                for kind in plan.PLACEMENT_KEYS:
+                    values = str(placed.get(kind)).split(",") if kind == "datastore" and placed.get(kind) else [placed.get(kind)]
+                    ids.setdefault(kind, set()).update(v for v in values if v)
+            before_vc = wanted.get(((entry.get("placement") or {}).get("before") or {}).get("vcenter"))
+            for nic in entry.get("nics") or []:
+                if before_vc is not None and (nic.get("before") or {}).get("type") == "dvpg":
+                    before_vc.setdefault("dvpg", set()).add(nic["before"].get("portgroup_key"))
+        names = dict((vc, clients[vc].names(ids)) for vc, ids in wanted.items() if ids)
+        names["vcenters"] = dict((vc, client.hostname) for vc, client in clients.items())
+        networks = dict((dvpg["key"], dvpg.get("name")) for dvpg in dvpgs.values())
+        networks.update(opaque)
+        for vc, ids in wanted.items():  # the portgroups the vNICs are on now (the source's, not NSX's)
+            known = names.get(vc) or {}
+            networks.update((key, known[key]) for key in ids.get("dvpg") or () if key in known and key not in networks)
+        names["networks"] = networks
+        return names
 
     def bios_hints(self, entries, clients):
         """A group VM found by no instance UUID: say so when the id is some VM's BIOS UUID."""
@@ -717,7 +755,7 @@ class NsxVmgroupExecution(MigrationModule):
     def conclude(self, entries, clients, target, pre_sent):
         """post_migrate and finalize_infra as the markers and the final outcomes require; then the result."""
         p = self.params
-        self.result["vms"] = entries
+        self.result["vms"] = plan.readable(entries, self.names)
         self.result["failed_vm_instance_ids"] = sorted(e["instance_uuid"] for e in entries
                                                        if e["outcome"] not in plan.PLACED + ("in_progress",))
         post = {"action": "not requested", "failed": [], "mark": []}
@@ -760,8 +798,8 @@ class NsxVmgroupExecution(MigrationModule):
             try:
                 clients[self.facts[uuid]["vcenter"]].set_marker(uuid, plan.POST_MIGRATE_FIELD, self.params["group_id"])
             except Exception as error:  # pylint: disable=broad-except  # one VM's marker must not hide the outcome
-                self.warn("post_migrate was sent, but its marker could not be written on VM %s (a later run sends "
-                          "post_migrate again): %s" % (uuid, error))
+                self.warn("%s was sent, but its marker could not be written on VM %s (a later run sends it again): "
+                          "%s" % (nsx.POST_MIGRATE, self.vm_label(uuid), error))
 
     def finalized(self, target):
         return plan.finalized_groups(target.entity_marker(target.content.rootFolder, plan.FINALIZE_FIELD))
@@ -786,8 +824,8 @@ class NsxVmgroupExecution(MigrationModule):
             target.set_marker(target.content.rootFolder, plan.FINALIZE_FIELD, plan.finalized_value(
                 ",".join(self.finalized(target)), self.params["group_id"]), mo_type="Folder")
         except Exception as error:  # pylint: disable=broad-except  # costs a repeat, never the outcome
-            self.warn("finalize_infra was sent, but its marker could not be written (a later run sends it again): %s"
-                      % error)
+            self.warn("%s was sent, but its marker could not be written (a later run sends it again): %s"
+                      % (nsx.FINALIZE_INFRA, error))
 
     def fail_unless_done(self, entries, post):
         moving = [e for e in entries if e["outcome"] == "in_progress"]
@@ -797,13 +835,13 @@ class NsxVmgroupExecution(MigrationModule):
         parts = []
         if failed:
             parts.append("%d of %d VMs not migrated: %s" % (len(failed), len(entries), "; ".join(
-                "%s (%s): %s" % (e["name"] or "?", e["instance_uuid"], e["error"]) for e in failed)))
+                "%s: %s" % (plan.label(e["name"], e["instance_uuid"]), e["error"]) for e in failed)))
         if moving:
             parts.append("%d VMs still moving, their vMotion goes on in vCenter (re-run the task to finish the group): %s"
-                         % (len(moving), ", ".join("%s (%s) task %s" % (e["name"] or "?", e["instance_uuid"], e["task"])
+                         % (len(moving), ", ".join("%s task %s" % (plan.label(e["name"], e["instance_uuid"]), e["task"])
                                                    for e in moving)))
         if post["action"] == "defer":
-            parts.append("post_migrate deferred until every relocation has ended")
+            parts.append("%s deferred until every relocation has ended" % nsx.POST_MIGRATE)
         raise JobFailedError("; ".join(parts), operation="migrate VM group", resource=self.params["group_id"])
 
 

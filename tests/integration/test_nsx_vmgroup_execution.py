@@ -6,6 +6,7 @@ Own vcsim instances (module scope) because relocations change them:
 The NSX emulator's inventory is loaded with the vcsim VMs' instance UUIDs and NIC keys.
 """
 
+import json
 import re
 
 import pytest
@@ -135,7 +136,16 @@ def test_dvpg_changed_then_unchanged(ansible, nsx_emulator, vc):
     assert group["state"] == "post_migrated" and group["failed_vm_instance_ids"] == []
     # The VM given by name went to NSX by its instance UUID (resolved in vCenter).
     assert group["vm_instance_ids"] == [vm0["instance_uuid"], vm1["instance_uuid"]]
-    assert "dvpg %s" % dvpg_key(vc, ls_dvpg[0]) in str(result["diff"]["after"])
+    # Names beside ids: the VM, its hosts, the NSX port groups; only what changes (no null for "unchanged").
+    label = "DC0_C0_H0_VM0 (%s)" % vm0["instance_uuid"]
+    pg_name = next(pg["name"] for pg in vc.info["dvpgs"] if pg["key"] == dvpg_key(vc, ls_dvpg[0]))
+    assert result["diff"]["after"][label]["nics"]["4000"]["backing"] == "dvpg %s (%s)" % (pg_name, dvpg_key(vc, ls_dvpg[0]))
+    assert result["diff"]["after"][label]["placement"] == {"host": "%s (%s)" % (target_host["name"], target_host["moref"])}
+    assert set(result["diff"]["before"][label]["placement"]) == {"host"}
+    assert "null" not in json.dumps(result["diff"]) and "None" not in str(result["diff"])
+    entry = result["vms"][0]
+    assert entry["name"] == "DC0_C0_H0_VM0" and entry["placement"]["after"]["host"].startswith(target_host["name"] + " (")
+    assert entry["nics"][0]["after"]["name"] == pg_name
 
     # Second identical run: nothing to do, no mutating call anywhere.
     nsx.admin.clear_journal()
@@ -177,9 +187,10 @@ def test_check_mode_then_opaque(ansible, nsx_emulator, vc):
     assert entry["outcome"] == "would relocate" and [n["after"]["type"] for n in entry["nics"]] == ["opaque", "opaque"]
     label = "DC0_C0_H1_VM0 (%s)" % vm["instance_uuid"]
     assert result["diff"]["before"][label]["nics"]["4000"]["backing"].startswith("dvpg ")
-    expected = {"backing": "opaque %s (nsx.LogicalSwitch)" % ls_opaque[0], "external_id": vm["instance_uuid"] + ":4000"}
+    opaque_name = next(n["name"] for n in vc.info["opaque_networks"] if n["id"] == ls_opaque[0])
+    expected = {"backing": "opaque %s (%s)" % (opaque_name, ls_opaque[0]), "external_id": vm["instance_uuid"] + ":4000"}
     assert result["diff"]["after"][label]["nics"]["4000"] == expected
-    assert "opaque %s" % ls_opaque[0] in check.output  # the diff is printed
+    assert expected["backing"] in check.output  # the diff is printed
     assert nsx_mutations(nsx) == [] and nics_of(vc, "DC0_C0_H1_VM0") == nics_before and relocations(vc) == tasks_before
 
     run = ansible.play([task])
@@ -315,7 +326,8 @@ def test_bad_input_table(ansible, nsx_emulator, pair):
         assert result["_status"] == "failed", (parameter, result)
         assert "parameter '%s'" % parameter in result["msg"], (parameter, overrides, result["msg"])
     assert "BIOS UUID" in run.result("bad-%d" % [i for i, row in enumerate(table) if "vms" in row[1]][0])["msg"]
-    assert "'no-such-vm', which is the name or instance UUID of no VM" in run.result("bad-%d" % [i for i, row in enumerate(table) if row[1].get("vms") == ["no-such-vm"]][0])["msg"]
+    unknown = [i for i, row in enumerate(table) if row[1].get("vms") == ["no-such-vm"]][0]
+    assert "'no-such-vm', which is the name or instance UUID of no VM" in run.result("bad-%d" % unknown)["msg"]
     assert nsx_mutations(nsx) == []
     assert relocations(source) == 0 and relocations(target) == 0
     assert "Wrong-Vc-Password" not in run.output and "Wrong-Nsx-Password" not in run.output
