@@ -153,3 +153,25 @@ def test_soap_calls_per_vm_at_parallel_1(nsx_emulator, tmp_path, monkeypatch):
     assert calls["SetField"] == len(vms) and calls["AddCustomFieldDef"] == 1, calls
     constant = client.calls - calls["RelocateVM_Task"] - calls["WaitForUpdatesEx"] - calls["SetField"]
     assert constant <= 24, calls  # login, bulk reads (before and after), watcher set-up and tear-down, logout: not per VM
+
+
+def test_connection_from_the_environment_only(nsx_emulator, monkeypatch):
+    """Every connection option from its environment variable (what AWX credentials inject): NSX_CA_CERT,
+    NSX_PORT and NSX_AUTH too; a value given in the task wins."""
+    url = nsx_emulator.url.rsplit(":", 1)
+    env = {"NSX_HOST": url[0].replace("https://", ""), "NSX_PORT": url[1], "NSX_USERNAME": nsx_emulator.info["username"],
+           "NSX_PASSWORD": nsx_emulator.info["password"], "NSX_CA_CERT": nsx_emulator.ca_path, "NSX_AUTH": "session",
+           "VMWARE_HOST": "127.0.0.1", "VMWARE_USER": "user-1", "VMWARE_PASSWORD": "vc-password-1"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result, code = run_module(nsx_vmgroup_execution.main, {"finalize_infra": True})
+    assert code == 0 and result["finalize_infra"] == "sent", result
+    assert ("/api/session/create", 200) in [(e["path"], e["status"]) for e in nsx_emulator.admin.journal()]
+    monkeypatch.setenv("VMWARE_TARGET_THUMBPRINT", "AB:CD")
+    result, code = run_module(nsx_vmgroup_execution.main, {"group_id": "g"})
+    assert code == 1 and "parameter 'target_vcenter_thumbprint' must be the SHA-1" in result["msg"]
+    monkeypatch.delenv("VMWARE_TARGET_THUMBPRINT")
+    monkeypatch.setenv("NSX_CA_CERT", "/nonexistent/ca.pem")
+    result, code = run_module(nsx_vmgroup_execution.main, {"finalize_infra": True, "nsx_ca_cert": nsx_emulator.ca_path,
+                                                           "nsx_auth": "basic"})
+    assert code == 0 and result["finalize_infra"] == "sent", result
