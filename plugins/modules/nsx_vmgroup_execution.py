@@ -704,12 +704,14 @@ class NsxVmgroupExecution(MigrationModule):
                 for kind in plan.PLACEMENT_KEYS:
                     values = str(placed.get(kind)).split(",") if kind == "datastore" and placed.get(kind) else [placed.get(kind)]
                     ids.setdefault(kind, set()).update(v for v in values if v)
-            before_vc = wanted.get(((entry.get("placement") or {}).get("before") or {}).get("vcenter"))
-            for nic in entry.get("nics") or []:
-                if before_vc is not None and (nic.get("before") or {}).get("type") == "dvpg":
-                    before_vc.setdefault("dvpg", set()).add(nic["before"].get("portgroup_key"))
+        # The port groups the VMs' vNICs are on now, from the facts (the plan may not list the vNICs yet).
+        for vm in self.facts.values():
+            for nic in vm.get("nics") or []:
+                if vm.get("vcenter") in wanted and (nic.get("backing") or {}).get("type") == "dvpg":
+                    wanted[vm["vcenter"]].setdefault("dvpg", set()).add(nic["backing"].get("portgroup_key"))
         names = dict((vc, clients[vc].names(ids)) for vc, ids in wanted.items() if ids)
-        names["vcenters"] = dict((vc, client.hostname) for vc, client in clients.items())
+        names["vcenters"] = dict((vc, client.hostname if client.port == 443 else "%s:%s" % (client.hostname, client.port))
+                                 for vc, client in clients.items())
         networks = dict((dvpg["key"], dvpg.get("name")) for dvpg in dvpgs.values())
         networks.update(opaque)
         for vc, ids in wanted.items():  # the portgroups the vNICs are on now (the source's, not NSX's)
