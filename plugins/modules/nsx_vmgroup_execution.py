@@ -474,9 +474,9 @@ class NsxVmgroupExecution(MigrationModule):
     def run(self):
         p = self.params
         self.deadline = Deadline(p["timeout"])  # the whole task's, not only the relocations'
-        self.refs = {}
-        self.names = {}
-        self.facts = {}  # instance uuid -> the name (or id) the user gave in vms
+        self.refs = {}  # instance uuid -> the name (or id) the user gave in vms
+        self.names = {}  # what read_names found: names beside the morefs in results and diffs
+        self.facts = {}
         self.result.update(group_id=p["group_id"], pre_migrate="not requested", post_migrate="not requested",
                            finalize_infra="not requested", failed_vm_instance_ids=[], vms=[])
         # 1. (validate() ran before any client was opened.) Resolve everything; read the real state,
