@@ -68,7 +68,7 @@ def module_args(vc, admin_url, ca_path, group, parallel):
     return {"nsx_hostname": admin_url, "nsx_username": "admin", "nsx_password": DEFAULT_SEED["users"]["admin"],
             "nsx_ca_cert": ca_path, "hostname": vc.host, "port": vc.port, "username": vc.username,
             "password": vc.password, "ca_cert": vc.cert_path, "group_id": group,
-            "vms": [v["instance_uuid"] for v in vc.info["vms"]], "target_cluster": "DC0_C0",
+            "vms": [v["name"] for v in vc.info["vms"]], "target_cluster": "DC0_C0",  # by name: resolution measured too
             "backing": "dvpg", "parallel": parallel, "timeout": 3600}
 
 
