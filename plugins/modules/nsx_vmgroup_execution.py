@@ -442,7 +442,11 @@ class Clients:
 
 
 ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE))
-ARGSPEC.update(vsphere.vsphere_argspec(TARGET, env="VMWARE_TARGET_", required=False, inherit=True))
+# The target vCenter has the options docs/vocabulary.md lists for it (documented here), whatever else the
+# source vCenter's builder grows (a proxy, say).
+TARGET_OPTIONS = tuple(TARGET + name for name in ("hostname", "username", "password", "port", "validate_certs", "ca_cert"))
+ARGSPEC.update((name, option) for name, option in vsphere.vsphere_argspec(TARGET, env="VMWARE_TARGET_", required=False,
+                                                                          inherit=True).items() if name in TARGET_OPTIONS)
 ARGSPEC.update(target_vcenter_thumbprint=dict(type="str", fallback=(env_fallback, ["VMWARE_TARGET_THUMBPRINT"])))
 PORTS = (1, 65535)
 
