@@ -312,6 +312,12 @@ failed_vm_instance_ids:
   type: list
   elements: str
   sample: ["5026aaaa-dead-beef-0000-000000000001"]
+failed_vms:
+  description: The VMs of RV(failed_vm_instance_ids), each as C(name (instance UUID)) (the UUID alone for a VM not found).
+  returned: always
+  type: list
+  elements: str
+  sample: ["db01 (5026aaaa-dead-beef-0000-000000000001)"]
 vms:
   description: One entry per VM of the group, with its plan and outcome.
   returned: always
@@ -482,7 +488,7 @@ class NsxVmgroupExecution(MigrationModule):
         self.names = {}  # what read_names found: names beside the morefs in results and diffs
         self.facts = {}
         self.result.update(group_id=p["group_id"], pre_migrate="not requested", post_migrate="not requested",
-                           finalize_infra="not requested", failed_vm_instance_ids=[], vms=[])
+                           finalize_infra="not requested", failed_vm_instance_ids=[], failed_vms=[], vms=[])
         # 1. (validate() ran before any client was opened.) Resolve everything; read the real state,
         # in-flight relocations included.
         if not p["group_id"]:
@@ -764,12 +770,14 @@ class NsxVmgroupExecution(MigrationModule):
         self.result["vms"] = plan.readable(entries, self.names)
         self.result["failed_vm_instance_ids"] = sorted(e["instance_uuid"] for e in entries
                                                        if e["outcome"] not in plan.PLACED + ("in_progress",))
+        self.name_failed(entries)
         post = {"action": "not requested", "failed": [], "mark": []}
         # Check mode decides on what a real run would reach: it waits for relocations already running.
         decided = plan.expected_outcomes(entries, p["wait"]) if self.check_mode else entries
         if p["post_migrate"]:
             post = plan.post_migrate_decision(decided, p["group_id"], self.markers(decided, clients), pre_sent)
             self.result["failed_vm_instance_ids"] = post["failed"]
+            self.name_failed(entries)
             self.result["post_migrate"] = {"send": "would send" if self.check_mode else "sent",
                                            "skip": "skipped", "defer": "deferred"}[post["action"]]
             if post["action"] == "send":
@@ -784,6 +792,11 @@ class NsxVmgroupExecution(MigrationModule):
                                                self.finalized(target) if p["finalize_infra"] else [])
         self.finalize(finalize, why, target)
         self.fail_unless_done(decided, post)
+
+    def name_failed(self, entries):
+        """failed_vms: failed_vm_instance_ids as people read them (set before post_migrate is sent, should it fail)."""
+        names = dict((e["instance_uuid"], e["name"]) for e in entries)
+        self.result["failed_vms"] = [plan.label(names.get(uuid), uuid) for uuid in self.result["failed_vm_instance_ids"]]
 
     def markers(self, entries, clients):
         """{instance uuid: group named by its post_migrate marker} of the VMs in place (from the last read)."""

@@ -220,7 +220,8 @@ def test_partial_failure(ansible, nsx_emulator, vc):
     assert outcomes[good["instance_uuid"]]["outcome"] == "relocated"
     assert outcomes[bad["instance_uuid"]]["outcome"] == "failed"
     assert MISSING_LS in outcomes[bad["instance_uuid"]]["error"]
-    assert "1 of 2 VMs not migrated" in result["msg"] and bad["instance_uuid"] in result["msg"]
+    assert "1 of 2 VMs not migrated" in result["msg"] and "DC0_C0_H2_VM0 (%s)" % bad["instance_uuid"] in result["msg"]
+    assert result["failed_vms"] == ["DC0_C0_H2_VM0 (%s)" % bad["instance_uuid"]]
     assert nsx.admin.state()["groups"]["wave-partial"]["failed_vm_instance_ids"] == [bad["instance_uuid"]]
     assert nics_of(vc, "DC0_C0_H2_VM0") == bad_nics  # not relocated
     assert nics_of(vc, "DC0_C0_H1_VM1")[0]["4000"][1] == dvpg_key(vc, ls_dvpg[1])
