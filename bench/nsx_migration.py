@@ -65,10 +65,10 @@ class CountingVSphere(vsphere.VSphere):
 
 
 def module_args(vc, admin_url, ca_path, group, parallel):
-    return {"nsx_host": admin_url, "nsx_username": "admin", "nsx_password": DEFAULT_SEED["users"]["admin"],
-            "nsx_ca_path": ca_path, "vcenter_hostname": vc.host, "vcenter_port": vc.port, "vcenter_username": vc.username,
-            "vcenter_password": vc.password, "vcenter_ca_cert": vc.cert_path, "group_id": group,
-            "pre_migrate": {"vm_instance_ids": [v["instance_uuid"] for v in vc.info["vms"]]}, "target_cluster": "DC0_C0",
+    return {"nsx_hostname": admin_url, "nsx_username": "admin", "nsx_password": DEFAULT_SEED["users"]["admin"],
+            "nsx_ca_cert": ca_path, "hostname": vc.host, "port": vc.port, "username": vc.username,
+            "password": vc.password, "ca_cert": vc.cert_path, "group_id": group,
+            "vms": [v["name"] for v in vc.info["vms"]], "target_cluster": "DC0_C0",  # by name: resolution measured too
             "backing": "dvpg", "parallel": parallel, "timeout": 3600}
 
 

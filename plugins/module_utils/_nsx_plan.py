@@ -96,15 +96,31 @@ def same_backing(current, wanted):
     return current.get("opaque_network_id") == wanted["opaque_network_id"]
 
 
-def backing_text(backing):
-    """A short human form of a backing for diffs: "dvpg dvportgroup-15 on 50 06 ...", "opaque <id>"."""
+def label(name, object_id):
+    """An object as people read it: "esx-02 (host-31)", the id alone when its name is unknown."""
+    if object_id is None:
+        return None
+    return "%s (%s)" % (name, object_id) if name and name != object_id else str(object_id)
+
+
+def backing_text(backing, names=None):
+    """A short human form of a backing for diffs: "dvpg seg-1 (dvportgroup-15)", "opaque <id>".
+
+    NAMES: {portgroup key / opaque network id: name}, when known.
+    """
+    names = names or {}
     if not backing:
         return "none"
     kind = backing.get("type")
     if kind == "dvpg":
+        if names.get(backing.get("portgroup_key")):
+            return "dvpg %s" % label(names[backing["portgroup_key"]], backing.get("portgroup_key"))
         return "dvpg %s on switch %s" % (backing.get("portgroup_key"), backing.get("switch_uuid"))
     if kind == "opaque":
-        return "opaque %s (%s)" % (backing.get("opaque_network_id"), backing.get("opaque_network_type") or OPAQUE_TYPE)
+        network = backing.get("opaque_network_id")
+        if names.get(network):
+            return "opaque %s" % label(names[network], network)
+        return "opaque %s (%s)" % (network, backing.get("opaque_network_type") or OPAQUE_TYPE)
     if kind == "network":
         return "network %s" % backing.get("network")
     return str(kind)
@@ -189,7 +205,8 @@ def plan_migration(details, vms, dvpgs, opaque, placement, backing="auto", extra
             entry.update(action="adopt", task=in_flight[instance_uuid],
                          note="relocation task %s already running in vCenter: waited for, not started again"
                          % in_flight[instance_uuid])
-            entry["placement"] = {"before": _before(vm), "after": dict((k, placement.get(k)) for k in PLACEMENT_KEYS)}
+            entry["placement"] = {"before": _before(vm), "after": dict(((k, placement.get(k)) for k in PLACEMENT_KEYS),
+                                                                       vcenter=placement.get("vcenter"))}
             continue
         if instance_uuid in pending_ids and instance_uuid not in segments:
             placed = is_placed(vm, placement)
@@ -233,6 +250,7 @@ def moved_in_place(instance_uuid, vm, placement):
 
 def _before(vm):
     before = dict((k, vm.get(k)) for k in PLACEMENT_KEYS if k != "datastore")
+    before["vcenter"] = vm.get("vcenter")
     before["datastore"] = ",".join(vm.get("datastores") or []) or None
     return before
 
@@ -240,6 +258,7 @@ def _before(vm):
 def _target_placement(vm, placement, placed, cluster_turn):
     """The moref ids to put in the RelocateSpec; a cluster's hosts are used in turn."""
     target = dict((key, placement.get(key)) for key in PLACEMENT_KEYS)
+    target["vcenter"] = placement.get("vcenter")
     hosts = placement.get("hosts") or []
     if not target["host"] and hosts:
         if placed or (not placement.get("cross_vcenter") and vm.get("host") in hosts):
@@ -279,7 +298,8 @@ def decide_outcomes(entries, after, task_outcomes=None):
     lost answer, the deadline); one with a relocation still queued or running is "in_progress"
     (with the task id: the vMotion goes on in vCenter); any other is "failed" (or "not_started"
     when the deadline came before its start), with the task's error or why it is not in place.
-    TASK_OUTCOMES: {instance uuid: {"state", "error", "task"}} as ``run_tasks`` reports them.
+    TASK_OUTCOMES: {instance uuid: {"state", "error", "task"}} as ``run_tasks`` (or, without
+    waiting, ``start_tasks``: "started") reports them.
     Returns ENTRIES, each with ``outcome``, ``error`` and ``task`` set.
     """
     task_outcomes = task_outcomes or {}
@@ -294,10 +314,12 @@ def decide_outcomes(entries, after, task_outcomes=None):
                          task=task.get("task") or entry.get("task"))
             if real["nics"]:
                 entry.update(nics=real["nics"], placement=dict(entry["placement"], now=real["placement"].get("before")))
-        elif real is not None and real["action"] == "adopt":
-            entry.update(outcome="in_progress", error=None, task=real["task"],
+        elif real is not None and (real["action"] == "adopt" or (task.get("state") == "started" and real["action"] != "fail")):
+            # Started without waiting (wait: false) and not in place yet: moving, as far as vCenter said.
+            running = real["task"] if real["action"] == "adopt" else task["task"]
+            entry.update(outcome="in_progress", error=None, task=running,
                          note="relocation task %s is still running: the vMotion goes on in vCenter; a later run "
-                              "waits for it" % real["task"])
+                              "waits for it" % running)
         elif task.get("state") == "not_started":
             entry.update(outcome="not_started", error=task.get("error"))
         else:
@@ -319,12 +341,17 @@ def predict_outcomes(entries):
     return entries
 
 
-def expected_outcomes(entries):
+def expected_outcomes(entries, wait=True):
     """Check mode: ENTRIES as a real run would end them, for the post_migrate and finalize decisions.
 
     A relocation already running (V(in_progress), adopted) is waited for by a real run, within its
     timeout, so it counts as placed ("would relocate"), not as a reason to defer post_migrate.
+    Without WAIT a real run waits for nothing: every relocation started or adopted is still moving.
     """
+    moving = ("in_progress", "would relocate")
+    if not wait:
+        return [dict(e, outcome="in_progress") if e.get("outcome") in moving and e["action"] != "none" else e
+                for e in entries]
     return [dict(e, outcome="would relocate") if e.get("outcome") == "in_progress" else e for e in entries]
 
 
@@ -377,9 +404,12 @@ def finalize_decision(requested, group_id, entries, post_action, finalized):
         return "not requested", None
     if not group_id:
         return "send", None
-    not_placed = [e for e in entries if e.get("outcome") not in PLACED]
+    moving = [e for e in entries if e.get("outcome") == "in_progress"]
+    not_placed = [e for e in entries if e.get("outcome") not in PLACED + ("in_progress",)]
     if not_placed:
         return "skip", "%d VMs of the group are not migrated" % len(not_placed)
+    if moving:
+        return "skip", "%d VMs of the group are still moving" % len(moving)
     if post_action == "defer":
         return "skip", "post_migrate is deferred"
     if group_id in finalized:
@@ -387,20 +417,95 @@ def finalize_decision(requested, group_id, entries, post_action, finalized):
     return "send", None
 
 
-def diff(entries):
-    """(before, after) for diff mode: each VM to relocate, its placement and every changed vNIC backing."""
+def placement_text(placement, names=None):
+    """PLACEMENT {kind: moref id} as {kind: "name (moref id)"}, unset kinds left out (a datastore list
+    "ds-1,ds-2" names each). NAMES: {vCenter instance uuid: {moref id: name}} (the vCenter: its host name)."""
+    names = names or {}
+    known = names.get((placement or {}).get("vcenter")) or {}
+    out = {}
+    for key, value in (placement or {}).items():
+        if value is None:
+            continue
+        if key == "vcenter":
+            out[key] = (names.get("vcenters") or {}).get(value) or value
+        elif key == "datastore":
+            out[key] = ", ".join(label(known.get(ds), ds) for ds in str(value).split(","))
+        else:
+            out[key] = label(known.get(value), value)
+    return out
+
+
+def changes(before, after):
+    """(before, after) of the placement keys AFTER sets to something other than BEFORE: what changes, no more."""
+    before, after = before or {}, after or {}
+    # In another vCenter every object is another one, even with the same moref id.
+    moves = after.get("vcenter") is not None and after.get("vcenter") != before.get("vcenter")
+    keys = [k for k in ("vcenter",) + PLACEMENT_KEYS if after.get(k) is not None and (moves or after[k] != before.get(k))]
+    return dict((k, before.get(k)) for k in keys), dict((k, after[k]) for k in keys)
+
+
+def diff(entries, names=None):
+    """(before, after) for diff mode: each VM to relocate, what of its placement changes and every changed vNIC.
+
+    Only what changes is listed (a key absent from both sides is unchanged). NAMES as for
+    ``placement_text``, plus names["networks"]: {portgroup key / opaque network id: name}.
+    """
+    names = names or {}
     before, after = {}, {}
     for entry in entries:
         if entry["action"] not in ("relocate", "adopt"):
             continue
-        name = entry["name"] or entry["instance_uuid"]
-        label = "%s (%s)" % (name, entry["instance_uuid"])
-        before[label] = {"placement": entry["placement"].get("before"), "nics": {}}
-        after[label] = {"placement": entry["placement"].get("after"), "nics": {}}
+        key = label(entry["name"], entry["instance_uuid"])
+        old, new = changes(entry["placement"].get("before"), entry["placement"].get("after"))
+        before[key], after[key] = {}, {}
+        if new:
+            before[key]["placement"] = _changed_text(old, new, entry["placement"].get("before"), names)
+            after[key]["placement"] = _changed_text(new, new, entry["placement"].get("after"), names)
+        nets = names.get("networks") or {}
         for nic in entry["nics"]:
             if nic["changed"]:
-                before[label]["nics"][nic["key"]] = {"backing": backing_text(nic["before"]),
-                                                     "external_id": nic["external_id_before"]}
-                after[label]["nics"][nic["key"]] = {"backing": backing_text(nic["after"]),
-                                                    "external_id": nic["external_id"]}
+                # A VIF id not set yet is left out: a diff never shows null.
+                before[key].setdefault("nics", {})[nic["key"]] = dict(
+                    [("backing", backing_text(nic["before"], nets))]
+                    + ([("external_id", nic["external_id_before"])] if nic["external_id_before"] else []))
+                after[key].setdefault("nics", {})[nic["key"]] = {"backing": backing_text(nic["after"], nets),
+                                                                 "external_id": nic["external_id"]}
     return before, after
+
+
+def readable(entries, names=None):
+    """ENTRIES for the result: placements as "name (moref id)" (only what is set; "after" only what
+    changes), each vNIC backing with its network name when known."""
+    names = names or {}
+    nets = names.get("networks") or {}
+    out = []
+    for entry in entries:
+        entry = dict(entry)
+        placement = dict(entry.get("placement") or {})
+        before = placement.get("before")
+        if before is not None:
+            dummy, new = changes(before, placement.get("after"))
+            placement["after"] = _changed_text(new, new, placement.get("after"), names)
+            for side in ("before", "now"):
+                if placement.get(side) is not None:
+                    placement[side] = placement_text(placement[side], names)
+        entry["placement"] = placement
+        entry["nics"] = [dict(nic, before=dict(nic["before"] or {}, name=nets.get(_network_id(nic["before"])))
+                              if nic.get("before") and nets.get(_network_id(nic["before"])) else nic.get("before"),
+                              after=dict(nic["after"], name=nets.get(_network_id(nic["after"])))
+                              if nic.get("after") and nets.get(_network_id(nic["after"])) else nic.get("after"))
+                         for nic in entry.get("nics") or []]
+        out.append(entry)
+    return out
+
+
+def _changed_text(values, changed, side, names):
+    """``placement_text`` of VALUES, named in SIDE's vCenter; the vCenter listed only if it CHANGED."""
+    text = placement_text(dict(values, vcenter=(side or {}).get("vcenter")), names)
+    if "vcenter" not in changed:
+        text.pop("vcenter", None)
+    return text
+
+
+def _network_id(backing):
+    return (backing or {}).get("portgroup_key") or (backing or {}).get("opaque_network_id")

@@ -95,15 +95,41 @@ def run_tasks(client, jobs, parallel, timeout, clock=None, max_wait=30):
     return outcomes
 
 
-def run_rounds(clients, jobs, vcenter_of, reread, parallel, timeout, rounds=3, clock=None):
+def start_tasks(client, jobs):
+    """Start JOBS on CLIENT without waiting (a module's ``wait: false``): {key: {"state", "error", "task"}}.
+
+    "started" (with the task id), "running" (an adopted task, not started again) or "error" (the
+    start failed; the caller re-reads, since a lost answer may still have started it).
+    """
+    outcomes = {}
+    for key, start in jobs:
+        if not callable(start):
+            outcomes[key] = {"state": "running", "error": None, "task": start._moId}
+            continue
+        try:
+            outcomes[key] = {"state": "started", "error": None, "task": start()._moId}
+        except Exception as exc:  # pylint: disable=broad-except  # any start failure is that job's alone
+            outcomes[key] = {"state": "error", "error": _describe(exc), "task": None}
+    return outcomes
+
+
+def run_rounds(clients, jobs, vcenter_of, reread, parallel, timeout, rounds=3, clock=None, wait=True):
     """Run JOBS on the vCenters of CLIENTS, re-read the state, and adopt relocations left running.
 
     CLIENTS: {vCenter instance uuid: VSphere}; JOBS: [(key, start or task)] as for ``run_tasks``;
     VCENTER_OF(key): the instance uuid of the vCenter holding KEY's VM; REREAD(): (state, {key:
     task id running now}). A job whose answer was lost (or whose watch broke) may have started a
     task that runs on: the re-read finds it, and the next round waits for it (never starts
-    another), within the one TIMEOUT. Returns (outcomes, the last re-read state).
+    another), within the one TIMEOUT. WAIT False: start every job (PARALLEL does not apply: vCenter
+    queues what is beyond its limits), re-read once, wait for nothing. Returns (outcomes, the last
+    re-read state).
     """
+    if not wait:
+        outcomes = {}
+        for instance, client in clients.items():
+            outcomes.update(start_tasks(client, [job for job in jobs if vcenter_of(job[0]) == instance]))
+        state, dummy = reread()
+        return outcomes, state
     clock = clock or Clock()
     deadline = clock.now() + timeout
     keys = set(key for key, dummy in jobs)

@@ -23,14 +23,22 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._module impo
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff
 
 NSX_ARGSPEC = {
-    "nsx_host": dict(type="str", fallback=(env_fallback, ["NSX_HOST"])),
-    "nsx_username": dict(type="str", fallback=(env_fallback, ["NSX_USERNAME"])),
-    "nsx_password": dict(type="str", no_log=True, fallback=(env_fallback, ["NSX_PASSWORD"])),
-    "nsx_port": dict(type="int", default=443),
+    "nsx_hostname": dict(type="str", required=True, fallback=(env_fallback, ["NSX_HOST"])),
+    "nsx_username": dict(type="str", required=True, fallback=(env_fallback, ["NSX_USERNAME"])),
+    "nsx_password": dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["NSX_PASSWORD"])),
+    "nsx_port": dict(type="int", default=443, fallback=(env_fallback, ["NSX_PORT"])),
     "nsx_validate_certs": dict(type="bool", default=True, fallback=(env_fallback, ["NSX_VALIDATE_CERTS"])),
-    "nsx_ca_path": dict(type="path"),
-    "nsx_auth": dict(type="str", default="basic", choices=["basic", "session"]),
+    "nsx_ca_cert": dict(type="path", fallback=(env_fallback, ["NSX_CA_CERT"])),
+    "nsx_auth": dict(type="str", default="basic", choices=["basic", "session"], fallback=(env_fallback, ["NSX_AUTH"])),
 }
+
+# Every NSX API operation, named as the API reference names it, the same way in every message.
+PRE_MIGRATE = "pre_migrate"
+POST_MIGRATE = "post_migrate"
+FINALIZE_INFRA = "finalize_infra"
+GET_DETAILS = "get_vm_group_execution_details"
+SESSION_CREATE = "POST /api/session/create"
+SESSION_DESTROY = "POST /api/session/destroy"
 
 VMGROUP = "/api/v1/migration/vmgroup"
 DETAILS = "/api/v1/migration/vmgroup/actions/get_vm_group_execution_details"
@@ -113,13 +121,13 @@ class NsxClient(RestClient):
         form = {"j_username": self.username, "j_password": self.password}
         response = self.request("POST", "/api/session/create", data=form,
                                 headers={"Content-Type": "application/x-www-form-urlencoded"},
-                                operation="create NSX session", resource=self.username, relogin=False,
+                                operation=SESSION_CREATE, resource=self.username, relogin=False,
                                 idempotent=True)
         session_id = _session_cookie(response.headers.get("Set-Cookie"))
         token = response.headers.get("X-XSRF-TOKEN")
         if not session_id or not token:
             raise _errors.AuthError("the answer carried no JSESSIONID cookie or X-XSRF-TOKEN header",
-                                    operation="create NSX session", resource=self.username)
+                                    operation=SESSION_CREATE, resource=self.username)
         self.redact.add(session_id)
         self.redact.add(token)
         # Explicit headers, not the cookie jar: the session must not depend on cookie domain rules.
@@ -133,7 +141,7 @@ class NsxClient(RestClient):
             if self.auth == "session" and self.logged_in:
                 self.logged_in = False
                 # 401/403: the session idled out already; there is nothing left to destroy.
-                self.request("POST", "/api/session/destroy", operation="destroy NSX session", relogin=False,
+                self.request("POST", "/api/session/destroy", operation=SESSION_DESTROY, relogin=False,
                              expect=(401, 403))
         finally:
             super().close()
@@ -146,7 +154,7 @@ class NsxClient(RestClient):
                 "allow_override": bool(allow_override)}
         if federation_site_id:
             body["federation_site_id"] = federation_site_id
-        operation = "pre_migrate"
+        operation = PRE_MIGRATE
         try:
             return self._post_vmgroup(operation, body)
         except _errors.TransportError as exc:
@@ -160,11 +168,11 @@ class NsxClient(RestClient):
                 "allow_override": bool(allow_override)}
         if federation_site_id:
             body["federation_site_id"] = federation_site_id
-        return self._post_vmgroup("post_migrate", body)
+        return self._post_vmgroup(POST_MIGRATE, body)
 
     def finalize_infra(self):
-        response = self.request("POST", "/api/v1/migration", params={"action": "finalize_infra"},
-                                operation="finalize_infra", resource="NSX migration")
+        response = self.request("POST", "/api/v1/migration", params={"action": FINALIZE_INFRA},
+                                operation=FINALIZE_INFRA, resource="NSX migration")
         return response.body
 
     def _post_vmgroup(self, action, body):
@@ -185,7 +193,7 @@ class NsxClient(RestClient):
         for dummy in range(MAX_PAGES):
             query = dict(params, cursor=cursor) if cursor else params
             try:
-                response = self.request("GET", DETAILS, params=query, operation="get_vm_group_execution_details",
+                response = self.request("GET", DETAILS, params=query, operation=GET_DETAILS,
                                         resource="VM group %s" % group_id)
             except _errors.ApiError as error:
                 # Unknown group: 404 in the emulator, 400 is also seen (nsx.md section 8). A 400 that
@@ -242,19 +250,20 @@ def connection_parameter_error(error, client=None):
     if isinstance(error, _errors.AuthError) or getattr(error, "status", None) in (401, 403):
         return _errors.ParameterError("parameter 'nsx_password' (with nsx_username) was refused by NSX: %s" % error)
     if "TLS" in str(error):
-        return _errors.ParameterError("parameter 'nsx_ca_path' (or nsx_validate_certs) does not verify the NSX Manager: %s"
+        return _errors.ParameterError("parameter 'nsx_ca_cert' (or nsx_validate_certs) does not verify the NSX Manager: %s"
                                       % error)
-    return _errors.ParameterError("parameter 'nsx_host' (with nsx_port) does not lead to an NSX Manager: %s" % error)
+    return _errors.ParameterError("parameter 'nsx_hostname' (with nsx_port) does not lead to an NSX Manager: %s" % error)
 
 
 def nsx_client(module, **kwargs):
     """An NsxClient from MODULE's nsx_* options (logged in when nsx_auth is session)."""
     params = module.params
-    for name in ("nsx_host", "nsx_username", "nsx_password"):
+    for name in ("nsx_hostname", "nsx_username", "nsx_password"):
+        # The argspec requires them; an empty string (an unset variable templated in) is still missing.
         if not params.get(name):
-            raise _errors.ParameterError("parameter '%s' is required (or set it through the environment)" % name)
-    client = NsxClient(params["nsx_host"], params["nsx_username"], params["nsx_password"], port=params["nsx_port"],
-                       validate_certs=params["nsx_validate_certs"], ca_path=params["nsx_ca_path"],
+            raise _errors.ParameterError("parameter '%s' must not be empty" % name)
+    client = NsxClient(params["nsx_hostname"], params["nsx_username"], params["nsx_password"], port=params["nsx_port"],
+                       validate_certs=params["nsx_validate_certs"], ca_path=params["nsx_ca_cert"],
                        auth=params["nsx_auth"], redactor=Redactor([params["nsx_password"]], on_secret=module.register_secret),
                        **kwargs)
     if client.auth == "session":

@@ -486,7 +486,7 @@ class VSphere:
         to relocate are kept on the client (``vm_handle``).
         """
         wanted = set(instance_uuids)
-        rows = self.retrieve(vim.VirtualMachine, ["config.instanceUuid", "config.uuid"])
+        rows = self.vm_index()
         morefs = [moref for moref, props in rows if props.get("config.instanceUuid") in wanted]
         self._cache["bios"] = dict((props.get("config.uuid"), (moref._moId, props.get("config.instanceUuid")))
                                    for moref, props in rows if props.get("config.uuid"))
@@ -516,6 +516,59 @@ class VSphere:
                            "custom": custom_values(props.get("customValue"))}
             handles[uuid] = (moref, devices)
         return facts
+
+    def vm_index(self, keep=False):
+        """[(moref, {"name", "config.instanceUuid", "config.uuid"})] of every VM: ONE bulk read.
+
+        KEEP: keep it for the next call (name resolution, then the first ``vm_facts``, share one
+        read); otherwise a kept index is used once and every later call reads again.
+        """
+        rows = self._cache.pop("vm_index", None)
+        if rows is None:
+            rows = self.retrieve(vim.VirtualMachine, ["name", "config.instanceUuid", "config.uuid"])
+        if keep:
+            self._cache["vm_index"] = rows
+        return rows
+
+    def resolve_vms(self, refs):
+        """{ref: [instance uuids]} for each of REFS (VM names or instance UUIDs) this vCenter has, from ONE read.
+
+        A ref that is a VM's instance UUID gives that VM; otherwise the VMs named so (several: ambiguous,
+        none: absent from the result). The read is kept for the next ``vm_facts``.
+        """
+        rows = self.vm_index(keep=True)
+        by_uuid = set(props.get("config.instanceUuid") for dummy, props in rows)
+        by_name = {}
+        for dummy, props in rows:
+            if props.get("config.instanceUuid"):
+                by_name.setdefault(props.get("name"), []).append(props["config.instanceUuid"])
+        self._cache["bios"] = dict((props.get("config.uuid"), (moref._moId, props.get("config.instanceUuid")))
+                                   for moref, props in rows if props.get("config.uuid"))
+        out = {}
+        for ref in refs:
+            if ref in by_uuid:
+                out[ref] = [ref]
+            elif ref in by_name:
+                out[ref] = sorted(by_name[ref])
+        return out
+
+    def names(self, ids_by_kind):
+        """{moref id: name} of the objects of IDS_BY_KIND ({"host" | "resource_pool" | "folder" | "datastore" |
+        "dvpg": moref ids}), in ONE read; {} when it fails (names are only for people to read)."""
+        types = dict(KINDS, dvpg="dvs.DistributedVirtualPortgroup")
+        objects, kinds = [], set()
+        for kind, ids in ids_by_kind.items():
+            cls = vim.dvs.DistributedVirtualPortgroup if kind == "dvpg" else _type(types[kind])
+            for moref_id in sorted(set(i for i in ids if i)):
+                objects.append(cls(moref_id, self.stub))
+                kinds.add(cls)
+        if not objects:
+            return {}
+        try:
+            rows = self.retrieve(sorted(kinds, key=lambda t: t.__name__), ["name"], objects=objects)
+        except _errors.MigrationError:
+            return {}
+        return dict((moref._moId, props.get("name")) for moref, props in rows)
 
     def bios_uuid_owner(self, uuid):
         """(VM moref id, its instance UUID) of the VM whose BIOS UUID is UUID (read by ``vm_facts``), or None."""

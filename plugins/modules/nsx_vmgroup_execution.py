@@ -17,7 +17,7 @@ description:
     network) and carries its VIF id as C(externalId), optionally to another host, cluster, resource pool, datastore, folder
     or vCenter, then calls C(post_migrate) with the VMs that failed, and optionally C(finalize_infra).
   - Every input is checked before the first mutating call (both vCenter logins, every placement name, the thumbprint
-    format (and that it is the target's), and every VM of O(pre_migrate.vm_instance_ids) found by instance UUID (an id that
+    format (and that it is the target's), and every VM of O(vms) found by name or instance UUID (an id that
     is a BIOS UUID is named as such)). A bad input fails naming its parameter, with nothing sent to NSX or vCenter.
   - Every VM is attempted, at most O(parallel) relocations at a time; an error of one VM's relocation (a vSphere fault, a
     dropped connection, a timeout) never stops the others. The task fails at the end, naming the VMs not migrated, if any.
@@ -49,6 +49,7 @@ description:
 author: hybridcloud.migration contributors (@hybridcloud)
 extends_documentation_fragment:
   - hybridcloud.migration.nsx
+  - hybridcloud.migration.vsphere
   - hybridcloud.migration.attributes
 options:
   group_id:
@@ -60,28 +61,38 @@ options:
     description:
       - The NSX Federation site id, for Federation setups.
     type: str
+  vms:
+    description:
+      - The VMs of the group, each by name or by vCenter B(instance) UUID (C(config.instanceUuid), not the BIOS UUID).
+      - Names are resolved to instance UUIDs in the source vCenter, in one bulk read, before anything is sent; a name the
+        source vCenter does not have is looked up in the target vCenter (a VM an earlier run moved there). A name several
+        VMs have stands for the one of them the group already holds in NSX, if exactly one. A name that matches no VM, or
+        several VMs otherwise, fails naming this option; give the instance UUID then. An id that is a VM's BIOS UUID
+        fails, naming the instance UUID to give instead.
+      - A VM listed more than once (also once by name and once by UUID) is sent to NSX (and migrated) once.
+      - When given, the module makes sure the group holds these VMs, with C(pre_migrate) (see O(pre_migrate)). When not
+        given, the group must exist in NSX; its VMs are those NSX lists.
+      - The group's other VMs (NSX lists them) are migrated too.
+    type: list
+    elements: str
   pre_migrate:
     description:
-      - Create the group first with C(pre_migrate) (segment ports (VIFs) per VM and temporary security groups).
-      - Before it is sent, every VM listed must exist in the source or target vCenter, found by instance UUID.
-      - Skipped when the group already exists with all these VMs. After a C(pre_migrate) whose outcome is unknown
-        (connection lost after sending) it is sent again with C(allow_override=true).
-      - Without this option the group must exist.
-    type: dict
-    suboptions:
-      vm_instance_ids:
-        description:
-          - The vCenter B(instance) UUIDs (C(config.instanceUuid)) of the VMs of the group, not their BIOS UUIDs.
-          - A VM listed more than once is sent to NSX (and migrated) once.
-        type: list
-        elements: str
-        required: true
-      allow_override:
-        description:
-          - Allow C(pre_migrate) to run again on an existing group whose VMs differ from O(pre_migrate.vm_instance_ids).
-          - When false and the group exists without some of those VMs, the module fails before sending anything.
-        type: bool
-        default: false
+      - Whether C(pre_migrate) may be sent to create the group of O(vms) (segment ports (VIFs) per VM and temporary
+        security groups). It is sent when the group does not exist, or exists without some VM of O(vms) (then only with
+        O(allow_override=true)); it is skipped when the group already holds every VM of O(vms), and never sent without
+        O(vms).
+      - Before it is sent, every VM of O(vms) must exist in the source or target vCenter.
+      - After a C(pre_migrate) whose outcome is unknown (connection lost after sending) it is sent again with
+        C(allow_override=true).
+      - V(false) never sends it; the group must then exist and hold every VM of O(vms).
+    type: bool
+    default: true
+  allow_override:
+    description:
+      - Allow C(pre_migrate) to run again on an existing group that lacks some VM of O(vms).
+      - When false and the group exists without some of those VMs, the module fails before sending anything.
+    type: bool
+    default: false
   post_migrate:
     description:
       - Call C(post_migrate) after the relocations, listing the VMs NSX could not find and every VM not in place (its
@@ -99,60 +110,37 @@ options:
         changed, no marker).
     type: bool
     default: false
-  vcenter_hostname:
-    description:
-      - The source vCenter (where the VMs are). If not set, the value of the E(VMWARE_HOST) environment variable is used.
-    type: str
-  vcenter_username:
-    description:
-      - The source vCenter user. If not set, the value of the E(VMWARE_USER) environment variable is used.
-    type: str
-    aliases: [vcenter_user]
-  vcenter_password:
-    description:
-      - The source vCenter password. If not set, the value of the E(VMWARE_PASSWORD) environment variable is used.
-    type: str
-    aliases: [vcenter_pass, vcenter_pwd]
-  vcenter_port:
-    description:
-      - The source vCenter HTTPS port. If not set, the value of the E(VMWARE_PORT) environment variable is used.
-    type: int
-    default: 443
-  vcenter_validate_certs:
-    description:
-      - Whether to verify the source vCenter certificate.
-      - If not set, the value of the E(VMWARE_VALIDATE_CERTS) environment variable is used.
-    type: bool
-    default: true
-  vcenter_ca_cert:
-    description:
-      - A PEM file of CA certificates to verify the source vCenter with.
-    type: path
   target_vcenter_hostname:
     description:
-      - The target vCenter of a cross-vCenter vMotion. If not set, the VMs stay in the source vCenter.
+      - The target vCenter of a cross-vCenter vMotion. If not set, the VMs stay in the source vCenter (O(hostname)).
+      - If not set, the value of the E(VMWARE_TARGET_HOST) environment variable is used.
     type: str
   target_vcenter_username:
     description:
-      - The target vCenter user. If not set, O(vcenter_username) is used.
+      - The target vCenter user.
+      - If not set, the value of the E(VMWARE_TARGET_USER) environment variable is used, else O(username).
     type: str
     aliases: [target_vcenter_user]
   target_vcenter_password:
     description:
-      - The target vCenter password. If not set, O(vcenter_password) is used.
+      - The password of O(target_vcenter_username).
+      - If not set, the value of the E(VMWARE_TARGET_PASSWORD) environment variable is used, else O(password).
     type: str
     aliases: [target_vcenter_pass, target_vcenter_pwd]
   target_vcenter_port:
     description:
-      - The target vCenter HTTPS port. If not set, O(vcenter_port) is used.
+      - The target vCenter HTTPS port.
+      - If not set, the value of the E(VMWARE_TARGET_PORT) environment variable is used, else O(port).
     type: int
   target_vcenter_validate_certs:
     description:
-      - Whether to verify the target vCenter certificate. If not set, O(vcenter_validate_certs) is used.
+      - Whether to verify the target vCenter certificate.
+      - If not set, the value of the E(VMWARE_TARGET_VALIDATE_CERTS) environment variable is used, else O(validate_certs).
     type: bool
   target_vcenter_ca_cert:
     description:
-      - A PEM file of CA certificates to verify the target vCenter with. If not set, O(vcenter_ca_cert) is used.
+      - A PEM file of CA certificates to verify the target vCenter with.
+      - If not set, the value of the E(VMWARE_TARGET_CA_CERT) environment variable is used, else O(ca_cert).
     type: path
   target_vcenter_thumbprint:
     description:
@@ -160,7 +148,8 @@ options:
         to the source vCenter for the cross-vCenter vMotion.
       - Checked before anything is sent. A malformed value, or one that is not the thumbprint of the certificate the target
         presents to this module, fails naming this parameter.
-      - If not set, it is computed from the certificate the target presents to this module (verified unless
+      - If not set, the value of the E(VMWARE_TARGET_THUMBPRINT) environment variable is used; if that is not set either,
+        it is computed from the certificate the target presents to this module (verified unless
         O(target_vcenter_validate_certs=false)).
     type: str
   target_datacenter:
@@ -209,11 +198,22 @@ options:
         datastore). Between 1 and 64. Relocations adopted from an earlier run count too.
     type: int
     default: 4
+  wait:
+    description:
+      - Wait until every relocation has ended, then send C(post_migrate) (and C(finalize_infra) if asked).
+      - V(false) starts every relocation still to do (O(parallel) does not apply; vCenter queues what is beyond its limits),
+        adopts those already running, reads the VMs once more and returns. Each VM still moving is V(in_progress) with
+        its task id, C(post_migrate) is V(deferred) and C(finalize_infra) skipped, exactly as for a VM still moving at
+        the O(timeout), but the task does not fail for them. A later run (with O(wait=true)) waits for those tasks
+        instead of starting others, then sends C(post_migrate).
+    type: bool
+    default: true
   timeout:
     description:
-      - Seconds to wait for all relocations of this run (at least 1). A VM whose relocation still runs then is reported as
-        V(in_progress) with its task id, not as failed; C(post_migrate) is deferred and the task fails, saying the vMotion
-        goes on in vCenter. A later run waits for that task instead of starting another.
+      - Seconds for the whole task (at least 1), from its start, the NSX and vCenter reads included; the relocations get
+        what is left of it. A VM whose relocation still runs then is reported as V(in_progress) with its task id,
+        not as failed; C(post_migrate) is deferred and the task fails, saying the vMotion goes on in vCenter. A later run
+        waits for that task instead of starting another.
     type: int
     default: 7200
 requirements:
@@ -234,15 +234,14 @@ seealso:
 EXAMPLES = r"""
 - name: Migrate wave 1 to the NSX-prepared cluster
   hybridcloud.migration.nsx_vmgroup_execution:
-    nsx_host: nsx.example.com
+    nsx_hostname: nsx.example.com
     nsx_username: admin
     nsx_password: "{{ nsx_password }}"
-    vcenter_hostname: vc.example.com
-    vcenter_username: administrator@vsphere.local
-    vcenter_password: "{{ vc_password }}"
+    hostname: vc.example.com
+    username: administrator@vsphere.local
+    password: "{{ vc_password }}"
     group_id: wave-01
-    pre_migrate:
-      vm_instance_ids: "{{ wave_01_instance_uuids }}"
+    vms: [web01, web02, 50263e5d-ce6f-fac0-424c-4aa4bdf6bd56]
     target_cluster: NSX-Cluster
     backing: dvpg
     parallel: 8
@@ -250,7 +249,6 @@ EXAMPLES = r"""
 - name: Cross-vCenter vMotion of an existing group, then finalize
   hybridcloud.migration.nsx_vmgroup_execution:
     group_id: wave-02
-    vcenter_hostname: vc-old.example.com
     target_vcenter_hostname: vc-new.example.com
     target_host: esx-12.example.com
     target_datastore: vsanDatastore
@@ -258,8 +256,10 @@ EXAMPLES = r"""
     finalize_infra: true
     timeout: 14400
   module_defaults:
+    group/hybridcloud.migration.vmware:
+      hostname: vc-old.example.com
     group/hybridcloud.migration.nsx:
-      nsx_host: nsx.example.com
+      nsx_hostname: nsx.example.com
       nsx_auth: session
 
 - name: Show what would be done for a group
@@ -312,6 +312,12 @@ failed_vm_instance_ids:
   type: list
   elements: str
   sample: ["5026aaaa-dead-beef-0000-000000000001"]
+failed_vms:
+  description: The VMs of RV(failed_vm_instance_ids), each as C(name (instance UUID)) (the UUID alone for a VM not found).
+  returned: always
+  type: list
+  elements: str
+  sample: ["db01 (5026aaaa-dead-beef-0000-000000000001)"]
 vms:
   description: One entry per VM of the group, with its plan and outcome.
   returned: always
@@ -337,7 +343,9 @@ vms:
       description: >-
         Decided from the VM as read after its task ended. V(relocated) (in place now), V(unchanged) (in place before),
         V(in_progress) (its relocation still runs in vCenter, see RV(vms[].task)), V(failed) (not in place, see
-        RV(vms[].error)), V(not_started) (the O(timeout) came first); in check mode V(would relocate), V(unchanged),
+        RV(vms[].error)), V(not_started) (the O(timeout) came first). With O(wait=false), V(in_progress) is a VM whose
+        relocation was started (or found running) and not yet ended when the VMs were read again. In check mode
+        V(would relocate), V(unchanged),
         V(in_progress) or V(failed). In check mode a V(in_progress) VM does not fail the task: a real run waits for its
         relocation, so check mode reports what follows as if it ends in place (C(post_migrate) V(would send)).
       type: str
@@ -361,31 +369,41 @@ vms:
       type: bool
       sample: true
     placement:
-      description: Placement before and the moref ids put in the relocation spec.
+      description: >-
+        Where the VM is (V(before)), what of it the relocation changes (V(after): only the changing parts, with the
+        vCenter host name when the VM changes vCenter) and, after a relocation, where it is V(now); each object as
+        C(name (moref id)).
       type: dict
-      sample: {"before": {"host": "host-29", "resource_pool": "resgroup-21", "folder": "group-v3", "datastore": "datastore-14"},
-               "after": {"host": "host-37", "resource_pool": null, "folder": null, "datastore": null}}
+      sample: {"before": {"vcenter": "vc.example.com", "host": "esx-01 (host-29)", "resource_pool": "Resources (resgroup-21)",
+                          "folder": "vm (group-v3)", "datastore": "ds-01 (datastore-14)"},
+               "after": {"host": "esx-02 (host-37)"}}
     nics:
-      description: Every vNIC NSX mapped, with its segment, backing before and after, and VIF id.
+      description: >-
+        Every vNIC NSX mapped, with its segment, backing before and after (with the port group or opaque network
+        C(name) when known), and VIF id.
       type: list
       elements: dict
       sample: [{"key": "4000", "ls_id": "c5b8e3a4-...", "changed": true, "external_id": "50263e5d-...:4000",
-                "before": {"type": "dvpg", "portgroup_key": "dvportgroup-13", "switch_uuid": "50 06 ..."},
-                "after": {"type": "dvpg", "portgroup_key": "dvportgroup-15", "switch_uuid": "50 06 ..."}}]
+                "before": {"type": "dvpg", "portgroup_key": "dvportgroup-13", "switch_uuid": "50 06 ...", "name": "VM Network"},
+                "after": {"type": "dvpg", "portgroup_key": "dvportgroup-15", "switch_uuid": "50 06 ...", "name": "seg-web"}}]
   sample: []
 """
 
 import re
+
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _nsx_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import nsx, vsphere
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     AuthError, JobFailedError, MigrationError, TransportError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection, MigrationModule
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline
 from ansible_collections.hybridcloud.migration.plugins.module_utils._vsphere_tasks import run_rounds
 
-SOURCE = "vcenter_"
+SOURCE = ""  # the source vCenter takes the vmware group's options as they are (module_defaults, VMWARE_*)
 TARGET = "target_vcenter_"
+UUID = re.compile(r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
 THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19}$")
 PLACEMENT_OPTIONS = (("host", "target_host"), ("cluster", "target_cluster"), ("resource_pool", "target_resource_pool"),
                      ("datastore", "target_datastore"), ("folder", "target_folder"))
@@ -429,23 +447,27 @@ class Clients:
             raise errors[0]
 
 
-ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE, required=False))
-ARGSPEC.update(vsphere.vsphere_argspec(TARGET, env="VMWARE_TARGET_", required=False, inherit=True))
+ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE))
+# The target vCenter has the options docs/vocabulary.md lists for it (documented here), whatever else the
+# source vCenter's builder grows (a proxy, say).
+TARGET_OPTIONS = tuple(TARGET + name for name in ("hostname", "username", "password", "port", "validate_certs", "ca_cert"))
+ARGSPEC.update((name, option) for name, option in vsphere.vsphere_argspec(TARGET, env="VMWARE_TARGET_", required=False,
+                                                                          inherit=True).items() if name in TARGET_OPTIONS)
+ARGSPEC.update(target_vcenter_thumbprint=dict(type="str", fallback=(env_fallback, ["VMWARE_TARGET_THUMBPRINT"])))
 PORTS = (1, 65535)
 
 
 class NsxVmgroupExecution(MigrationModule):
-    connection = Connection(ARGSPEC, Clients, ranges={"nsx_port": PORTS, "vcenter_port": PORTS, "target_vcenter_port": PORTS})
+    connection = Connection(ARGSPEC, Clients, ranges={"nsx_port": PORTS, "port": PORTS, "target_vcenter_port": PORTS})
     ranges = {"parallel": (1, 64), "timeout": (1, None)}
     argument_spec = dict(
         group_id=dict(type="str"),
         federation_site_id=dict(type="str"),
-        pre_migrate=dict(type="dict", options=dict(
-            vm_instance_ids=dict(type="list", elements="str", required=True),
-            allow_override=dict(type="bool", default=False))),
+        vms=dict(type="list", elements="str"),
+        pre_migrate=dict(type="bool", default=True),
+        allow_override=dict(type="bool", default=False),
         post_migrate=dict(type="bool", default=True),
         finalize_infra=dict(type="bool", default=False),
-        target_vcenter_thumbprint=dict(type="str"),
         target_datacenter=dict(type="str"),
         target_host=dict(type="str"),
         target_cluster=dict(type="str"),
@@ -454,32 +476,33 @@ class NsxVmgroupExecution(MigrationModule):
         target_folder=dict(type="str"),
         backing=dict(type="str", default="auto", choices=list(plan.BACKINGS)),
         parallel=dict(type="int", default=4),
+        wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=7200),
     )
     module_kwargs = dict(mutually_exclusive=[("target_host", "target_cluster")])
 
     def run(self):
         p = self.params
-        wanted = (p["pre_migrate"] or {}).get("vm_instance_ids")
+        self.deadline = Deadline(p["timeout"])  # the whole task's, not only the relocations'
+        self.refs = {}  # instance uuid -> the name (or id) the user gave in vms
+        self.names = {}  # what read_names found: names beside the morefs in results and diffs
+        self.facts = {}
         self.result.update(group_id=p["group_id"], pre_migrate="not requested", post_migrate="not requested",
-                           finalize_infra="not requested", failed_vm_instance_ids=[], vms=[])
+                           finalize_infra="not requested", failed_vm_instance_ids=[], failed_vms=[], vms=[])
         # 1. (validate() ran before any client was opened.) Resolve everything; read the real state,
         # in-flight relocations included.
         if not p["group_id"]:
             self.finalize("send", None, None)
             return
         details = self.read_group()
-        pre, missing = plan.pre_migrate_decision(details, wanted, (p["pre_migrate"] or {}).get("allow_override"))
-        if pre == "refuse":
-            self.fail_parameter("pre_migrate.allow_override", "is false, but VM group '%s' already exists without %s; set it "
-                                "to true to run pre_migrate again with the new VM list" % (p["group_id"], ", ".join(missing)))
-        if details is None and wanted is None:
-            self.fail_parameter("group_id", "names VM group '%s', which NSX does not know: give pre_migrate to create it"
-                                % p["group_id"])
+        self.check_pre_migrate("check", [], details, p["vms"])  # what needs no vCenter, before logging in there
         source, target, cross = self.open_vcenters()
+        clients = dict((c.content.about.instanceUuid, c) for c in (source, target))
+        wanted = self.resolve_vms(clients, plan.group_ids(details)) if p["vms"] is not None else None
+        pre, missing = plan.pre_migrate_decision(details, wanted, p["allow_override"])
+        self.check_pre_migrate(pre, missing, details, wanted)
         placement, morefs, locator = self.placement(target, cross)
         ids = plan.group_ids(details, wanted)
-        clients = dict((c.content.about.instanceUuid, c) for c in (source, target))
         vms, in_flight = self.read_vms(clients, ids)
         if pre == "send":
             self.check_vm_ids(wanted, vms, clients)
@@ -491,13 +514,14 @@ class NsxVmgroupExecution(MigrationModule):
                                        pending_ids=pending_ids, in_flight=running)
         entries = make_plan(details, vms, in_flight, pending)
         self.bios_hints(entries, clients)
+        self.names = self.read_names(entries, clients, dvpgs, opaque)
 
         # 2. Check mode: the plan, what NSX would be sent, nothing more.
         if self.check_mode:
             plan.predict_outcomes(entries)
             self.result["pre_migrate"] = {"send": "would send", "skip": "skipped"}.get(pre, self.result["pre_migrate"])
             if pre == "send" or any(e["action"] in ("relocate", "adopt") for e in entries):
-                self.changed(*plan.diff(entries))
+                self.changed(*plan.diff(entries, self.names))
             self.conclude(entries, clients, target, pre == "send")
             return
 
@@ -509,8 +533,8 @@ class NsxVmgroupExecution(MigrationModule):
             self.result["pre_migrate"] = "skipped"
         work = [e for e in entries if e["action"] in ("relocate", "adopt")]
         if work:
-            self.changed(*plan.diff(entries))
-        self.result["vms"] = entries  # the plan, should the re-read itself fail
+            self.changed(*plan.diff(entries, self.names))
+        self.result["vms"] = plan.readable(entries, self.names)  # the plan, should the re-read itself fail
 
         def reread():
             now, running = self.read_vms(clients, ids)
@@ -530,10 +554,11 @@ class NsxVmgroupExecution(MigrationModule):
             self.fail_parameter("group_id", "is required (unless the task only runs finalize_infra)")
         if p["group_id"] is not None:
             self.check_name("group_id", p["group_id"], "VM group id")
-        if p["pre_migrate"] is not None:
-            ids = p["pre_migrate"]["vm_instance_ids"]
-            if not ids or not all(i and i.strip() for i in ids):
-                self.fail_parameter("pre_migrate.vm_instance_ids", "must list at least one VM instance UUID, without blanks")
+        if p["vms"] is not None:
+            if not p["vms"]:
+                self.fail_parameter("vms", "must list at least one VM (a name or an instance UUID)")
+            for ref in p["vms"]:
+                self.check_name("vms", ref, "VM name or instance UUID")
         if p["target_vcenter_hostname"] and not (p["target_host"] or p["target_cluster"]):
             self.fail_parameter("target_host", "(or target_cluster) is required for a cross-vCenter vMotion")
         if p["target_vcenter_hostname"] and not p["target_datastore"]:
@@ -575,7 +600,7 @@ class NsxVmgroupExecution(MigrationModule):
         p = self.params
         self.result["pre_migrate"] = "failed"
         try:
-            self.client.nsx.pre_migrate(p["group_id"], wanted, p["pre_migrate"]["allow_override"], p["federation_site_id"])
+            self.client.nsx.pre_migrate(p["group_id"], wanted, p["allow_override"], p["federation_site_id"])
         except MigrationError as error:
             try:
                 details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"],
@@ -586,8 +611,8 @@ class NsxVmgroupExecution(MigrationModule):
                 if details is not None and details != before:
                     self.result["changed"] = True  # NSX changed the group, though not as asked
                 raise error
-            self.warn("pre_migrate answered with an error, but VM group %s now exists with every VM: NSX did it (%s)"
-                      % (p["group_id"], error))
+            self.warn("%s answered with an error, but VM group %s now exists with every VM: NSX did it (%s)"
+                      % (nsx.PRE_MIGRATE, p["group_id"], error))
         else:
             details = self.client.nsx.get_vm_group_execution_details(p["group_id"], p["federation_site_id"])
         self.result.update(changed=True, pre_migrate="sent")
@@ -605,17 +630,105 @@ class NsxVmgroupExecution(MigrationModule):
         self.facts, running = vsphere.read_vms(clients, ids)  # the latest read: markers are read and written through it
         return self.facts, running
 
-    def check_vm_ids(self, wanted, vms, clients):
+    def resolve_vms(self, clients, members=()):
+        """The instance UUIDs of O(vms), in order, each VM once: names looked up in the source vCenter
+        (ONE bulk read), then, for a name it lacks, in the target (a VM an earlier run moved there).
+        A name several VMs have is the one of them the group already holds (MEMBERS), if exactly one
+        (after a cross-vCenter move, the target may have a VM of the same name).
+
+        An unknown or ambiguous name fails naming ``vms``, before anything is sent. A ref that is no
+        VM's name or instance UUID but has the form of a UUID is kept: ``check_vm_ids`` says more.
+        """
+        refs = list(dict.fromkeys(self.params["vms"]))
+        found = {}
+        for client in dict((id(c), c) for c in clients.values()).values():  # the source first
+            left = [ref for ref in refs if ref not in found]
+            if left:
+                found.update(client.resolve_vms(left))
+        wanted = []
+        for ref in refs:
+            uuids = found.get(ref)
+            if uuids is None and UUID.match(ref):
+                self.check_vm_ids([ref], {}, clients, bios_only=True)
+                uuids = [ref]
+            if uuids and len(uuids) > 1 and len([u for u in uuids if u in members]) == 1:
+                uuids = [u for u in uuids if u in members]
+            if not uuids:
+                self.fail_parameter("vms", "lists '%s', which is the name or instance UUID of no VM in %s" % (
+                    ref, " or ".join(c.target for c in clients.values())))
+            if len(uuids) > 1:
+                self.fail_parameter("vms", "lists '%s', the name of %d VMs (instance UUIDs %s): give the instance UUID of "
+                                    "the one meant" % (ref, len(uuids), ", ".join(uuids)))
+            wanted.append(uuids[0])
+            self.refs[uuids[0]] = ref
+        return list(dict.fromkeys(wanted))
+
+    def check_pre_migrate(self, pre, missing, details, wanted):
+        """What pre_migrate may do, checked before anything is sent."""
+        p = self.params
+        names = ", ".join(self.vm_label(uuid) for uuid in missing)
+        if details is None and wanted is None:
+            self.fail_parameter("group_id", "names VM group '%s', which NSX does not know: give vms to create it with "
+                                "pre_migrate" % p["group_id"])
+        if details is None and not p["pre_migrate"]:
+            self.fail_parameter("group_id", "names VM group '%s', which NSX does not know, and pre_migrate is false"
+                                % p["group_id"])
+        if missing and not p["pre_migrate"]:
+            self.fail_parameter("vms", "lists %s, which VM group '%s' does not hold, and pre_migrate is false"
+                                % (names, p["group_id"]))
+        if pre == "refuse":
+            self.fail_parameter("allow_override", "is false, but VM group '%s' already exists without %s; set it to true "
+                                "to run pre_migrate again with the new VM list" % (p["group_id"], names))
+
+    def vm_label(self, uuid):
+        """A VM for people: "web01 (4f2c...)", or the instance UUID alone when its name is unknown."""
+        return plan.label((self.facts.get(uuid) or {}).get("name") or self.refs.get(uuid), uuid)
+
+    def check_vm_ids(self, wanted, vms, clients, bios_only=False):
         """Every VM pre_migrate would list must exist, found by instance UUID (not BIOS UUID)."""
         for uuid in wanted:
             if uuid in vms:
                 continue
             owner = vsphere.bios_owner(clients, uuid)
             if owner:
-                self.fail_parameter("pre_migrate.vm_instance_ids", "lists %s, the BIOS UUID (config.uuid) of VM %s; NSX needs "
+                self.fail_parameter("vms", "lists %s, the BIOS UUID (config.uuid) of VM %s; NSX needs "
                                     "its instance UUID (config.instanceUuid) %s" % (uuid, owner[0], owner[1]))
-            self.fail_parameter("pre_migrate.vm_instance_ids", "lists %s, which is the instance UUID of no VM in %s" % (
+            if bios_only:
+                continue
+            self.fail_parameter("vms", "lists %s, which is the instance UUID of no VM in %s" % (
                 uuid, " or ".join(c.target for c in clients.values())))
+
+    def read_names(self, entries, clients, dvpgs, opaque):
+        """The names of every object the plan names by moref, for people: ONE read per vCenter.
+
+        {vCenter instance uuid: {moref id: name}, "vcenters": {instance uuid: host name},
+        "networks": {portgroup key / opaque network id: name}}.
+        """
+        wanted = dict((vc, {}) for vc in clients)
+        for entry in entries:
+            for side in ("before", "after"):
+                placed = (entry.get("placement") or {}).get(side) or {}
+                ids = wanted.get(placed.get("vcenter"))
+                if ids is None:
+                    continue
+                for kind in plan.PLACEMENT_KEYS:
+                    values = str(placed.get(kind)).split(",") if kind == "datastore" and placed.get(kind) else [placed.get(kind)]
+                    ids.setdefault(kind, set()).update(v for v in values if v)
+        # The port groups the VMs' vNICs are on now, from the facts (the plan may not list the vNICs yet).
+        for vm in self.facts.values():
+            for nic in vm.get("nics") or []:
+                if vm.get("vcenter") in wanted and (nic.get("backing") or {}).get("type") == "dvpg":
+                    wanted[vm["vcenter"]].setdefault("dvpg", set()).add(nic["backing"].get("portgroup_key"))
+        names = dict((vc, clients[vc].names(ids)) for vc, ids in wanted.items() if ids)
+        names["vcenters"] = dict((vc, client.hostname if client.port == 443 else "%s:%s" % (client.hostname, client.port))
+                                 for vc, client in clients.items())
+        networks = dict((dvpg["key"], dvpg.get("name")) for dvpg in dvpgs.values())
+        networks.update(opaque)
+        for vc, ids in wanted.items():  # the portgroups the vNICs are on now (the source's, not NSX's)
+            known = names.get(vc) or {}
+            networks.update((key, known[key]) for key in ids.get("dvpg") or () if key in known and key not in networks)
+        names["networks"] = networks
+        return names
 
     def bios_hints(self, entries, clients):
         """A group VM found by no instance UUID: say so when the id is some VM's BIOS UUID."""
@@ -633,7 +746,7 @@ class NsxVmgroupExecution(MigrationModule):
         jobs = [(e["instance_uuid"], clients[vms[e["instance_uuid"]]["vcenter"]].task(e["task"]) if e["action"] == "adopt"
                  else self.starter(e, vms[e["instance_uuid"]], clients, morefs, placement, locator)) for e in work]
         return run_rounds(clients, jobs, lambda uuid: self.facts[uuid]["vcenter"], reread, self.params["parallel"],
-                          self.params["timeout"], rounds=ROUNDS)
+                          self.deadline.remaining(), rounds=ROUNDS, wait=self.params["wait"])
 
     def starter(self, entry, vm, clients, morefs, placement, locator):
         """A callable starting ENTRY's relocation on the vCenter that holds the VM."""
@@ -654,15 +767,17 @@ class NsxVmgroupExecution(MigrationModule):
     def conclude(self, entries, clients, target, pre_sent):
         """post_migrate and finalize_infra as the markers and the final outcomes require; then the result."""
         p = self.params
-        self.result["vms"] = entries
+        self.result["vms"] = plan.readable(entries, self.names)
         self.result["failed_vm_instance_ids"] = sorted(e["instance_uuid"] for e in entries
                                                        if e["outcome"] not in plan.PLACED + ("in_progress",))
+        self.name_failed(entries)
         post = {"action": "not requested", "failed": [], "mark": []}
         # Check mode decides on what a real run would reach: it waits for relocations already running.
-        decided = plan.expected_outcomes(entries) if self.check_mode else entries
+        decided = plan.expected_outcomes(entries, p["wait"]) if self.check_mode else entries
         if p["post_migrate"]:
             post = plan.post_migrate_decision(decided, p["group_id"], self.markers(decided, clients), pre_sent)
             self.result["failed_vm_instance_ids"] = post["failed"]
+            self.name_failed(entries)
             self.result["post_migrate"] = {"send": "would send" if self.check_mode else "sent",
                                            "skip": "skipped", "defer": "deferred"}[post["action"]]
             if post["action"] == "send":
@@ -677,6 +792,11 @@ class NsxVmgroupExecution(MigrationModule):
                                                self.finalized(target) if p["finalize_infra"] else [])
         self.finalize(finalize, why, target)
         self.fail_unless_done(decided, post)
+
+    def name_failed(self, entries):
+        """failed_vms: failed_vm_instance_ids as people read them (set before post_migrate is sent, should it fail)."""
+        names = dict((e["instance_uuid"], e["name"]) for e in entries)
+        self.result["failed_vms"] = [plan.label(names.get(uuid), uuid) for uuid in self.result["failed_vm_instance_ids"]]
 
     def markers(self, entries, clients):
         """{instance uuid: group named by its post_migrate marker} of the VMs in place (from the last read)."""
@@ -697,8 +817,8 @@ class NsxVmgroupExecution(MigrationModule):
             try:
                 clients[self.facts[uuid]["vcenter"]].set_marker(uuid, plan.POST_MIGRATE_FIELD, self.params["group_id"])
             except Exception as error:  # pylint: disable=broad-except  # one VM's marker must not hide the outcome
-                self.warn("post_migrate was sent, but its marker could not be written on VM %s (a later run sends "
-                          "post_migrate again): %s" % (uuid, error))
+                self.warn("%s was sent, but its marker could not be written on VM %s (a later run sends it again): "
+                          "%s" % (nsx.POST_MIGRATE, self.vm_label(uuid), error))
 
     def finalized(self, target):
         return plan.finalized_groups(target.entity_marker(target.content.rootFolder, plan.FINALIZE_FIELD))
@@ -723,24 +843,24 @@ class NsxVmgroupExecution(MigrationModule):
             target.set_marker(target.content.rootFolder, plan.FINALIZE_FIELD, plan.finalized_value(
                 ",".join(self.finalized(target)), self.params["group_id"]), mo_type="Folder")
         except Exception as error:  # pylint: disable=broad-except  # costs a repeat, never the outcome
-            self.warn("finalize_infra was sent, but its marker could not be written (a later run sends it again): %s"
-                      % error)
+            self.warn("%s was sent, but its marker could not be written (a later run sends it again): %s"
+                      % (nsx.FINALIZE_INFRA, error))
 
     def fail_unless_done(self, entries, post):
         moving = [e for e in entries if e["outcome"] == "in_progress"]
         failed = [e for e in entries if e["outcome"] in ("failed", "not_started")]
-        if not moving and not failed:
-            return
+        if not failed and (not moving or not self.params["wait"]):
+            return  # wait: false returns while the relocations run: that is what was asked
         parts = []
         if failed:
             parts.append("%d of %d VMs not migrated: %s" % (len(failed), len(entries), "; ".join(
-                "%s (%s): %s" % (e["name"] or "?", e["instance_uuid"], e["error"]) for e in failed)))
+                "%s: %s" % (plan.label(e["name"], e["instance_uuid"]), e["error"]) for e in failed)))
         if moving:
             parts.append("%d VMs still moving, their vMotion goes on in vCenter (re-run the task to finish the group): %s"
-                         % (len(moving), ", ".join("%s (%s) task %s" % (e["name"] or "?", e["instance_uuid"], e["task"])
+                         % (len(moving), ", ".join("%s task %s" % (plan.label(e["name"], e["instance_uuid"]), e["task"])
                                                    for e in moving)))
         if post["action"] == "defer":
-            parts.append("post_migrate deferred until every relocation has ended")
+            parts.append("%s deferred until every relocation has ended" % nsx.POST_MIGRATE)
         raise JobFailedError("; ".join(parts), operation="migrate VM group", resource=self.params["group_id"])
 
 

@@ -44,7 +44,7 @@ def setup(nsx, inst, names, group, auth="basic", **extra):
     vms = [inst.vm(name) for name in names]
     load_inventory(nsx, dict((v["instance_uuid"], {4000: ls[0], 4001: ls[1]}) for v in vms))
     args = dict(nsx_args(nsx, auth), **vc_args(inst), group_id=group, backing="dvpg", target_host=TARGET,
-                pre_migrate={"vm_instance_ids": [v["instance_uuid"] for v in vms]}, parallel=2)
+                vms=[v["instance_uuid"] for v in vms], parallel=2)
     args.update(extra)
     return vms, {"name": "migrate", MODULE: args}
 
@@ -227,7 +227,7 @@ def test_check_mode_while_a_relocation_still_runs(ansible, nsx_emulator, slower)
     vm = slower.vm("DC0_C0_H0_VM0")
     load_inventory(nsx, {vm["instance_uuid"]: {4000: ls[0], 4001: ls[1]}})
     task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(slower), group_id="int-check", backing="dvpg",
-                                            target_host="DC0_C0_H1", pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]},
+                                            target_host="DC0_C0_H1", vms=[vm["instance_uuid"]],
                                             timeout=1)}
     first = ansible.play([task])
     assert first.rc != 0 and first.result("migrate")["vms"][0]["outcome"] == "in_progress"
@@ -271,7 +271,7 @@ def test_pre_migrate_error_after_nsx_acted(ansible, nsx_emulator, quick, fault, 
     uuid = quick.vm(vm)["instance_uuid"]
     load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
     task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id=group, backing="dvpg",
-                                            target_host="DC0_C0_H2", pre_migrate={"vm_instance_ids": [uuid]})}
+                                            target_host="DC0_C0_H2", vms=[uuid])}
     nsx.admin.fault(**fault)
     run = ansible.play([task])
     assert run.rc == 0, run.output
@@ -291,7 +291,7 @@ def test_pre_migrate_refused_reports_nothing_changed(ansible, nsx_emulator, quic
     load_inventory(nsx, {uuid: {4000: sorted(quick.info["nsx_dvpgs"].values())[0]}})
     nsx.admin.fault(**dict(PRE, status=500, body=API_500))
     run = ansible.play([{"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id="int-pre-refused",
-                                                         target_host="DC0_C0_H2", pre_migrate={"vm_instance_ids": [uuid]})}])
+                                                         target_host="DC0_C0_H2", vms=[uuid])}])
     result = run.result("migrate")
     assert run.rc != 0 and "pre_migrate" in result["msg"] and "General error" in result["msg"]
     assert result["changed"] is False and "int-pre-refused" not in nsx.admin.state()["groups"]
@@ -308,7 +308,7 @@ def test_post_migrate_marker_lost(ansible, nsx_emulator, quick, after, group, vm
     uuid = quick.vm(vm)["instance_uuid"]
     load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
     task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id=group, backing="dvpg",
-                                            target_host="DC0_C0_H0", pre_migrate={"vm_instance_ids": [uuid]})}
+                                            target_host="DC0_C0_H0", vms=[uuid])}
     launcher_fault(quick, call={"method": "SetField", "count": 1, "drop": True, "after": after})
     run = ansible.play([task])
     assert run.rc == 0, run.output
@@ -338,7 +338,7 @@ def test_killed_while_pre_migrate_is_in_flight(ansible, nsx_emulator, quick, act
     uuid = quick.vm(vm)["instance_uuid"]
     load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
     task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id=group, backing="dvpg",
-                                            target_host="DC0_C0_H0", pre_migrate={"vm_instance_ids": [uuid]})}
+                                            target_host="DC0_C0_H0", vms=[uuid])}
     nsx.admin.fault(**dict(PRE, delay=1.5, **({} if acted else {"drop": True})))
     ansible.start([task]).kill_when(lambda: any(e["query"] == "action=pre_migrate" for e in nsx.admin.journal()),
                                     timeout=120)
@@ -367,7 +367,7 @@ def test_killed_after_post_migrate_sent_before_its_marker(ansible, nsx_emulator,
     uuid = quick.vm(vm)["instance_uuid"]
     load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
     task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(quick), group_id="int-kill-post", backing="dvpg",
-                                            target_host="DC0_C0_H0", pre_migrate={"vm_instance_ids": [uuid]})}
+                                            target_host="DC0_C0_H0", vms=[uuid])}
     nsx.admin.fault(**dict(POST, delay=1.5))
     ansible.start([task]).kill_when(lambda: bool(post_calls(nsx)), timeout=120)
     time.sleep(2)
@@ -409,7 +409,7 @@ def test_cross_vcenter_vm_nsx_no_longer_finds_in_the_source(ansible, nsx_emulato
     load_inventory(nsx, {uuid: {4000: ls[0], 4001: ls[1]}})
     task = {"name": "xvc", MODULE: dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"),
                                         group_id="int-xvc-gone", target_host="DC0_C0_H1", target_datastore="LocalDS_0",
-                                        pre_migrate={"vm_instance_ids": [uuid]})}
+                                        vms=[uuid])}
     run = ansible.play([task])
     assert run.rc == 0, run.output
     load_inventory(nsx, {})  # NSX no longer finds the VM in the source vCenter
@@ -421,3 +421,31 @@ def test_cross_vcenter_vm_nsx_no_longer_finds_in_the_source(ansible, nsx_emulato
         assert [v["outcome"] for v in result["vms"]] == ["unchanged"] and result["failed_vm_instance_ids"] == []
         assert result["changed"] is False and result["post_migrate"] == "skipped"
     assert nsx_mutations(nsx) == [] and nsx.admin.state()["groups"]["int-xvc-gone"]["failed_vm_instance_ids"] == []
+
+
+def test_wait_false_returns_in_progress_then_a_waiting_run_adopts(ansible, nsx_emulator, slow):
+    """wait: false starts the relocations and returns them in_progress (post_migrate deferred, no failure);
+    a later run with wait: true waits for those very tasks (none started again), then sends post_migrate."""
+    nsx = nsx_emulator
+    names = ["DC0_C0_H0_VM0", "DC0_C0_H0_VM1"]
+    vms, task = setup(nsx, slow, names, "int-nowait", target_host="DC0_C0_H6", wait=False)
+    task[MODULE]["vms"] = names  # by name
+    before = len(tasks_of(slow, vms))
+    run = ansible.play([task])
+    assert run.rc == 0, run.output
+    result = run.result("migrate")
+    assert result["changed"] is True and result["pre_migrate"] == "sent" and result["failed_vm_instance_ids"] == []
+    moving = [v for v in result["vms"] if v["outcome"] == "in_progress"]
+    # The re-read comes right after the starts, well within the 2.5 s relocations: at least the last one still moves.
+    assert moving and all(v["task"] for v in moving), result["vms"]
+    assert set(v["outcome"] for v in result["vms"]) <= {"in_progress", "relocated"}
+    assert result["post_migrate"] == "deferred" and post_calls(nsx) == []
+    assert len(tasks_of(slow, vms)) == before + 2
+    task[MODULE]["wait"] = True
+    run = until_green(ansible, task)
+    result = run.result("migrate")
+    assert set(v["outcome"] for v in result["vms"]) <= {"relocated", "unchanged"} and result["post_migrate"] == "sent"
+    assert len(tasks_of(slow, vms)) == before + 2  # waited for, never started again
+    host = next(h["moref"] for h in slow.info["hosts"] if h["name"] == "DC0_C0_H6")
+    assert all(nics_of(slow, None, vm["instance_uuid"])[1] == host for vm in vms)
+    assert [e["body"]["failed_vm_instance_ids"] for e in post_calls(nsx)] == [[]]

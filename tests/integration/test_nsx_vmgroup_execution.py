@@ -6,6 +6,7 @@ Own vcsim instances (module scope) because relocations change them:
 The NSX emulator's inventory is loaded with the vcsim VMs' instance UUIDs and NIC keys.
 """
 
+import json
 import re
 
 import pytest
@@ -42,13 +43,13 @@ def pair(tmp_path_factory):
 
 
 def nsx_args(nsx, auth="basic"):
-    return {"nsx_host": nsx.url, "nsx_username": nsx.info["username"], "nsx_password": nsx.info["password"],
-            "nsx_ca_path": nsx.ca_path, "nsx_auth": auth}
+    return {"nsx_hostname": nsx.url, "nsx_username": nsx.info["username"], "nsx_password": nsx.info["password"],
+            "nsx_ca_cert": nsx.ca_path, "nsx_auth": auth}
 
 
-def vc_args(inst, prefix="vcenter_"):
+def vc_args(inst, prefix=""):
     return {prefix + "hostname": inst.host, prefix + "port": inst.port, prefix + "username": inst.username,
-            prefix + "password": inst.password, prefix + "ca_path": inst.cert_path}
+            prefix + "password": inst.password, prefix + "ca_cert": inst.cert_path}
 
 
 def segments(inst):
@@ -117,7 +118,7 @@ def test_dvpg_changed_then_unchanged(ansible, nsx_emulator, vc):
                          vm1["instance_uuid"]: {4000: ls_dvpg[0]}})
     target_host = vc.info["hosts"][2]
     task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(vc), group_id="wave-dvpg", backing="dvpg",
-                                            pre_migrate={"vm_instance_ids": [vm0["instance_uuid"], vm1["instance_uuid"]]},
+                                            vms=["DC0_C0_H0_VM0", vm1["instance_uuid"]],
                                             target_host=target_host["name"], parallel=2)}
     run = ansible.play([task], diff=True)
     result = run.result("migrate")
@@ -133,7 +134,18 @@ def test_dvpg_changed_then_unchanged(ansible, nsx_emulator, vc):
     assert nics1["4000"][0] == "dvpg" and nics1["4001"] == nics_of(vc, "DC0_C0_H1_VM0")[0]["4001"]  # unmapped: untouched
     group = nsx.admin.state()["groups"]["wave-dvpg"]
     assert group["state"] == "post_migrated" and group["failed_vm_instance_ids"] == []
-    assert "dvpg %s" % dvpg_key(vc, ls_dvpg[0]) in str(result["diff"]["after"])
+    # The VM given by name went to NSX by its instance UUID (resolved in vCenter).
+    assert group["vm_instance_ids"] == [vm0["instance_uuid"], vm1["instance_uuid"]]
+    # Names beside ids: the VM, its hosts, the NSX port groups; only what changes (no null for "unchanged").
+    label = "DC0_C0_H0_VM0 (%s)" % vm0["instance_uuid"]
+    pg_name = next(pg["name"] for pg in vc.info["dvpgs"] if pg["key"] == dvpg_key(vc, ls_dvpg[0]))
+    assert result["diff"]["after"][label]["nics"]["4000"]["backing"] == "dvpg %s (%s)" % (pg_name, dvpg_key(vc, ls_dvpg[0]))
+    assert result["diff"]["after"][label]["placement"] == {"host": "%s (%s)" % (target_host["name"], target_host["moref"])}
+    assert set(result["diff"]["before"][label]["placement"]) == {"host"}
+    assert "null" not in json.dumps(result["diff"]) and "None" not in str(result["diff"])
+    entry = result["vms"][0]
+    assert entry["name"] == "DC0_C0_H0_VM0" and entry["placement"]["after"]["host"].startswith(target_host["name"] + " (")
+    assert entry["nics"][0]["after"]["name"] == pg_name
 
     # Second identical run: nothing to do, no mutating call anywhere.
     nsx.admin.clear_journal()
@@ -153,7 +165,7 @@ def test_check_mode_then_opaque(ansible, nsx_emulator, vc):
     vm = vc.vm("DC0_C0_H1_VM0")
     load_inventory(nsx, {vm["instance_uuid"]: {4000: ls_opaque[0], 4001: ls_opaque[1]}})
     task = {"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(vc), group_id="wave-opaque", backing="auto",
-                                            pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]})}
+                                            vms=[vm["instance_uuid"]])}
     nsx.admin.clear_journal()
     nics_before = nics_of(vc, "DC0_C0_H1_VM0")
     tasks_before = relocations(vc)
@@ -175,9 +187,10 @@ def test_check_mode_then_opaque(ansible, nsx_emulator, vc):
     assert entry["outcome"] == "would relocate" and [n["after"]["type"] for n in entry["nics"]] == ["opaque", "opaque"]
     label = "DC0_C0_H1_VM0 (%s)" % vm["instance_uuid"]
     assert result["diff"]["before"][label]["nics"]["4000"]["backing"].startswith("dvpg ")
-    expected = {"backing": "opaque %s (nsx.LogicalSwitch)" % ls_opaque[0], "external_id": vm["instance_uuid"] + ":4000"}
+    opaque_name = next(n["name"] for n in vc.info["opaque_networks"] if n["id"] == ls_opaque[0])
+    expected = {"backing": "opaque %s (%s)" % (opaque_name, ls_opaque[0]), "external_id": vm["instance_uuid"] + ":4000"}
     assert result["diff"]["after"][label]["nics"]["4000"] == expected
-    assert "opaque %s" % ls_opaque[0] in check.output  # the diff is printed
+    assert expected["backing"] in check.output  # the diff is printed
     assert nsx_mutations(nsx) == [] and nics_of(vc, "DC0_C0_H1_VM0") == nics_before and relocations(vc) == tasks_before
 
     run = ansible.play([task])
@@ -200,14 +213,15 @@ def test_partial_failure(ansible, nsx_emulator, vc):
     bad_nics = nics_of(vc, "DC0_C0_H2_VM0")
     ids = [good["instance_uuid"], bad["instance_uuid"]]
     run = ansible.play([{"name": "migrate", MODULE: dict(nsx_args(nsx), **vc_args(vc), group_id="wave-partial",
-                                                         backing="dvpg", pre_migrate={"vm_instance_ids": ids})}])
+                                                         backing="dvpg", vms=ids)}])
     result = run.result("migrate")
     assert run.rc != 0 and result["_status"] == "failed"
     outcomes = dict((v["instance_uuid"], v) for v in result["vms"])
     assert outcomes[good["instance_uuid"]]["outcome"] == "relocated"
     assert outcomes[bad["instance_uuid"]]["outcome"] == "failed"
     assert MISSING_LS in outcomes[bad["instance_uuid"]]["error"]
-    assert "1 of 2 VMs not migrated" in result["msg"] and bad["instance_uuid"] in result["msg"]
+    assert "1 of 2 VMs not migrated" in result["msg"] and "DC0_C0_H2_VM0 (%s)" % bad["instance_uuid"] in result["msg"]
+    assert result["failed_vms"] == ["DC0_C0_H2_VM0 (%s)" % bad["instance_uuid"]]
     assert nsx.admin.state()["groups"]["wave-partial"]["failed_vm_instance_ids"] == [bad["instance_uuid"]]
     assert nics_of(vc, "DC0_C0_H2_VM0") == bad_nics  # not relocated
     assert nics_of(vc, "DC0_C0_H1_VM1")[0]["4000"][1] == dvpg_key(vc, ls_dvpg[1])
@@ -224,7 +238,7 @@ def test_nsx_faults_session_and_secrets(ansible, nsx_emulator, vc):
     # The session dies while the relocation runs: post_migrate gets 403/98, logs in again, succeeds.
     nsx.admin.action("settings", {"session_timeout": RELOCATE_MS / 1000.0 * 0.5})
     run = ansible.play([{"name": "migrate", MODULE: dict(nsx_args(nsx, auth="session"), **vc_args(vc), group_id="wave-faults",
-                                                         pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]})}],
+                                                         vms=[vm["instance_uuid"]])}],
                        verbosity=4)
     assert run.rc == 0, run.output
     assert run.result("migrate")["vms"][0]["outcome"] == "relocated"
@@ -268,19 +282,23 @@ def bad_input_table(nsx, source, target):
         ("target_folder", {"target_folder": "no-such-folder"}),
         ("target_vcenter_thumbprint", {"target_vcenter_thumbprint": "not-a-thumbprint"}),
         ("target_vcenter_thumbprint", {"target_vcenter_thumbprint": WRONG_THUMBPRINT}),
-        ("vcenter_hostname", {"vcenter_port": closed}),
-        ("vcenter_password", {"vcenter_password": "Wrong-Vc-Password-0001"}),
-        ("vcenter_ca_cert", {"vcenter_ca_cert": nsx.ca_path}),
-        ("vcenter_port", {"vcenter_port": 70000}),
+        ("hostname", {"port": closed}),
+        ("password", {"password": "Wrong-Vc-Password-0001"}),
+        ("ca_cert", {"ca_cert": nsx.ca_path}),
+        ("port", {"port": 70000}),
         ("target_vcenter_hostname", {"target_vcenter_port": closed}),
         ("target_vcenter_password", {"target_vcenter_password": "Wrong-Vc-Password-0002"}),
         ("target_vcenter_ca_cert", {"target_vcenter_ca_cert": nsx.ca_path}),
         ("nsx_password", {"nsx_password": "Wrong-Nsx-Password-0003"}),
         ("nsx_port", {"nsx_port": 0}),
-        ("nsx_ca_path", {"nsx_ca_path": source.cert_path}),
-        ("nsx_host", {"nsx_host": "https://127.0.0.1:%d" % closed}),
-        ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": [vm["bios_uuid"]]}}),
-        ("pre_migrate.vm_instance_ids", {"pre_migrate": {"vm_instance_ids": ["50000000-0000-4000-8000-00000000beef"]}}),
+        ("nsx_ca_cert", {"nsx_ca_cert": source.cert_path}),
+        ("nsx_hostname", {"nsx_hostname": "https://127.0.0.1:%d" % closed}),
+        ("vms", {"vms": [vm["bios_uuid"]]}),
+        ("vms", {"vms": ["50000000-0000-4000-8000-00000000beef"]}),
+        ("vms", {"vms": ["no-such-vm"]}),
+        ("vms", {"vms": [vm["name"]], "pre_migrate": False, "group_id": "wave-00"}),
+        ("group_id", {"pre_migrate": False}),
+        ("allow_override", {"vms": [vm["name"], "DC0_C0_H0_VM0"], "group_id": "wave-00"}),
         ("parallel", {"parallel": 0}),
         ("timeout", {"timeout": 0}),
         ("group_id", {"group_id": "bad\u202egroup"}),
@@ -295,7 +313,7 @@ def test_bad_input_table(ansible, nsx_emulator, pair):
     vm = source.vm("DC0_C0_H2_VM0")
     load_inventory(nsx, {vm["instance_uuid"]: {4000: ls_dvpg[0], 4001: ls_dvpg[1]}})
     base = dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"), group_id="wave-bad",
-                target_cluster="DC0_C0", target_datastore="LocalDS_0", pre_migrate={"vm_instance_ids": [vm["instance_uuid"]]})
+                target_cluster="DC0_C0", target_datastore="LocalDS_0", vms=[vm["instance_uuid"]])
     table = bad_input_table(nsx, source, target)
     tasks = []
     for index, (dummy, overrides) in enumerate(table):
@@ -308,7 +326,9 @@ def test_bad_input_table(ansible, nsx_emulator, pair):
         result = run.result("bad-%d" % index)
         assert result["_status"] == "failed", (parameter, result)
         assert "parameter '%s'" % parameter in result["msg"], (parameter, overrides, result["msg"])
-    assert "BIOS UUID" in run.result("bad-%d" % [i for i, row in enumerate(table) if "pre_migrate" in row[1]][0])["msg"]
+    assert "BIOS UUID" in run.result("bad-%d" % [i for i, row in enumerate(table) if "vms" in row[1]][0])["msg"]
+    unknown = [i for i, row in enumerate(table) if row[1].get("vms") == ["no-such-vm"]][0]
+    assert "'no-such-vm', which is the name or instance UUID of no VM" in run.result("bad-%d" % unknown)["msg"]
     assert nsx_mutations(nsx) == []
     assert relocations(source) == 0 and relocations(target) == 0
     assert "Wrong-Vc-Password" not in run.output and "Wrong-Nsx-Password" not in run.output
@@ -330,7 +350,7 @@ def test_cross_vcenter(ansible, nsx_emulator, pair):
                          vms[1]["instance_uuid"]: {4000: ls_opaque[0], 4001: ls_dvpg[1]}})
     task = {"name": "xvc", MODULE: dict(nsx_args(nsx), **vc_args(source), **vc_args(target, "target_vcenter_"),
                                         group_id="wave-xvc", target_cluster="DC0_C0", target_datastore="LocalDS_0",
-                                        pre_migrate={"vm_instance_ids": [v["instance_uuid"] for v in vms]})}
+                                        vms=[v["instance_uuid"] for v in vms])}
     check = ansible.play([task], check=True)
     assert check.rc == 0, check.output
     assert [v["outcome"] for v in check.result("xvc")["vms"]] == ["would relocate", "would relocate"]

@@ -276,9 +276,9 @@ def test_connection_parameter_error_names_the_option():
     refused = _errors.AuthError("The credentials were incorrect", operation="GET", status=403, code=98)
     assert "parameter 'nsx_password'" in str(nsx_module.connection_parameter_error(refused))
     tls = _errors.TransportError("TLS error: certificate verify failed", operation="GET")
-    assert "parameter 'nsx_ca_path'" in str(nsx_module.connection_parameter_error(tls))
+    assert "parameter 'nsx_ca_cert'" in str(nsx_module.connection_parameter_error(tls))
     down = _errors.TransportError("Connection refused", operation="GET")
-    assert "parameter 'nsx_host'" in str(nsx_module.connection_parameter_error(down))
+    assert "parameter 'nsx_hostname'" in str(nsx_module.connection_parameter_error(down))
 
     class LoggedIn:
         auth, logged_in = "session", True

@@ -182,11 +182,43 @@ def test_diff_shows_each_changed_vnic():
     vms = {"a": vm("a", {"4000": (OLD, None), "4001": (dvpg_backing(LS1), "a:4001")})}
     entries = plan.plan_migration(d, vms, DVPGS, OPAQUE, PLACE)
     before, after = plan.diff(entries)
-    assert before == {"vm-a (a)": {"placement": {"host": "host-1", "resource_pool": "pool-1", "folder": "folder-1",
-                                                 "datastore": "ds-1"},
-                                   "nics": {"4000": {"backing": "dvpg dvportgroup-9 on switch old", "external_id": None}}}}
-    assert after["vm-a (a)"]["nics"] == {"4000": {"backing": "dvpg dvportgroup-1 on switch 50 11 22 33", "external_id": "a:4000"}}
+    # The VM stays where it is: no placement in the diff at all (never a null meaning "unchanged").
+    assert before == {"vm-a (a)": {"nics": {"4000": {"backing": "dvpg dvportgroup-9 on switch old"}}}}
+    assert after["vm-a (a)"] == {"nics": {"4000": {"backing": "dvpg dvportgroup-1 on switch 50 11 22 33", "external_id": "a:4000"}}}
     assert plan.diff([dict(entries[0], action="none")]) == ({}, {})
+
+
+def test_diff_and_result_name_what_changes_only():
+    """Names beside morefs; only the keys that change; the vCenter only when it changes."""
+    d = details({LS1: {"a": ["4000"]}})
+    vms = {"a": vm("a", {"4000": (OLD, None)}, vcenter="vc-src")}
+    place = {"vcenter": VC, "cross_vcenter": True, "host": "host-2", "resource_pool": "pool-1", "datastore": "ds-1",
+             "folder": "folder-1"}
+    entries = plan.plan_migration(d, vms, DVPGS, OPAQUE, place)
+    names = {"vc-src": {"host-1": "esx-01", "ds-1": "old-ds", "pool-1": "Resources", "folder-1": "vm"},
+             VC: {"host-2": "esx-02", "ds-1": "vsan", "pool-1": "Resources", "folder-1": "vm"},
+             "vcenters": {"vc-src": "vc-old.example.com", VC: "vc-new.example.com"},
+             "networks": {"dvportgroup-1": "seg-1", "dvportgroup-9": "VM Network"}}
+    before, after = plan.diff(entries, names)
+    # Same moref ids, other vCenter: they change (and are named in their own vCenter).
+    assert before["vm-a (a)"]["placement"] == {"vcenter": "vc-old.example.com", "host": "esx-01 (host-1)",
+                                               "resource_pool": "Resources (pool-1)", "datastore": "old-ds (ds-1)",
+                                               "folder": "vm (folder-1)"}
+    assert after["vm-a (a)"]["placement"] == {"vcenter": "vc-new.example.com", "host": "esx-02 (host-2)",
+                                              "resource_pool": "Resources (pool-1)", "datastore": "vsan (ds-1)",
+                                              "folder": "vm (folder-1)"}
+    assert after["vm-a (a)"]["nics"]["4000"]["backing"] == "dvpg seg-1 (dvportgroup-1)"
+    assert before["vm-a (a)"]["nics"]["4000"]["backing"] == "dvpg VM Network (dvportgroup-9)"
+    (result,) = plan.readable(entries, names)
+    assert result["placement"]["before"]["host"] == "esx-01 (host-1)" and result["placement"]["after"]["host"] == "esx-02 (host-2)"
+    assert result["nics"][0]["after"]["name"] == "seg-1" and result["nics"][0]["after"]["type"] == "dvpg"
+    assert None not in result["placement"]["after"].values()
+    # Within one vCenter, only the host moves: the diff lists the host alone.
+    same = plan.plan_migration(d, {"a": vm("a", {"4000": (dvpg_backing(LS1), "a:4000")})}, DVPGS, OPAQUE,
+                               dict(PLACE, host="host-2"))
+    before, after = plan.diff(same, {VC: {"host-1": "esx-01", "host-2": "esx-02"}})
+    assert (before, after) == ({"vm-a (a)": {"placement": {"host": "esx-01 (host-1)"}}},
+                               {"vm-a (a)": {"placement": {"host": "esx-02 (host-2)"}}})
 
 
 def test_backing_text_and_bad_mode():
@@ -337,3 +369,29 @@ def test_vm_moved_to_the_target_vcenter_is_not_failed_when_nsx_no_longer_finds_i
                          (dict(moved, vcenter="vc-source"), xvc), (moved, dict(xvc, host="host-2")),
                          (moved, dict(xvc, cross_vcenter=False))):
         assert plan.plan_migration(d, {"a": facts}, DVPGS, OPAQUE, place)[0]["action"] == "fail"
+
+
+def test_wait_false_outcomes():
+    """A relocation started without waiting and not in place at the re-read is in_progress, with its task."""
+    entries = [{"instance_uuid": u, "action": "relocate", "placement": {}, "nics": [], "task": None} for u in ("a", "b", "c")]
+    after = [{"instance_uuid": "a", "action": "relocate", "task": None, "nics": [], "placement": {}, "error": None},
+             {"instance_uuid": "b", "action": "none", "task": None, "nics": [], "placement": {}, "error": None},
+             {"instance_uuid": "c", "action": "adopt", "task": "task-9", "nics": [], "placement": {}, "error": None}]
+    outcomes = {"a": {"state": "started", "task": "task-7", "error": None},
+                "b": {"state": "started", "task": "task-8", "error": None},
+                "c": {"state": "started", "task": "task-9", "error": None}}
+    plan.decide_outcomes(entries, after, outcomes)
+    expected = [("in_progress", "task-7"), ("relocated", "task-8"), ("in_progress", "task-9")]
+    assert [(e["outcome"], e["task"]) for e in entries] == expected
+    decision = plan.post_migrate_decision(entries, "g", {})
+    assert decision["action"] == "defer" and decision["failed"] == []
+    assert plan.finalize_decision(True, "g", entries, "defer", []) == ("skip", "2 VMs of the group are still moving")
+
+
+def test_expected_outcomes_without_wait():
+    """Check mode with wait false: what a real run starts or adopts is still moving when it returns."""
+    entries = [{"instance_uuid": "a", "action": "relocate", "outcome": "would relocate"},
+               {"instance_uuid": "b", "action": "adopt", "outcome": "in_progress"},
+               {"instance_uuid": "c", "action": "none", "outcome": "unchanged"}]
+    assert [e["outcome"] for e in plan.expected_outcomes(entries, wait=False)] == ["in_progress", "in_progress", "unchanged"]
+    assert [e["outcome"] for e in plan.expected_outcomes(entries)] == ["would relocate", "would relocate", "unchanged"]

@@ -370,3 +370,27 @@ def test_a_read_whose_connection_drops_is_read_again_then_a_typed_error(tmp_path
     finally:
         client.close()
         inst.stop()
+
+
+def test_run_rounds_without_wait_starts_all_and_waits_for_nothing():
+    """wait: false: every job started (PARALLEL does not apply), adopted tasks kept, one re-read, no watcher."""
+    started = []
+
+    def start(key):
+        def go():
+            if key == "bad":
+                raise OSError("connection reset")
+            started.append(key)
+            return vim.Task("task-%s" % key)
+        return go
+    jobs = [("a", start("a")), ("b", start("b")), ("bad", start("bad")), ("old", vim.Task("task-old"))]
+    rereads = []
+
+    def reread():
+        rereads.append(1)
+        return "state", {}
+    outcomes, state = run_rounds({"vc": object()}, jobs, lambda key: "vc", reread, parallel=1, timeout=5, wait=False)
+    assert started == ["a", "b"] and state == "state" and len(rereads) == 1
+    assert outcomes["a"] == {"state": "started", "error": None, "task": "task-a"}
+    assert outcomes["old"] == {"state": "running", "error": None, "task": "task-old"}
+    assert outcomes["bad"]["state"] == "error" and "OSError: connection reset" in outcomes["bad"]["error"]
