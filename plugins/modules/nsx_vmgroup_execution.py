@@ -114,6 +114,7 @@ options:
     description:
       - The target vCenter of a cross-vCenter vMotion. If not set, the VMs stay in the source vCenter (O(hostname)).
       - If not set, the value of the E(VMWARE_TARGET_HOST) environment variable is used.
+      - It is reached through the same proxy as the source vCenter (O(proxy_host)), when one is set.
     type: str
   target_vcenter_username:
     description:
@@ -447,7 +448,7 @@ class Clients:
             raise errors[0]
 
 
-ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE))
+ARGSPEC = dict(nsx.NSX_ARGSPEC, **vsphere.vsphere_argspec(SOURCE, proxy=True))
 # The target vCenter has the options docs/vocabulary.md lists for it (documented here), whatever else the
 # source vCenter's builder grows (a proxy, say).
 TARGET_OPTIONS = tuple(TARGET + name for name in ("hostname", "username", "password", "port", "validate_certs", "ca_cert"))
@@ -458,7 +459,9 @@ PORTS = (1, 65535)
 
 
 class NsxVmgroupExecution(MigrationModule):
-    connection = Connection(ARGSPEC, Clients, ranges={"nsx_port": PORTS, "port": PORTS, "target_vcenter_port": PORTS})
+    connection = Connection(ARGSPEC, Clients, ranges={"nsx_port": PORTS, "port": PORTS, "target_vcenter_port": PORTS,
+                                                      "proxy_port": PORTS},
+                            required_together=vsphere.PROXY_REQUIRED_TOGETHER)
     ranges = {"parallel": (1, 64), "timeout": (1, None)}
     argument_spec = dict(
         group_id=dict(type="str"),

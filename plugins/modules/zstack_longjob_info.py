@@ -24,7 +24,7 @@ options:
       - ZStack's query syntax has no escape, so a name it would misread is rejected (not encoded), namely
         an empty name, one starting with V(=), or one containing V(!=), V(>=), V(<=), V(?=) or V(~=).
     type: str
-  state:
+  states:
     description: Only jobs in one of these states.
     type: list
     elements: str
@@ -50,7 +50,7 @@ EXAMPLES = r"""
   hybridcloud.migration.zstack_longjob_info:
     job_name: APIPrimaryStorageMigrateVmMsg
     target_resource_uuid: f0f7aed586e55a32bd0ee16379608c2b
-    state: [Waiting, Running]
+    states: [Waiting, Running]
   register: migrations
 
 - name: Follow a conversion until it ends
@@ -89,7 +89,7 @@ class ZstackLongjobInfo(MigrationModule):
     argument_spec = dict(
         uuid=dict(type="str"),
         name=dict(type="str"),
-        state=dict(type="list", elements="str", choices=STATES),
+        states=dict(type="list", elements="str", choices=STATES),
         target_resource_uuid=dict(type="str"),
         job_name=dict(type="str"),
         api_id=dict(type="str"),
@@ -109,7 +109,7 @@ class ZstackLongjobInfo(MigrationModule):
 
     def run(self):
         p = self.params
-        conditions = longjob_conditions(p["uuid"], p["name"], p["state"], p["target_resource_uuid"], p["job_name"],
+        conditions = longjob_conditions(p["uuid"], p["name"], p["states"], p["target_resource_uuid"], p["job_name"],
                                         p["api_id"])
         jobs = self.client.query("longjobs", conditions)
         self.result["long_jobs"] = [self.client.shown(job) for job in jobs]

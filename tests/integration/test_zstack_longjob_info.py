@@ -40,8 +40,8 @@ def test_filters_check_mode_and_no_secrets(ansible, zstack):
                task("all"),
                task("by uuid", uuid=emu.JOB_FAILED_V2V),
                task("by name", name="v2v-report-01"),
-               task("by state", state=["Failed", "Suspended"]),
-               task("running v2v", job_name=emu.V2V_JOB, state=["Running"]),
+               task("by state", states=["Failed", "Suspended"]),
+               task("running v2v", job_name=emu.V2V_JOB, states=["Running"]),
                task("unknown", uuid="e" * 32),
                check=True, verbosity=4)
     assert all(r["_status"] == "ok" and r["changed"] is False for r in run.results)
@@ -73,8 +73,8 @@ def test_bad_input_and_faults(ansible, zstack):
     zstack.admin.fault(method="GET", path="/longjobs", expire_session=True)
     run = play(ansible, zstack,
                task("bad uuid", uuid="not-a-uuid"),
-               task("bad state", state=["Done"]),
-               task("after faults", state=["Failed"]))
+               task("bad state", states=["Done"]),
+               task("after faults", states=["Failed"]))
     assert run.result("bad uuid")["_status"] == "failed"
     assert "parameter 'uuid' must be a ZStack uuid" in run.result("bad uuid")["msg"]
     assert run.result("bad state")["_status"] == "failed" and "Done" in run.result("bad state")["msg"]

@@ -11,10 +11,10 @@ from tests.unit.plugins.modules.zstack_runner import prepare, run
 
 def test_filters_are_and_ed(zstack_emulator):
     prepare(zstack_emulator)
-    result, code = run(zstack_longjob_info.main, zstack_emulator, job_name=emu.V2V_JOB, state=["Failed"],
+    result, code = run(zstack_longjob_info.main, zstack_emulator, job_name=emu.V2V_JOB, states=["Failed"],
                        name="v2v-legacy-01")
     assert code == 0 and [j["uuid"] for j in result["long_jobs"]] == [emu.JOB_FAILED_V2V]
-    result, code = run(zstack_longjob_info.main, zstack_emulator, job_name=emu.V2V_JOB, state=["Running"])
+    result, code = run(zstack_longjob_info.main, zstack_emulator, job_name=emu.V2V_JOB, states=["Running"])
     assert code == 0 and result["long_jobs"] == []
 
 
@@ -28,7 +28,7 @@ def test_access_key_is_rejected_by_the_oauth_only_emulator_with_its_message(zsta
 
 @pytest.mark.parametrize("parameter,args", [
     ("name", dict(name="x~=%")), ("name", dict(name="")), ("job_name", dict(job_name="=APIx")),
-    ("uuid", dict(uuid="../../accounts")), ("port", dict(port=70000)), ("state", dict(state=["Done"]))])
+    ("uuid", dict(uuid="../../accounts")), ("port", dict(port=70000)), ("states", dict(states=["Done"]))])
 def test_bad_input_fails_naming_the_parameter(zstack_emulator, parameter, args):
     prepare(zstack_emulator)
     result, code = run(zstack_longjob_info.main, zstack_emulator, **args)
