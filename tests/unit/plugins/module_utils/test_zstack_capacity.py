@@ -52,3 +52,22 @@ def test_a_disabled_destination_is_a_problem():
 
 def test_split_lookups():
     assert split_lookups(["web", A, "web", None]) == ([A], ["web"])
+
+
+def test_reads_are_batched_whatever_the_number_of_vms():
+    from types import SimpleNamespace
+
+    from ansible_collections.hybridcloud.migration.plugins.modules.zstack_capacity_info import ZstackCapacityInfo
+
+    sent = []
+
+    def query(collection, conditions):
+        sent.append((collection, conditions))
+        return [v for v in VMS if any(v["uuid"] in c or v["name"] in c.split("=", 1)[1].split(",") for c in conditions)]
+
+    fake = SimpleNamespace(client=SimpleNamespace(query=query))
+    found = ZstackCapacityInfo.read(fake, "vm-instances", ["web", "dup", A, B, "a,comma", "web"])
+    assert sent == [("vm-instances", ["uuid?=%s,%s" % (A, B)]),
+                    ("vm-instances", ["name?=dup,web,%s,%s" % (A, B)]),
+                    ("vm-instances", ["name=a,comma"])]
+    assert sorted(v["name"] for v in found) == ["db", "dup", "dup", "web"]
