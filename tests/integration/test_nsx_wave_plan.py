@@ -97,6 +97,8 @@ def test_awx_slices_one_after_another_relocate_every_vm_exactly_once(tmp_path, n
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr
         # one nsx_vmgroup_execution call per group of the slice, once for the whole play
         assert proc.stdout.count("(item=wave-even)") == 1 and proc.stdout.count("(item=wave-odd)") == 1, proc.stdout
+        for secret in (VC_PASSWORD, nsx_emulator.info["password"]):
+            assert secret not in proc.stdout + proc.stderr
     tasks = launcher_tasks(source) + launcher_tasks(target)
     assert sorted(task["vm_name"] for task in tasks) == [vm["name"] for vm in vms], tasks  # each exactly once
     assert {task["state"] for task in tasks} == {"success"}

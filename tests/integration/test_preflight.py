@@ -148,6 +148,7 @@ def test_every_problem_on_every_platform_at_once(tmp_path, cloud):
         ["ghost-vm", "zstack", "ps-nfs-01", "ps-ceph-01"],           # no such VM
         ["app-01", "zstack", "ps-nfs-01", "ps-ceph-01"],             # two VMs carry the name
         ["db-01", "zstack", "ps-nfs-01", "ps-gone"],                 # no such primary storage
+        ["batch-01", "zstack", "ps-nfs-01", "ps-ceph-01"],           # Starting: cannot migrate now
         ["nsx-ghost", "nsx", "wave-pf", target.info["hosts"][0]["name"]],  # not in vCenter
         ["web-new-02", "vcenter", "no-such-item", "Prod"],           # no such library item
         ["ibmi-missing", "powervc", "prod-p10-a", "dr-p10-b"],       # no such server
@@ -158,7 +159,7 @@ def test_every_problem_on_every_platform_at_once(tmp_path, cloud):
     found = table(proc.stdout)
     text = "\n".join(" | ".join(row) for row in found)
     assert proc.stdout.count('"platform | ') == 1  # printed once
-    expected = [("zstack", "ghost-vm"), ("zstack", "app-01"), ("zstack", "db-01"), ("zstack", "ps-ceph-01"),
+    expected = [("zstack", "ghost-vm"), ("zstack", "batch-01"), ("zstack", "app-01"), ("zstack", "db-01"), ("zstack", "ps-ceph-01"),
                 ("nsx", "wave-pf"), ("vcenter", "web-new-02"), ("powervc", "ibmi-missing"),
                 ("powervc", "ibmi-test-02")]
     for platform, needle in expected:
