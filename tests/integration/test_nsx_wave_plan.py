@@ -131,7 +131,8 @@ def test_a_group_with_two_destinations_stops_before_any_call(tmp_path, nsx_emula
 def test_the_list_form_still_works_on_localhost(tmp_path, nsx_emulator, pair):
     source, target = pair
     inventory, vms = write_inventory(tmp_path, nsx_emulator, source, target)
-    groups = json.dumps({"nsx_vmgroup_migration_groups": [{"group_id": "listed", "vms": [vms[0]["name"]]}],
+    # by instance UUID: once the other tests moved it, the target vCenter has a VM of the same name
+    groups = json.dumps({"nsx_vmgroup_migration_groups": [{"group_id": "listed", "vms": [vms[0]["instance_uuid"]]}],
                          "nsx_vmgroup_migration_target_host": target.info["hosts"][1]["name"]})
     proc = playbook(tmp_path, os.path.join(ROOT, "playbooks", "inventory"), "-e", groups, "--check")
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr
