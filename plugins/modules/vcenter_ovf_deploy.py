@@ -1011,6 +1011,13 @@ class VcenterOvfDeploy(MigrationModule):
                 if self.params["wait"]:
                     vm["error"] = "still held by its deploy when the timeout of %s passed (vCenter refuses to power it " \
                                   "on); a re-run waits for it" % format_seconds(self.params["timeout"])
+        elif result is None and vm["started"] is not None:
+            # The waiter's deadline passed while this deploy call was still open: vCenter keeps deploying.
+            vm["outcome"] = plan.IN_PROGRESS
+            vm["error"] = "still deploying when the timeout of %s passed; a re-run adopts it, never deploys it again" \
+                % format_seconds(self.params["timeout"])
+            if found:
+                vm["moref"], vm["changed"] = found[0][0], True
         elif result is NOT_SENT or result is None:
             vm["outcome"] = plan.NOT_STARTED
             vm["error"] = "the timeout of %s passed before its deploy was sent" % format_seconds(self.params["timeout"])

@@ -337,3 +337,40 @@ def test_every_vms_item_problem_is_listed_before_any_deploy(vc, ansible):
         in result["msg"], result["msg"]
     assert "parameter 'vms[2].accept_all_eula' (VM 'p-3') must be true" in result["msg"], result["msg"]
     assert mutations(vc) == []
+
+
+def test_timeout_reports_in_progress_and_not_started_then_rerun_finishes(vc, ansible):
+    vc.admin.action("deploy-duration", {"seconds": 25})
+    vms = wave(4)
+    first = ansible.play([task(vms=vms, **{**WAVE, "parallel": 2, "timeout": 8})],
+                         module_defaults=defaults(vc)).result("run")
+    assert failed(first), first
+    rows = {row["name"]: row for row in first["vms"]}
+    sent = {vm["name"] for vm in vc.admin.state()["vms"] if vm["name"].startswith("bulk-")}
+    assert 1 <= len(sent) <= 2, sent  # at most `parallel` deploys were sent before the deadline
+    for name, row in rows.items():
+        if name in sent:
+            assert row["outcome"] == "in_progress" and row["moref"] and "re-run adopts it" in row["error"], row
+        else:
+            assert row["outcome"] == "not_started" and row["moref"] is None and row["started"] is None, row
+    assert first["changed"] is True and "VMs failed" in first["msg"], first
+    vc.admin.action("deploy-duration", {"seconds": 1})
+    again = ansible.play([task("again", vms=vms, **WAVE)], module_defaults=defaults(vc)).result("again")
+    assert not failed(again), again
+    outcomes = {row["name"]: row["outcome"] for row in again["vms"]}
+    assert all(outcomes[name] == "unchanged" for name in sent), outcomes  # adopted as they are (power_on false)
+    assert all(outcomes[name] == "deployed" for name in set(outcomes) - sent), outcomes
+    assert len(deploy_posts(vc)) == 4  # one deploy per VM over both runs
+
+
+def test_wait_false_returns_with_deploys_running_then_rerun_powers_them_on(vc, ansible):
+    vc.admin.action("deploy-duration", {"seconds": 14})
+    vms = wave(2)
+    first = ansible.play([task(vms=vms, wait=False, **WAVE)], module_defaults=defaults(vc)).result("run")
+    assert not failed(first) and first["changed"] is True, first
+    assert [row["outcome"] for row in first["vms"]] == ["started", "started"], first["vms"]
+    assert all(row["moref"] and row["answer_lost"] for row in first["vms"]), first["vms"]
+    again = ansible.play([task("again", vms=vms, power_on=True, **WAVE)], module_defaults=defaults(vc)).result("again")
+    assert not failed(again) and [row["outcome"] for row in again["vms"]] == ["powered_on", "powered_on"], again
+    assert len(deploy_posts(vc)) == 2 and all(vm["power_state"] == "POWERED_ON" for vm in vc.admin.state()["vms"]
+                                              if vm["name"].startswith("bulk-"))
