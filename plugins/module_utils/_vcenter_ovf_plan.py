@@ -402,6 +402,13 @@ def pick_datastore(cluster, members, needed):
                     "for the item (%s)" % (label(chosen.get("name"), chosen["id"]), free, len(usable), cluster, size))
 
 
+def after_claims(members, claims):
+    """MEMBERS with their free space less what CLAIMS ({id: bytes}, earlier picks of the same call) will take."""
+    if not claims:
+        return members
+    return [dict(m, free_space=(m.get("free_space") or 0) - claims.get(m["id"], 0)) for m in members]
+
+
 def all_ids(resolved):
     """Every id of a resolved placement (to read their names in one go)."""
     ids = [value for key, value in resolved.items() if key != "network_mappings" and value]

@@ -213,6 +213,8 @@ options:
         also in check mode.
       - Needs the SOAP lookups (O(inventory_lookup=soap), the default with the legacy C(/rest) family), as the REST API
         lists no datastore clusters.
+      - With O(vms), the VMs to deploy get their picks in turn, each counting what the earlier VMs of the task will take
+        from each member (the item's size), so that a wave spreads over the members; VMs already there are not placed.
       - Storage DRS's own recommendation (C(RecommendDatastores)) is not asked for.
     type: str
   storage_profile:
@@ -739,16 +741,27 @@ class VcenterOvfDeploy(MigrationModule):
                       % (vm_id, self.folder_label))
         self.finish(vm_id)
 
-    def choose_datastore(self, inventory, item, resolved, params=None, option="datastore_cluster"):
-        """A member of datastore_cluster with room for the item becomes the deploy's default datastore."""
+    def choose_datastore(self, inventory, item, resolved, params=None, option="datastore_cluster", pods=None, claims=None):
+        """A member of datastore_cluster with room for the item becomes the deploy's default datastore.
+
+        PODS caches the datastore clusters read (one read per cluster and call); CLAIMS ({datastore id: bytes})
+        is what earlier VMs of the same call will take, so that a wave spreads over the members.
+        """
         params = params or self.params
-        with naming(option):
-            pod_id, pod_name, members = inventory.datastore_cluster(params["datastore_cluster"],
-                                                                    resolved["datacenter"])
+        key = (params["datastore_cluster"], resolved["datacenter"])
+        if pods is not None and key in pods:
+            pod_id, pod_name, members = pods[key]
+        else:
+            with naming(option):
+                pod_id, pod_name, members = inventory.datastore_cluster(params["datastore_cluster"], resolved["datacenter"])
+            if pods is not None:
+                pods[key] = (pod_id, pod_name, members)
         needed = plan.item_size(item)
-        chosen, reason = plan.pick_datastore(plan.label(pod_name, pod_id), members, needed)
+        chosen, reason = plan.pick_datastore(plan.label(pod_name, pod_id), plan.after_claims(members, claims), needed)
         if chosen is None:
             self.fail_parameter(option, "'%s': %s" % (params["datastore_cluster"], reason))
+        if claims is not None:
+            claims[chosen["id"]] = claims.get(chosen["id"], 0) + needed
         resolved["datastore_cluster"] = pod_id
         resolved["datastore"] = chosen["id"]
         return {"datastore_cluster": plan.entity(pod_id, pod_name), "datastore": plan.entity(chosen["id"], chosen.get("name")),
@@ -820,6 +833,17 @@ class VcenterOvfDeploy(MigrationModule):
             vm["action"], vm["moref"] = plan.bulk_action(existing.get((vm["folder"], vm["name"])), vm["params"]["power_on"])
             vm["before_state"] = (existing.get((vm["folder"], vm["name"])) or [(None, None)])[0][1]
         to_deploy = [vm for vm in vms if vm["action"] == "deploy"]
+        # Datastore cluster members are picked for the VMs to deploy only, each pick counting the earlier ones.
+        pods, claims = {}, {}
+        for vm in to_deploy:
+            if vm["params"]["datastore_cluster"]:
+                try:
+                    vm["choice"] = self.choose_datastore(inventory, vm["item"], vm["resolved"], vm["params"],
+                                                         vm["option"]("datastore_cluster"), pods, claims)
+                except (NotFoundError, ParameterError) as error:
+                    error.message += " (VM '%s', vms[%d])" % (vm["name"], vm["index"])
+                    raise
+        self.names.update(inventory.names([vm["resolved"]["datastore"] for vm in to_deploy if vm["choice"]]))
 
         # 2. Validate before anything is sent: room on the datastores for every VM of the call, the items' needs.
         self.check_capacity([self.demands(vm["name"], vm["item"], vm["resolved"], vm["storage"]["mappings"], vm["option"])
@@ -884,9 +908,6 @@ class VcenterOvfDeploy(MigrationModule):
                                        inventory, self.params["datacenter"], cluster=params["cluster"],
                                        resource_pool=params["resource_pool"], host=params["host"], folder=params["folder"],
                                        datastore=params["datastore"], network_mappings=params["network_mappings"])))
-            choice = None
-            if params["datastore_cluster"]:
-                choice = self.choose_datastore(inventory, item, resolved, params, option("datastore_cluster"))
             storage = self.resolve_storage(rest, inventory, resolved["datacenter"], params,
                                            "vms[%d]." % index if self.params["vms"][index].get("storage_mappings") is not None
                                            or self.params["vms"][index].get("storage_profile") is not None else "")
@@ -900,7 +921,7 @@ class VcenterOvfDeploy(MigrationModule):
         library_name = cached(("library name", library_id), lambda: rest.library_name(library_id)) if library_id else None
         item_label = plan.label(item.get("name"), item["id"])
         return {"index": index, "name": params["vm"], "params": params, "option": option, "item": item,
-                "library_id": library_id, "resolved": resolved, "storage": storage, "choice": choice,
+                "library_id": library_id, "resolved": resolved, "storage": storage, "choice": None,
                 "folder": resolved["folder"],
                 "target": plan.deploy_target(resolved["resource_pool"], resolved["folder"], resolved.get("host")),
                 "from": "%s/%s" % (library_name, item_label) if library_name else item_label, "jobs": [], "error": "", "started": None, "ended": None,

@@ -288,3 +288,19 @@ def test_bulk_failures_name_each_failed_vm_with_its_id():
                {"name": "b", "moref": "vm-2", "outcome": "in_progress", "error": "late"},
                {"name": "c", "moref": "vm-3", "outcome": "deployed", "error": ""}]
     assert plan.bulk_failures(entries) == "a: boom; b (vm-2): late"
+
+
+def test_earlier_picks_of_a_call_spread_a_wave_over_the_members():
+    gib = 1 << 30
+    members = [{"id": "datastore-1", "name": "a", "free_space": 10 * gib},
+               {"id": "datastore-2", "name": "b", "free_space": 9 * gib}]
+    claims = {}
+    picks = []
+    for dummy in range(4):
+        chosen, dummy_reason = plan.pick_datastore("pod", plan.after_claims(members, claims), 4 * gib)
+        claims[chosen["id"]] = claims.get(chosen["id"], 0) + 4 * gib
+        picks.append(chosen["id"])
+    assert picks == ["datastore-1", "datastore-2", "datastore-1", "datastore-2"]  # 10, 9 -> 6, 9 -> 6, 5 -> 2, 5 -> 2, 1
+    chosen, reason = plan.pick_datastore("pod", plan.after_claims(members, claims), 4 * gib)
+    assert chosen is None and "no member of datastore cluster pod has room" in reason
+    assert plan.after_claims(members, {}) is members
