@@ -180,6 +180,30 @@ class SoapInventory:
                 self._names[moref._moId] = props.get("name")
         return {i: self._names.get(i) for i in ids}
 
+    def vms_named(self, names, folder):
+        """{name: [(id, power state)]} of the VMs directly in FOLDER named one of NAMES, in one read (never cached)."""
+        wanted = set(names)
+        rows = self.soap.retrieve(vim.VirtualMachine, ["name", "parent", "runtime.powerState"],
+                                  container=self._moref(folder))
+        found = {}
+        for moref, props in rows:
+            if props.get("name") in wanted and getattr(props.get("parent"), "_moId", None) == folder:
+                found.setdefault(props["name"], []).append(
+                    (self._remember(moref), SOAP_POWER_STATES.get(str(props.get("runtime.powerState")))))
+        return {name: sorted(found[name]) for name in found}
+
+    def datastore_space(self, ids):
+        """{datastore id: free bytes} of IDS (resolved before), in one PropertyCollector read."""
+        stores = [self._objects[i] for i in dict.fromkeys(ids) if i in self._objects]
+        if not stores:
+            return {}
+        rows = self.soap.retrieve(vim.Datastore, ["name", "summary.freeSpace"], objects=stores)
+        out = {}
+        for moref, props in rows:
+            self._names[moref._moId] = props.get("name")
+            out[moref._moId] = props.get("summary.freeSpace")
+        return out
+
     def datastore_cluster(self, ref, datacenter):
         """(id, name, members) of the datastore cluster (StoragePod) REF (name or id) in DATACENTER.
 
@@ -329,6 +353,28 @@ class RestInventory:
 
     def vms_in_folder(self, name, folder):
         return self._ids("vm", names=[name], folders=[folder])
+
+    def vms_named(self, names, folder):
+        """{name: [(id, power state)]} of the VMs in FOLDER named one of NAMES: one ``GET vcenter/vm`` call."""
+        wanted = set(names)
+        found = {}
+        for entry in self.rest.list_inventory("vm", names=sorted(wanted), folders=[folder]):
+            if entry.get("vm") and entry.get("name") in wanted:  # names= is exact on vCenter; drop other matches
+                self._names[entry["vm"]] = entry["name"]
+                found.setdefault(entry["name"], []).append((entry["vm"], entry.get("power_state")))
+        return {name: sorted(found[name]) for name in found}
+
+    def datastore_space(self, ids):
+        """{datastore id: free bytes} of IDS: one ``GET vcenter/datastore?datastores=`` call."""
+        ids = sorted(set(ids))
+        if not ids:
+            return {}
+        out = {}
+        for entry in self.rest.list_inventory("datastore", datastores=ids):
+            if entry.get("datastore"):
+                self._names[entry["datastore"]] = entry.get("name")
+                out[entry["datastore"]] = entry.get("free_space")
+        return out
 
     def power_state(self, vm_id):
         return self.rest.power_state(vm_id)

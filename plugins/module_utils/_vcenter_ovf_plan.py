@@ -402,6 +402,13 @@ def pick_datastore(cluster, members, needed):
                     "for the item (%s)" % (label(chosen.get("name"), chosen["id"]), free, len(usable), cluster, size))
 
 
+def after_claims(members, claims):
+    """MEMBERS with their free space less what CLAIMS ({id: bytes}, earlier picks of the same call) will take."""
+    if not claims:
+        return members
+    return [dict(m, free_space=(m.get("free_space") or 0) - claims.get(m["id"], 0)) for m in members]
+
+
 def all_ids(resolved):
     """Every id of a resolved placement (to read their names in one go)."""
     ids = [value for key, value in resolved.items() if key != "network_mappings" and value]
@@ -412,3 +419,110 @@ def prefer_exact(name, named):
     """NAMED is [(id, name)] matched case-insensitively (real vCenter's find); keep exact-case ones if any."""
     exact = [entry for entry in named if entry[1] == name]
     return exact or named
+
+
+# -- many VMs in one call (vms + parallel) ---------------------------------------------------------
+# Options of one VM that a ``vms`` entry may set; the top-level option of the same name is its default.
+VM_OPTIONS = ("vm", "item", "library", "cluster", "resource_pool", "host", "folder", "datastore", "datastore_cluster",
+              "storage_profile", "storage_mappings", "flags", "locale", "storage_provisioning", "network_mappings",
+              "ovf_properties", "deployment_option", "annotation", "accept_all_eula", "power_on")
+# Options that replace each other: an entry that sets one of a group takes none of the group's defaults.
+EXCLUSIVE_GROUPS = (("datastore", "datastore_cluster"),)
+
+# What happens (or would happen, in check mode) to one VM of a bulk call, in its ``outcome``.
+WOULD_DEPLOY = "would_deploy"
+WOULD_POWER_ON = "would_power_on"
+UNCHANGED = "unchanged"
+POWERED_ON = "powered_on"          # adopted (already there) and powered on by this run
+FAILED = "failed"
+IN_PROGRESS = "in_progress"        # the deadline passed while its deploy was still running
+NOT_STARTED = "not_started"        # the deadline passed before its deploy was sent
+
+
+def merge_vm(defaults, entry):
+    """One VM's options: ENTRY's values, the top-level DEFAULTS for what ENTRY leaves unset (None)."""
+    merged = {}
+    for key in VM_OPTIONS:
+        value = entry.get(key)
+        merged[key] = value if value is not None else defaults.get(key)
+    for group in EXCLUSIVE_GROUPS:
+        if any(entry.get(key) is not None for key in group):
+            for key in group:
+                merged[key] = entry.get(key)
+    return merged
+
+
+def entry_option(index, option):
+    """How a bulk entry's option is named in messages: ``vms[2].datastore``."""
+    return "vms[%d].%s" % (index, option)
+
+
+def bulk_action(existing, power_on):
+    """What a bulk call does to one VM given EXISTING ([(id, power state)] named so in its folder).
+
+    ``("deploy", None)``, ``("adopt", id)`` (power_on and the VM is off: power it on) or
+    ``("keep", id)`` (nothing to do).
+    """
+    if not existing:
+        return "deploy", None
+    vm_id, state = existing[0]
+    if power_on and state != "POWERED_ON":
+        return "adopt", vm_id
+    return "keep", vm_id
+
+
+def capacity_problems(demands, spaces, names):
+    """Datastores that cannot take what a call deploys to them, as ``([parameter...], text)``, one per datastore.
+
+    DEMANDS: [(datastore id, bytes, VM name, parameter)] (one per VM and datastore it lands on);
+    SPACES: {datastore id: free bytes or None (unknown: not checked)}; NAMES: {id: name}.
+    """
+    needed = {}
+    for datastore, size, vm, parameter in demands:
+        entry = needed.setdefault(datastore, {"bytes": 0, "vms": [], "parameters": []})
+        entry["bytes"] += size
+        entry["vms"].append(vm)
+        if parameter not in entry["parameters"]:
+            entry["parameters"].append(parameter)
+    problems = []
+    for datastore in sorted(needed):
+        free = spaces.get(datastore)
+        entry = needed[datastore]
+        if free is None or free >= entry["bytes"]:
+            continue
+        problems.append((entry["parameters"],
+                         "datastore %s has %s free, but the %d VM(s) deployed to it need %s (%s; the library item's "
+                         "size each)" % (label(names.get(datastore), datastore), size_text(free), len(entry["vms"]),
+                                         size_text(entry["bytes"]), ", ".join(entry["vms"]))))
+    return problems
+
+
+def size_text(value):
+    """Bytes for people: '812.0 GiB (871878361088 bytes)'."""
+    return "%.1f GiB (%d bytes)" % (value / GIB, value)
+
+
+def item_size(item):
+    """The bytes a library item takes (its ``size``), 0 when the library does not say."""
+    try:
+        return max(int(item.get("size") or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def vm_datastores(default_datastore, mappings, default_parameter, mapping_parameter):
+    """[(datastore id, parameter)] a VM's disks may land on: the default datastore and each mapped one, once each."""
+    out = []
+    if default_datastore:
+        out.append((default_datastore, default_parameter))
+    for group in sorted(mappings or {}):
+        ident = mappings[group].get("datastore_id")
+        if ident and ident not in [d for d, dummy in out]:
+            out.append((ident, mapping_parameter))
+    return out
+
+
+def bulk_failures(entries):
+    """'web03 (vm-1003): <error>; web07: <error>' for the failed entries of a bulk result."""
+    return "; ".join("%s: %s" % (label(e["name"], e.get("moref")), e["error"]) for e in entries
+                     if e["outcome"] in (FAILED, IN_PROGRESS, NOT_STARTED))

@@ -23,6 +23,11 @@ import json
 import re
 import uuid
 
+try:
+    import requests
+except ImportError:  # _http.RestClient reports the missing library
+    requests = None
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _vcenter_ovf_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import vsphere
@@ -159,6 +164,12 @@ class VcenterRestClient(RestClient):
             self.logout()
         finally:
             super().close()
+
+    def allow_concurrent(self, calls):
+        """Keep up to CALLS connections open at once (bulk deploys: each holds one for its whole disk copy)."""
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(int(calls), 1))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     # -- helpers ---------------------------------------------------------------------------
     def path(self, kind, *parts):

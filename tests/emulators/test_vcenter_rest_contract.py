@@ -797,3 +797,37 @@ def test_storage_policies_are_listed_with_names(vc, family):
     one = value(family, call(vc, "GET", path, token,
                              params={"filter.policies" if family == "rest" else "policies": VSAN_POLICY}))
     assert [p["name"] for p in one] == ["vSAN Default Storage Policy"]
+
+
+# -- what a bulk deploy reads: several VM names in one list call, datastores' free space ---------------
+@pytest.mark.parametrize("family", ["api", "rest"])
+def test_vm_list_takes_several_names_and_a_folder_in_one_call(vc, family):
+    token = login(vc, family)
+    for name in ("bulk-a", "bulk-b"):
+        assert value(family, deploy(vc, family, token, deploy_body(family, name=name)))["succeeded"] is True
+    prefix = "" if family == "api" else "filter."
+    path = "/api/vcenter/vm" if family == "api" else "/rest/vcenter/vm"
+    found = value(family, call(vc, "GET", path, token, params={prefix + "names": ["bulk-a", "bulk-b", "db01", "none"],
+                                                               prefix + "folders": "group-v40"}))
+    assert sorted(vm["name"] for vm in found) == ["bulk-a", "bulk-b", "db01"], found
+    assert all(vm["power_state"] == "POWERED_OFF" and vm["vm"].startswith("vm-") for vm in found), found
+
+
+@pytest.mark.parametrize("family", ["api", "rest"])
+def test_datastore_list_reports_free_space_that_a_deploy_takes(vc, family):
+    token = login(vc, family)
+    prefix = "" if family == "api" else "filter."
+    path = "/api/vcenter/datastore" if family == "api" else "/rest/vcenter/datastore"
+
+    def free():
+        (ds,) = value(family, call(vc, "GET", path, token, params={prefix + "datastores": "datastore-15"}))
+        assert set(ds) >= {"datastore", "name", "type", "free_space", "capacity"}, ds
+        return ds["free_space"]
+
+    vc.admin.action("datastore-space", {"datastore_id": "datastore-15", "free_space": 10 << 30})
+    assert free() == 10 << 30
+    size = value(family, call(vc, "GET", ("/api/content/library/item/%s" if family == "api" else
+                                          "/rest/com/vmware/content/library/item/id:%s") % UBUNTU, token))["size"]
+    body = deploy_body(family, name="space-" + family, default_datastore_id="datastore-15")
+    assert value(family, deploy(vc, family, token, body))["succeeded"] is True
+    assert free() == (10 << 30) - size

@@ -33,7 +33,9 @@ not govmomi's vcsim (the project runs vcsim separately for its ``/rest`` quirks)
 
 Admin actions (``POST /__emulator__/<action>``): ``deploy-duration`` ``{"seconds"}``,
 ``capture-duration`` ``{"seconds"}``, ``session-timeout`` ``{"seconds"}``, ``v91-mode`` ``{"enabled"}``,
-``break-item`` ``{"item_id", "broken": true, "message"}``.
+``break-item`` ``{"item_id", "broken": true, "message"}``, ``datastore-space`` ``{"datastore_id", "free_space"}``
+(bytes; what ``GET /api/vcenter/datastore`` reports as ``free_space``). A deploy takes the item's ``size`` off
+the free space of the VM's datastore.
 """
 
 import base64
@@ -196,6 +198,11 @@ DEFAULT_SEED = {
 }
 
 SEED_TIME = "2026-01-15T09:30:00.000Z"
+
+
+def item_size(item):
+    """The bytes a library item takes (its ``size``): the descriptor plus a 2 GiB disk."""
+    return len(item["ovf"]) + 2147483648
 
 
 def iso(ts):
@@ -377,6 +384,12 @@ class VcenterRestEmulator(Emulator):
                 self.settings["session_idle_timeout"] = float(body["seconds"])
             elif action == "v91-mode":
                 self.settings["v91_mode"] = bool(body.get("enabled", True))
+            elif action == "datastore-space":
+                datastore = self.objects["datastores"].get(body.get("datastore_id"))
+                if datastore is None:
+                    return json_response(404, {"error": "no such datastore"})
+                datastore["free_space"] = int(body["free_space"])
+                return json_response(200, datastore)
             elif action == "break-item":
                 item = self.objects["items"].get(body.get("item_id"))
                 if item is None:
@@ -725,7 +738,7 @@ class VcenterRestEmulator(Emulator):
     def get_item(self, request, family, raw_id):
         item = self.item(self.path_id(family, raw_id))
         return {"id": item["id"], "library_id": item["library_id"], "name": item["name"], "type": "ovf",
-                "description": item.get("description", ""), "size": len(item["ovf"]) + 2147483648,
+                "description": item.get("description", ""), "size": item_size(item),
                 "cached": True, "content_version": item["content_version"],
                 "metadata_version": item["metadata_version"], "version": item["metadata_version"],
                 "creation_time": item["creation_time"], "last_modified_time": item["last_modified_time"]}
@@ -876,6 +889,9 @@ class VcenterRestEmulator(Emulator):
             # What the deployment_spec asked for, for tests to check (vCenter would apply it to the disks).
             "storage_profile": profile_id, "default_datastore": datastore_id, "storage_provisioning": provisioning,
             "storage_mappings": copy.deepcopy(storage_mappings), "flags": list(flags), "locale": locale}
+        # The disks take the item's size on the VM's datastore (what a capacity check must see).
+        home = self.objects["datastores"][self.objects["vms"][vm_id]["datastore"]]
+        home["free_space"] = max(int(home.get("free_space") or 0) - item_size(item), 0)
         result = ovf_result(True, resource_id={"type": "VirtualMachine", "id": vm_id})
         if token:
             self.tokens[token] = {"result": result, "until": until}

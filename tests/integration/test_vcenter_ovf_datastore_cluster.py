@@ -109,3 +109,22 @@ def test_rest_lookups_refuse_datastore_cluster_before_any_change(vcenter_rest_em
     result = ansible.play([task("rest", **args)], module_defaults={MODULE: connection}).result("rest")
     assert failed(result) and "parameter 'datastore_cluster' needs inventory_lookup=soap" in result["msg"], result
     assert [e for e in vc.admin.mutations(ignore=[r"/session"]) if "find" not in e["query"]] == []
+
+
+def test_bulk_picks_a_member_per_vm_to_deploy_and_rerun_keeps_them(sim, ansible):
+    lib = sim.library
+    args = dict(library=lib.library_name, item=lib.item_name, datacenter=lib.datacenter, cluster=lib.cluster,
+                datastore_cluster="pod-east", accept_all_eula=True, parallel=2,
+                vms=[{"vm": "pod-bulk-1"}, {"vm": "pod-bulk-2"}, {"vm": "pod-bulk-3", "datastore": "LocalDS_0"}])
+    run = ansible.play([task("check", check=True, **args), task("deploy", **args), task("again", **args)],
+                       module_defaults=defaults(sim))
+    check, first, again = run.result("check"), run.result("deploy"), run.result("again")
+    assert check["changed"] is True and [row["outcome"] for row in check["vms"]] == ["would_deploy"] * 3, check
+    assert all(row["datastore_choice"]["datastore"]["id"] in sim.members for row in check["vms"][:2]), check["vms"]
+    assert "datastore_choice" not in check["vms"][2]  # its own datastore replaces the cluster default
+    assert not failed(first) and [row["outcome"] for row in first["vms"]] == ["deployed"] * 3, first
+    for row in first["vms"][:2]:
+        ((vm_id, stores),) = vms_named(sim, row["name"])
+        assert vm_id == row["moref"] and stores == [row["datastore_choice"]["datastore"]["id"]], row
+    assert again["changed"] is False and [row["outcome"] for row in again["vms"]] == ["unchanged"] * 3, again
+    assert all("datastore_choice" not in row for row in again["vms"])  # nothing to place on a re-run

@@ -238,3 +238,69 @@ def test_pick_datastore_takes_the_usable_member_with_the_most_room():
     assert plan.pick_datastore("pod", tie, 0)[0]["name"] == "a"  # same pick on every run
     assert plan.pick_datastore("pod", [], 0) == (None, "no member of datastore cluster pod has room for the item "
                                                        "(an unknown size): no member datastores")
+
+
+# -- bulk ------------------------------------------------------------------------------------------
+def test_merge_vm_takes_defaults_for_what_an_entry_leaves_unset():
+    defaults = {"item": "ubuntu", "folder": "Migrated", "datastore": "east-vsan", "power_on": True,
+                "network_mappings": {"VM Network": "Backend"}}
+    merged = plan.merge_vm(defaults, {"vm": "a", "folder": "Other", "power_on": False, "network_mappings": {"x": "y"}})
+    assert merged["vm"] == "a" and merged["item"] == "ubuntu" and merged["folder"] == "Other"
+    assert merged["power_on"] is False and merged["network_mappings"] == {"x": "y"}  # replaced, not merged
+    assert merged["datastore"] == "east-vsan" and merged["datastore_cluster"] is None
+    # datastore and datastore_cluster replace each other: an entry's pod drops the default datastore
+    pod = plan.merge_vm(defaults, {"vm": "b", "datastore_cluster": "pod1"})
+    assert pod["datastore"] is None and pod["datastore_cluster"] == "pod1"
+
+
+def test_bulk_action_from_what_is_in_the_folder():
+    assert plan.bulk_action(None, True) == ("deploy", None)
+    assert plan.bulk_action([("vm-1", "POWERED_OFF")], True) == ("adopt", "vm-1")
+    assert plan.bulk_action([("vm-1", "POWERED_ON")], True) == ("keep", "vm-1")
+    assert plan.bulk_action([("vm-1", "POWERED_OFF")], False) == ("keep", "vm-1")
+
+
+def test_capacity_summed_per_datastore_over_the_vms_of_a_call():
+    gib = 1 << 30
+    demands = [("datastore-15", 2 * gib, "a", "vms[0].datastore"), ("datastore-15", 2 * gib, "b", "datastore"),
+               ("datastore-15", 2 * gib, "c", "datastore"), ("datastore-14", 2 * gib, "d", "datastore"),
+               ("datastore-9", 2 * gib, "e", "storage_mappings")]
+    spaces = {"datastore-15": 5 * gib, "datastore-14": 100 * gib, "datastore-9": None}
+    (problem,) = plan.capacity_problems(demands, spaces, {"datastore-15": "east-nfs01"})
+    parameters, text = problem
+    assert parameters == ["vms[0].datastore", "datastore"]
+    assert "east-nfs01 (datastore-15) has 5.0 GiB (5368709120 bytes) free" in text and "need 6.0 GiB" in text
+    assert "3 VM(s)" in text and "a, b, c" in text
+    assert plan.capacity_problems(demands[:2], spaces, {}) == []  # 4 GiB fit in 5
+
+
+def test_vm_datastores_counts_each_datastore_once():
+    mappings = {"g1": {"type": "DATASTORE", "datastore_id": "ds-1"}, "g2": {"type": "DATASTORE", "datastore_id": "ds-2"},
+                "g3": {"type": "STORAGE_PROFILE", "storage_profile_id": "p"}}
+    assert plan.vm_datastores("ds-1", mappings, "datastore", "storage_mappings") == [
+        ("ds-1", "datastore"), ("ds-2", "storage_mappings")]
+    assert plan.vm_datastores(None, {}, "datastore", "storage_mappings") == []
+    assert plan.item_size({"size": "123"}) == 123 and plan.item_size({}) == 0 and plan.item_size({"size": "x"}) == 0
+
+
+def test_bulk_failures_name_each_failed_vm_with_its_id():
+    entries = [{"name": "a", "moref": None, "outcome": "failed", "error": "boom"},
+               {"name": "b", "moref": "vm-2", "outcome": "in_progress", "error": "late"},
+               {"name": "c", "moref": "vm-3", "outcome": "deployed", "error": ""}]
+    assert plan.bulk_failures(entries) == "a: boom; b (vm-2): late"
+
+
+def test_earlier_picks_of_a_call_spread_a_wave_over_the_members():
+    gib = 1 << 30
+    members = [{"id": "datastore-1", "name": "a", "free_space": 10 * gib},
+               {"id": "datastore-2", "name": "b", "free_space": 9 * gib}]
+    claims = {}
+    picks = []
+    for dummy in range(4):
+        chosen, dummy_reason = plan.pick_datastore("pod", plan.after_claims(members, claims), 4 * gib)
+        claims[chosen["id"]] = claims.get(chosen["id"], 0) + 4 * gib
+        picks.append(chosen["id"])
+    assert picks == ["datastore-1", "datastore-2", "datastore-1", "datastore-2"]  # 10, 9 -> 6, 9 -> 6, 5 -> 2, 5 -> 2, 1
+    chosen, reason = plan.pick_datastore("pod", plan.after_claims(members, claims), 4 * gib)
+    assert chosen is None and "no member of datastore cluster pod has room" in reason
+    assert plan.after_claims(members, {}) is members
