@@ -199,8 +199,9 @@ def object_rows(module, result, started, ended, host=None, task_args=None):
     if task_args and not (result.get("invocation") or {}).get("module_args"):
         result = dict(result, _task_args={k: v for k, v in task_args.items()
                                           if k in IDENTIFYING and isinstance(v, (str, int, list))})
+    bulk = _is_bulk(result)
     try:
-        extract = _bulk_rows if _is_bulk(result) else EXTRACTORS.get(module, _fallback_rows)
+        extract = _bulk_rows if bulk else EXTRACTORS.get(module, _fallback_rows)
         rows = extract(result) or _fallback_rows(result)
     except (AttributeError, KeyError, TypeError, ValueError):  # a result of an unexpected shape still gets a row
         rows = _fallback_rows(result)
@@ -208,9 +209,10 @@ def object_rows(module, result, started, ended, host=None, task_args=None):
     for row in rows:
         row = dict(row)
         row.setdefault("outcome", "")
-        if not row["outcome"] or result.get("failed"):
+        # A failed bulk task still reports each object's own outcome (most may have moved).
+        if not row["outcome"] or (result.get("failed") and not bulk):
             row["outcome"] = _outcome(result)
-        if result.get("failed") and not row.get("error"):
+        if result.get("failed") and not bulk and not row.get("error"):
             row["error"] = str(result.get("msg") or "")
         out.append({
             "platform": platform_of(module), "module": module, "host": host or "",

@@ -69,3 +69,11 @@ def test_bulk_results_give_their_own_times_and_jobs():
     assert (first["object"], first["id"], first["start"], first["end"], first["duration"]) == ("web-01", "u1", 110.0, 125.5, 15.5)
     assert first["jobs"] == ["j1", "l1"] and first["to"] == "ps-b (2)"
     assert (second["outcome"], second["start"], second["end"]) == ("unchanged", 100.0, 130.0)
+
+
+def test_a_failed_bulk_task_keeps_each_objects_own_outcome():
+    result = {"failed": True, "changed": True, "msg": "1 of 2 VMs failed: b (u2): boom", "vms": [
+        {"name": "a", "uuid": "u1", "outcome": "deployed", "error": ""},
+        {"name": "b", "uuid": "u2", "outcome": "failed", "error": "boom"}]}
+    rows = report.object_rows("vcenter_ovf_deploy", result, 1.0, 2.0)
+    assert [(r["object"], r["outcome"], r["error"]) for r in rows] == [("a", "deployed", ""), ("b", "failed", "boom")]
