@@ -29,9 +29,9 @@ description:
     not listed as reserved once the server is gone.
   - Every name is resolved and every input checked before anything is sent; bad input fails naming the option
     and nothing is changed.
-  - Many VMs in one task with O(vms) (a wave): one read of the servers plans all of them, at most O(parallel)
+  - Many VMs in one task with O(vms) (a wave). One read of the servers plans all of them, at most O(parallel)
     builds and deletes run at a time, and one poller (one server list per poll, whatever the number of VMs)
-    waits for all of them. Each VM converges as in the single form (its name is the key: a re-run adopts builds
+    waits for all of them. Each VM converges as in the single form (its name is the key; a re-run adopts builds
     and deletes left running and never sends a create twice). Every VM is attempted even when others fail;
     the task fails at the end naming the failed VMs. Per-VM outcomes are returned in RV(vms).
 author: hybridcloud.migration contributors (@hybridcloud)
@@ -51,7 +51,7 @@ options:
         state does not use is not applied to it, while an item's own option its state does not use is an error.
       - Two items may not name the same server or ask for the same VSN. Mutually exclusive with O(vm).
       - Every item is planned (names resolved, VSNs checked) from one read of the servers before anything is
-        sent: bad input in any item fails the task naming it (for example C(vms[3].image)) and changes nothing.
+        sent; bad input in any item fails the task naming it (for example C(vms[3].image)) and changes nothing.
         A conflict with an existing server (another VSN, another host, a server in C(ERROR)) fails only that VM.
     type: list
     elements: dict
@@ -934,9 +934,11 @@ class PowerVCServer(MigrationModule):
             found = [s for s in listing if s.get("name") == vm["name"]]
             if len(found) != 1:
                 vm["ended"] = time.time()
-                self._failed(vm, "%s; no server %s was created (a re-run creates it)" % (vm["uncertain"], vm["name"])
-                             if not found else "%s; %d servers are now called %s" % (vm["uncertain"], len(found),
-                                                                                       vm["name"]))
+                if found:
+                    why = "%s; %d servers are now called %s" % (vm["uncertain"], len(found), vm["name"])
+                else:
+                    why = "%s; no server %s was created (a re-run creates it)" % (vm["uncertain"], vm["name"])
+                self._failed(vm, why)
                 return True
             current = found[0]
             vm.update(id=current.get("id"), changed=True)

@@ -2,7 +2,7 @@
 in one task, one batched read, bounded parallelism, per-VM outcomes, failures named at the end,
 re-runs, killed runs and check mode proved by the emulator's journal."""
 
-from tests.integration.test_powervc_server import GROUP, MODULE, calls, defaults, servers_named, task
+from tests.integration.test_powervc_server import calls, defaults, servers_named, task
 
 COMMON = dict(image="IBM i 7.5 base", flavor="ibmi-small", networks=[{"network": "dr-vlan20"}], host="dr-p10-b")
 NEW = ["wave-%02d" % n for n in range(1, 11)]
@@ -31,8 +31,9 @@ def test_wave_with_a_failing_build_every_vm_attempted_then_rerun_changes_nothing
     preview = run.result("preview")
     assert preview["changed"] is True and calls(powervc_emulator) == []  # check mode: nothing sent
     outcomes = dict((e["name"], e["outcome"]) for e in preview["vms"])
-    assert outcomes == dict([(n, "created") for n in NEW] + [("ibmi-dev-03", "unchanged"),
-                                                              ("ibmi-prod-01", "deleted")])
+    expected = dict((n, "created") for n in NEW)
+    expected.update({"ibmi-dev-03": "unchanged", "ibmi-prod-01": "deleted"})
+    assert outcomes == expected
     assert set(preview["diff"]["after"]) == set(NEW) | {"ibmi-prod-01 (3f9d2a1c…)"}  # only what changes
     assert preview["diff"]["after"]["ibmi-prod-01 (3f9d2a1c…)"] == {}
     assert preview["diff"]["before"]["ibmi-prod-01 (3f9d2a1c…)"]["virtual_serial_number"] == "ABCD100"
@@ -121,7 +122,7 @@ def test_bad_item_fails_naming_it_before_any_change(ansible, powervc_emulator):
     dup = [{"vm": "wave-01", "virtual_serial_number": "CDF0002"}, {"vm": "wave-02", "virtual_serial_number": "cdf0002"}]
     run = ansible.play([
         task("unknown image", ignore_errors=True, **dict(COMMON, vms=bad)),
-        task("same vsn twice", ignore_errors=True, **dict(COMMON, host=None, vms=dup)),
+        task("same vsn twice", ignore_errors=True, **dict(COMMON, vms=dup)),
         task("same name twice", ignore_errors=True, **dict(COMMON, vms=[{"vm": "a1"}, {"vm": "a1"}])),
         task("absent with image", ignore_errors=True, vms=[{"vm": "ibmi-prod-01", "state": "absent", "image": "x"}]),
         task("both forms", ignore_errors=True, vm="x", vms=[{"vm": "y"}]),
