@@ -128,3 +128,62 @@ def test_evacuation_from_a_wave_plan_inventory_one_call_per_pair_and_slice(tmp_p
     reserved = dict((r["virtual_serial_number"], r["host"]) for r in powervc_emulator.admin.state()["reserved"])
     assert reserved["CDF0002"] == reserved["CDF0003"] == reserved["ABCD001"] == "9109RMD_1031CAT"
     assert changed_tasks(rest) == ["Move the VSNs and wait until they show on the target host"]
+
+
+REDEPLOY = {"powervc_vsn_redeploy_target_host": "dr-p10-b", "powervc_vsn_redeploy_delete_old": True,
+            "powervc_vsn_redeploy_vms": [
+                {"vm": "ibmi-prod-01", "virtual_serial_number": "ABCD100", "image": "IBM i 7.5 base",
+                 "flavor": "ibmi-small", "networks": [{"network": "dr-vlan20"}]},
+                {"vm": "ibmi-new-05", "virtual_serial_number": "CDF0002", "image": "IBM i 7.5 base",
+                 "flavor": "ibmi-small"},
+                {"vm": "ibmi-new-06", "virtual_serial_number": "CDF0011", "image": "IBM i 7.5 base",
+                 "flavor": "ibmi-small"}]}
+
+
+def test_redeploy_one_call_per_step_then_a_rerun_changes_nothing(tmp_path, powervc_emulator):
+    check = run_role(tmp_path, powervc_emulator, "powervc_vsn_redeploy", REDEPLOY, check=True, name="check")
+    assert check.rc == 0, check.output
+    assert mutations(powervc_emulator) == []
+    (plan,) = [r for r in check.results if short(r["_task"]) == "Show the plan"]
+    assert ("ibmi-prod-01 (3f9d2a1c-5b6e-4c7d-8e9f-0a1b2c3d4e01) on prod-p10-a, VSN ABCD100 -> dr-p10-b: delete (VSN "
+            "kept reserved), move VSN from 9080HEX_1234ABC, create") in plan["msg"]
+    assert "ibmi-new-05 on absent, VSN CDF0002 -> dr-p10-b: move VSN from 9080HEX_1234ABC, create" in plan["msg"]
+    first = run_role(tmp_path, powervc_emulator, "powervc_vsn_redeploy", REDEPLOY, name="first")
+    assert first.rc == 0, first.output
+    assert changed_tasks(first) == ["Delete the old VMs, keeping their VSNs reserved",
+                                    "Move the VSNs to the target hosts",
+                                    "Create the VMs on the target hosts with their VSNs and wait until they are ACTIVE"]
+    calls = mutations(powervc_emulator)
+    assert [c for c in calls if c[:2] == ("PUT", "virtual-serial-number")] == [
+        ("PUT", "virtual-serial-number", "action=move")]  # both VSNs in one move
+    assert len([c for c in calls if c[:2] == ("POST", "servers")]) == 3
+    servers = dict((s["name"], s) for s in powervc_emulator.admin.state()["servers"])
+    for vm in REDEPLOY["powervc_vsn_redeploy_vms"]:
+        assert servers[vm["vm"]]["host"] == "9109RMD_1031CAT" and servers[vm["vm"]]["status"] == "ACTIVE"
+    again = run_role(tmp_path, powervc_emulator, "powervc_vsn_redeploy", REDEPLOY, name="again")
+    assert again.rc == 0, again.output
+    assert changed_tasks(again) == [] and mutations(powervc_emulator) == calls
+    assert "ibmi-prod-01" in result(again, "Report once what was re-deployed")["msg"]
+
+
+def test_redeploy_from_a_wave_plan_inventory(tmp_path, powervc_emulator):
+    plan = tmp_path / "waves.csv"
+    plan.write_text("vm,platform,source,destination,wave,virtual_serial_number,image,flavor\n"
+                    "ibmi-w1,powervc,,dr-p10-b,1,CDF0011,IBM i 7.5 base,ibmi-small\n"
+                    "ibmi-w2,powervc,,dr-p10-b,1,CDF0012,IBM i 7.5 base,ibmi-small\n"
+                    "ibmi-w3,powervc,,dr-p10-b,2,CDF0013,IBM i 7.5 base,ibmi-small\n"
+                    "web01,zstack,ps-a,ps-b,1,,,\n")
+    inventory = tmp_path / "night.wave_plan.yml"
+    inventory.write_text("plugin: hybridcloud.migration.wave_plan\nplan: waves.csv\n")
+    first = run_role(tmp_path, powervc_emulator, "powervc_vsn_redeploy", hosts="all", inventory=inventory,
+                     limit="wave_1", name="wave1")
+    assert first.rc == 0, first.output
+    created = result(first, "Create the VMs on the target hosts with their VSNs and wait until they are ACTIVE")
+    assert [e["name"] for e in created["vms"]] == ["ibmi-w1", "ibmi-w2"]  # one call for the slice
+    rest = run_role(tmp_path, powervc_emulator, "powervc_vsn_redeploy", hosts="platform_powervc", inventory=inventory,
+                    serial=2, name="serial")
+    assert rest.rc == 0, rest.output
+    creates = [c for c in mutations(powervc_emulator) if c[:2] == ("POST", "servers")]
+    assert len(creates) == 3  # w1 and w2 unchanged in the second run; w3 once
+    vsns = dict((s["name"], s.get("virtual_serial_number")) for s in powervc_emulator.admin.state()["servers"])
+    assert vsns["ibmi-w1"] == "CDF0011" and vsns["ibmi-w3"] == "CDF0013"
