@@ -463,6 +463,11 @@ class PowerVCClient(RestClient):
             server.update((k, v) for k, v in plain.get(server.get("id"), {}).items() if k in VSN_FIELDS)
         return servers
 
+    def list_servers_detail(self):
+        """Every server with status and (for admins) host, from GET /servers/detail only: what a wait
+        for many builds polls (the VSN, documented on GET /servers, is read once the wait is over)."""
+        return self._all_servers("servers/detail", OP_LIST_SERVERS_DETAIL)
+
     def server_vsns(self):
         """{server id: VSN or None} from GET /servers, the list IBM documents the VSN on."""
         return dict((s.get("id"), server_vsn(s)) for s in self._plain_servers())

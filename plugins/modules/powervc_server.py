@@ -858,7 +858,7 @@ class PowerVCServer(MigrationModule):
                 backoff.restart()  # a new job: poll it as closely as a job that just started
 
         def poll():
-            listing = self.client.list_servers()
+            listing = self.client.list_servers_detail()  # status is all a poll needs; the VSN is read after
             for vm in list(running):
                 if self._settled(vm, listing):
                     running.remove(vm)
@@ -873,8 +873,10 @@ class PowerVCServer(MigrationModule):
                 vm["outcome"] = "not_started"  # started by a later run (wait=false keeps 'parallel' too)
             return self.client.list_servers()
         try:
-            return wait_for(poll, self.deadline.remaining(), backoff=backoff,
-                            what="%d server builds and deletes" % (len(running) + len(queue)))
+            if running or queue:
+                wait_for(poll, self.deadline.remaining(), backoff=backoff,
+                         what="%d server builds and deletes" % (len(running) + len(queue)))
+            return self.client.list_servers()  # the re-read every outcome is decided from, VSNs included
         except WaitTimeoutError as error:
             for vm in running:
                 vm.update(outcome="in_progress", error="%s; still running at the deadline, a re-run waits for it"
@@ -955,10 +957,6 @@ class PowerVCServer(MigrationModule):
         elif state == "failed":
             self._failed(vm, "%s: server %s (id %s) went to ERROR while being built: %s"
                          % (powervc.OP_CREATE_SERVER, vm["name"], vm["id"], splan.fault_message(current)))
-        elif vm.get("defer_vsn"):
-            problem = self._conflict(current, vm["item"], None)
-            if problem:
-                self._failed(vm, problem)
         return True
 
     def _bulk_finish(self, vms, listing):
@@ -967,6 +965,11 @@ class PowerVCServer(MigrationModule):
         for vm in vms:
             current = by_id.get(vm["id"]) if vm["id"] else None
             vm["final"] = self._state(current)
+            if vm.get("defer_vsn") and current is not None and not vm["error"]:
+                # An adopted build that showed no VSN while building: compared now that it has ended.
+                problem = self._conflict(current, vm["item"], None)
+                if problem:
+                    self._failed(vm, problem)
         kept = [vm for vm in vms if vm["kind"] in ("delete", "adopt_delete") and vm["outcome"] == "deleted"
                 and vm["item"]["reserve_vsn_on_delete"] and vm.get("vsn")]
         if kept:
