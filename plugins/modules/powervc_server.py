@@ -194,6 +194,10 @@ notes:
     if it is not there, the task fails and a re-run creates it.
   - The admin password in PowerVC's create answer is masked and never returned.
   - The hypervisor list is read to put host display names beside host ids (null for a user who may not read it).
+  - With O(vms), a wait polls C(GET /servers/detail) (one list for every VM, at once and then every 0.5 s for
+    5 s after each build or delete starts, then at most 10 % of the time waited apart, at most 10 s); once every
+    build and delete has ended, C(GET /servers) (where IBM documents the VSN) and C(/servers/detail) are read
+    once more and each VM's outcome is decided from that read.
   - The diff (C(--diff)) shows a created server as it is planned (fields not known yet are left out), a deleted one
     as it was, and for a build this run saw end only the fields that changed, under C(name (id)).
 extends_documentation_fragment:
