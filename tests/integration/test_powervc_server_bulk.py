@@ -135,3 +135,35 @@ def test_bad_item_fails_naming_it_before_any_change(ansible, powervc_emulator):
     assert "mutually exclusive" in run.result("both forms")["msg"]
     assert "parameter 'parallel' must be between 1 and 32" in run.result("parallel")["msg"]
     assert calls(powervc_emulator) == []
+
+
+def test_wait_false_starts_at_most_parallel_then_a_rerun_adopts_them_and_starts_the_rest(ansible, powervc_emulator):
+    # 8 s: the second task must still find the first builds running on a loaded machine
+    powervc_emulator.admin.action("settings", {"build_time": 8})
+    args = dict(COMMON, vms=[{"vm": n} for n in NEW[:4]], parallel=2)
+    run = ansible.play([task("start", wait=False, **args), task("finish", **args)],
+                       module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    start = dict((e["name"], e["outcome"]) for e in run.result("start")["vms"])
+    assert start == {"wave-01": "in_progress", "wave-02": "in_progress", "wave-03": "not_started",
+                     "wave-04": "not_started"}
+    assert run.result("start")["changed"] is True
+    finish = dict((e["name"], e["outcome"]) for e in run.result("finish")["vms"])
+    assert finish == {"wave-01": "adopted", "wave-02": "adopted", "wave-03": "created", "wave-04": "created"}
+    assert len(creates(powervc_emulator)) == 4
+
+
+def test_lost_create_answer_in_a_wave_is_found_by_name_not_resent(ansible, powervc_emulator):
+    powervc_emulator.admin.fault(method="POST", path="/servers$", after=True, status=500, times=1,
+                                 body={"computeFault": {"code": 500, "message": "gateway lost the answer"}})
+    args = dict(COMMON, vms=[{"vm": n} for n in NEW[:3]])
+    run = ansible.play([task("wave", **args), task("again", **args)], module_defaults=defaults(powervc_emulator))
+    assert run.rc == 0, run.output
+    wave = run.result("wave")
+    assert [e["outcome"] for e in wave["vms"]] == ["created"] * 3 and wave["changed"] is True
+    assert [a["action"] for a in wave["vms"][0]["actions"]] == ["create", "adopt"]
+    assert "was lost" in " ".join(wave.get("warnings", []))
+    assert run.result("again")["changed"] is False
+    assert len(creates(powervc_emulator)) == 3
+    for name in NEW[:3]:
+        assert len(servers_named(powervc_emulator, name)) == 1
