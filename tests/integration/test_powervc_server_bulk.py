@@ -167,3 +167,21 @@ def test_lost_create_answer_in_a_wave_is_found_by_name_not_resent(ansible, power
     assert len(creates(powervc_emulator)) == 3
     for name in NEW[:3]:
         assert len(servers_named(powervc_emulator, name)) == 1
+
+
+def test_adopted_build_showing_its_vsn_only_at_the_end_is_compared_then(ansible, powervc_emulator):
+    """IBM does not say when a new server's VSN shows: 'none' while building is no conflict; the end decides."""
+    powervc_emulator.admin.action("settings", {"build_time": 8, "vsn_after_build": True})
+    start = dict(COMMON, vms=[{"vm": "wave-01"}, {"vm": "wave-02"}], virtual_serial_number="auto")
+    finish = dict(COMMON, vms=[{"vm": "wave-01", "virtual_serial_number": "none"}, {"vm": "wave-02"}],
+                  virtual_serial_number="auto")
+    run = ansible.play([task("start", wait=False, **start), task("finish", ignore_errors=True, **finish)],
+                       module_defaults=defaults(powervc_emulator))
+    result = run.result("finish")
+    assert result["_status"] == "failed" and result["changed"] is True
+    by_name = dict((e["name"], e) for e in result["vms"])
+    assert by_name["wave-02"]["outcome"] == "adopted" and by_name["wave-02"]["error"] == ""
+    assert by_name["wave-01"]["outcome"] == "failed"
+    assert "parameter 'vms[0].virtual_serial_number'" in by_name["wave-01"]["error"]
+    assert "1 of 2 servers failed: wave-01 (" in result["msg"]
+    assert len(creates(powervc_emulator)) == 2
