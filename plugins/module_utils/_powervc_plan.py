@@ -259,12 +259,12 @@ def plan_unreserve(listed):
     return "unreserve" if listed is not None else None
 
 
-def plan_assign(server, wanted, name="vm", servers=()):
+def plan_assign(server, wanted, name="vm", servers=(), reserved=()):
     """'assign_vsn' when SERVER must get WANTED (a VSN or 'auto'); None when it already has it.
 
     A server with another VSN is an error: replacing an IBM i serial changes its licence, so
     the user must unassign first. A server that is not SHUTOFF is an error too, and so is a VSN
-    that another of SERVERS already uses.
+    that another of SERVERS already uses, and one RESERVED on another host than the server's.
     """
     current = server_vsn(server)
     if current and (wanted == AUTO or current == wanted):
@@ -277,6 +277,11 @@ def plan_assign(server, wanted, name="vm", servers=()):
     if user is not None:
         raise ParameterError("parameter 'vsn': VSN %s is in use by server %s; unassign it there first"
                              % (wanted, user.get("name")))
+    record = find_reserved(reserved, wanted) if wanted != AUTO else None
+    host = server.get("OS-EXT-SRV-ATTR:host")
+    if record is not None and record.get("host") and host and not same_host(record["host"], host):
+        raise ParameterError("parameter 'vsn': VSN %s is reserved on host %s, not on host %s of server %s; move it "
+                             "there first (state: moved)" % (wanted, record["host"], host, server.get("name")))
     require_shutoff(server, "assign a VSN to", name)
     return "assign_vsn"
 
@@ -401,3 +406,33 @@ def host_unknown(error, vsns):
     if any(vsn in text for vsn in vsns):
         return False
     return bool(_HOST_UNKNOWN.search(text)) or (error.status == 404 and "host" in text.lower())
+
+
+def move_outcomes(involved, result, error, labels, started, ended):
+    """Per-VSN outcomes of a move, in the collection's bulk shape, from the move's RESULT fields.
+
+    RESULT: the module's lists (already_on_target, moved, adopted, pending, unverified); ERROR the
+    failure of the run or None; LABELS (source, target) as readable host names; STARTED {vsn: epoch
+    seconds its move was sent (or its adoption watched)}; ENDED epoch seconds of the read that showed
+    the moves done. A VSN to move that is none of those failed (its call was refused or never sent).
+    """
+    outcomes = {}
+    for vsn in involved:
+        if vsn in result.get("already_on_target", ()):
+            outcome = "unchanged"
+        elif vsn in result.get("adopted", ()):
+            outcome = "adopted"
+        elif vsn in result.get("moved", ()):
+            outcome = "moved"
+        elif vsn in result.get("pending", ()):
+            outcome = "in_progress"
+        elif vsn in result.get("unverified", ()):
+            outcome = "unverified"
+        else:
+            outcome = "failed"
+        done = outcome in ("moved", "adopted", "unverified")
+        outcomes[vsn] = {"name": vsn, "outcome": outcome, "from": labels[0], "to": labels[1], "jobs": [],
+                         "error": str(error) if outcome in ("failed", "in_progress") and error is not None else "",
+                         "started": started.get(vsn) if outcome != "unchanged" else None,
+                         "ended": ended if done and started.get(vsn) is not None else None}
+    return outcomes

@@ -233,3 +233,76 @@ def plan_absent(server, reserve):
         actions.append("reserve_vsn")
     actions.append("delete")
     return actions
+
+
+# -- bulk (vms) --------------------------------------------------------------------------------
+# The per-VM options of an item of 'vms'; the top-level option of the same name is its default.
+ITEM_OPTIONS = ("vm", "state", "image", "flavor", "networks", "host", "virtual_serial_number",
+                "reserve_vsn_on_delete", "reservation_description")
+PRESENT_ONLY = ("image", "flavor", "networks", "host", "virtual_serial_number")
+ABSENT_ONLY = ("reserve_vsn_on_delete", "reservation_description")
+
+
+def prefixed(error, prefix):
+    """ParameterError ERROR with its parameter named inside 'vms' (``parameter 'vms[3].image'``)."""
+    message = str(error.message if hasattr(error, "message") else error)
+    return ParameterError(message.replace("parameter '", "parameter '%s" % prefix, 1))
+
+
+def item_options(item, defaults, index):
+    """One item of 'vms' with the top-level DEFAULTS filled in, after checking the item's own options.
+
+    An option the item sets itself that its state does not use is an error (as in the single form);
+    a top-level default that its state does not use is simply not applied to it.
+    """
+    prefix = "vms[%d]." % index
+    state = item.get("state") or defaults.get("state") or "present"
+    unused = ABSENT_ONLY if state == "present" else PRESENT_ONLY
+    for option in unused:
+        if item.get(option) not in (None, False):
+            raise ParameterError("parameter '%s%s' is not used with state=%s" % (prefix, option, state))
+    merged = {"state": state}
+    for option in ITEM_OPTIONS:
+        if option == "state":
+            continue
+        value = item.get(option)
+        if value is None and option not in unused and option != "vm":
+            value = defaults.get(option)
+        merged[option] = value
+    if state == "absent":
+        merged["reserve_vsn_on_delete"] = bool(merged["reserve_vsn_on_delete"])
+        if merged["reservation_description"] is not None and not merged["reserve_vsn_on_delete"]:
+            raise ParameterError("parameter '%sreservation_description' is used only with reserve_vsn_on_delete=true"
+                                 % prefix)
+    return merged
+
+
+def describe(state):
+    """A server state as one readable line for 'from' / 'to': ``ACTIVE on dr-p10-b (9109RMD_1031CAT), VSN CDF0002``."""
+    if not state:
+        return "absent"
+    text = str(state.get("status") or "planned")
+    host = state.get("host")
+    if host:
+        text += " on %s" % ("%s (%s)" % (state["host_display_name"], host) if state.get("host_display_name") else host)
+    text += ", VSN %s" % (state.get("virtual_serial_number") or "none")
+    return text
+
+
+def duplicate_vsns(items):
+    """ParameterError when two items ask for the same explicit VSN (one VSN licenses one VM)."""
+    seen = {}
+    for index, item in enumerate(items):
+        vsn = item.get("vsn")
+        if item["state"] != "present" or vsn in (None, NONE, AUTO):
+            continue
+        if vsn in seen:
+            raise ParameterError("parameter 'vms[%d].virtual_serial_number': VSN %s is also asked for by vms[%d] (%s)"
+                                 % (index, vsn, seen[vsn][0], seen[vsn][1]))
+        seen[vsn] = (index, item["vm"])
+
+
+def failure_summary(entries):
+    """'name (id): error; ...' of the failed entries of a bulk result, or '' when none failed."""
+    failed = [e for e in entries if e.get("error")]
+    return "; ".join("%s (%s): %s" % (e["name"], e.get("id") or "no id", e["error"]) for e in failed)

@@ -39,7 +39,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._http import
     IDEMPOTENT_METHODS, Redactor, Response, RestClient, RetryableTransport, never_sent, unresolvable, decode_body,
     quote_segment)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, next_poll_delay
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
     POLL_MAXIMUM, VSN_FIELDS, fill_endpoint_template, hosts_from_hypervisors, parse_vsn_list, server_vsn)
 
@@ -463,6 +463,11 @@ class PowerVCClient(RestClient):
             server.update((k, v) for k, v in plain.get(server.get("id"), {}).items() if k in VSN_FIELDS)
         return servers
 
+    def list_servers_detail(self):
+        """Every server with status and (for admins) host, from GET /servers/detail only: what a wait
+        for many builds polls (the VSN, documented on GET /servers, is read once the wait is over)."""
+        return self._all_servers("servers/detail", OP_LIST_SERVERS_DETAIL)
+
     def server_vsns(self):
         """{server id: VSN or None} from GET /servers, the list IBM documents the VSN on."""
         return dict((s.get("id"), server_vsn(s)) for s in self._plain_servers())
@@ -642,3 +647,24 @@ def open_client(module):
 
 
 CONNECTION = Connection(ARGUMENT_SPEC, open_client, ranges={"api_timeout": (1, None)})
+
+
+class BatchBackoff(PollBackoff):
+    """``poll_backoff()`` for one poller watching many jobs: ``restart()`` when a job starts, so that a
+    job started late in a long wait is polled as closely as one started at the beginning."""
+
+    def __init__(self):
+        super().__init__(maximum=POLL_MAXIMUM)
+        self.fresh = False
+
+    def restart(self):
+        self.fresh = True
+
+    def delays(self):
+        delay, waited = None, 0.0
+        while True:
+            if self.fresh:
+                delay, waited, self.fresh = None, 0.0, False
+            delay = next_poll_delay(delay, waited, self.initial, self.factor, self.maximum, self.ratio)
+            waited += delay
+            yield delay

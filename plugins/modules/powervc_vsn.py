@@ -182,7 +182,16 @@ vsn:
     description: DR pool for ibmi-prod
     server: null
 vsns:
-  description: With O(state=moved), the VSNs concerned as listed after the run (predicted in check mode).
+  description:
+    - With O(state=moved), the VSNs concerned as listed after the run (predicted in check mode), each with its
+      outcome in the collection's per-object shape (as the bulk modules' C(vms)), also when the run fails.
+    - C(name) is the VSN. C(outcome) is C(moved), C(adopted) (a move found under way, see RV(adopted)),
+      C(unchanged) (already on O(target_host)), C(in_progress) (accepted, not listed on the target yet, see
+      RV(pending)), C(unverified) (see RV(unverified)) or C(failed) (refused, or not sent because the run failed
+      first; C(error) says why). In check mode, what a real run would report.
+    - C(from) and C(to) are O(source_host) and O(target_host) as C(display name (MTMS)). C(jobs) is always empty
+      (PowerVC's move answers 202 with no job id). C(started) is when this run first sent the VSN's move (epoch
+      seconds), C(ended) when the read that shows it on the target was made; null when not started or not ended.
   returned: when O(state=moved)
   type: list
   elements: dict
@@ -193,6 +202,14 @@ vsns:
       host_display_name: dr-p10-b
       description: DR pool for ibmi-prod
       server: null
+      name: CDF0002
+      outcome: moved
+      from: prod-p10-a (9080HEX_1234ABC)
+      to: dr-p10-b (9109RMD_1031CAT)
+      jobs: []
+      error: ""
+      started: 1796432400.12
+      ended: 1796432402.87
 server:
   description: The server after the run (predicted VSN in check mode), for O(state=assigned) and O(state=unassigned).
   returned: when O(state) is V(assigned) or V(unassigned)
@@ -289,6 +306,8 @@ changed:
   sample: true
 """
 
+import time
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _powervc_plan as plan
 from ansible_collections.hybridcloud.migration.plugins.module_utils import powervc
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
@@ -374,6 +393,10 @@ class PowerVCVsn(MigrationModule):
                 plan.host_label(host["name"], hosts), vsn, plan.host_label(listed["host"], hosts)))
         servers = self.client.list_servers()
         before = plan.vsn_state(vsn, listed, servers, hosts)
+        if host and before["server"] and before["host"] and not plan.same_host(before["host"], host["name"]):
+            self.fail_parameter("host", "is %s, but VSN %s is in use by server %s on host %s" % (
+                plan.host_label(host["name"], hosts), vsn, plan.vm_label(before["server"]),
+                plan.host_label(before["host"], hosts)))
         action = plan.plan_reserve(vsn, description, listed) if want_reserved else plan.plan_unreserve(listed)
         if action is None:
             self.result["vsn"] = before
@@ -436,7 +459,8 @@ class PowerVCVsn(MigrationModule):
         wanted = plan.normalize_vsn(self.params["vsn"], allow_auto=True)
         servers = self.client.list_servers()
         server = plan.find_server(self.params["vm"], servers, "vm")
-        action = plan.plan_assign(server, wanted, "vm", servers=servers)
+        reserved = self.client.list_reserved() if wanted != plan.AUTO and not plan.server_vsn(server) else ()
+        action = plan.plan_assign(server, wanted, "vm", servers=servers, reserved=reserved)
         self.hosts = self.client.hosts(needed=False)
         self._server_change(server, action, wanted)
 
@@ -565,12 +589,15 @@ class PowerVCVsn(MigrationModule):
         before = _listing(involved, records, hosts)
         self.result.update(moved=[], adopted=[], pending=[], unverified=[], already_on_target=moves["already"],
                            vsns=before)
+        labels = (plan.host_label(source["name"], hosts), plan.host_label(target["name"], hosts))
         if not moves["move"]:
+            self._outcomes(involved, None, labels, {}, None)
             return
         if self.check_mode:
             predicted = [dict(r, host=target["name"], host_display_name=target["display_name"], reserved=True)
                          if r["virtual_serial_number"] in listed else r for r in before]
             self.result.update(moved=listed, unverified=unlisted, vsns=predicted)
+            self._outcomes(involved, None, labels, {}, None)
             self._record("move", *_move_diff(before, predicted, hosts), vsns=moves["move"],
                          source_host=source["name"], source_host_display_name=source["display_name"],
                          target_host=target["name"], target_host_display_name=target["display_name"])
@@ -592,8 +619,18 @@ class PowerVCVsn(MigrationModule):
                         % (powervc.OP_MOVE,
                            ", ".join(plan.moved_pending(job.accepted_listed(listed), target["name"], records)),
                            job.target_label, format_seconds(self.params["timeout"])))
+        except MigrationError as error:
+            job.error = error
+            raise
         finally:
             self._move_result(job, involved, listed, before, records)
+            self._outcomes(involved, job.error, labels, job.started, job.ended)
+
+    def _outcomes(self, involved, error, labels, started, ended):
+        """Lay the per-VSN outcome fields (name, outcome, from, to, jobs, error, started, ended) over RV(vsns)."""
+        outcomes = plan.move_outcomes(involved, self.result, error, labels, started, ended)
+        entries = self.result["vsns"]
+        self.result["vsns"] = [dict(e, **outcomes.get(e["virtual_serial_number"], {})) for e in entries]
 
     def _move_group(self, job, vsns, checkable):
         """Send the move of VSNS until PowerVC accepted it, or re-reading shows it done or under way.
@@ -644,6 +681,8 @@ class PowerVCVsn(MigrationModule):
             forms.append(hmc)
         first = None
         for source, target in forms:
+            for vsn in vsns:  # attempted from its first call on, accepted or not
+                job.started.setdefault(vsn, time.time())
             try:
                 self.client.move(source, target, vsns, labels=(job.source_label, job.target_label))
             except MigrationError as error:
@@ -683,6 +722,7 @@ class PowerVCVsn(MigrationModule):
                 records = self.client.list_reserved()
             except MigrationError:  # the error being raised, if any, says more; keep what the run knows
                 records = []
+        job.ended = time.time()
         progress = plan.move_progress(listed, job.source, job.target, records)
         moved = progress["on_target"]
         self.result["moved"] = moved
@@ -714,6 +754,9 @@ class _Move:
         self.accepted = []  # VSNs of calls answered 2xx
         self.uncertain = set()  # VSNs of calls whose answer was lost, timed out or 5xx
         self.unverified = []  # unlisted VSNs that the lost call moved (PowerVC refused them again)
+        self.started = {}  # VSN -> epoch seconds its (first accepted) move was sent
+        self.ended = None  # epoch seconds of the read the outcomes come from
+        self.error = None  # the failure of the run, if any
 
     def accepted_listed(self, listed):
         return [v for v in listed if v in self.accepted]

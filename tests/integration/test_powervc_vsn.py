@@ -84,6 +84,15 @@ def test_move_check_mode_change_and_second_run(ansible, powervc_emulator):
     assert moved["changed"] is True and moved["unverified"] == []
     assert [v["host"] for v in moved["vsns"]] == ["9109RMD_1031CAT", "9109RMD_1031CAT"]
     assert again["changed"] is False and again["already_on_target"] == ["CDF0002", "CDF0003"]
+    # per-VSN outcomes in the bulk shape, beside the listing keys
+    route = {"from": "prod-p10-a (9080HEX_1234ABC)", "to": "dr-p10-b (9109RMD_1031CAT)", "jobs": [], "error": ""}
+    for entry in preview["vsns"]:
+        assert entry == dict(entry, outcome="moved", started=None, ended=None, **route)
+    for name, entry in zip(move["vsns"], moved["vsns"]):
+        assert entry == dict(entry, name=name, outcome="moved", **route) and entry["reserved"] is True
+        assert entry["started"] <= entry["ended"]
+    for entry in again["vsns"]:
+        assert entry == dict(entry, outcome="unchanged", started=None, ended=None, **route)
     assert vsn_calls(powervc_emulator) == [("PUT", "virtual-serial-number", "action=move", {"move_vsns": {
         "source_host": "9080HEX_1234ABC", "target_host": "9109RMD_1031CAT", "vsns": ["CDF0002", "CDF0003"]}})]
 
@@ -158,6 +167,9 @@ def test_server_error_on_move_is_reported_with_the_api_code(ansible, powervc_emu
                              "Error. Please report. (HTTP 500; error code computeFault)")
     assert result["error_code"] == "computeFault" and result["status"] == 500
     assert result["changed"] is False and result["moved"] == [] and result["pending"] == []
+    (entry,) = result["vsns"]
+    assert entry["name"] == "CDF0002" and entry["outcome"] == "failed" and entry["ended"] is None
+    assert "Unexpected API Error" in entry["error"] and entry["started"]
     assert len([e for e in powervc_emulator.admin.journal() if e["method"] == "PUT"]) == 3
     assert powervc_emulator.admin.state()["reserved"][1] == {
         "virtual_serial_number": "CDF0002", "host": "9080HEX_1234ABC", "description": "DR pool for ibmi-prod",

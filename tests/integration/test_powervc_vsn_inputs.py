@@ -40,6 +40,11 @@ BAD_INPUT = [
     (dict(state="reserved", vsn="ABCD102", description="licence\x1b[31m"),
      "parameter 'description' contains the control or formatting character U+001B"),
     (dict(state="assigned", vm="ibmi-test-02", vsn="CDF0010"), "parameter 'vsn': VSN CDF0010 is in use by server ibmi-dev-03"),
+    # VSN availability (preflight): reserved for another host, or in use on another host than asked
+    (dict(state="assigned", vm="ibmi-test-02", vsn="HMC0009"), "parameter 'vsn': VSN HMC0009 is reserved on host "
+     "900942A_78ABCDE, not on host 9080HEX_1234ABC of server ibmi-test-02; move it there first"),
+    (dict(state="reserved", vsn="CDF0010", host="prod-p10-a"), "parameter 'host' is prod-p10-a (9080HEX_1234ABC), but "
+     "VSN CDF0010 is in use by server ibmi-dev-03 (3f9d2a1c…) on host dr-p10-b (9109RMD_1031CAT)"),
 ]
 
 
@@ -59,7 +64,7 @@ def test_bad_input_table_fails_naming_the_parameter_with_zero_calls(ansible, pow
     assert changes(powervc_emulator) == []
     # names, numbers and URLs are checked before the client logs in
     logins = [e for e in powervc_emulator.admin.journal() if e["path"] == "/v3/auth/tokens" and e["method"] == "POST"]
-    assert len(logins) == 4  # only the tasks that need PowerVC's lists to judge (server, hosts, in-use VSN)
+    assert len(logins) == 6  # only the tasks that need PowerVC's lists to judge (server, hosts, VSN in use)
 
 
 def test_empty_vsns_list_moves_nothing(ansible, powervc_emulator):

@@ -499,3 +499,13 @@ def test_keystoneauth_logging_cannot_reach_the_output(powervc_emulator):
     logged = stream.getvalue()
     assert "keystoneauth" not in logged and "X-Auth-Token" not in logged
     assert all(token not in logged for token in tokens) and PASSWORD not in logged
+
+
+def test_batch_backoff_polls_closely_again_after_a_restart():
+    from ansible_collections.hybridcloud.migration.plugins.module_utils.powervc import BatchBackoff
+    backoff = BatchBackoff()
+    delays = backoff.delays()
+    first = [next(delays) for dummy in range(40)]
+    assert first[0] == 0.5 and max(first) <= 10.0 and first[-1] > 1.0
+    backoff.restart()
+    assert next(delays) == 0.5  # a job just started: noticed <= 0.5 s late

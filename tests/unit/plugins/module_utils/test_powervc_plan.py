@@ -292,3 +292,26 @@ def test_outcome_of_a_failed_change(error, outcome):
 def test_hmc_form_only_when_the_host_is_unknown(status, message, unknown):
     error = _errors.ApiError(message, status=status, api_message=message)
     assert plan.host_unknown(error, ["CDF0002"]) is unknown
+
+
+def test_plan_assign_refuses_a_vsn_reserved_on_another_host():
+    server = {"id": "s", "name": "vm1", "status": "SHUTOFF", "OS-EXT-SRV-ATTR:host": "9080HEX_1234ABC"}
+    reserved = [{"virtual_serial_number": "HMC0009", "host": "900942A_78ABCDE", "description": ""},
+                {"virtual_serial_number": "ABCD001", "host": "9080-HEX*1234ABC", "description": ""}]
+    with pytest.raises(ParameterError, match="parameter 'vsn': VSN HMC0009 is reserved on host 900942A_78ABCDE"):
+        plan.plan_assign(server, "HMC0009", reserved=reserved)
+    assert plan.plan_assign(server, "ABCD001", reserved=reserved) == "assign_vsn"  # same host, other form
+    assert plan.plan_assign(server, "auto", reserved=reserved) == "assign_vsn"
+
+
+def test_move_outcomes_in_the_bulk_shape():
+    result = {"already_on_target": ["A000001"], "moved": ["A000002", "A000003"], "adopted": ["A000003"],
+              "pending": ["A000004"], "unverified": ["A000005"]}
+    involved = ["A000001", "A000002", "A000003", "A000004", "A000005", "A000006"]
+    started = dict((v, 10.0) for v in involved)
+    out = plan.move_outcomes(involved, result, RuntimeError("boom"), ("src", "dst"), started, 12.0)
+    assert [out[v]["outcome"] for v in involved] == ["unchanged", "moved", "adopted", "in_progress", "unverified",
+                                                     "failed"]
+    assert out["A000001"]["started"] is None and out["A000002"]["ended"] == 12.0 and out["A000004"]["ended"] is None
+    assert out["A000006"]["error"] == "boom" and out["A000002"]["error"] == ""
+    assert out["A000002"]["from"] == "src" and out["A000002"]["to"] == "dst" and out["A000002"]["jobs"] == []

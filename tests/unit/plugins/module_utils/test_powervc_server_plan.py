@@ -127,3 +127,47 @@ def test_plan_absent_adopts_a_delete_nova_is_already_doing():
 def test_create_request_names_the_flavor_only_when_its_sizes_are_unknown():
     body = plan.create_request("n", "img", {"extra_specs": {"powervm:virtual_serial_number": "auto"}}, [], None, "f1")
     assert body["flavorRef"] == "f1" and body["flavor"] == {"extra_specs": {"powervm:virtual_serial_number": "auto"}}
+
+
+DEFAULTS = {"state": "present", "image": "ibmi", "flavor": "small", "networks": None, "host": "dr",
+            "virtual_serial_number": "auto", "reserve_vsn_on_delete": False, "reservation_description": None}
+
+
+def test_item_options_fill_defaults_that_apply_to_the_items_state():
+    present = plan.item_options({"vm": "a", "flavor": "big"}, DEFAULTS, 0)
+    assert present["flavor"] == "big" and present["image"] == "ibmi" and present["host"] == "dr"
+    assert present["reserve_vsn_on_delete"] is None  # an absent-only default is not applied
+    absent = plan.item_options({"vm": "b", "state": "absent", "reserve_vsn_on_delete": True}, DEFAULTS, 1)
+    assert absent["image"] is None and absent["host"] is None and absent["reserve_vsn_on_delete"] is True
+
+
+@pytest.mark.parametrize("item, message", [
+    ({"vm": "a", "state": "absent", "image": "x"}, "parameter 'vms[2].image' is not used with state=absent"),
+    ({"vm": "a", "reserve_vsn_on_delete": True}, "parameter 'vms[2].reserve_vsn_on_delete' is not used with state=present"),
+    ({"vm": "a", "state": "absent", "reservation_description": "d"}, "parameter 'vms[2].reservation_description' is "
+     "used only with reserve_vsn_on_delete=true")])
+def test_item_options_reject_the_items_own_options_its_state_does_not_use(item, message):
+    with pytest.raises(ParameterError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        plan.item_options(item, DEFAULTS, 2)
+
+
+def test_duplicate_vsns_and_prefixed_errors():
+    items = [{"vm": "a", "state": "present", "vsn": "ABCD001"}, {"vm": "b", "state": "present", "vsn": "auto"},
+             {"vm": "c", "state": "present", "vsn": "auto"}]
+    plan.duplicate_vsns(items)  # 'auto' twice is fine
+    with pytest.raises(ParameterError, match=r"'vms\[3\].virtual_serial_number': VSN ABCD001 is also asked for by vms\[0\]"):
+        plan.duplicate_vsns(items + [{"vm": "d", "state": "present", "vsn": "ABCD001"}])
+    error = plan.prefixed(ParameterError("parameter 'image': no image"), "vms[4].")
+    assert str(error) == "parameter 'vms[4].image': no image"
+
+
+def test_describe_and_failure_summary():
+    assert plan.describe({}) == "absent"
+    state = {"status": "ACTIVE", "host": "9109RMD_1031CAT", "host_display_name": "dr-p10-b",
+             "virtual_serial_number": "CDF0002"}
+    assert plan.describe(state) == "ACTIVE on dr-p10-b (9109RMD_1031CAT), VSN CDF0002"
+    assert plan.describe({"status": "BUILD"}) == "BUILD, VSN none"
+    entries = [{"name": "a", "id": "1", "error": ""}, {"name": "b", "id": None, "error": "boom"},
+               {"name": "c", "id": "3", "error": "409 x"}]
+    assert plan.failure_summary(entries) == "b (no id): boom; c (3): 409 x"
+    assert plan.failure_summary(entries[:1]) == ""
