@@ -48,7 +48,8 @@ def clip(text, width):
 
 def table_lines(rows, width=WIDTH):
     """The summary rows as aligned text lines no longer than WIDTH (the widest columns are clipped first)."""
-    cells = [[" ".join(str(row.get(h, "")).split()) for h in HEADERS] for row in rows]
+    cells = [[" ".join(str(row.get(h, row.get("outcome", "") if h == "result" else "")).split()) for h in HEADERS]
+             for row in rows]
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(HEADERS)]
     budget = width - 2 * (len(HEADERS) - 1)
     while sum(widths) > budget:

@@ -95,11 +95,24 @@ def _args(result):
 ID_KEYS = ("uuid", "id", "moref", "instance_uuid")
 
 
+BULK_KEYS = ("vms", "vsns")
+
+
+def _bulk_entries(result):
+    """The per-object entries of a bulk result: a list under ``vms`` (``vsns`` for VSN moves) whose
+    entries all carry an ``outcome``; None for another shape."""
+    for key in BULK_KEYS:
+        entries = result.get(key)
+        if isinstance(entries, list) and entries and all(isinstance(e, dict) and "outcome" in e for e in entries):
+            return entries
+    return None
+
+
 def _bulk_rows(result):
-    """The per-object entries of a bulk result (``vms``: name, id key, outcome, from, to, jobs, error,
-    started, ended), the shape every module that handles many objects returns."""
+    """One row per entry of a bulk result (name, id key, outcome, from, to, jobs, error, started,
+    ended), the shape every module that handles many objects returns."""
     rows = []
-    for entry in result.get("vms") or []:
+    for entry in _bulk_entries(result):
         ident = next((str(entry[k]) for k in ID_KEYS if entry.get(k)), "")
         jobs = entry.get("jobs") if isinstance(entry.get("jobs"), list) else _jobs(entry.get("task"), entry.get("job"))
         rows.append({"object": entry.get("name") or ident, "id": ident, "from": _text(entry.get("from")),
@@ -107,11 +120,6 @@ def _bulk_rows(result):
                      "jobs": jobs, "error": entry.get("error") or "",
                      "started": entry.get("started"), "ended": entry.get("ended")})
     return rows
-
-
-def _is_bulk(result):
-    entries = result.get("vms")
-    return isinstance(entries, list) and bool(entries) and all(isinstance(e, dict) and "outcome" in e for e in entries)
 
 
 def _nsx_rows(result):
@@ -199,7 +207,7 @@ def object_rows(module, result, started, ended, host=None, task_args=None):
     if task_args and not (result.get("invocation") or {}).get("module_args"):
         result = dict(result, _task_args={k: v for k, v in task_args.items()
                                           if k in IDENTIFYING and isinstance(v, (str, int, list))})
-    bulk = _is_bulk(result)
+    bulk = _bulk_entries(result) is not None
     try:
         extract = _bulk_rows if bulk else EXTRACTORS.get(module, _fallback_rows)
         rows = extract(result) or _fallback_rows(result)

@@ -29,3 +29,8 @@ def test_short_rows_are_not_clipped_and_newlines_do_not_break_rows():
 def test_clipped_cells_say_so():
     lines = table_lines(ROWS)
     assert "\u2026" in lines[2]
+
+
+def test_rows_with_an_outcome_instead_of_a_result():
+    lines = table_lines([{"workflow": "powervc_vsn_evacuation", "object": "CDF0001", "outcome": "moved"}])
+    assert lines[2].split()[-1] == "moved"

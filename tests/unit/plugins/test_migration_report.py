@@ -77,3 +77,10 @@ def test_a_failed_bulk_task_keeps_each_objects_own_outcome():
         {"name": "b", "uuid": "u2", "outcome": "failed", "error": "boom"}]}
     rows = report.object_rows("vcenter_ovf_deploy", result, 1.0, 2.0)
     assert [(r["object"], r["outcome"], r["error"]) for r in rows] == [("a", "deployed", ""), ("b", "failed", "boom")]
+
+
+def test_vsn_moves_are_bulk_results_too():
+    result = {"changed": True, "vsns": [{"name": "CDF0001", "outcome": "moved", "from": "p9-a (1)", "to": "p9-b (2)",
+                                         "jobs": [], "error": "", "started": 3.0, "ended": 4.0}]}
+    row, = report.object_rows("powervc_vsn", result, 1.0, 5.0)
+    assert (row["object"], row["outcome"], row["to"], row["duration"]) == ("CDF0001", "moved", "p9-b (2)", 1.0)
