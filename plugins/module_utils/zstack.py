@@ -40,7 +40,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._http import
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    TERMINAL_JOB_STATES, is_uuid, mask_job_secrets, pick_unique)
+    TERMINAL_JOB_STATES, chunks, is_uuid, mask_job_secrets, pick_unique)
 
 API = "/zstack/v1"
 JOBS_PATH = API + "/api-jobs/"
@@ -95,7 +95,7 @@ class ApiJob:
         self.adopted = False  # an earlier run's identical call, found running: not sent by this run
 
 
-class _JobRejectedSession(Exception):
+class JobRejectedSession(Exception):
     """The api-job itself failed with ID.1001: the operation never ran; resubmit with a new uuid."""
 
 
@@ -346,7 +346,7 @@ class ZStackClient(RestClient):
                     job.relogged = True
                     self.login()
                     return self.poll(job)
-                raise _JobRejectedSession()
+                raise JobRejectedSession()
             code, message = self._error_parts(response)[1:]
             raise self._error(_errors.JobFailedError, message or "HTTP 503", job.operation, job.resource,
                               status=503, code=code, api_message=message,
@@ -369,13 +369,13 @@ class ZStackClient(RestClient):
         job = self.submit(method, path, body, operation, resource, job_uuid)
         try:
             return job, self.wait_job(job, timeout)
-        except _JobRejectedSession:
+        except JobRejectedSession:
             pass
         remaining = None if timeout is None else max(timeout - (self.clock.now() - start), 0)
         job = self.submit(method, path, body, operation, resource)
         try:
             return job, self.wait_job(job, remaining)
-        except _JobRejectedSession:
+        except JobRejectedSession:
             raise self._error(_errors.AuthError, "the session was rejected twice, even right after a fresh login",
                               operation, resource, code="ID.1001")
 
@@ -389,6 +389,26 @@ class ZStackClient(RestClient):
         query = [("q", condition) for condition in conditions] + sorted(params.items())
         response = self.get("%s/%s" % (API, collection), params=query or None, operation=QUERIES[collection])
         return _inventories(response.body)
+
+    QUERY_PAGE = 1000  # ZStack's default ``limit``: a full page means there may be more
+
+    def query_all(self, collection, conditions=()):
+        """Every inventory the query matches, page after page (``start``/``limit``)."""
+        found, start = [], 0
+        while True:
+            page = self.query(collection, conditions, limit=self.QUERY_PAGE, start=start)
+            found.extend(page)
+            if len(page) < self.QUERY_PAGE:
+                return found
+            start += len(page)
+
+    def query_in(self, collection, field, values, conditions=()):
+        """The inventories whose FIELD is one of VALUES: one ``field?=a,b,c`` query per chunk of
+        values (a bulk call reads many objects with a few queries, not one per object)."""
+        found = []
+        for chunk in chunks(sorted(set(values))):
+            found.extend(self.query_all(collection, list(conditions) + ["%s?=%s" % (field, ",".join(chunk))]))
+        return found
 
     def get_inventory(self, collection, uuid_):
         """GET /zstack/v1/<collection>/<uuid> -> the inventory, or None (unknown uuids give 200 + [])."""
