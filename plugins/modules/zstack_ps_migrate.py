@@ -318,6 +318,7 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan
 
 OPERATION = zstack.PRIMARY_STORAGE_MIGRATE_VM
 MAX_WAITS = 3  # migrations of the same VM by others, waited for one after another
+POLL_FIELDS = "uuid,apiId,state"  # what the poller needs of each LongJob
 START_TIMEOUT = 60  # wait=false: how long to wait for ZStack to show the LongJob of the call it accepted
 NAME_OPTIONS = (("vm", "VM"), ("target_primary_storage", "primary storage"), ("target_host", "host"))
 
@@ -643,9 +644,10 @@ class ZstackPsMigrate(MigrationModule):
                 entry.update(outcome="failed", error=plan["reason"])
                 work["state"] = "done"
             elif plan["action"] == "wait":
+                found = running.get(vm["uuid"]) or [{}]
                 entry.update(outcome="in_progress", jobs=[plan["running_job"]] if plan["running_job"] else [])
                 work.update(state="running", long_job=plan["running_job"], watch="longjob" if plan["running_job"] else "vm",
-                            started=self.client.clock.now())
+                            started=self.client.clock.now(), api_id=found[0].get("apiId"))
                 entry["started"] = time.time()
             elif self.check_mode:
                 entry.update(outcome=CHECK_OUTCOMES["migrate"], moved_volumes=moves)
@@ -713,8 +715,8 @@ class ZstackPsMigrate(MigrationModule):
             return [now - w["started"] for w in self.in_flight()]
 
         def round_():
-            self.submit_some()
             self.observe()
+            self.submit_some()  # right after: a slot freed in this round is filled now, not a round later
             if not p["wait"]:  # started (or found running), and ZStack shows their LongJobs
                 if all(w["long_job"] or w["watch"] == "vm" for w in self.in_flight()):
                     return True
@@ -747,10 +749,10 @@ class ZstackPsMigrate(MigrationModule):
             # Derived from the VM, the call and where its volumes are: a killed run's call that ZStack is
             # still processing is found (202 on its api-job) and adopted, never sent twice.
             call_uuid = call_job_uuid(OPERATION, vm["uuid"], body, [[m["uuid"], m["from"]] for m in work["moves"]])
-            work.update(started=self.client.clock.now(), long_job=None, watch="job")
+            work.update(started=self.client.clock.now(), long_job=None, watch="job", failed_job=None, failure=None)
             entry["started"] = entry["started"] or time.time()
             try:
-                job = self.client.submit("PUT", path, body, OPERATION, resource, call_uuid)
+                job = self.client.submit("PUT", path, body, OPERATION, resource, call_uuid, ask_first=False)
             except MigrationError as error:
                 job = self.client.last_job
                 if job is not None and job.accepted is None:  # may have reached ZStack: the VM will tell
@@ -759,34 +761,49 @@ class ZstackPsMigrate(MigrationModule):
                 entry.update(outcome="failed", error=self.error_text(error), ended=time.time())
                 work["state"] = "done"
                 continue
-            work.update(state="running", job=job, submitted=work["submitted"] or not job.adopted)
+            work.update(state="running", job=job, api_id=job.uuid, submitted=work["submitted"] or not job.adopted)
             if job.adopted:
                 entry["outcome"] = "adopted"
             entry["jobs"].append(job.uuid)
 
     def observe(self):
-        """One round of the poller: a few batched reads answer for every migration in flight."""
+        """One round of the poller: one batched read of the LongJobs answers for every migration in flight.
+
+        Each migration is followed by the apiId of its LongJob (our X-Job-UUID, or the apiId of a job
+        found running), so one ``apiId?=`` query links new jobs and tells every state at once."""
         running = self.in_flight()
-        unlinked = [w for w in running if w["watch"] == "job" and not w["long_job"]]
-        if unlinked:  # the LongJob each of our api-jobs started (its apiId is our X-Job-UUID)
-            by_api = {j.get("apiId"): j for j in self.client.query_in("longjobs", "apiId", [w["job"].uuid for w in unlinked])}
-            for work in unlinked:
-                job = by_api.get(work["job"].uuid)
-                if job:
-                    work.update(long_job=job["uuid"], watch="longjob")
-                    work["entry"]["jobs"].append(job["uuid"])
+        followed = [w for w in running if w["watch"] in ("job", "longjob") and w.get("api_id")]
+        by_api = {}
+        if followed:
+            # the few fields that tell; a failed job's jobResult is read apart (job_state)
+            by_api = {j.get("apiId"): j for j in self.client.query_in("longjobs", "apiId", [w["api_id"] for w in followed],
+                                                                       fields=POLL_FIELDS)}
         ended = []
-        linked = [w for w in running if w["watch"] == "longjob"]
-        if linked:
-            jobs = {j["uuid"]: j for j in self.client.query_in("longjobs", "uuid", [w["long_job"] for w in linked])}
-            for work in linked:
-                job = jobs.get(work["long_job"])
-                if job is None or job.get("state") in TERMINAL_JOB_STATES:
-                    if job is not None and job.get("state") != "Succeeded":
-                        work["failure"] = JobFailedError("the migration LongJob %s ended %s: %s" % (
-                            job["uuid"], job.get("state"), job_failure_message(job)), operation=OPERATION,
-                            code=job_failure_code(job))
-                    ended.append(work)
+        lost = [w for w in running if w["watch"] == "longjob" and not w.get("api_id")]  # a job without apiId
+        for work in followed:
+            job = by_api.get(work["api_id"])
+            if job is None:
+                if work["watch"] == "longjob":  # its apiId changed (rerun) or the job is gone: by uuid below
+                    lost.append(work)
+                continue
+            if not work["long_job"]:
+                work["entry"]["jobs"].append(job["uuid"])
+            work.update(long_job=job["uuid"], watch="longjob")
+            self.job_state(work, job, ended)
+        if lost:
+            jobs = {j["uuid"]: j for j in self.client.query_in("longjobs", "uuid", [w["long_job"] for w in lost],
+                                                                fields=POLL_FIELDS)}
+            for work in lost:
+                self.job_state(work, jobs.get(work["long_job"]), ended)
+        failed = [w for w in ended if w.get("failed_job")]
+        if failed:  # why they failed: their jobResult (one query)
+            jobs = {j["uuid"]: j for j in self.client.query_in("longjobs", "uuid", [w["failed_job"] for w in failed])}
+            for work in failed:
+                job = jobs.get(work["failed_job"]) or {"uuid": work["failed_job"], "state": "Failed"}
+                work["failure"] = JobFailedError("the migration LongJob %s ended %s: %s" % (
+                    job["uuid"], job.get("state"), job_failure_message(job)), operation=OPERATION,
+                    code=job_failure_code(job))
+        unlinked = [w for w in running if w["watch"] == "job"]
         for work in [w for w in unlinked if w["watch"] == "job"]:
             # No LongJob (yet): ZStack has not processed the call, or ended it without one (nothing to
             # move, or refused it). Its api-job tells; a run of many VMs rarely gets here.
@@ -815,12 +832,19 @@ class ZstackPsMigrate(MigrationModule):
             for work in watched:
                 uuid_ = work["vm"]["uuid"]
                 if by_vm.get(uuid_):
-                    work.update(long_job=by_vm[uuid_][0]["uuid"], watch="longjob")
+                    work.update(long_job=by_vm[uuid_][0]["uuid"], watch="longjob", api_id=by_vm[uuid_][0].get("apiId"))
                     work["entry"]["jobs"].append(work["long_job"])
                 elif states.get(uuid_) not in MIGRATING_STATES:
                     ended.append(work)
         if ended:
             self.decide(ended)
+
+    @staticmethod
+    def job_state(work, job, ended):
+        """Add WORK to ENDED when its LongJob JOB ended (or is gone); a job that did not succeed is its failure."""
+        if job is None or job.get("state") in TERMINAL_JOB_STATES:
+            work["failed_job"] = job["uuid"] if job is not None and job.get("state") != "Succeeded" else None
+            ended.append(work)
 
     def decide(self, ended):
         """Each ended migration's outcome from its VM read again (one query for all of them)."""

@@ -31,12 +31,13 @@ def by_name(result):
 
 
 def test_mixed_wave_then_check_mode_then_reruns(ansible, zstack):
-    uuids = prepare_many(zstack, COUNT, on_ceph=ON_CEPH, stopped=(5, 6), migrate_duration=1.5)
+    # long enough for the busy VM's migration to be still running when the bulk task reads (a loaded machine)
+    uuids = prepare_many(zstack, COUNT, on_ceph=ON_CEPH, stopped=(5, 6), migrate_duration=6.0)
     names = bulk_names(COUNT)
     zstack.admin.action("config", {"migrate_failures": {uuids[FAILING]: "disk copy failed (scripted)"}})
     vms = [uuids[i] if i % 5 == 0 else name for i, name in enumerate(names)]  # uuids and names mixed
 
-    run = play(ansible, zstack, task("busy", vm=names[BUSY], wait=False), task("wave", vms=vms, parallel=6), verbosity=4)
+    run = play(ansible, zstack, task("busy", vm=names[BUSY], wait=False), task("wave", vms=vms, parallel=8), verbosity=4)
     busy, wave = run.result("busy"), run.result("wave")
     assert busy["changed"] is True and busy["long_job_uuid"], busy.get("msg")
     assert wave["_status"] == "failed" and wave["changed"] is True

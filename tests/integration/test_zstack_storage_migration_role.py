@@ -86,6 +86,8 @@ def test_list_variable_plan_once_migrate_once_then_nothing(tmp_path, zstack):
     rc, output, records = playbook(tmp_path, zstack, list_play(names))
     assert rc == 0 and not [r for r in records if r["result"].get("changed")], output[-3000:]
     assert operations(zstack) == []
+    summary = by_task(records, "Summarise")[0]["result"]["ansible_facts"]["zstack_storage_migration_summary"]
+    assert [row["result"] for row in summary] == ["unchanged"] * 12  # from the plan: no migrate call was needed
 
 
 def write_wave_plan(directory, names, destination="ps-ceph-01"):
@@ -121,10 +123,11 @@ def test_wave_plan_inventory_sliced_in_three_migrates_every_vm_exactly_once(tmp_
     assert migrations_per_vm(zstack) == {u: 1 for i, u in enumerate(uuids) if i != 7}
     assert all(where == {emu.PS_CEPH} for where in placement(zstack, uuids).values())
 
-    # the whole inventory again: one call, nothing to do, nothing sent
+    # the whole inventory again: one planning call, every VM unchanged, so no migrate call; nothing sent
     zstack.admin.clear_journal()
     rc, output, records = playbook(tmp_path, zstack, INVENTORY_PLAY, inventory=source, name="whole")
     assert rc == 0 and not [r for r in records if r["result"].get("changed")], output[-3000:]
-    migrate = by_task(records, "Migrate every VM")
-    assert len(migrate) == 1 and {e["outcome"] for e in migrate[0]["result"]["results"][0]["vms"]} == {"unchanged"}
+    plan = by_task(records, "plan its migration")[0]["result"]["results"]
+    assert len(plan) == 1 and [e["outcome"] for e in plan[0]["vms"]] == ["unchanged"] * 24
+    assert ["vms" in r for r in by_task(records, "Migrate every VM")[0]["result"]["results"]] == [False]  # skipped
     assert operations(zstack) == []

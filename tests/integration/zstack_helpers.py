@@ -66,9 +66,10 @@ def bulk_names(count, prefix="bulk"):
     return ["%s-%03d" % (prefix, i) for i in range(count)]
 
 
-def prepare_many(handle, count, on_ceph=(), stopped=(), prefix="bulk", **seconds):
-    """Like ``prepare``, plus COUNT VMs named ``<prefix>-000``... (root + one data volume on NFS, or on
-    Ceph for the indexes in ON_CEPH; Stopped for those in STOPPED, else Running). Returns their uuids."""
+def many_vms_seed(count, on_ceph=(), stopped=(), prefix="bulk", **seconds):
+    """The default seed plus COUNT VMs named ``<prefix>-000``... (root + one data volume on NFS, or on
+    Ceph for the indexes in ON_CEPH; Stopped for those in STOPPED, else Running), a Ceph primary storage
+    large enough for all of them, and short durations (SECONDS overrides). Returns (seed, VM uuids)."""
     vms, volumes, uuids = [], [], []
     for index, name in enumerate(bulk_names(count, prefix)):
         ps = emu.PS_CEPH if index in on_ceph else emu.PS_NFS
@@ -81,9 +82,17 @@ def prepare_many(handle, count, on_ceph=(), stopped=(), prefix="bulk", **seconds
     config = dict(emu.DEFAULT_SEED["config"], migrate_duration=0.5, v2v_duration=0.5, v2v_start_delay=0.1,
                   async_delay=0.05)
     config.update(seconds)
-    handle.reset({"config": config, "accounts": [{"uuid": emu.ADMIN_ACCOUNT, "name": "admin", "password": PASSWORD}],
-                  "vm-instances": emu.DEFAULT_SEED["vm-instances"] + vms,
-                  "volumes": emu.DEFAULT_SEED["volumes"] + volumes})
+    storages = [dict(ps, availableCapacity=1024 * emu.TIB, totalCapacity=1024 * emu.TIB) if ps["uuid"] == emu.PS_CEPH
+                else ps for ps in emu.DEFAULT_SEED["primary-storage"]]
+    return ({"config": config, "accounts": [{"uuid": emu.ADMIN_ACCOUNT, "name": "admin", "password": PASSWORD}],
+             "primary-storage": storages, "vm-instances": emu.DEFAULT_SEED["vm-instances"] + vms,
+             "volumes": emu.DEFAULT_SEED["volumes"] + volumes}, uuids)
+
+
+def prepare_many(handle, count, on_ceph=(), stopped=(), prefix="bulk", **seconds):
+    """Reset the emulator behind HANDLE to ``many_vms_seed``; return the uuids of the VMs it added."""
+    seed, uuids = many_vms_seed(count, on_ceph, stopped, prefix, **seconds)
+    handle.reset(seed)
     return uuids
 
 
