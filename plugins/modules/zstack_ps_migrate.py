@@ -776,8 +776,8 @@ class ZstackPsMigrate(MigrationModule):
         by_api = {}
         if followed:
             # the few fields that tell; a failed job's jobResult is read apart (job_state)
-            by_api = {j.get("apiId"): j for j in self.client.query_in("longjobs", "apiId", [w["api_id"] for w in followed],
-                                                                       fields=POLL_FIELDS)}
+            jobs = self.client.query_in("longjobs", "apiId", [w["api_id"] for w in followed], fields=POLL_FIELDS)
+            by_api = {j.get("apiId"): j for j in jobs}
         ended = []
         lost = [w for w in running if w["watch"] == "longjob" and not w.get("api_id")]  # a job without apiId
         for work in followed:
@@ -791,8 +791,8 @@ class ZstackPsMigrate(MigrationModule):
             work.update(long_job=job["uuid"], watch="longjob")
             self.job_state(work, job, ended)
         if lost:
-            jobs = {j["uuid"]: j for j in self.client.query_in("longjobs", "uuid", [w["long_job"] for w in lost],
-                                                                fields=POLL_FIELDS)}
+            found = self.client.query_in("longjobs", "uuid", [w["long_job"] for w in lost], fields=POLL_FIELDS)
+            jobs = {j["uuid"]: j for j in found}
             for work in lost:
                 self.job_state(work, jobs.get(work["long_job"]), ended)
         failed = [w for w in ended if w.get("failed_job")]
