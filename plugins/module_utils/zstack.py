@@ -38,9 +38,9 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, quote_segment
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, PollBackoff, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    TERMINAL_JOB_STATES, chunks, is_uuid, mask_job_secrets, pick_unique)
+    TERMINAL_JOB_STATES, chunks, fleet_poll_delay, is_uuid, mask_job_secrets, pick_unique)
 
 API = "/zstack/v1"
 JOBS_PATH = API + "/api-jobs/"
@@ -93,6 +93,20 @@ class ApiJob:
         self.unanswered = 0  # polls in a row answered by a 5xx without a ZStack error
         self.relogged = False  # a re-login happened since the last "still running" answer
         self.adopted = False  # an earlier run's identical call, found running: not sent by this run
+
+
+class FleetBackoff(Backoff):
+    """The poll schedule of one poller for many jobs: ``PollBackoff``'s promise (a job is noticed at
+    most ``ratio`` of its age late, ``initial`` when young) for every job in flight at each round."""
+
+    def __init__(self, ages, schedule):
+        super().__init__(initial=schedule.initial, maximum=schedule.maximum, jitter=0)
+        self.ages = ages  # callable: the ages (seconds) of the jobs in flight now
+        self.ratio = schedule.ratio
+
+    def delays(self):
+        while True:
+            yield fleet_poll_delay(self.ages(), self.initial, self.maximum, self.ratio)
 
 
 class JobRejectedSession(Exception):

@@ -308,10 +308,10 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils import zstac
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
     ApiError, ConflictError, JobFailedError, MigrationError, NotFoundError, TransportError, WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, Deadline, format_seconds, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
     ACTIVE_JOB_STATES, CHECK_OUTCOMES, MIGRATING_STATES, MIGRATION_JOB_NAME, TERMINAL_JOB_STATES, bulk_entry,
-    bulk_failures, bulk_summary, call_job_uuid, destination_problem, fleet_poll_delay, in_condition_safe, is_uuid,
+    bulk_failures, bulk_summary, call_job_uuid, destination_problem, in_condition_safe, is_uuid,
     job_failure_code, job_failure_message, label, match_vms, name_moves, named, plan_ps_migration, ps_migration_body,
     ps_migration_diff, ps_migration_message, query_value_problem, running_migration_conditions,
     running_migrations_by_vm, volume_placement, volumes_moved, volumes_not_moved)
@@ -321,20 +321,6 @@ MAX_WAITS = 3  # migrations of the same VM by others, waited for one after anoth
 POLL_FIELDS = "uuid,apiId,state"  # what the poller needs of each LongJob
 START_TIMEOUT = 60  # wait=false: how long to wait for ZStack to show the LongJob of the call it accepted
 NAME_OPTIONS = (("vm", "VM"), ("target_primary_storage", "primary storage"), ("target_host", "host"))
-
-
-class FleetBackoff(Backoff):
-    """The poll schedule of one poller for many jobs: ``PollBackoff``'s promise (a job is noticed at
-    most ``ratio`` of its age late, ``initial`` when young) for every job in flight at each round."""
-
-    def __init__(self, ages, schedule):
-        super().__init__(initial=schedule.initial, maximum=schedule.maximum, jitter=0)
-        self.ages = ages  # callable: the ages (seconds) of the jobs in flight now
-        self.ratio = schedule.ratio
-
-    def delays(self):
-        while True:
-            yield fleet_poll_delay(self.ages(), self.initial, self.maximum, self.ratio)
 
 
 class ZstackPsMigrate(MigrationModule):
@@ -725,7 +711,7 @@ class ZstackPsMigrate(MigrationModule):
 
         timeout = self.deadline.remaining() if p["wait"] else min(START_TIMEOUT, self.deadline.remaining())
         try:
-            wait_for(round_, timeout, backoff=FleetBackoff(ages, self.client.poll_backoff), clock=clock,
+            wait_for(round_, timeout, backoff=zstack.FleetBackoff(ages, self.client.poll_backoff), clock=clock,
                      what="the migrations")
         except WaitTimeoutError:
             if p["wait"]:
