@@ -77,3 +77,12 @@ def test_bulk_bad_item_fails_naming_it_before_any_call(ansible, zstack):
     assert "parameter 'vms[2]' has the same source and name as vms[0]" in run.result("twice")["msg"]
     assert "parameter 'vms[0].cpu_num' must be of type int" in run.result("bad int")["msg"]
     assert operations(zstack) == []
+
+
+def test_an_items_ssh_key_never_shows(ansible, zstack):
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nbulk-item-key-7Yq2Lm9Vx4Rt8Wz1\n-----END OPENSSH PRIVATE KEY-----"
+    wave = [{"url": "kvm://root@192.0.2.10/%032x" % 7, "vm": "imp-kvm", "ssh_priv_key": key}] + items(1)
+    run = play(ansible, zstack, task("wave", vms=wave), verbosity=4)
+    result = run.result("wave")
+    assert result["_status"] == "ok", result.get("msg")
+    assert_no_secrets(zstack, run.output, extra=[key, "bulk-item-key-7Yq2Lm9Vx4Rt8Wz1"])
