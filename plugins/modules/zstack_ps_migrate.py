@@ -707,7 +707,7 @@ class ZstackPsMigrate(MigrationModule):
                 if all(w["long_job"] or w["watch"] == "vm" for w in self.in_flight()):
                     return True
                 return None
-            return True if not any(w["state"] in ("queued", "running") for w in self.work) else None
+            return True if not any(w["state"] in ("queued", "running", "ending") for w in self.work) else None
 
         timeout = self.deadline.remaining() if p["wait"] else min(START_TIMEOUT, self.deadline.remaining())
         try:
@@ -718,6 +718,9 @@ class ZstackPsMigrate(MigrationModule):
                 for work in self.in_flight():
                     work["entry"]["error"] = ("still running at the deadline (timeout %s); it goes on in ZStack and "
                                               "a re-run adopts it" % format_seconds(p["timeout"]))
+        pending = [w for w in self.work if w["state"] == "ending"]
+        if pending:  # ended before the deadline: decided like the others
+            self.decide(pending)
         for work in self.work:
             if work["state"] == "queued":
                 work["entry"]["outcome"] = "not_started"
@@ -822,8 +825,12 @@ class ZstackPsMigrate(MigrationModule):
                     work["entry"]["jobs"].append(work["long_job"])
                 elif states.get(uuid_) not in MIGRATING_STATES:
                     ended.append(work)
-        if ended:
-            self.decide(ended)
+        for work in ended:  # its slot is free now; its VM is read again with others (decide)
+            work["state"] = "ending"
+        pending = [w for w in self.work if w["state"] == "ending"]
+        idle = not any(w["state"] in ("queued", "running") for w in self.work)
+        if pending and (idle or len(pending) >= self.params["parallel"] or not self.params["wait"]):
+            self.decide(pending)
 
     @staticmethod
     def job_state(work, job, ended):
@@ -851,7 +858,7 @@ class ZstackPsMigrate(MigrationModule):
             work["vm"] = vm
             failure = work["failure"]
             if plan["action"] == "wait" and work["ends"] <= MAX_WAITS:  # still settling: watch the VM
-                work.update(watch="vm", job=None, long_job=None)
+                work.update(state="running", watch="vm", job=None, long_job=None)
                 continue
             if failure is None and plan["action"] == "none":
                 entry.update(outcome="adopted" if not work["submitted"] or entry["outcome"] == "adopted" else "migrated",
