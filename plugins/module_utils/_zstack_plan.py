@@ -524,3 +524,111 @@ def longjob_conditions(uuid_=None, name=None, states=None, target_resource_uuid=
     if states:
         conditions.append("state?=%s" % ",".join(states))
     return conditions
+
+
+# -- many VMs in one task (zstack_ps_migrate with ``vms``) -------------------------------------------
+
+BULK_QUERY_CHUNK = 100  # values per ``?=`` condition: keeps a query URL well under common limits
+
+
+def chunks(values, size=BULK_QUERY_CHUNK):
+    """VALUES in lists of at most SIZE (for ``field?=a,b,c`` queries)."""
+    values = list(values)
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
+def in_condition_safe(value):
+    """Whether VALUE can travel inside a ``?=`` list: it must not contain the list separator."""
+    return "," not in value
+
+
+def match_vms(items, found):
+    """Each of ITEMS (VM uuids or names, as given) matched to exactly one of the inventories FOUND.
+
+    Returns (VMs in the order of ITEMS, problems): a problem per item that matches no VM or several,
+    and per VM named twice (by two items). A uuid-looking item matches by uuid first, then by name.
+    """
+    by_uuid, by_name = {}, {}
+    for vm in found:
+        if isinstance(vm, dict) and vm.get("uuid"):
+            by_uuid[vm["uuid"]] = vm
+            by_name.setdefault(vm.get("name"), {})[vm["uuid"]] = vm
+    vms, problems, seen = [], [], {}
+    for item in items:
+        if is_uuid(item) and item in by_uuid:
+            matches = [by_uuid[item]]
+        else:
+            matches = sorted((by_name.get(item) or {}).values(), key=lambda v: v["uuid"])
+        vm, problem = pick_unique(matches, "VM", item)
+        if problem:
+            problems.append(problem)
+            continue
+        if vm["uuid"] in seen:
+            problems.append("%r and %r are the same VM %s" % (seen[vm["uuid"]], item, label(vm)))
+            continue
+        seen[vm["uuid"]] = item
+        vms.append(vm)
+    return vms, problems
+
+
+def migration_job_vm(job):
+    """The VM uuid a C(APIPrimaryStorageMigrateVmMsg) LongJob moves: from its jobData, else targetResourceUuid."""
+    data = parse_job_result(job.get("jobData"))
+    if isinstance(data, dict) and is_uuid(data.get("vmInstanceUuid")):
+        return data["vmInstanceUuid"]
+    target = job.get("targetResourceUuid")
+    return target if is_uuid(target) else None
+
+
+def running_migrations_by_vm(jobs, vm_uuids):
+    """{vm uuid: [its migration LongJobs under way]} for VM_UUIDS, out of JOBS (one query for all VMs).
+
+    A job whose jobData names no VM uuid is matched when the uuid appears anywhere in its jobData
+    (what the single-VM query with ``jobData~=%uuid%`` does)."""
+    wanted = set(vm_uuids)
+    found = {}
+    for job in jobs:
+        if not isinstance(job, dict) or job.get("state") not in ACTIVE_JOB_STATES:
+            continue
+        vm_uuid = migration_job_vm(job)
+        if vm_uuid is None:
+            text = job.get("jobData") or ""
+            vm_uuid = next((u for u in wanted if isinstance(text, str) and u in text), None)
+        if vm_uuid in wanted:
+            found.setdefault(vm_uuid, []).append(job)
+    return found
+
+
+CHECK_OUTCOMES = {"migrate": "would migrate", "none": "unchanged", "wait": "in_progress", "blocked": "failed"}
+
+
+def bulk_entry(vm, plan, dst, storages):
+    """The result entry of one VM of a bulk call (the keys of docs and the migration_report callback)."""
+    sources = sorted(set(m["from"] for m in plan["volumes"]))
+    where_from = ", ".join(label(storages.get(s) or s) for s in sources) or None
+    return {"name": vm.get("name"), "uuid": vm.get("uuid"), "outcome": None, "mode": plan["mode"],
+            "from": where_from, "to": label(dst), "jobs": [], "error": "", "started": None, "ended": None,
+            "moved_volumes": []}
+
+
+def fleet_poll_delay(ages, initial, maximum, ratio):
+    """The delay before the next batched read of many jobs, AGES (seconds each has run so far).
+
+    Each job must be noticed at most ``ratio`` of its age late (``initial`` for a young one), as
+    ``_polling.PollBackoff`` promises for one job: so the youngest job sets the pace."""
+    if not ages:
+        return initial
+    return min(min(maximum, max(initial, ratio * age)) for age in ages)
+
+
+def bulk_summary(entries):
+    """"20 VM(s): 15 migrated, 4 unchanged, 1 failed" (outcomes in a stable order)."""
+    counts = {}
+    for entry in entries:
+        counts[entry["outcome"]] = counts.get(entry["outcome"], 0) + 1
+    return "%d VM(s): %s" % (len(entries), ", ".join("%d %s" % (n, o) for o, n in sorted(counts.items())))
+
+
+def bulk_failures(entries, outcomes=("failed", "not_started")):
+    """"web-01 (f0f7aed5…): SYS.1006 ...; ..." for the entries that failed, or ""."""
+    return "; ".join("%s: %s" % (label(e), e["error"] or e["outcome"]) for e in entries if e["outcome"] in outcomes)

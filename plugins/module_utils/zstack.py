@@ -38,9 +38,9 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._http import Redactor, RestClient, quote_segment
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import PollBackoff, wait_for
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, PollBackoff, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    TERMINAL_JOB_STATES, is_uuid, mask_job_secrets, pick_unique)
+    TERMINAL_JOB_STATES, chunks, fleet_poll_delay, is_uuid, mask_job_secrets, pick_unique)
 
 API = "/zstack/v1"
 JOBS_PATH = API + "/api-jobs/"
@@ -95,7 +95,21 @@ class ApiJob:
         self.adopted = False  # an earlier run's identical call, found running: not sent by this run
 
 
-class _JobRejectedSession(Exception):
+class FleetBackoff(Backoff):
+    """The poll schedule of one poller for many jobs: ``PollBackoff``'s promise (a job is noticed at
+    most ``ratio`` of its age late, ``initial`` when young) for every job in flight at each round."""
+
+    def __init__(self, ages, schedule):
+        super().__init__(initial=schedule.initial, maximum=schedule.maximum, jitter=0)
+        self.ages = ages  # callable: the ages (seconds) of the jobs in flight now
+        self.ratio = schedule.ratio
+
+    def delays(self):
+        while True:
+            yield fleet_poll_delay(self.ages(), self.initial, self.maximum, self.ratio)
+
+
+class JobRejectedSession(Exception):
     """The api-job itself failed with ID.1001: the operation never ran; resubmit with a new uuid."""
 
 
@@ -205,7 +219,7 @@ class ZStackClient(RestClient):
             return self.base_url + JOBS_PATH + location.split(JOBS_PATH, 1)[1]
         return self.base_url + JOBS_PATH + quote_segment(job_uuid)
 
-    def submit(self, method, path, body, operation, resource=None, job_uuid=None):
+    def submit(self, method, path, body, operation, resource=None, job_uuid=None, ask_first=True):
         """Send an async (mutating) call; return its ApiJob (not waited for).
 
         JOB_UUID, when given, is an X-Job-UUID derived from what the call is meant to do (the same
@@ -222,10 +236,16 @@ class ZStackClient(RestClient):
         arrived) leads to a resend, with the same X-Job-UUID, so that even a late arrival of the
         first attempt meets "Duplicate job uuid" instead of running twice. After ``retries``
         lost answers the error says so and names the api-job.
+
+        ASK_FIRST false (a bulk call, one GET less per object): the call is sent with JOB_UUID at once,
+        and ZStack's own guard answers for an earlier identical call (api/zstack.md section 4): a
+        ``Duplicate job uuid`` refusal (nothing ran) leads to the same look at that api-job - still
+        running: adopted; ended: sent again with a fresh uuid.
         """
         if not self.use_access_key and self.session_uuid is None:
             self.login()  # now: a failed login must not pass for a lost answer below
-        if job_uuid is not None:
+        derived = job_uuid is not None and not ask_first
+        if job_uuid is not None and ask_first:
             try:
                 running = self.api_job_status(job_uuid, operation, resource)
             except _errors.MigrationError:
@@ -257,6 +277,15 @@ class ZStackClient(RestClient):
                     continue
                 if response.status == 400:
                     text = _body_text(response.body) or ""
+                    if DUPLICATE_JOB in text and job.uuid in text and derived and not lost:
+                        derived = False  # an earlier run's identical call: running, or ended long ago?
+                        if self.api_job_status(job.uuid, operation, resource) == 202:
+                            job.adopted = True
+                            return self._accepted(job, None)
+                        job = ApiJob(uuid.uuid4().hex, None, method, path, body, operation, resource)
+                        job.location = self.job_location(None, job.uuid)
+                        self.last_job = job
+                        continue
                     if DUPLICATE_JOB in text and job.uuid in text:  # an earlier attempt arrived after all
                         return self._accepted(job, None)
                     raise self.error_from(response, operation, resource)
@@ -346,7 +375,7 @@ class ZStackClient(RestClient):
                     job.relogged = True
                     self.login()
                     return self.poll(job)
-                raise _JobRejectedSession()
+                raise JobRejectedSession()
             code, message = self._error_parts(response)[1:]
             raise self._error(_errors.JobFailedError, message or "HTTP 503", job.operation, job.resource,
                               status=503, code=code, api_message=message,
@@ -369,13 +398,13 @@ class ZStackClient(RestClient):
         job = self.submit(method, path, body, operation, resource, job_uuid)
         try:
             return job, self.wait_job(job, timeout)
-        except _JobRejectedSession:
+        except JobRejectedSession:
             pass
         remaining = None if timeout is None else max(timeout - (self.clock.now() - start), 0)
         job = self.submit(method, path, body, operation, resource)
         try:
             return job, self.wait_job(job, remaining)
-        except _JobRejectedSession:
+        except JobRejectedSession:
             raise self._error(_errors.AuthError, "the session was rejected twice, even right after a fresh login",
                               operation, resource, code="ID.1001")
 
@@ -389,6 +418,26 @@ class ZStackClient(RestClient):
         query = [("q", condition) for condition in conditions] + sorted(params.items())
         response = self.get("%s/%s" % (API, collection), params=query or None, operation=QUERIES[collection])
         return _inventories(response.body)
+
+    QUERY_PAGE = 1000  # ZStack's default ``limit``: a full page means there may be more
+
+    def query_all(self, collection, conditions=(), **params):
+        """Every inventory the query matches, page after page (``start``/``limit``)."""
+        found, start = [], 0
+        while True:
+            page = self.query(collection, conditions, limit=self.QUERY_PAGE, start=start, **params)
+            found.extend(page)
+            if len(page) < self.QUERY_PAGE:
+                return found
+            start += len(page)
+
+    def query_in(self, collection, field, values, conditions=(), **params):
+        """The inventories whose FIELD is one of VALUES: one ``field?=a,b,c`` query per chunk of
+        values (a bulk call reads many objects with a few queries, not one per object)."""
+        found = []
+        for chunk in chunks(sorted(set(values))):
+            found.extend(self.query_all(collection, list(conditions) + ["%s?=%s" % (field, ",".join(chunk))], **params))
+        return found
 
     def get_inventory(self, collection, uuid_):
         """GET /zstack/v1/<collection>/<uuid> -> the inventory, or None (unknown uuids give 200 + [])."""

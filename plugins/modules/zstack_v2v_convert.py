@@ -157,7 +157,31 @@ options:
       - Uuid of the conversion LongJob (32 lowercase hex characters, a UUID of version 1 to 5 without
         dashes, as C(uuid.uuid4().hex) makes; ZStack refuses other layouts for a new job).
       - Default, a uuid derived from O(url) and O(vm), the same on every run.
+      - Mutually exclusive with O(vms) (give it per item there).
     type: str
+  vms:
+    description:
+      - Many conversions in one task (O(state=present) only). Each item is a dict of the options of one
+        conversion as the single form takes them (V(url), V(vm), V(cpu_num), V(memory_size),
+        V(primary_storage), V(l3_networks), V(default_l3_network), V(conversion_host), V(zone), V(cluster),
+        V(host), V(platform), V(vm_type), V(strategy), V(convert_strategy), V(pause_vm), V(volume_filters),
+        V(root_file_system), V(ssh_priv_key), V(long_job_name), V(long_job_description), V(tag_uuids),
+        V(system_tags), V(user_tags), V(resource_uuid)); the top-level options are the defaults of every item.
+        An item's problem fails the task naming it, for example C(vms[3].url), before anything is sent.
+      - The LongJobs, the VMs already named so and the objects the conversions name are read with a few batched
+        queries; at most O(parallel) conversions run at once (those already under way count), and one poller
+        follows all of them with one LongJob query per round. Each conversion is decided as in the single
+        form - a Succeeded LongJob is V(unchanged), a running one is waited for (V(adopted)), a failed or canceled
+        one is run again. Every conversion is attempted; the task fails at the end naming each failed one.
+        RV(vms) has each conversion's outcome.
+      - With O(wait=false), up to O(parallel) conversions are started and the others reported V(not_started).
+    type: list
+    elements: dict
+  parallel:
+    description:
+      - With O(vms), at most this many conversions at a time (between 1 and 64).
+    type: int
+    default: 8
   wait:
     description:
       - Wait until the conversion (or the cancellation) has ended. With V(false) the module returns
@@ -212,14 +236,55 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+vms:
+  description: With O(vms), one entry per conversion, in the order of O(vms).
+  returned: when O(vms) is given
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name of the new VM.
+      type: str
+    uuid:
+      description: Uuid of the new VM, once it exists (null before).
+      type: str
+    outcome:
+      description:
+        - V(converted) (this run submitted or reran it and it Succeeded), V(unchanged) (already done), V(adopted)
+          (a conversion under way was waited for), V(failed), V(in_progress), V(not_started).
+        - In check mode what would happen - V(would convert), V(would convert again), V(in_progress), V(unchanged),
+          V(failed).
+      type: str
+    from:
+      description: The source (O(url)).
+      type: str
+    to:
+      description: The primary storage, its name beside its shortened uuid.
+      type: str
+    jobs:
+      description: The conversion LongJob uuid.
+      type: list
+      elements: str
+    error:
+      description: ZStack's error code and message, else an empty string.
+      type: str
+    started:
+      description: When this run started or began to wait for it, epoch seconds; null if it did not.
+      type: float
+    ended:
+      description: When this run saw it end, epoch seconds; null if it did not.
+      type: float
+  sample: [{"name": "web-01", "uuid": "f0f7aed586e55a32bd0ee16379608c2b", "outcome": "converted",
+            "from": "vmware://155cb773228d346ba8ed1135d48f3718", "to": "ps-nfs-01 (314f2b4d\u2026)",
+            "jobs": ["3f1c5e0a9d7b5e2c8f4a6b1d0e9c7a52"], "error": "", "started": 1764892800.5, "ended": 1764892806.1}]
 job_uuid:
   description: Uuid of the conversion LongJob (O(resource_uuid) or the derived one).
-  returned: always
+  returned: when O(vms) is not given
   type: str
   sample: 3f1c5e0a9d7b5e2c8f4a6b1d0e9c7a52
 long_job:
   description: The conversion LongJob as ZStack last showed it; null when there is none (check mode before the first run).
-  returned: always
+  returned: when O(vms) is not given
   type: dict
   sample: {"uuid": "3f1c5e0a9d7b5e2c8f4a6b1d0e9c7a52", "name": "APIConvertVmFromForeignHypervisorMsg",
            "jobName": "APIConvertVmFromForeignHypervisorMsg", "state": "Succeeded",
@@ -228,19 +293,19 @@ vm_uuid:
   description:
     - Uuid of the converted VM when it can be determined (from the job's result, its target
       resource, or else the unique VM named O(vm)); null otherwise.
-  returned: always
+  returned: when O(vms) is not given
   type: str
   sample: 0c5a3e8f1d2b4c6a9e7f5d3b1a2c4e6f
 vm:
   description: Inventory of the converted VM, when known.
-  returned: always
+  returned: when O(vms) is not given
   type: dict
   sample: {"uuid": "0c5a3e8f1d2b4c6a9e7f5d3b1a2c4e6f", "name": "web-01", "state": "Stopped"}
 references:
   description:
     - The objects this run resolved before submitting the conversion, by option, each as its name and
       uuid (a list for O(l3_networks)); empty when this run submitted nothing.
-  returned: always
+  returned: when O(vms) is not given
   type: dict
   sample: {"primary_storage": {"name": "ps-nfs-01", "uuid": "314f2b4d28a45a4fa95c1fdc57ea6c21"},
            "l3_networks": [{"name": "l3-prod", "uuid": "15bf365e33ec52908dafb082f09148e0"}]}
@@ -251,14 +316,20 @@ msg:
   sample: "VM 'web-01' from vmware://155cb773228d346ba8ed1135d48f3718: LongJob 3f1c5e0a\u2026 Succeeded, VM web-01 (0c5a3e8f\u2026)"
 """
 
+import time
+
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils import zstack
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import (
-    ApiError, ConflictError, JobFailedError, MigrationError, NotFoundError, TransportError, WaitTimeoutError)
+    ApiError, ConflictError, JobFailedError, MigrationError, NotFoundError, ParameterError, TransportError,
+    WaitTimeoutError)
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import MigrationModule
-from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, format_seconds
+from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Deadline, format_seconds, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    action_took_effect, call_job_uuid, derive_v2v_job_uuid, is_resource_uuid, is_uuid, job_failure_code, job_failure_message,
-    named, plan_v2v, query_value_problem, V2V_REFERENCES, v2v_body, v2v_diff, v2v_message, v2v_placement_problem,
+    TERMINAL_JOB_STATES, action_took_effect, bulk_failures, bulk_summary, call_job_uuid, derive_v2v_job_uuid,
+    in_condition_safe, is_resource_uuid, is_uuid, job_failure_code, job_failure_message, label, named, pick_unique,
+    plan_v2v, query_value_problem, V2V_REFERENCES, v2v_body, v2v_diff, v2v_message, v2v_placement_problem,
     v2v_url_problem, vm_uuid_candidates)
 
 OPERATION = zstack.CONVERT_VM_FROM_FOREIGN_HYPERVISOR
@@ -266,6 +337,12 @@ SUBMIT_TIMEOUT = 600
 PLATFORMS = ["Linux", "Windows", "WindowsVirtio", "Paravirtualization", "Other"]
 UUID_OPTIONS = ("resource_uuid",)
 UUID_LIST_OPTIONS = ("tag_uuids",)
+REQUIRED = ("url", "vm", "cpu_num", "memory_size", "primary_storage", "l3_networks")  # with state=present
+# What one item of vms may set (the single form's options of one conversion); the top-level values are its defaults.
+ITEM_OPTIONS = ("url", "vm", "description", "cpu_num", "memory_size", "primary_storage", "l3_networks",
+                "default_l3_network", "conversion_host", "zone", "cluster", "host", "platform", "vm_type", "strategy",
+                "convert_strategy", "pause_vm", "volume_filters", "root_file_system", "ssh_priv_key", "long_job_name",
+                "long_job_description", "tag_uuids", "system_tags", "user_tags", "resource_uuid")
 
 
 class ZstackV2vConvert(MigrationModule):
@@ -298,15 +375,17 @@ class ZstackV2vConvert(MigrationModule):
         system_tags=dict(type="list", elements="str"),
         user_tags=dict(type="list", elements="str"),
         resource_uuid=dict(type="str"),
+        vms=dict(type="list", elements="dict"),
+        parallel=dict(type="int", default=8),
         wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=43200),
     )
-    ranges = {"cpu_num": (1, 1024), "memory_size": (1, None), "timeout": (1, None)}
-    module_kwargs = dict(
-        required_if=[["state", "present", ["url", "vm", "cpu_num", "memory_size", "primary_storage", "l3_networks"]]],
-    )
+    ranges = {"cpu_num": (1, 1024), "memory_size": (1, None), "timeout": (1, None), "parallel": (1, 64)}
+    module_kwargs = dict(mutually_exclusive=[["vms", "resource_uuid"]])
 
     def run(self):
+        if self.params["vms"] is not None:
+            return self.run_bulk()
         p = self.params
         self.client.redact.add(p["ssh_priv_key"])  # also in its JSON-escaped and URL-encoded forms
         self.deadline = Deadline(p["timeout"], self.client.clock)
@@ -354,43 +433,109 @@ class ZstackV2vConvert(MigrationModule):
                                          self.result["vm"], False)
 
     def validate(self):
-        """Every parameter checked before any call (see DOCUMENTATION for what is rejected and why)."""
+        """Every parameter checked before any call (see DOCUMENTATION for what is rejected and why);
+        with ``vms``, every item merged over the top-level options, named ``vms[i].<option>``."""
         p = self.params
+        if p["vms"] is None:
+            missing = [name for name in REQUIRED if p[name] is None] if p["state"] == "present" else []
+            if missing:
+                raise ParameterError("state is present but all of the following are missing: %s (or give vms)"
+                                     % ", ".join(missing))
+            return self.validate_one(p, "")
+        if p["state"] != "present":
+            self.fail_parameter("vms", "is only for state=present")
+        for item in p["vms"]:  # the argspec cannot mark a key of a list item no_log: masked here, first thing
+            if isinstance(item, dict) and item.get("ssh_priv_key"):
+                self.register_secret(item["ssh_priv_key"])
+        if not p["vms"]:
+            self.fail_parameter("vms", "must list at least one conversion")
+        for index, item in enumerate(p["vms"]):
+            unknown = sorted(set(item or {}) - set(ITEM_OPTIONS))
+            if unknown:
+                self.fail_parameter("vms[%d]" % index, "has unknown option(s) %s; an item takes %s" % (
+                    ", ".join(unknown), ", ".join(ITEM_OPTIONS)))
+        self.items = self.item_params()
+        seen = {}
+        for prefix, item in self.items:
+            self.coerce(prefix, item)
+            missing = [prefix + name for name in REQUIRED if item[name] is None]
+            if missing:
+                raise ParameterError("vms: missing required option(s) %s" % ", ".join(missing))
+            self.validate_one(item, prefix)
+            for key, what in (((item["url"], item["vm"]), "source and name"), ((item["resource_uuid"],), "resource_uuid")):
+                if None not in key and key in seen:
+                    self.fail_parameter(prefix.rstrip("."), "has the same %s as %s" % (what, seen[key]))
+                if None not in key:
+                    seen[key] = prefix.rstrip(".")
+
+    def coerce(self, prefix, item):
+        """An item's values to the types of the top-level options (the argspec checks only those)."""
+        spec = self.module.argument_spec
+        for option in ITEM_OPTIONS:
+            value, kind = item[option], spec[option]["type"]
+            if value is None:
+                continue
+            try:
+                if kind == "int":
+                    if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
+                        raise ValueError("%r is not an integer" % (value,))
+                    item[option] = int(value)
+                elif kind == "bool":
+                    item[option] = boolean(value, strict=True)
+                elif kind == "list":
+                    item[option] = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
+                elif kind == "str" and not isinstance(value, str):
+                    item[option] = str(value)
+            except (TypeError, ValueError) as error:
+                self.fail_parameter(prefix + option, "must be of type %s (%s)" % (kind, error))
+            choices = spec[option].get("choices")
+            if choices and item[option] not in choices:
+                self.fail_parameter(prefix + option, "must be one of %s, got %r" % (", ".join(choices), item[option]))
+
+    def validate_one(self, p, prefix):
+        """The checks of one conversion's parameters P; messages name PREFIX + option."""
+        def fail(name, problem):
+            self.fail_parameter(prefix + name, problem)
+
+        for name, (low, high) in self.ranges.items():
+            if prefix and name in ITEM_OPTIONS and p[name] is not None and (p[name] < low or (high and p[name] > high)):
+                fail(name, "must be %s, got %s" % ("at least %s" % low if high is None else "between %s and %s" % (low, high),
+                                                   p[name]))
         if p["state"] == "canceled" and not p["resource_uuid"] and not (p["url"] and p["vm"]):
-            self.fail_parameter("resource_uuid", "or both url and vm are required with state=canceled")
+            fail("resource_uuid", "or both url and vm are required with state=canceled")
         if p["url"] is not None:
-            self.check_name("url", p["url"], "source URL")
+            self.check_name(prefix + "url", p["url"], "source URL")
             problem = v2v_url_problem(p["url"])
             if problem:
-                self.fail_parameter("url", problem)
+                fail("url", problem)
         if p["vm"] is not None:
             # The name is looked up with vm-instances?q=name=...: it must mean itself to the query parser.
-            self.check_name("vm", p["vm"], "VM name")
+            self.check_name(prefix + "vm", p["vm"], "VM name")
             problem = query_value_problem(p["vm"])
             if problem:
-                self.fail_parameter("vm", "%s (got %r)" % (problem, p["vm"]))
+                fail("vm", "%s (got %r)" % (problem, p["vm"]))
         for name in ("long_job_name", "description", "long_job_description", "root_file_system"):
             if p[name] is not None:
-                self.check_name(name, p[name], name.replace("_", " "))
+                self.check_name(prefix + name, p[name], name.replace("_", " "))
         if p["l3_networks"] is not None and not p["l3_networks"]:
-            self.fail_parameter("l3_networks", "must name at least one L3 network")
+            fail("l3_networks", "must name at least one L3 network")
         for option, dummy, kind, dummy2 in V2V_REFERENCES:  # names ZStack's query syntax would misread
             values = p[option] if isinstance(p[option], list) else [p[option]] if p[option] is not None else []
             for value in values:
-                self.check_name(option, value, "%s uuid or name" % kind)
+                self.check_name(prefix + option, value, "%s uuid or name" % kind)
                 problem = None if is_uuid(value) else query_value_problem(value)
                 if problem:
-                    self.fail_parameter(option, "%s (got %r)" % (problem, value))
+                    fail(option, "%s (got %r)" % (problem, value))
         for name in UUID_OPTIONS:
             if p[name] is not None and not is_uuid(p[name]):
-                self.fail_parameter(name, "must be a ZStack uuid (32 lowercase hex characters), got %r" % p[name])
+                fail(name, "must be a ZStack uuid (32 lowercase hex characters), got %r" % p[name])
         for name in UUID_LIST_OPTIONS:
             bad = [value for value in p[name] or [] if not is_uuid(value)]
             if bad:
-                self.fail_parameter(name, "must hold ZStack uuids (32 lowercase hex characters); not: %s" % ", ".join(bad))
+                fail(name, "must hold ZStack uuids (32 lowercase hex characters); not: %s" % ", ".join(bad))
         if p["state"] == "present" and p["resource_uuid"] is not None and not is_resource_uuid(p["resource_uuid"]):
-            self.fail_parameter("resource_uuid", "must be a UUID of version 1-5 without dashes (like uuid4().hex), "
-                                                 "got %r" % p["resource_uuid"])
+            fail("resource_uuid", "must be a UUID of version 1-5 without dashes (like uuid4().hex), got %r"
+                 % p["resource_uuid"])
 
     def check_references(self):
         """Resolve every object the conversion names (by uuid or unique name, one query each) and check
@@ -484,6 +629,234 @@ class ZstackV2vConvert(MigrationModule):
     def vms_named(self):
         return self.client.query("vm-instances", ["name=%s" % self.params["vm"]]) \
             if self.params["vm"] else []
+
+    # -- many conversions in one task (vms) ---------------------------------------------------------
+    def item_params(self):
+        """Each item of ``vms`` merged over the top-level options (its defaults), with its parameter prefix."""
+        p = self.params
+        items = []
+        for index, item in enumerate(p["vms"]):
+            merged = dict({option: p[option] for option in ITEM_OPTIONS}, state="present")
+            merged.update((key, value) for key, value in (item or {}).items() if value is not None)
+            items.append(("vms[%d]." % index, merged))
+        return items
+
+    def run_bulk(self):
+        """Plan every conversion from batched reads, then run them with at most ``parallel`` at a time and
+        one poller (one LongJob query per round); each conversion's outcome from its LongJob."""
+        p = self.params
+        self.deadline = Deadline(p["timeout"], self.client.clock)
+        self.result.update(vms=[])
+        works = []
+        for prefix, item in self.items:
+            self.client.redact.add(item["ssh_priv_key"])
+            job_uuid = item["resource_uuid"] or derive_v2v_job_uuid(item["url"], item["vm"])
+            works.append({"prefix": prefix, "item": item, "job_uuid": job_uuid, "state": "done", "job": None,
+                          "resolved": {}, "submitted": False, "failure": None,
+                          "entry": {"name": item["vm"], "uuid": None, "outcome": None, "from": item["url"],
+                                    "to": item["primary_storage"], "jobs": [job_uuid], "error": "", "started": None,
+                                    "ended": None}})
+        jobs = {j["uuid"]: j for j in self.client.query_in("longjobs", "uuid", [w["job_uuid"] for w in works])}
+        names = [w["item"]["vm"] for w in works if w["job_uuid"] not in jobs]
+        named_vms = {}
+        for vm in self.client.query_in("vm-instances", "name", [n for n in names if in_condition_safe(n)]):
+            named_vms.setdefault(vm.get("name"), []).append(vm)
+        for name in [n for n in names if not in_condition_safe(n)]:
+            named_vms[name] = self.client.query("vm-instances", ["name=%s" % name])
+        for work in works:
+            job = jobs.get(work["job_uuid"])
+            work["before"] = job
+            work["plan"] = plan_v2v("present", job, named_vms.get(work["item"]["vm"], []) if job is None else [])
+        self.resolve_all([w for w in works if w["plan"]["action"] == "submit"])
+        for work in works:
+            action, entry = work["plan"]["action"], work["entry"]
+            self.result["vms"].append(entry)
+            if action in ("none", "adopt"):
+                entry["outcome"] = "unchanged"
+                if action == "adopt":
+                    vm = named_vms[work["item"]["vm"]][0]
+                    entry["uuid"] = vm["uuid"]
+                    self.warn("%s: no conversion LongJob %s found; the existing VM %s is taken as its result"
+                              % (work["item"]["vm"], work["job_uuid"], label(vm)))
+            elif action == "blocked":
+                entry.update(outcome="failed", error=work["plan"]["reason"])
+            elif self.check_mode:
+                entry["outcome"] = {"submit": "would convert", "rerun": "would convert again", "wait": "in_progress"}[action]
+            elif action == "wait":
+                entry.update(outcome="adopted", started=time.time())
+                work["state"] = "running"
+            else:
+                work["state"] = "queued"
+        if not self.check_mode:
+            self.convert_all(works)
+        self.bulk_outcome(works)
+
+    def resolve_all(self, works):
+        """Resolve the objects the conversions name with one or two queries per kind of object, and check
+        each conversion's placement; fails naming ``vms[i].<option>`` before anything is sent."""
+        for option, collection, kind, dummy in V2V_REFERENCES:
+            values = set()
+            for work in works:
+                value = work["item"][option]
+                values.update(value if isinstance(value, list) else [value] if value is not None else [])
+            if not values:
+                continue
+            found = self.client.query_in(collection, "uuid", [v for v in values if is_uuid(v)]) if any(
+                is_uuid(v) for v in values) else []
+            found += self.client.query_in(collection, "name", [v for v in values if in_condition_safe(v)])
+            for work in works:
+                value = work["item"][option]
+                picked = []
+                for one in (value if isinstance(value, list) else [value] if value is not None else []):
+                    by_uuid = [f for f in found if f.get("uuid") == one] if is_uuid(one) else []
+                    record, problem = pick_unique(by_uuid or [f for f in found if f.get("name") == one], kind, one)
+                    if problem:
+                        raise ParameterError("parameter '%s%s': %s" % (work["prefix"], option, problem))
+                    picked.append(record)
+                if picked:
+                    work["resolved"][option] = picked if isinstance(value, list) else picked[0]
+        for work in works:
+            problem = v2v_placement_problem(work["resolved"])
+            if problem:
+                raise ParameterError("parameter '%s%s' %s" % (work["prefix"], problem[0], problem[1]))
+            if work["resolved"].get("primary_storage"):
+                work["entry"]["to"] = label(work["resolved"]["primary_storage"])
+
+    def convert_all(self, works):
+        """Submit (or rerun) up to ``parallel`` at a time; one LongJob query per round follows them all."""
+        p = self.params
+        clock = self.client.clock
+        started = {}
+
+        def running():
+            return [w for w in works if w["state"] == "running"]
+
+        def round_():
+            self.observe_conversions(running())
+            room = p["parallel"] - len(running())
+            for work in [w for w in works if w["state"] == "queued"][:max(room, 0)]:
+                self.start_conversion(work)
+                started[work["job_uuid"]] = clock.now()
+            if not p["wait"]:
+                return True if all(w["job"] is not None or w["state"] != "running" for w in works) else None
+            return True if not any(w["state"] in ("queued", "running") for w in works) else None
+
+        def ages():
+            now = clock.now()
+            return [now - started.get(w["job_uuid"], now) for w in running()]
+
+        timeout = self.deadline.remaining() if p["wait"] else min(SUBMIT_TIMEOUT, self.deadline.remaining())
+        try:
+            wait_for(round_, timeout, backoff=zstack.FleetBackoff(ages, self.client.poll_backoff), clock=clock,
+                     what="the conversions")
+        except WaitTimeoutError:
+            for work in running():
+                work["entry"]["error"] = ("still running at the deadline (timeout %s); it goes on in ZStack and a "
+                                          "re-run adopts it" % format_seconds(p["timeout"]))
+        for work in works:
+            if work["state"] == "queued":
+                work["entry"]["outcome"] = "not_started"
+                if p["wait"]:
+                    work["entry"]["error"] = "not started before the deadline (timeout %s)" % format_seconds(p["timeout"])
+
+    def start_conversion(self, work):
+        item, job_uuid, entry = work["item"], work["job_uuid"], work["entry"]
+        resource = "VM '%s' from %s" % (item["vm"], item["url"])
+        entry["started"] = time.time()
+        work.update(state="running", submitted=True, api_job=None)
+        try:
+            if work["plan"]["action"] == "submit":
+                work["api_job"] = self.client.submit(
+                    "POST", zstack.API + "/v2vs", v2v_body(item, work["resolved"], job_uuid), OPERATION, resource,
+                    call_job_uuid(OPERATION, job_uuid), ask_first=False)
+                if work["api_job"].adopted:
+                    work["submitted"] = False
+            else:
+                before = work["before"] or {}
+                identity = zstack.LONG_JOB_ACTIONS[zstack.RERUN_LONG_JOB]
+                self.client.longjob_action(job_uuid, zstack.RERUN_LONG_JOB, min(SUBMIT_TIMEOUT, self.deadline.remaining()),
+                                           call_job_uuid(identity, job_uuid, before.get("state"), before.get("apiId")))
+        except MigrationError as error:
+            job = None
+            try:  # a doubtful answer: the LongJob tells whether it started all the same
+                job = self.client.get_longjob(job_uuid)
+            except MigrationError:
+                pass
+            if not action_took_effect(work["plan"]["action"], job):
+                entry.update(outcome="failed", error=self.error_text(error), ended=time.time())
+                work.update(state="done", submitted=False)
+
+    def observe_conversions(self, running):
+        if not running:
+            return
+        jobs = {j["uuid"]: j for j in self.client.query_in("longjobs", "uuid", [w["job_uuid"] for w in running],
+                                                           fields="uuid,state")}
+        for work in running:
+            job = jobs.get(work["job_uuid"])
+            if job is None:  # not created yet: the api-job tells when ZStack refused the call
+                if work.get("api_job") is not None:
+                    try:
+                        self.client.poll(work["api_job"])
+                    except JobFailedError as error:
+                        work["entry"].update(outcome="failed", error=self.error_text(error), ended=time.time())
+                        work.update(state="done", submitted=False)
+                    except (ApiError, TransportError):
+                        pass  # no answer: the LongJob is looked for again next round
+                continue
+            work["job"] = job
+            if job.get("state") in TERMINAL_JOB_STATES:
+                work["state"] = "ended"
+                work["entry"]["ended"] = time.time()
+
+    def bulk_outcome(self, works):
+        """Each conversion's outcome from its LongJob (one query), the new VMs found (one or two), the result."""
+        ended = [w for w in works if w["state"] == "ended" or (w["plan"]["action"] == "none")]
+        jobs = {j["uuid"]: j for j in self.client.query_in("longjobs", "uuid", [w["job_uuid"] for w in ended])} if ended else {}
+        candidates = {}
+        for work in ended:
+            job = jobs.get(work["job_uuid"]) or {}
+            state = job.get("state")
+            if state == "Succeeded":
+                candidates[work["job_uuid"]] = vm_uuid_candidates(job)
+                if work["entry"]["outcome"] is None:
+                    work["entry"]["outcome"] = "converted" if work["submitted"] else "adopted"
+            else:
+                work["entry"].update(outcome="failed", error="%s: the conversion LongJob %s ended %s: %s" % (
+                    job_failure_code(job) or state, work["job_uuid"], state, job_failure_message(job)))
+            work["state"] = "done"
+        wanted = set(u for us in candidates.values() for u in us)
+        vms = {vm["uuid"]: vm for vm in self.client.query_in("vm-instances", "uuid", wanted)} if wanted else {}
+        missing = [w for w in ended if w["job_uuid"] in candidates
+                   and not any(u in vms for u in candidates[w["job_uuid"]])]
+        by_name = {}
+        if missing:
+            for vm in self.client.query_in("vm-instances", "name", [w["item"]["vm"] for w in missing
+                                                                    if in_condition_safe(w["item"]["vm"])]):
+                by_name.setdefault(vm.get("name"), []).append(vm)
+        for work in ended:
+            if work["job_uuid"] in candidates:
+                found = [vms[u] for u in candidates[work["job_uuid"]] if u in vms] or (
+                    by_name.get(work["item"]["vm"]) if len(by_name.get(work["item"]["vm"]) or []) == 1 else [])
+                work["entry"]["uuid"] = found[0]["uuid"] if found else None
+        for work in works:
+            if work["state"] == "running" and work["entry"]["outcome"] in (None, "adopted"):
+                work["entry"]["outcome"] = "in_progress"
+        entries = self.result["vms"]
+        self.result["changed"] = any(w["submitted"] for w in works) or any(
+            e["outcome"] in ("would convert", "would convert again") for e in entries)
+        summary = bulk_summary(entries)
+        unfinished = ("not_started", "in_progress") if self.params["wait"] and not self.check_mode else ()
+        failed = [e for e in entries if e["outcome"] == "failed" or e["outcome"] in unfinished]
+        if failed:
+            raise JobFailedError("%d of %d conversion(s) failed: %s (%s)" % (
+                len(failed), len(entries), bulk_failures(failed, ("failed",) + unfinished), summary), operation=OPERATION)
+        self.result["msg"] = ("would: " if self.check_mode else "") + summary
+
+    @staticmethod
+    def error_text(error):
+        code = getattr(error, "code", None)
+        message = getattr(error, "api_message", None) or getattr(error, "message", None) or str(error)
+        return "%s: %s" % (code, message) if code and not str(message).startswith(code) else str(message)
 
 
 def main():

@@ -538,3 +538,24 @@ def test_emulator_a_derived_job_uuid_that_ended_gets_a_fresh_uuid(zstack_emulato
                                    "PrimaryStorageMigrateVm", emu.VM_WEB, 30, derived if ps == emu.PS_CEPH else None)
         assert not job.adopted and {v["primaryStorageUuid"] for v in result["inventory"]["allVolumes"]} == {ps}
     assert job.uuid != derived and len(job.uuid) == 32
+
+
+def test_emulator_derived_uuid_without_asking_first_adopts_a_running_call_and_renews_an_ended_one(zstack_emulator):
+    # ask_first=False (the bulk form): the call goes out at once; ZStack's "Duplicate job uuid" guard answers
+    # for an earlier identical call: still running -> adopted (nothing ran twice); ended -> a fresh uuid.
+    zstack_emulator.admin.action("migrate-duration", {"seconds": 3})
+    c = emulator_client(zstack_emulator)
+    body = {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": emu.PS_CEPH}, "systemTags": [], "userTags": []}
+    path = "/zstack/v1/vm-instances/%s/actions" % emu.VM_WEB
+    derived = "ab" * 16
+    first = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", "web-01", derived, ask_first=False)
+    assert first.uuid == derived and not first.adopted
+    again = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", "web-01", derived, ask_first=False)
+    assert again.uuid == derived and again.adopted
+    puts = [e for e in zstack_emulator.admin.journal() if e["path"] == path]
+    assert [p["status"] for p in puts] == [202, 400]  # the second was refused by ZStack: one migration
+    assert len([j for j in zstack_emulator.admin.state()["longjobs"] if j["jobName"] == emu.MIGRATE_JOB]) == 1
+    c.wait_job(again, 30)
+    renewed = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", "web-01", derived, ask_first=False)
+    assert renewed.uuid != derived and not renewed.adopted
+    c.close()

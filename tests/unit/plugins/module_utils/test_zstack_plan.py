@@ -319,3 +319,45 @@ def test_a_v2v_diff_shows_only_what_changes_and_the_message_names_the_vm():
         "r: would convert it onto ps-nfs-01 (aaaaaaaa\u2026) with l3 (bbbbbbbb\u2026) (LongJob dddddddd\u2026)")
     assert plan.v2v_message("r", "none", "d" * 32, "Succeeded", {"uuid": "e" * 32, "name": "web-01"}, False) == (
         "r: LongJob dddddddd\u2026 Succeeded, VM web-01 (eeeeeeee\u2026)")
+
+
+# -- bulk (vms) ---------------------------------------------------------------------------------------
+def test_match_vms_by_uuid_and_name_with_every_problem():
+    web = {"uuid": "1" * 32, "name": "web"}
+    twin_a, twin_b = {"uuid": "2" * 32, "name": "twin"}, {"uuid": "3" * 32, "name": "twin"}
+    named_like_uuid = {"uuid": "4" * 32, "name": "5" * 32}
+    vms, problems = plan.match_vms(["web", "1" * 32, "twin", "nope", "5" * 32],
+                                   [web, twin_a, twin_b, named_like_uuid])
+    assert vms == [web, named_like_uuid]
+    assert problems[0] == "'web' and '%s' are the same VM web (11111111\u2026)" % ("1" * 32)
+    assert "'twin' is ambiguous: 2 VMs" in problems[1] and "no VM has the uuid or name 'nope'" in problems[2]
+
+
+def test_running_migrations_by_vm_reads_job_data():
+    jobs = [{"uuid": "j1", "state": "Running", "jobData": json.dumps({"vmInstanceUuid": VM})},
+            {"uuid": "j2", "state": "Succeeded", "jobData": json.dumps({"vmInstanceUuid": VM})},
+            {"uuid": "j3", "state": "Waiting", "jobData": "opaque %s text" % SRC},
+            {"uuid": "j4", "state": "Running", "targetResourceUuid": DST}]
+    found = plan.running_migrations_by_vm(jobs, [VM, SRC, DST])
+    assert {k: [j["uuid"] for j in v] for k, v in found.items()} == {VM: ["j1"], SRC: ["j3"], DST: ["j4"]}
+
+
+def test_fleet_poll_delay_follows_the_youngest_job():
+    assert plan.fleet_poll_delay([], 0.5, 15, 0.1) == 0.5
+    assert plan.fleet_poll_delay([100.0, 30.0], 0.5, 15, 0.1) == 3.0
+    assert plan.fleet_poll_delay([1000.0], 0.5, 15, 0.1) == 15
+    assert plan.fleet_poll_delay([100.0, 1.0], 0.5, 15, 0.1) == 0.5
+
+
+def test_bulk_entry_summary_and_failures():
+    vm = {"uuid": VM, "name": "web"}
+    storages = {SRC: {"uuid": SRC, "name": "nfs"}}
+    moves = [{"uuid": "v", "from": SRC, "to": DST}]
+    entry = plan.bulk_entry(vm, {"mode": "live", "volumes": moves}, {"uuid": DST, "name": "ceph"}, storages)
+    assert entry["from"] == "nfs (aaaaaaaa\u2026)" and entry["to"] == "ceph (bbbbbbbb\u2026)"
+    assert entry["started"] is None and entry["jobs"] == [] and entry["error"] == ""
+    entries = [dict(entry, outcome="failed", error="SYS.1006: no"), dict(entry, outcome="migrated"),
+               dict(entry, outcome="migrated")]
+    assert plan.bulk_summary(entries) == "3 VM(s): 1 failed, 2 migrated"
+    assert plan.bulk_failures(entries) == "web (cccccccc\u2026): SYS.1006: no"
+    assert plan.chunks(range(5), 2) == [[0, 1], [2, 3], [4]] and not plan.in_condition_safe("a,b")
