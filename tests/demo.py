@@ -35,6 +35,9 @@ def run_playbook(name, vars_file):
     for entry in records:  # the last value the role's summary fact took (loops report it per item)
         for result in [entry["result"]] + entry["result"].get("results", []):
             rows = (result.get("ansible_facts") or {}).get(name + "_summary", rows)
+    # Summaries of per-object entries (name, outcome...) and of table rows (object, result) alike.
+    rows = [dict(row, workflow=row.get("workflow") or name, object=row.get("object") or row.get("name", ""))
+            for row in rows if isinstance(row, dict)]
     return proc.returncode == 0, changed, rows, proc.stdout + proc.stderr
 
 
