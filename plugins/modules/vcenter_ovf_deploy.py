@@ -571,41 +571,11 @@ NAME_OPTIONS = ("library", "item", "datacenter", "cluster", "resource_pool", "ho
                 "deployment_option", "storage_profile", "locale", "datastore_cluster")
 
 
-class VcenterOvfDeploy(MigrationModule):
-    connection = vcenter_rest.CONNECTION
-    argument_spec = dict(
-        library=dict(type="str"),
+# The options of one VM: the top-level ones (defaults for every VM) and each ``vms`` entry's.
+def per_vm_options():
+    return dict(
         item=dict(type="str"),
-        vm=dict(type="str", aliases=["vm_name"]),
-        vms=dict(type="list", elements="dict", options=dict(
-            vm=dict(type="str", required=True, aliases=["vm_name"]),
-            item=dict(type="str"),
-            library=dict(type="str"),
-            cluster=dict(type="str"),
-            resource_pool=dict(type="str"),
-            host=dict(type="str"),
-            folder=dict(type="str"),
-            datastore=dict(type="str"),
-            datastore_cluster=dict(type="str"),
-            storage_profile=dict(type="str"),
-            storage_mappings=dict(type="list", elements="dict", options=dict(
-                storage_group=dict(type="str", required=True),
-                datastore=dict(type="str"),
-                storage_profile=dict(type="str"),
-                provisioning=dict(type="str", choices=list(plan.STORAGE_PROVISIONING)),
-            ), mutually_exclusive=[["datastore", "storage_profile"]], required_one_of=[["datastore", "storage_profile"]]),
-            flags=dict(type="list", elements="str"),
-            locale=dict(type="str"),
-            storage_provisioning=dict(type="str", choices=list(plan.STORAGE_PROVISIONING)),
-            network_mappings=dict(type="dict"),
-            ovf_properties=dict(type="dict"),
-            deployment_option=dict(type="str"),
-            annotation=dict(type="str"),
-            accept_all_eula=dict(type="bool"),
-            power_on=dict(type="bool"),
-        ), mutually_exclusive=[["datastore", "datastore_cluster"]]),
-        parallel=dict(type="int", default=4),
-        datacenter=dict(type="str", required=True),
+        library=dict(type="str"),
         cluster=dict(type="str"),
         resource_pool=dict(type="str"),
         host=dict(type="str"),
@@ -626,11 +596,30 @@ class VcenterOvfDeploy(MigrationModule):
         ovf_properties=dict(type="dict"),
         deployment_option=dict(type="str"),
         annotation=dict(type="str"),
-        accept_all_eula=dict(type="bool", default=False),
-        power_on=dict(type="bool", default=False),
+        accept_all_eula=dict(type="bool"),
+        power_on=dict(type="bool"),
+    )
+
+
+def argument_spec():
+    spec = per_vm_options()  # an entry's unset option (None) takes the top-level one
+    spec.update(
+        vm=dict(type="str", aliases=["vm_name"]),
+        vms=dict(type="list", elements="dict", mutually_exclusive=[["datastore", "datastore_cluster"]],
+                 options=dict(per_vm_options(), vm=dict(type="str", required=True, aliases=["vm_name"]))),
+        parallel=dict(type="int", default=4),
+        datacenter=dict(type="str", required=True),
         wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=vcenter_rest.DEFAULT_DEPLOY_TIMEOUT),
     )
+    spec["accept_all_eula"]["default"] = False
+    spec["power_on"]["default"] = False
+    return spec
+
+
+class VcenterOvfDeploy(MigrationModule):
+    connection = vcenter_rest.CONNECTION
+    argument_spec = argument_spec()
     ranges = {"timeout": (1, None), "parallel": (1, 32)}
     # cluster / resource_pool / host and item are checked per VM (validate_vm): a vms entry may give them.
     module_kwargs = dict(required_one_of=[["vm", "vms"]],
