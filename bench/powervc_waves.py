@@ -11,7 +11,7 @@ Against the PowerVC emulator (started in this process, TLS, keystone + compute a
    the ratio wall / floor (target <= 1.3), the creates sent (exactly M), and the no-op re-run.
 
 Controller CPU per VM: user + sys time of the whole ansible-playbook process tree (its workers and
-the modules they ran, from resource.getrusage(RUSAGE_CHILDREN)) divided by the VM (or VSN) count
+the modules they ran, from os.wait4 in bench/playbook_timer.py) divided by the VM (or VSN) count
 (target <= 20 ms). The emulator runs in this process and is not counted.
 
     .venv/bin/python bench/powervc_waves.py                    # 100 VSNs, 50 VMs x 5 s, parallel 8: about 1.5 min
@@ -22,11 +22,8 @@ import argparse
 import json
 import math
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
@@ -37,6 +34,7 @@ sys.path.insert(0, ROOT)
 from tests.emulators._server import Running, TLSMaterial  # noqa: E402
 from tests.emulators.admin import AdminClient  # noqa: E402
 from tests.emulators.powervc import DEFAULT_SEED, HOST_A, HOST_B, PowerVC  # noqa: E402
+from bench.playbook_timer import timed_playbook  # noqa: E402
 
 SOURCE, TARGET = "prod-p10-a", "dr-p10-b"
 
@@ -71,21 +69,9 @@ def playbook(tmp, name, handle, roles=None, tasks=None, play_vars=None):
 
 def run(tmp, path):
     """(wall seconds, CPU seconds of the whole ansible-playbook tree) of one ansible-playbook run."""
-    inventory = os.path.join(tmp, "inventory.ini")
-    with open(inventory, "w") as stream:
-        stream.write("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_RETRY_FILES_ENABLED="false")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, path],
-                          env=env, capture_output=True, text=True, check=False, timeout=3600)
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise SystemExit("%s failed:\n%s" % (path, (proc.stdout + proc.stderr)[-4000:]))
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    wall, cpu, code, output = timed_playbook(path, tmp)
+    if code != 0:
+        raise SystemExit("%s failed:\n%s" % (path, output[-4000:]))
     return wall, cpu
 
 

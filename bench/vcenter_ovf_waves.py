@@ -11,7 +11,7 @@ N VMs at most P at a time, and prints:
 * the no-op re-run: the same playbook again (every VM there: one read per folder, no deploy; the
   emulator journal must show zero mutating calls);
 * controller CPU per VM: user+sys CPU of the whole ansible-playbook process tree
-  (``resource.getrusage(RUSAGE_CHILDREN)``) divided by N, for the deploy run and the re-run.
+  (os.wait4, bench/playbook_timer.py) divided by N, for the deploy run and the re-run.
 
     .venv/bin/python bench/vcenter_ovf_waves.py                            # 50 VMs, 5 s deploys, parallel 8
     .venv/bin/python bench/vcenter_ovf_waves.py --vms 200 --parallel 32 --deploy-seconds 5
@@ -20,11 +20,8 @@ N VMs at most P at a time, and prints:
 import argparse
 import math
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
@@ -34,7 +31,7 @@ sys.path.insert(0, ROOT)
 from tests.emulators._server import Running, TLSMaterial  # noqa: E402
 from tests.emulators.admin import AdminClient  # noqa: E402
 from tests.emulators.vcenter_rest import DEFAULT_SEED, VcenterRestEmulator  # noqa: E402
-from tests.integration.playbook import COLLECTIONS_PATH  # noqa: E402
+from bench.playbook_timer import timed_playbook  # noqa: E402
 
 DEPLOY = "hybridcloud.migration.vcenter_ovf_deploy"
 
@@ -51,19 +48,7 @@ def play(workdir, name, tasks, module_defaults=None):
 
 def run(workdir, playbook):
     """(wall seconds, CPU seconds of the process tree, rc, output) of one ansible-playbook run."""
-    inventory = os.path.join(workdir, "inventory.ini")
-    with open(inventory, "w") as handle:
-        handle.write("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_PATH, ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_LOCAL_TEMP=os.path.join(workdir, "tmp"))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, playbook],
-                          env=env, capture_output=True, text=True, check=False)
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, proc.returncode, proc.stdout + proc.stderr
+    return timed_playbook(playbook, workdir)
 
 
 def main():

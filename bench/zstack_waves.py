@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,29 +37,19 @@ from tests.emulators import zstack as emu  # noqa: E402
 from tests.emulators._server import Running, TLSMaterial  # noqa: E402
 from tests.emulators.admin import AdminClient  # noqa: E402
 from tests.integration.zstack_helpers import PASSWORD, bulk_names, many_vms_seed  # noqa: E402
+from bench.playbook_timer import timed_playbook  # noqa: E402
 
 LOGIN_AND_LOGOUT = ("/zstack/v1/accounts/login", "/zstack/v1/accounts/sessions/")
 
 
 def environment(server):
-    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
-                ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="false",
-                ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="false",
-                ZSTACK_HOST="127.0.0.1", ZSTACK_PORT=server.url.rsplit(":", 1)[1], ZSTACK_PROTOCOL="https",
-                ZSTACK_CA_CERT=server.ca_path, ZSTACK_USERNAME="admin", ZSTACK_PASSWORD=PASSWORD)
+    """The ZStack connection, as AWX would inject it."""
+    return {"ZSTACK_HOST": "127.0.0.1", "ZSTACK_PORT": server.url.rsplit(":", 1)[1], "ZSTACK_PROTOCOL": "https",
+            "ZSTACK_CA_CERT": server.ca_path, "ZSTACK_USERNAME": "admin", "ZSTACK_PASSWORD": PASSWORD}
 
 
 def playbook_run(path, env, tmp):
-    """(wall seconds, CPU seconds of the whole process tree, return code, output) of ansible-playbook PATH."""
-    output = open(os.path.join(tmp, "run-%d.txt" % time.monotonic_ns()), "w+")
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local", path]
-    started = time.monotonic()
-    proc = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    dummy, status, usage = os.wait4(proc.pid, 0)  # rusage of the process and every descendant it waited for
-    wall = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    output.seek(0)
-    return wall, usage.ru_utime + usage.ru_stime, proc.returncode, output.read()
+    return timed_playbook(path, tmp, env)
 
 
 def mutations(admin):
