@@ -668,3 +668,23 @@ class BatchBackoff(PollBackoff):
             delay = next_poll_delay(delay, waited, self.initial, self.factor, self.maximum, self.ratio)
             waited += delay
             yield delay
+
+
+# -- for the wave_plan inventory plugin (no module: the same OS_* variables, read directly) ------
+def settings_from_environment(environ):
+    """connection_settings() from the OS_* variables (or OS_CLOUD) alone, as a module without options gets them."""
+    params = {"cloud": environ.get("OS_CLOUD") or None, "region_name": environ.get("OS_REGION_NAME") or None,
+              "interface": environ.get("OS_INTERFACE") or None, "ca_cert": environ.get("OS_CACERT") or None}
+    return connection_settings(params, environ)
+
+
+def locate_servers(client, refs):
+    """{ref: [{"id", "name", "location"}]} for REFS (server names or ids), location the server's host
+    (``OS-EXT-SRV-ATTR:host``, admin only): ONE read of GET /servers/detail (paged)."""
+    refs = set(refs)
+    found = {}
+    for server in client.list_servers_detail():
+        for ref in set([server.get("name"), server.get("id")]) & refs:
+            found.setdefault(ref, []).append({"id": server.get("id"), "name": server.get("name"),
+                                              "location": server.get("OS-EXT-SRV-ATTR:host")})
+    return found

@@ -847,3 +847,36 @@ def fetch_thumbprint(host, port, context, timeout=30):
 
 def _moid(moref):
     return moref._moId if moref is not None else None
+
+
+# -- for the wave_plan inventory plugin (no module: the same VMWARE_* variables, read directly) ---
+def vsphere_from_environment(environ):
+    """(VSphere, "host:port"), not yet connected, from the VMWARE_* variables the modules fall back to."""
+    port = environ.get("VMWARE_PORT") or "443"
+    options = {"hostname": environ.get("VMWARE_HOST"), "username": environ.get("VMWARE_USER"),
+               "password": environ.get("VMWARE_PASSWORD"), "port": int(port) if port.isdigit() else 443,
+               "validate_certs": (environ.get("VMWARE_VALIDATE_CERTS") or "true").strip().lower()
+               in ("1", "true", "yes", "on", "y", "t"),
+               "ca_path": environ.get("VMWARE_CA_CERT") or None,
+               "proxy_host": environ.get("VMWARE_PROXY_HOST") or None, "proxy_port": environ.get("VMWARE_PROXY_PORT") or None}
+    where = "%s:%s" % (options["hostname"] or "", options["port"])
+    for name in VSPHERE_REQUIRED:
+        if not options[name]:
+            raise _errors.ParameterError("VMWARE_%s is not set" % {"hostname": "HOST", "username": "USER"}.get(name, "PASSWORD"))
+    return VSphere(redactor=Redactor([options["password"]]), **options), where
+
+
+def locate_vms(client, refs):
+    """{ref: [{"id": instance UUID, "name", "location": ESXi host name}]} for REFS (VM names or instance
+    UUIDs): ONE bulk read of every VM's name, instance UUID and host, then one read of those hosts' names."""
+    refs = set(refs)
+    matched = []
+    for dummy, props in client.retrieve(vim.VirtualMachine, ["name", "config.instanceUuid", "runtime.host"]):
+        uuid = props.get("config.instanceUuid")
+        for ref in set([props.get("name"), uuid]) & refs:
+            matched.append((ref, uuid, props.get("name"), _moid(props.get("runtime.host"))))
+    hosts = client.names({"host": [host for dummy, dummy2, dummy3, host in matched]})
+    found = {}
+    for ref, uuid, name, host in matched:
+        found.setdefault(ref, []).append({"id": uuid, "name": name, "location": hosts.get(host, host)})
+    return found

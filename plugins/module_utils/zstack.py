@@ -586,3 +586,54 @@ def open_client(module):
 
 
 CONNECTION = Connection(zstack_argument_spec(), open_client, ranges=RANGES, **LOGIN_RULES)
+
+
+# -- for the wave_plan inventory plugin (no module: the same ZSTACK_* variables, read directly) ---
+def client_from_environment(environ):
+    """(ZStackClient, "host:port") from the ZSTACK_* variables the modules fall back to."""
+    def flag(name, default):
+        value = (environ.get(name) or "").strip().lower()
+        return default if not value else value in ("1", "true", "yes", "on", "y", "t")
+    host = environ.get("ZSTACK_HOST") or ""
+    port = environ.get("ZSTACK_PORT") or "8080"
+    protocol = environ.get("ZSTACK_PROTOCOL") or "http"
+    where = "%s:%s" % (host, port)
+    if not host:
+        raise _errors.ParameterError("ZSTACK_HOST is not set")
+    if protocol not in ("http", "https") or not port.isdigit() or any(c in host for c in "/?#@ "):
+        raise _errors.ParameterError("ZSTACK_HOST, ZSTACK_PORT and ZSTACK_PROTOCOL must be a host, a port and http or https")
+    password, secret = environ.get("ZSTACK_PASSWORD"), environ.get("ZSTACK_ACCESS_KEY_SECRET")
+    key_id = environ.get("ZSTACK_ACCESS_KEY_ID")
+    login = dict(access_key_id=key_id, access_key_secret=secret) if key_id else \
+        dict(username=environ.get("ZSTACK_USERNAME"), password=password)
+    client = ZStackClient("%s://%s:%d" % (protocol, host, int(port)), validate_certs=flag("ZSTACK_VALIDATE_CERTS", True),
+                          ca_path=environ.get("ZSTACK_CA_CERT") or None, redactor=Redactor([password, secret]),
+                          user_agent="hybridcloud.migration (zstack)", **login)
+    return client, where
+
+
+def locate_vms(client, refs):
+    """{ref: [{"id", "name", "location"}]} for REFS (VM names or UUIDs); location is the name of the
+    primary storage of the VM's root volume. Batched: the VMs by name (``name?=``), those of the
+    UUID-looking refs not found by name by uuid, then the primary storages by uuid: at most three
+    queries (each paged and chunked), whatever the number of VMs."""
+    refs = sorted(set(refs))
+    vms = client.query_in("vm-instances", "name", refs)
+    named = set(vm.get("name") for vm in vms)
+    by_uuid = [ref for ref in refs if is_uuid(ref) and ref not in named]
+    if by_uuid:
+        vms.extend(client.query_in("vm-instances", "uuid", by_uuid))
+    root_ps = {}
+    for vm in vms:
+        for volume in vm.get("allVolumes") or []:
+            if isinstance(volume, dict) and volume.get("uuid") == vm.get("rootVolumeUuid"):
+                root_ps[vm.get("uuid")] = volume.get("primaryStorageUuid")
+    storages = dict((ps.get("uuid"), ps.get("name"))
+                    for ps in client.query_in("primary-storage", "uuid", [u for u in root_ps.values() if u]))
+    found = {}
+    for vm in vms:
+        for ref in set([vm.get("name"), vm.get("uuid")]) & set(refs):
+            ps = root_ps.get(vm.get("uuid"))
+            found.setdefault(ref, []).append({"id": vm.get("uuid"), "name": vm.get("name"),
+                                              "location": storages.get(ps, ps)})
+    return found

@@ -37,6 +37,13 @@ def read_rows(path, loader=None):
 
 def plan_hosts(rows, where="wave plan"):
     """{host name: host vars} from ROWS, checked; every problem of the plan in one error."""
+    hosts, dummy, problems = check_rows(rows)
+    raise_problems(problems, where)
+    return hosts
+
+
+def check_rows(rows):
+    """(hosts, {host: row number}, problems) from ROWS: the good rows become hosts, the others problems."""
     problems = []
     hosts = {}
     first_row = {}
@@ -65,9 +72,66 @@ def plan_hosts(rows, where="wave plan"):
             if column not in KNOWN_COLUMNS and value:
                 host_vars["migration_" + _NOT_IN_GROUP_NAME.sub("_", column)] = value
         hosts[vm] = host_vars
+    return hosts, first_row, problems
+
+
+def raise_problems(problems, where):
     if problems:
         raise WavePlanError("%s: %d problem(s):\n  %s" % (where, len(problems), "\n  ".join(problems)))
-    return hosts
+
+
+# -- check: completing the hosts from the platform APIs ---------------------------------------------
+# The API each platform's VMs are looked up in (an NSX row's VM lives in the source vCenter).
+API_OF = {"zstack": "zstack", "powervc": "powervc", "vcenter": "vcenter", "nsx": "vcenter"}
+API_NAMES = {"zstack": "ZStack", "powervc": "PowerVC", "vcenter": "vCenter"}
+# Where migration_source means "where the VM is now" (docs/inventory.md); for nsx it is the NSX VM
+# group and for vcenter the content-library item, so the location goes to migration_location only.
+SOURCE_IS_LOCATION = ("zstack", "powervc")
+
+
+def lookups(hosts):
+    """{api: sorted VM refs} to look up for HOSTS; an API with no rows is absent (never contacted)."""
+    wanted = {}
+    for host_vars in hosts.values():
+        wanted.setdefault(API_OF[host_vars["migration_platform"]], set()).add(host_vars["migration_vm"])
+    return dict((api, sorted(refs)) for api, refs in wanted.items())
+
+
+def complete_hosts(hosts, numbers, found, failures, problems=(), where="wave plan"):
+    """HOSTS completed from what the APIs said; every problem (PROBLEMS of the plan first) in one error.
+
+    FOUND is {api: {ref: [{"id", "name", "location"}, ...]}} (the VMs each ref names), FAILURES
+    {api: "why the API could not be read"} (one problem per API, not one per VM). Each host found
+    exactly once gets ``migration_id``, ``migration_location`` (when known) and, for the platforms
+    where it means the VM's location and the plan leaves it empty, ``migration_source``.
+    """
+    problems = list(problems)
+    problems.extend(failures[api] for api in sorted(failures))
+    completed = {}
+    for vm in sorted(hosts, key=lambda name: numbers.get(name, 0)):
+        host_vars = dict(hosts[vm])
+        platform = host_vars["migration_platform"]
+        api = API_OF[platform]
+        completed[vm] = host_vars
+        if api in failures:
+            continue
+        candidates = (found.get(api) or {}).get(vm) or []
+        label = "row %d (%s)" % (numbers[vm], vm) if vm in numbers else vm
+        if not candidates:
+            problems.append("%s: %s has no VM %r" % (label, API_NAMES[api], vm))
+            continue
+        if len(candidates) > 1:
+            problems.append("%s: %s has %d VMs named %r (%s): give the id instead"
+                            % (label, API_NAMES[api], len(candidates), vm, ", ".join(sorted(c["id"] for c in candidates))))
+            continue
+        vm_found = candidates[0]
+        host_vars["migration_id"] = vm_found["id"]
+        if vm_found.get("location"):
+            host_vars["migration_location"] = vm_found["location"]
+            if platform in SOURCE_IS_LOCATION and not host_vars.get("migration_source"):
+                host_vars["migration_source"] = vm_found["location"]
+    raise_problems(problems, where)
+    return completed
 
 
 def group_names(host_vars):

@@ -6,7 +6,7 @@
 import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.plugin_utils.wave_plan import (
-    WavePlanError, group_names, plan_hosts, read_rows)
+    WavePlanError, check_rows, complete_hosts, group_names, lookups, plan_hosts, read_rows)
 
 
 def test_rows_become_hosts_with_migration_vars_and_extra_columns():
@@ -57,3 +57,52 @@ def test_yaml_list_or_mapping(data):
 def test_yaml_of_another_shape_is_refused():
     with pytest.raises(WavePlanError, match="expected a list of rows"):
         read_rows("plan.yml", Loader({"hosts": []}))
+
+
+# -- check: completing hosts from what the APIs said ------------------------------------------------
+ROWS = [{"vm": "web01", "platform": "zstack"}, {"vm": "db01", "platform": "zstack", "source": "ps-planned"},
+        {"vm": "ibmi01", "platform": "powervc"}, {"vm": "app01", "platform": "nsx"},
+        {"vm": "new01", "platform": "vcenter", "source": "item-1"}]
+
+
+def test_lookups_group_the_refs_per_api_and_skip_apis_without_rows():
+    hosts, dummy, dummy2 = check_rows(ROWS)
+    assert lookups(hosts) == {"zstack": ["db01", "web01"], "powervc": ["ibmi01"], "vcenter": ["app01", "new01"]}
+    hosts, dummy, dummy2 = check_rows(ROWS[:2])
+    assert lookups(hosts) == {"zstack": ["db01", "web01"]}
+
+
+def found_vm(uuid, location, name="x"):
+    return {"id": uuid, "name": name, "location": location}
+
+
+def test_completion_sets_id_location_and_an_empty_source_where_it_means_the_location():
+    hosts, numbers, dummy = check_rows(ROWS)
+    found = {"zstack": {"web01": [found_vm("u-web", "ps-nfs")], "db01": [found_vm("u-db", "ps-ceph")]},
+             "powervc": {"ibmi01": [found_vm("s-1", "HOST_A")]},
+             "vcenter": {"app01": [found_vm("i-app", "esx-01")], "new01": [found_vm("i-new", "esx-02")]}}
+    done = complete_hosts(hosts, numbers, found, {})
+    assert done["web01"]["migration_id"] == "u-web" and done["web01"]["migration_source"] == "ps-nfs"
+    assert done["db01"]["migration_source"] == "ps-planned" and done["db01"]["migration_location"] == "ps-ceph"
+    assert done["ibmi01"]["migration_source"] == "HOST_A" and done["ibmi01"]["migration_id"] == "s-1"
+    # nsx: source is the NSX VM group; vcenter: the library item -- never overwritten by a location
+    assert "migration_source" not in done["app01"] and done["app01"]["migration_location"] == "esx-01"
+    assert done["new01"]["migration_source"] == "item-1" and done["new01"]["migration_id"] == "i-new"
+    assert hosts["web01"].get("migration_id") is None  # the input is not changed
+
+
+def test_every_plan_and_lookup_problem_in_one_error_one_per_failed_api():
+    rows = ROWS + [{"vm": "", "platform": "zstack"}]
+    hosts, numbers, problems = check_rows(rows)
+    found = {"zstack": {"web01": [found_vm("u-1", "a"), found_vm("u-2", "b")]}, "powervc": {}}
+    with pytest.raises(WavePlanError) as error:
+        complete_hosts(hosts, numbers, found, {"vcenter": "vCenter at 127.0.0.1:1 could not be read: refused"},
+                       problems, "wave plan p.csv")
+    message = str(error.value)
+    assert "wave plan p.csv: 5 problem(s)" in message
+    assert "row 6: column 'vm' is empty" in message
+    assert "vCenter at 127.0.0.1:1 could not be read: refused" in message
+    assert "row 1 (web01): ZStack has 2 VMs named 'web01' (u-1, u-2): give the id instead" in message
+    assert "row 2 (db01): ZStack has no VM 'db01'" in message
+    assert "row 3 (ibmi01): PowerVC has no VM 'ibmi01'" in message
+    assert "app01" not in message and "new01" not in message  # their API failed: one problem for it, not per VM
