@@ -45,7 +45,7 @@ options:
         (ZStack C(QueryVmInstance) by name, then by uuid for UUID-looking refs not found by name, and
         C(QueryPrimaryStorage); PowerVC C(GET /servers/detail); vCenter one property-collector read of
         every VM, for V(vcenter) and V(nsx) rows). A platform with no rows in the plan is not contacted.
-      - Credentials come from the same environment variables as the modules: C(ZSTACK_*) for ZStack,
+      - Credentials come from the same environment variables as the modules, C(ZSTACK_*) for ZStack,
         C(OS_*) (or C(OS_CLOUD)) for PowerVC, C(VMWARE_*) for vCenter (also the vCenter of V(nsx) rows).
       - Each host found gets C(migration_id) (ZStack VM uuid, PowerVC server id, vCenter instance
         UUID) and C(migration_location) (ZStack primary storage of the root volume, PowerVC host,

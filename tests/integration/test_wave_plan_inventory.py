@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from tests.integration.playbook import COLLECTIONS_PATH
+from tests.integration.zstack_helpers import PASSWORD as ZSTACK_PASSWORD, prepare
 
 BIN = os.path.dirname(sys.executable)
 
@@ -75,3 +76,145 @@ def test_awx_slices_cover_every_vm_exactly_once(tmp_path, slices):
         assert sorted(played) == chosen
         seen.extend(played)
     assert sorted(seen) == hosts and len(seen) == len(set(seen))
+
+
+# -- check: every VM looked up in its platform's API, hosts completed, and the inventory cache ------
+SECRET_PREFIXES = ("ZSTACK_", "OS_", "VMWARE_", "HYBRIDCLOUD_MIGRATION_WAVE_PLAN_", "ANSIBLE_CACHE_PLUGIN",
+                   "ANSIBLE_INVENTORY_CACHE")
+
+
+def api_environment(zstack=None, powervc=None, vcenter=None):
+    """The ZSTACK_* / OS_* / VMWARE_* variables of the modules, for the emulators given."""
+    env = {}
+    if zstack is not None:
+        env.update(ZSTACK_HOST="127.0.0.1", ZSTACK_PORT=zstack.url.rsplit(":", 1)[1], ZSTACK_PROTOCOL="https",
+                   ZSTACK_CA_CERT=zstack.ca_path, ZSTACK_USERNAME="admin", ZSTACK_PASSWORD=ZSTACK_PASSWORD)
+    if powervc is not None:
+        info = powervc.info
+        env.update(OS_AUTH_URL=info["auth_url"], OS_USERNAME=info["username"], OS_PASSWORD=info["password"],
+                   OS_PROJECT_NAME=info["project_name"], OS_CACERT=powervc.ca_path)
+    if vcenter is not None:
+        env.update(VMWARE_HOST=vcenter.host, VMWARE_PORT=str(vcenter.port), VMWARE_USER=vcenter.username,
+                   VMWARE_PASSWORD=vcenter.password, VMWARE_CA_CERT=vcenter.cert_path)
+    return env
+
+
+def checked_inventory(tmp_path, rows, env, cache=False, verbose=False):
+    """(returncode, parsed --list or None, stdout + stderr) of ansible-inventory on a checked plan of ROWS."""
+    (tmp_path / "waves.csv").write_text("\n".join(["vm,platform,source,destination,wave"] + rows) + "\n")
+    source = tmp_path / "checked.wave_plan.yml"
+    config = "plugin: hybridcloud.migration.wave_plan\nplan: waves.csv\ncheck: true\n"
+    if cache:
+        config += ("cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: %s\ncache_timeout: 3600\n"
+                   % (tmp_path / "cache"))
+    source.write_text(config)
+    full_env = dict((k, v) for k, v in os.environ.items() if not k.startswith(SECRET_PREFIXES))
+    full_env.update(env, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_PATH, ANSIBLE_NOCOLOR="1",
+                    ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1")
+    command = [os.path.join(BIN, "ansible-inventory"), "-i", str(source), "--list"] + (["-vvvv"] if verbose else [])
+    proc = subprocess.run(command, cwd=tmp_path, env=full_env, capture_output=True, text=True, check=False, timeout=300)
+    data = plain(json.loads(proc.stdout)) if proc.returncode == 0 else None
+    return proc.returncode, data, proc.stdout + proc.stderr
+
+
+def mark(handle):
+    return handle.emulator.requests_seen
+
+
+def api_requests(handle, since):
+    """[(method, path)] of every API request (reads too) the emulator got since MARK: its request log."""
+    count = handle.emulator.requests_seen - since
+    return [(method, path) for dummy, method, path in list(handle.emulator.request_log)[-count:]] if count else []
+
+
+def secrets_absent(output, *secrets):
+    for secret in secrets:
+        assert secret and secret not in output
+
+
+def test_check_lists_every_missing_and_ambiguous_vm_of_two_platforms_in_one_error(tmp_path, zstack_emulator,
+                                                                                   powervc_emulator):
+    prepare(zstack_emulator)
+    rows = ["web-01,zstack,,ps-ceph-01,1", "ghost-zs-01,zstack,,ps-ceph-01,1", "app-01,zstack,,ps-ceph-01,1",
+            "ibmi-prod-01,powervc,,dr-p10-b,2", "ibmi-ghost-09,powervc,,dr-p10-b,2", ",zstack,,,2"]
+    code, dummy, output = checked_inventory(tmp_path, rows, api_environment(zstack_emulator, powervc_emulator),
+                                            verbose=True)
+    assert code != 0, output
+    message = " ".join(output.split())  # ansible wraps long lines
+    assert "4 problem(s)" in message, output
+    assert "row 6: column 'vm' is empty" in message
+    assert "row 2 (ghost-zs-01): ZStack has no VM 'ghost-zs-01'" in message
+    assert "row 3 (app-01): ZStack has 2 VMs named 'app-01'" in message
+    assert "row 5 (ibmi-ghost-09): PowerVC has no VM 'ibmi-ghost-09'" in message
+    assert "web-01" not in message.split("problem(s)", 1)[1].split("ghost-zs-01")[0]  # found VMs are no problem
+    secrets_absent(output, ZSTACK_PASSWORD, powervc_emulator.info["password"])
+
+
+def test_check_completes_id_and_source_with_one_batched_read_per_platform(tmp_path, zstack_emulator, powervc_emulator):
+    prepare(zstack_emulator)
+    zs_mark, pv_mark = mark(zstack_emulator), mark(powervc_emulator)
+    rows = ["web-01,zstack,,ps-ceph-01,1", "db-01,zstack,ps-planned,ps-ceph-01,1",
+            "ibmi-prod-01,powervc,,dr-p10-b,2", "ibmi-dev-03,powervc,,dr-p10-b,2"]
+    code, data, output = checked_inventory(tmp_path, rows, api_environment(zstack_emulator, powervc_emulator))
+    assert code == 0, output
+    hostvars = data["_meta"]["hostvars"]
+    state = zstack_emulator.admin.state()
+    vm_uuid = dict((vm["name"], vm["uuid"]) for vm in state["vm-instances"])
+    assert hostvars["web-01"]["migration_id"] == vm_uuid["web-01"]
+    assert hostvars["web-01"]["migration_source"] == hostvars["web-01"]["migration_location"] == "ps-nfs-01"
+    assert hostvars["db-01"]["migration_source"] == "ps-planned"  # the plan's own value wins
+    servers = dict((s["name"], s) for s in powervc_emulator.admin.state()["servers"])
+    assert hostvars["ibmi-prod-01"]["migration_id"] == servers["ibmi-prod-01"]["id"]
+    assert hostvars["ibmi-prod-01"]["migration_source"] == servers["ibmi-prod-01"]["host"]
+    assert hostvars["ibmi-dev-03"]["migration_source"] == servers["ibmi-dev-03"]["host"]
+    # Batched: the VM reads do not grow with the number of VMs (one query each, whatever the plan's size).
+    vm_reads = [r for r in api_requests(zstack_emulator, zs_mark) if r[1].startswith("/zstack/v1/vm-instances")]
+    assert vm_reads == [("GET", "/zstack/v1/vm-instances")]
+    server_reads = [r for r in api_requests(powervc_emulator, pv_mark) if "/servers" in r[1]]
+    assert len(server_reads) == 1 and server_reads[0][1].endswith("/servers/detail"), server_reads
+    # Reads only: nothing but the login and logout changes anything.
+    assert all("/accounts/" in e["path"] for e in zstack_emulator.admin.mutations())
+    assert all("/auth/tokens" in e["path"] for e in powervc_emulator.admin.mutations())
+    secrets_absent(output + json.dumps(data), ZSTACK_PASSWORD, powervc_emulator.info["password"])
+
+
+def test_platforms_without_rows_are_not_contacted_and_a_failing_endpoint_is_one_problem(tmp_path, zstack_emulator,
+                                                                                        powervc_emulator):
+    prepare(zstack_emulator)
+    pv_mark = mark(powervc_emulator)
+    env = dict(api_environment(zstack_emulator, powervc_emulator), ZSTACK_PORT="1")
+    rows = ["web-01,zstack,,ps-ceph-01,1", "db-01,zstack,,ps-ceph-01,1", "cache-01,zstack,,ps-ceph-01,1"]
+    code, dummy, output = checked_inventory(tmp_path, rows, env)
+    assert code != 0
+    message = " ".join(output.split())
+    assert "1 problem(s)" in message and "ZStack at 127.0.0.1:1 could not be read" in message, output
+    assert api_requests(powervc_emulator, pv_mark) == []  # no PowerVC row: PowerVC not contacted
+    wrong = "Wrong-PowerVC-Password-For-Wave-Plan-77"
+    env = dict(api_environment(zstack_emulator, powervc_emulator), OS_PASSWORD=wrong)
+    code, dummy, output = checked_inventory(tmp_path, ["ibmi-prod-01,powervc,,dr-p10-b,2"], env, verbose=True)
+    assert code != 0
+    message = " ".join(output.split())
+    netloc = powervc_emulator.info["auth_url"].split("://", 1)[1].split("/", 1)[0]
+    assert "1 problem(s)" in message and "PowerVC at %s could not be read" % netloc in message, output
+    secrets_absent(output, wrong, ZSTACK_PASSWORD)
+
+
+def test_cached_inventory_contacts_no_api(tmp_path, zstack_emulator, powervc_emulator):
+    prepare(zstack_emulator)
+    rows = ["web-01,zstack,,ps-ceph-01,1", "ibmi-prod-01,powervc,,dr-p10-b,2"]
+    env = api_environment(zstack_emulator, powervc_emulator)
+    zs_mark, pv_mark = mark(zstack_emulator), mark(powervc_emulator)
+    code, first, output = checked_inventory(tmp_path, rows, env, cache=True)
+    assert code == 0, output
+    assert api_requests(zstack_emulator, zs_mark) and api_requests(powervc_emulator, pv_mark)
+    zs_mark, pv_mark = mark(zstack_emulator), mark(powervc_emulator)
+    code, second, output = checked_inventory(tmp_path, rows, env, cache=True)
+    assert code == 0, output
+    assert second == first and second["_meta"]["hostvars"]["web-01"]["migration_id"]
+    assert api_requests(zstack_emulator, zs_mark) == [] and api_requests(powervc_emulator, pv_mark) == []
+    # A changed plan is not answered from the cache.
+    code, third, output = checked_inventory(tmp_path, rows[:1], env, cache=True)
+    assert code == 0 and list(third["_meta"]["hostvars"]) == ["web-01"]
+    assert api_requests(zstack_emulator, zs_mark) and api_requests(powervc_emulator, pv_mark) == []
+    cached = "".join(p.read_text() for p in (tmp_path / "cache").iterdir())
+    secrets_absent(cached, ZSTACK_PASSWORD, powervc_emulator.info["password"])
