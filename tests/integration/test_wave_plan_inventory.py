@@ -9,6 +9,7 @@ each slice must get every one of its VMs, and the slices together every VM exact
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ import pytest
 
 from tests.integration.playbook import COLLECTIONS_PATH
 from tests.integration.zstack_helpers import PASSWORD as ZSTACK_PASSWORD, prepare
+from tests.vcsim_fixtures import start_vcsim
 
 BIN = os.path.dirname(sys.executable)
 
@@ -113,7 +115,8 @@ def checked_inventory(tmp_path, rows, env, cache=False, verbose=False):
                     ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1")
     command = [os.path.join(BIN, "ansible-inventory"), "-i", str(source), "--list"] + (["-vvvv"] if verbose else [])
     proc = subprocess.run(command, cwd=tmp_path, env=full_env, capture_output=True, text=True, check=False, timeout=300)
-    data = plain(json.loads(proc.stdout)) if proc.returncode == 0 else None
+    document = re.search(r"^\{.*", proc.stdout, re.M | re.S)  # after the -vvvv banner
+    data = plain(json.loads(document.group(0))) if proc.returncode == 0 else None
     return proc.returncode, data, proc.stdout + proc.stderr
 
 
@@ -218,3 +221,50 @@ def test_cached_inventory_contacts_no_api(tmp_path, zstack_emulator, powervc_emu
     assert api_requests(zstack_emulator, zs_mark) and api_requests(powervc_emulator, pv_mark) == []
     cached = "".join(p.read_text() for p in (tmp_path / "cache").iterdir())
     secrets_absent(cached, ZSTACK_PASSWORD, powervc_emulator.info["password"])
+
+
+VC_SECRET = "Vc-Wave-Plan-Secret-Password-4711"
+
+
+@pytest.fixture(scope="module")
+def vcenter(tmp_path_factory):
+    instance = start_vcsim(tmp_path_factory.mktemp("wave-plan-vc"), name="wave-plan", tls=True, host=2, vm=2,
+                           password=VC_SECRET)
+    yield instance
+    instance.stop()
+
+
+def host_name(vcenter, moref):
+    from pyVim.connect import Disconnect
+    from pyVmomi import vim
+
+    si = vcenter.connect()
+    try:
+        return vim.HostSystem(moref, si._stub).name
+    finally:
+        Disconnect(si)
+
+
+def test_check_vcenter_and_nsx_rows_by_name_or_instance_uuid(tmp_path, vcenter):
+    first, second = vcenter.info["vms"][0], vcenter.info["vms"][1]
+    rows = ["%s,nsx,group-7,esx-02,1" % first["name"], "%s,vcenter,item-1,folder-1,1" % second["instance_uuid"]]
+    env = api_environment(vcenter=vcenter)
+    code, data, output = checked_inventory(tmp_path, rows, env, cache=True, verbose=True)
+    assert code == 0, output
+    nsx_vm, vc_vm = data["_meta"]["hostvars"][first["name"]], data["_meta"]["hostvars"][second["instance_uuid"]]
+    assert nsx_vm["migration_id"] == first["instance_uuid"] and nsx_vm["migration_source"] == "group-7"
+    assert nsx_vm["migration_location"] == host_name(vcenter, first["host"])
+    assert vc_vm["migration_id"] == second["instance_uuid"] and vc_vm["migration_source"] == "item-1"
+    secrets_absent(output + json.dumps(data), VC_SECRET)
+    # From the cache: the vCenter is not needed any more (an unreachable port changes nothing).
+    code, cached, output = checked_inventory(tmp_path, rows, dict(env, VMWARE_PORT="1"), cache=True)
+    assert code == 0 and cached == data, output
+    # Missing VMs and a refused login are problems like any other, secrets masked.
+    code, dummy, output = checked_inventory(tmp_path, rows + ["no-such-vm-42,vcenter,,,1"], env)
+    assert code != 0 and "row 3 (no-such-vm-42): vCenter has no VM 'no-such-vm-42'" in " ".join(output.split()), output
+    wrong = "Wrong-vCenter-Password-For-Wave-Plan-99"
+    code, dummy, output = checked_inventory(tmp_path, rows, dict(env, VMWARE_PASSWORD=wrong), verbose=True)
+    message = " ".join(output.split())
+    assert code != 0 and "1 problem(s)" in message
+    assert "vCenter at %s:%s could not be read" % (vcenter.host, vcenter.port) in message, output
+    secrets_absent(output, wrong, VC_SECRET)
