@@ -135,8 +135,7 @@ def secrets_absent(output, *secrets):
         assert secret and secret not in output
 
 
-def test_check_lists_every_missing_and_ambiguous_vm_of_two_platforms_in_one_error(tmp_path, zstack_emulator,
-                                                                                   powervc_emulator):
+def test_check_lists_every_missing_and_ambiguous_vm_in_one_error(tmp_path, zstack_emulator, powervc_emulator):
     prepare(zstack_emulator)
     rows = ["web-01,zstack,,ps-ceph-01,1", "ghost-zs-01,zstack,,ps-ceph-01,1", "app-01,zstack,,ps-ceph-01,1",
             "ibmi-prod-01,powervc,,dr-p10-b,2", "ibmi-ghost-09,powervc,,dr-p10-b,2", ",zstack,,,2"]
