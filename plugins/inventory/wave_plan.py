@@ -44,14 +44,15 @@ options:
       - Look every VM of the plan up in its platform's API, with one batched read per platform
         (ZStack C(QueryVmInstance) by name, then by uuid for UUID-looking refs not found by name, and
         C(QueryPrimaryStorage); PowerVC C(GET /servers/detail); vCenter one property-collector read of
-        every VM, for V(vcenter) and V(nsx) rows). A platform with no rows in the plan is not contacted.
+        every VM, for V(nsx) rows). A platform with no rows in the plan is not contacted. V(vcenter) rows
+        are VMs their migration deploys from a content-library item, so they are not looked up.
       - Credentials come from the same environment variables as the modules, C(ZSTACK_*) for ZStack,
         C(OS_*) (or C(OS_CLOUD)) for PowerVC, C(VMWARE_*) for vCenter (also the vCenter of V(nsx) rows).
       - Each host found gets C(migration_id) (ZStack VM uuid, PowerVC server id, vCenter instance
         UUID) and C(migration_location) (ZStack primary storage of the root volume, PowerVC host,
         vCenter ESXi host name). For V(zstack) and V(powervc) rows with an empty C(source) column,
-        C(migration_source) is set to that location too (for V(nsx) and V(vcenter) rows C(source)
-        means the NSX VM group and the content-library item, so it is left as planned).
+        C(migration_source) is set to that location too (for V(nsx) rows C(source) means the NSX VM
+        group, so it is left as planned).
       - A VM not found, or found more than once by name, is a problem naming its row; a platform whose
         API cannot be read is one problem naming the platform and its host:port. Secrets never appear.
     type: bool

@@ -81,8 +81,9 @@ def raise_problems(problems, where):
 
 
 # -- check: completing the hosts from the platform APIs ---------------------------------------------
-# The API each platform's VMs are looked up in (an NSX row's VM lives in the source vCenter).
-API_OF = {"zstack": "zstack", "powervc": "powervc", "vcenter": "vcenter", "nsx": "vcenter"}
+# The API each platform's VMs are looked up in (an NSX row's VM lives in the source vCenter). A
+# vcenter row is a VM its migration deploys (from a content-library item): nothing to look up yet.
+API_OF = {"zstack": "zstack", "powervc": "powervc", "nsx": "vcenter"}
 API_NAMES = {"zstack": "ZStack", "powervc": "PowerVC", "vcenter": "vCenter"}
 # Where migration_source means "where the VM is now" (docs/inventory.md); for nsx it is the NSX VM
 # group and for vcenter the content-library item, so the location goes to migration_location only.
@@ -93,7 +94,9 @@ def lookups(hosts):
     """{api: sorted VM refs} to look up for HOSTS; an API with no rows is absent (never contacted)."""
     wanted = {}
     for host_vars in hosts.values():
-        wanted.setdefault(API_OF[host_vars["migration_platform"]], set()).add(host_vars["migration_vm"])
+        api = API_OF.get(host_vars["migration_platform"])
+        if api:
+            wanted.setdefault(api, set()).add(host_vars["migration_vm"])
     return dict((api, sorted(refs)) for api, refs in wanted.items())
 
 
@@ -111,9 +114,9 @@ def complete_hosts(hosts, numbers, found, failures, problems=(), where="wave pla
     for vm in sorted(hosts, key=lambda name: numbers.get(name, 0)):
         host_vars = dict(hosts[vm])
         platform = host_vars["migration_platform"]
-        api = API_OF[platform]
+        api = API_OF.get(platform)
         completed[vm] = host_vars
-        if api in failures:
+        if api is None or api in failures:
             continue
         candidates = (found.get(api) or {}).get(vm) or []
         label = "row %d (%s)" % (numbers[vm], vm) if vm in numbers else vm

@@ -246,21 +246,23 @@ def host_name(vcenter, moref):
 
 def test_check_vcenter_and_nsx_rows_by_name_or_instance_uuid(tmp_path, vcenter):
     first, second = vcenter.info["vms"][0], vcenter.info["vms"][1]
-    rows = ["%s,nsx,group-7,esx-02,1" % first["name"], "%s,vcenter,item-1,folder-1,1" % second["instance_uuid"]]
+    rows = ["%s,nsx,group-7,esx-02,1" % first["name"], "%s,nsx,group-8,esx-02,1" % second["instance_uuid"],
+            "new-vm-77,vcenter,item-1,folder-1,1"]
     env = api_environment(vcenter=vcenter)
     code, data, output = checked_inventory(tmp_path, rows, env, cache=True, verbose=True)
     assert code == 0, output
     nsx_vm, vc_vm = data["_meta"]["hostvars"][first["name"]], data["_meta"]["hostvars"][second["instance_uuid"]]
     assert nsx_vm["migration_id"] == first["instance_uuid"] and nsx_vm["migration_source"] == "group-7"
     assert nsx_vm["migration_location"] == host_name(vcenter, first["host"])
-    assert vc_vm["migration_id"] == second["instance_uuid"] and vc_vm["migration_source"] == "item-1"
+    assert vc_vm["migration_id"] == second["instance_uuid"] and vc_vm["migration_source"] == "group-8"
+    assert "migration_id" not in data["_meta"]["hostvars"]["new-vm-77"]  # to be deployed: not looked up
     secrets_absent(output + json.dumps(data), VC_SECRET)
     # From the cache: the vCenter is not needed any more (an unreachable port changes nothing).
     code, cached, output = checked_inventory(tmp_path, rows, dict(env, VMWARE_PORT="1"), cache=True)
     assert code == 0 and cached == data, output
     # Missing VMs and a refused login are problems like any other, secrets masked.
-    code, dummy, output = checked_inventory(tmp_path, rows + ["no-such-vm-42,vcenter,,,1"], env)
-    assert code != 0 and "row 3 (no-such-vm-42): vCenter has no VM 'no-such-vm-42'" in " ".join(output.split()), output
+    code, dummy, output = checked_inventory(tmp_path, rows + ["no-such-vm-42,nsx,group-7,,1"], env)
+    assert code != 0 and "row 4 (no-such-vm-42): vCenter has no VM 'no-such-vm-42'" in " ".join(output.split()), output
     wrong = "Wrong-vCenter-Password-For-Wave-Plan-99"
     code, dummy, output = checked_inventory(tmp_path, rows, dict(env, VMWARE_PASSWORD=wrong), verbose=True)
     message = " ".join(output.split())

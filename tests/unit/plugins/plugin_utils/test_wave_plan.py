@@ -67,7 +67,8 @@ ROWS = [{"vm": "web01", "platform": "zstack"}, {"vm": "db01", "platform": "zstac
 
 def test_lookups_group_the_refs_per_api_and_skip_apis_without_rows():
     hosts, dummy, dummy2 = check_rows(ROWS)
-    assert lookups(hosts) == {"zstack": ["db01", "web01"], "powervc": ["ibmi01"], "vcenter": ["app01", "new01"]}
+    # new01 (vcenter) is a VM its migration deploys: not looked up
+    assert lookups(hosts) == {"zstack": ["db01", "web01"], "powervc": ["ibmi01"], "vcenter": ["app01"]}
     hosts, dummy, dummy2 = check_rows(ROWS[:2])
     assert lookups(hosts) == {"zstack": ["db01", "web01"]}
 
@@ -80,14 +81,14 @@ def test_completion_sets_id_location_and_an_empty_source_where_it_means_the_loca
     hosts, numbers, dummy = check_rows(ROWS)
     found = {"zstack": {"web01": [found_vm("u-web", "ps-nfs")], "db01": [found_vm("u-db", "ps-ceph")]},
              "powervc": {"ibmi01": [found_vm("s-1", "HOST_A")]},
-             "vcenter": {"app01": [found_vm("i-app", "esx-01")], "new01": [found_vm("i-new", "esx-02")]}}
+             "vcenter": {"app01": [found_vm("i-app", "esx-01")]}}
     done = complete_hosts(hosts, numbers, found, {})
     assert done["web01"]["migration_id"] == "u-web" and done["web01"]["migration_source"] == "ps-nfs"
     assert done["db01"]["migration_source"] == "ps-planned" and done["db01"]["migration_location"] == "ps-ceph"
     assert done["ibmi01"]["migration_source"] == "HOST_A" and done["ibmi01"]["migration_id"] == "s-1"
-    # nsx: source is the NSX VM group; vcenter: the library item -- never overwritten by a location
+    # nsx: source is the NSX VM group -- never overwritten by a location; vcenter rows are not looked up
     assert "migration_source" not in done["app01"] and done["app01"]["migration_location"] == "esx-01"
-    assert done["new01"]["migration_source"] == "item-1" and done["new01"]["migration_id"] == "i-new"
+    assert done["new01"]["migration_source"] == "item-1" and "migration_id" not in done["new01"]
     assert hosts["web01"].get("migration_id") is None  # the input is not changed
 
 
