@@ -95,6 +95,9 @@ build: venv $(IMPORTER)/.installed
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/build/install $(BIN)/ansible-galaxy collection install --offline --force \
 	  -p build/install build/dist/hybridcloud-migration-*.tar.gz
 	test -f build/install/ansible_collections/hybridcloud/migration/MANIFEST.json
+	@# No development clutter in what users install (virtualenvs, build output, test machinery).
+	@if tar tzf build/dist/hybridcloud-migration-*.tar.gz | grep -E '^(\.venv|build/|bench/|extensions/|tests/(unit|integration|emulators|output)/)'; \
+	  then echo "the tarball ships development files"; exit 1; fi
 	ANSIBLE_COLLECTIONS_PATH=$(ROOT)/build/install $(BIN)/ansible-doc -l hybridcloud.migration
 	@# Automation Hub's import checks on the tarball; any warning or error fails the build.
 	cd build/dist && PATH=$(IMPORTER)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(ROOT)/.ci/galaxy-importer.cfg \
