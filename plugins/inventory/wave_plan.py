@@ -73,15 +73,16 @@ plan: waves.csv
 #   web01,zstack,ps-ceph-old,ps-ceph-new,1
 #   db01,zstack,ps-ceph-old,ps-ceph-new,2
 
-# checked.wave_plan.yml: each VM looked up (ZSTACK_HOST, ZSTACK_USERNAME, ZSTACK_PASSWORD, OS_AUTH_URL ...
-# in the environment), hosts completed with migration_id, kept in a cache for an hour
-plugin: hybridcloud.migration.wave_plan
-plan: waves.csv
-check: true
-cache: true
-cache_plugin: ansible.builtin.jsonfile
-cache_connection: ~/.cache/hybridcloud-wave-plan
-cache_timeout: 3600
+# checked.wave_plan.yml, another inventory source: each VM looked up (ZSTACK_HOST, ZSTACK_USERNAME,
+# ZSTACK_PASSWORD, OS_AUTH_URL ... in the environment), hosts completed with migration_id, kept in a
+# cache for an hour:
+#   plugin: hybridcloud.migration.wave_plan
+#   plan: waves.csv
+#   check: true
+#   cache: true
+#   cache_plugin: ansible.builtin.jsonfile
+#   cache_connection: ~/.cache/hybridcloud-wave-plan
+#   cache_timeout: 3600
 """
 
 import csv
