@@ -46,6 +46,12 @@ def plain(value):
     return [plain(v) for v in value] if isinstance(value, list) else value
 
 
+def same_inventory(data):
+    """DATA without the order ansible-inventory lists groups in (a cached inventory may list them in another)."""
+    return {name: ({k: sorted(v) if isinstance(v, list) else v for k, v in group.items()} if name != "_meta" else group)
+            for name, group in data.items()}
+
+
 def inventory(source, cwd):
     return plain(json.loads(run(os.path.join(BIN, "ansible-inventory"), "-i", source, "--list", cwd=cwd)))
 
@@ -212,7 +218,7 @@ def test_cached_inventory_contacts_no_api(tmp_path, zstack_emulator, powervc_emu
     zs_mark, pv_mark = mark(zstack_emulator), mark(powervc_emulator)
     code, second, output = checked_inventory(tmp_path, rows, env, cache=True)
     assert code == 0, output
-    assert second == first and second["_meta"]["hostvars"]["web-01"]["migration_id"]
+    assert same_inventory(second) == same_inventory(first) and second["_meta"]["hostvars"]["web-01"]["migration_id"]
     assert api_requests(zstack_emulator, zs_mark) == [] and api_requests(powervc_emulator, pv_mark) == []
     # A changed plan is not answered from the cache.
     code, third, output = checked_inventory(tmp_path, rows[:1], env, cache=True)
@@ -259,10 +265,11 @@ def test_check_vcenter_and_nsx_rows_by_name_or_instance_uuid(tmp_path, vcenter):
     secrets_absent(output + json.dumps(data), VC_SECRET)
     # From the cache: the vCenter is not needed any more (an unreachable port changes nothing).
     code, cached, output = checked_inventory(tmp_path, rows, dict(env, VMWARE_PORT="1"), cache=True)
-    assert code == 0 and cached == data, output
+    assert code == 0 and same_inventory(cached) == same_inventory(data), output
     # Missing VMs and a refused login are problems like any other, secrets masked.
     code, dummy, output = checked_inventory(tmp_path, rows + ["no-such-vm-42,nsx,group-7,,1"], env)
-    assert code != 0 and "row 4 (no-such-vm-42): vCenter has no VM 'no-such-vm-42'" in " ".join(output.split()), output
+    # (compared without white space: ansible-core 2.16 wraps warnings inside words)
+    assert code != 0 and "row4(no-such-vm-42):vCenterhasnoVM'no-such-vm-42'" in "".join(output.split()), output
     wrong = "Wrong-vCenter-Password-For-Wave-Plan-99"
     code, dummy, output = checked_inventory(tmp_path, rows, dict(env, VMWARE_PASSWORD=wrong), verbose=True)
     message = " ".join(output.split())

@@ -74,8 +74,8 @@ def test_list_variable_plan_once_migrate_once_then_nothing(tmp_path, zstack):
     rc, output, records = playbook(tmp_path, zstack, list_play(names, zstack_storage_migration_parallel=4))
     assert rc == 0, output[-3000:]
     changed = [r["task"] for r in records if r["result"].get("changed")]
-    assert len(changed) == 1 and changed[0].endswith("zstack_storage_migration : Migrate every VM, at most "
-                                                     "zstack_storage_migration_parallel at a time")
+    # the task's name as a callback sees it differs between ansible-core releases (role prefix or not)
+    assert len(changed) == 1 and "Migrate every VM, at most" in changed[0], changed
     assert migrations_per_vm(zstack) == {u: 1 for u in uuids[1:]}
     summary = by_task(records, "Summarise")[0]["result"]["ansible_facts"]["zstack_storage_migration_summary"]
     assert [row["result"] for row in summary] == ["unchanged"] + ["migrated"] * 11
