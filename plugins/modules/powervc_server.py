@@ -371,26 +371,10 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_pla
     AUTO, changes, display_name, find_reserved, resolve_host, server_vsn, vm_label)
 
 
-class PowerVCServer(MigrationModule):
-    connection = powervc.CONNECTION
-    argument_spec = dict(
-        vm=dict(type="str", aliases=["name"]),
-        vms=dict(type="list", elements="dict", options=dict(
-            vm=dict(type="str", required=True, aliases=["name"]),
-            state=dict(type="str", choices=["present", "absent"]),
-            image=dict(type="str"),
-            flavor=dict(type="str"),
-            networks=dict(type="list", elements="dict", options=dict(
-                network=dict(type="str", required=True),
-                fixed_ip=dict(type="str"),
-            )),
-            host=dict(type="str"),
-            virtual_serial_number=dict(type="str"),
-            reserve_vsn_on_delete=dict(type="bool"),
-            reservation_description=dict(type="str"),
-        )),
-        parallel=dict(type="int", default=4),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+def per_vm_options():
+    """The options of one VM: the top-level ones (defaults for every VM) and each ``vms`` entry's."""
+    return dict(
+        state=dict(type="str", choices=["present", "absent"]),
         image=dict(type="str"),
         flavor=dict(type="str"),
         networks=dict(type="list", elements="dict", options=dict(
@@ -399,11 +383,29 @@ class PowerVCServer(MigrationModule):
         )),
         host=dict(type="str"),
         virtual_serial_number=dict(type="str"),
-        reserve_vsn_on_delete=dict(type="bool", default=False),
+        reserve_vsn_on_delete=dict(type="bool"),
         reservation_description=dict(type="str"),
+    )
+
+
+def argument_spec():
+    spec = per_vm_options()  # an entry's unset option (None) takes the top-level one
+    spec.update(
+        vm=dict(type="str", aliases=["name"]),
+        vms=dict(type="list", elements="dict",
+                 options=dict(per_vm_options(), vm=dict(type="str", required=True, aliases=["name"]))),
+        parallel=dict(type="int", default=4),
         wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=1800),
     )
+    spec["state"]["default"] = "present"
+    spec["reserve_vsn_on_delete"]["default"] = False
+    return spec
+
+
+class PowerVCServer(MigrationModule):
+    connection = powervc.CONNECTION
+    argument_spec = argument_spec()
     module_kwargs = dict(mutually_exclusive=[["vm", "vms"]], required_one_of=[["vm", "vms"]])
     ranges = {"timeout": (1, 86400), "parallel": (1, 32)}
 
