@@ -17,7 +17,10 @@ class WavePlanError(ValueError):
     """A wave plan that cannot be used; the message lists every problem."""
 
 
-PLATFORMS = ("nsx", "powervc", "vcenter", "zstack")
+# zstack: a ZStack storage migration; zstack_v2v: a foreign VM (VMware, KVM) converted into a ZStack VM.
+PLATFORMS = ("nsx", "powervc", "vcenter", "zstack", "zstack_v2v")
+# What a row of these platforms cannot do without (column, what it holds): no default can stand in for it.
+REQUIRED_COLUMNS = {"zstack_v2v": (("source", "the source URL of the VM to convert (vmware://... or kvm://...)"),)}
 KNOWN_COLUMNS = ("vm", "platform", "source", "destination", "wave")
 _NOT_IN_GROUP_NAME = re.compile(r"[^A-Za-z0-9_]")
 
@@ -51,8 +54,8 @@ def check_rows(rows):
         if not isinstance(row, dict):
             problems.append("row %d: expected a mapping of columns, got %r" % (number, row))
             continue
-        row = {str(k).strip().lower(): ("" if v is None else str(v).strip()) for k, v in row.items() if k is not None}
-        vm, platform = row.get("vm", ""), row.get("platform", "").lower()
+        row = {str(k).strip().lower(): _cell(v) for k, v in row.items() if k is not None}
+        vm, platform = _text(row.get("vm", "")), _text(row.get("platform", "")).lower()
         if not vm:
             problems.append("row %d: column 'vm' is empty" % number)
             continue
@@ -63,16 +66,33 @@ def check_rows(rows):
         if vm in hosts:
             problems.append("row %d (%s): the VM is already in row %d" % (number, vm, first_row[vm]))
             continue
+        missing = [(column, what) for column, what in REQUIRED_COLUMNS.get(platform, ()) if not row.get(column)]
+        if missing:
+            problems.extend("row %d (%s): a %s row needs column %r, %s" % (number, vm, platform, column, what)
+                            for column, what in missing)
+            continue
         first_row[vm] = number
         host_vars = {"migration_vm": vm, "migration_platform": platform, "ansible_connection": "local"}
         for column in ("source", "destination", "wave"):
             if row.get(column):
-                host_vars["migration_" + column] = row[column]
+                host_vars["migration_" + column] = _text(row[column])
         for column, value in row.items():
             if column not in KNOWN_COLUMNS and value:
                 host_vars["migration_" + _NOT_IN_GROUP_NAME.sub("_", column)] = value
         hosts[vm] = host_vars
     return hosts, first_row, problems
+
+
+def _cell(value):
+    """A cell as str; a YAML list (of an extra column, e.g. l3_networks) stays a list of str."""
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if v is not None and str(v).strip()]
+    return "" if value is None else str(value).strip()
+
+
+def _text(value):
+    """A known column's cell as one str (a list there is written out joined by commas)."""
+    return ", ".join(value) if isinstance(value, list) else value
 
 
 def raise_problems(problems, where):
@@ -82,7 +102,8 @@ def raise_problems(problems, where):
 
 # -- check: completing the hosts from the platform APIs ---------------------------------------------
 # The API each platform's VMs are looked up in (an NSX row's VM lives in the source vCenter). A
-# vcenter row is a VM its migration deploys (from a content-library item): nothing to look up yet.
+# vcenter row is a VM its migration deploys (from a content-library item), a zstack_v2v row a VM its
+# conversion creates (its source is a URL only ZStack's conversion reads): nothing to look up yet.
 API_OF = {"zstack": "zstack", "powervc": "powervc", "nsx": "vcenter"}
 API_NAMES = {"zstack": "ZStack", "powervc": "PowerVC", "vcenter": "vCenter"}
 # Where migration_source means "where the VM is now" (docs/inventory.md); for nsx it is the NSX VM

@@ -29,7 +29,7 @@ def test_every_problem_is_listed_at_once():
         plan_hosts(rows, "wave plan p.csv")
     message = str(error.value)
     assert "4 problem(s)" in message
-    assert "row 1 (a): column 'platform' must be one of nsx, powervc, vcenter, zstack, got 'zstac'" in message
+    assert "row 1 (a): column 'platform' must be one of nsx, powervc, vcenter, zstack, zstack_v2v, got 'zstac'" in message
     assert "row 2: column 'vm' is empty" in message
     assert "row 4 (b): the VM is already in row 3" in message
     assert "row 5: expected a mapping" in message
@@ -62,12 +62,13 @@ def test_yaml_of_another_shape_is_refused():
 # -- check: completing hosts from what the APIs said ------------------------------------------------
 ROWS = [{"vm": "web01", "platform": "zstack"}, {"vm": "db01", "platform": "zstack", "source": "ps-planned"},
         {"vm": "ibmi01", "platform": "powervc"}, {"vm": "app01", "platform": "nsx"},
-        {"vm": "new01", "platform": "vcenter", "source": "item-1"}]
+        {"vm": "new01", "platform": "vcenter", "source": "item-1"},
+        {"vm": "erp01", "platform": "zstack_v2v", "source": "vmware://155cb773228d346ba8ed1135d48f3718"}]
 
 
 def test_lookups_group_the_refs_per_api_and_skip_apis_without_rows():
     hosts, dummy, dummy2 = check_rows(ROWS)
-    # new01 (vcenter) is a VM its migration deploys: not looked up
+    # new01 (vcenter) is a VM its migration deploys, erp01 (zstack_v2v) one its conversion creates: not looked up
     assert lookups(hosts) == {"zstack": ["db01", "web01"], "powervc": ["ibmi01"], "vcenter": ["app01"]}
     hosts, dummy, dummy2 = check_rows(ROWS[:2])
     assert lookups(hosts) == {"zstack": ["db01", "web01"]}
@@ -89,6 +90,7 @@ def test_completion_sets_id_location_and_an_empty_source_where_it_means_the_loca
     # nsx: source is the NSX VM group -- never overwritten by a location; vcenter rows are not looked up
     assert "migration_source" not in done["app01"] and done["app01"]["migration_location"] == "esx-01"
     assert done["new01"]["migration_source"] == "item-1" and "migration_id" not in done["new01"]
+    assert done["erp01"] == hosts["erp01"]  # a conversion's VM does not exist yet: left as planned
     assert hosts["web01"].get("migration_id") is None  # the input is not changed
 
 
@@ -101,9 +103,38 @@ def test_every_plan_and_lookup_problem_in_one_error_one_per_failed_api():
                        problems, "wave plan p.csv")
     message = str(error.value)
     assert "wave plan p.csv: 5 problem(s)" in message
-    assert "row 6: column 'vm' is empty" in message
+    assert "row 7: column 'vm' is empty" in message
     assert "vCenter at 127.0.0.1:1 could not be read: refused" in message
     assert "row 1 (web01): ZStack has 2 VMs named 'web01' (u-1, u-2): give the id instead" in message
     assert "row 2 (db01): ZStack has no VM 'db01'" in message
     assert "row 3 (ibmi01): PowerVC has no VM 'ibmi01'" in message
-    assert "app01" not in message and "new01" not in message  # their API failed: one problem for it, not per VM
+    assert "app01" not in message and "new01" not in message and "erp01" not in message  # their API failed: one problem for it, not per VM
+
+
+# -- zstack_v2v rows: a foreign VM converted into a ZStack VM ----------------------------------------
+def test_v2v_rows_carry_their_conversion_options_as_host_vars():
+    hosts = plan_hosts([{"vm": "erp-01", "platform": "ZStack_V2V", "source": "vmware://155cb773228d346ba8ed1135d48f3718",
+                         "destination": "ps-nfs-01", "wave": 2, "cpu_num": 4, "memory_size": 8589934592,
+                         "l3_networks": ["l3-prod", " l3-backup ", None], "guest_platform": "Linux", "cluster": ""}])
+    assert hosts == {"erp-01": {
+        "migration_vm": "erp-01", "migration_platform": "zstack_v2v", "ansible_connection": "local",
+        "migration_source": "vmware://155cb773228d346ba8ed1135d48f3718", "migration_destination": "ps-nfs-01",
+        "migration_wave": "2", "migration_cpu_num": "4", "migration_memory_size": "8589934592",
+        "migration_l3_networks": ["l3-prod", "l3-backup"],  # a YAML list stays a list (a CSV cell: "a,b")
+        "migration_guest_platform": "Linux"}}
+    assert group_names(hosts["erp-01"]) == ["platform_zstack_v2v", "wave_2"]
+
+
+def test_a_v2v_row_without_its_source_url_is_a_problem_of_the_plan():
+    rows = [{"vm": "erp-01", "platform": "zstack_v2v", "destination": "ps-nfs-01"},
+            {"vm": "erp-02", "platform": "zstack_v2v", "source": "vmware://2a7c3e1f9b0d4c8e8f6a5b4c3d2e1f0a"},
+            {"vm": "web-01", "platform": "zstack"}]  # a storage migration's source is informational: not required
+    hosts, numbers, problems = check_rows(rows)
+    assert sorted(hosts) == ["erp-02", "web-01"]
+    assert problems == ["row 1 (erp-01): a zstack_v2v row needs column 'source', the source URL of the VM to convert "
+                        "(vmware://... or kvm://...)"]
+
+
+def test_a_list_in_a_known_column_is_one_text():
+    hosts = plan_hosts([{"vm": "a", "platform": "nsx", "source": ["g-1", "g-2"]}])
+    assert hosts["a"]["migration_source"] == "g-1, g-2"
