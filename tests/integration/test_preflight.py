@@ -8,6 +8,7 @@ call on any platform (the emulators' journals and the vCenter simulators' task l
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -73,6 +74,9 @@ def playbook_vars(cloud):
         "powervc_auth_url": powervc.info["auth_url"], "powervc_username": powervc.info["username"],
         "powervc_password": powervc.info["password"], "powervc_project_name": powervc.info["project_name"],
         "powervc_ca_cert": powervc.ca_path,
+        # what the ZStack V2V rows share (the plan's columns here are vm, platform, source, destination)
+        "preflight_zstack_v2v_convert": {"cpu_num": 2, "memory_size": 4 * GIB, "l3_networks": ["l3-prod"],
+                                         "conversion_host": "v2v-ch-01", "cluster": "cluster-kvm-1"},
     }
 
 
@@ -123,7 +127,8 @@ def good_rows(cloud):
     return ([["web-01", "zstack", "ps-nfs-01", "ps-ceph-01"], ["cache-01", "zstack", "ps-ceph-01", "ps-nfs-01"]]
             + [[vm["name"], "nsx", "wave-pf", target.info["hosts"][0]["name"]] for vm in source.info["vms"]]
             + [["web-new-01", "vcenter", "ubuntu-22.04", "Prod"]]
-            + [["ibmi-prod-01", "powervc", "prod-p10-a", "dr-p10-b"]])
+            + [["ibmi-prod-01", "powervc", "prod-p10-a", "dr-p10-b"]]
+            + [["erp-%02d" % i, "zstack_v2v", "vmware://%032x" % (0x7e57 + i), "ps-nfs-01"] for i in range(2)])
 
 
 def test_a_clean_wave_passes_without_a_single_change(tmp_path, cloud):
@@ -153,18 +158,23 @@ def test_every_problem_on_every_platform_at_once(tmp_path, cloud):
         ["web-new-02", "vcenter", "no-such-item", "Prod"],           # no such library item
         ["ibmi-missing", "powervc", "prod-p10-a", "dr-p10-b"],       # no such server
         ["ibmi-test-02", "powervc", "prod-p10-a", "nowhere-p10"],    # no such target host
+        ["erp-ps-gone", "zstack_v2v", "vmware://%032x" % 0x7e5700, "ps-gone"],  # no such primary storage
+        ["erp-bad-url", "zstack_v2v", "vmware://not a uuid", "ps-nfs-01"],      # a source URL ZStack would misread
     ]
     proc = preflight(tmp_path, write_wave(tmp_path, rows, cloud))
     assert proc.returncode != 0, proc.stdout[-8000:]
     found = table(proc.stdout)
     text = "\n".join(" | ".join(row) for row in found)
-    assert proc.stdout.count('"platform | ') == 1  # printed once
+    assert len(re.findall(r'"platform +\| ', proc.stdout)) == 1  # printed once
     expected = [("zstack", "ghost-vm"), ("zstack", "batch-01"), ("zstack", "app-01"), ("zstack", "db-01"), ("zstack", "ps-ceph-01"),
                 ("nsx", "wave-pf"), ("vcenter", "web-new-02"), ("powervc", "ibmi-missing"),
-                ("powervc", "ibmi-test-02")]
+                ("powervc", "ibmi-test-02"), ("zstack_v2v", "erp-ps-gone"), ("zstack_v2v", "erp-bad-url")]
     for platform, needle in expected:
         assert any(row[0] == platform and needle in row[1] for row in found), (platform, needle, text)
     assert "nsx-ghost" in text and "no-such-item" in text and "nowhere-p10" in text
+    v2v = {row[1]: row[3] for row in found if row[0] == "zstack_v2v"}
+    assert sorted(v2v) == ["erp-bad-url", "erp-ps-gone"], v2v  # both listed; erp-00 and erp-01 have none
+    assert "parameter 'primary_storage': no primary storage" in v2v["erp-ps-gone"] and "'url'" in v2v["erp-bad-url"]
     capacity = next(row for row in found if row[2] == "capacity")
     assert "web-01" in capacity[3] and "100.0 GiB free" in capacity[3]
     assert "preflight found %d problem(s)" % len(found) in proc.stdout
@@ -180,5 +190,6 @@ def test_unreachable_endpoints_are_listed_with_the_rest(tmp_path, cloud):
     found = table(proc.stdout)
     assert [row[:3] for row in found if row[0] in ("zstack", "powervc")] == [
         ["powervc", "endpoint", "credentials and reachability"], ["zstack", "endpoint", "credentials and reachability"]]
+    assert [row[:3] for row in found if row[0] == "zstack_v2v"] == [["zstack_v2v", "endpoint", "credentials and reachability"]]
     assert not [row for row in found if row[0] in ("nsx", "vcenter")], found
     assert mutations(cloud) == NO_CALLS
