@@ -198,3 +198,20 @@ def test_mixed_plan_storage_migration_and_v2v_rows(tmp_path, mixed):
     assert calls(records, "plan it before") == [] and calls(records, "Convert every VM") == []
     assert "no conversion in this play run" in output
     assert operations(zstack) == []
+
+
+def test_a_kvm_sources_key_from_group_vars_never_shows(tmp_path, zstack, monkeypatch):
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nwave-plan-key-Qw3Er5Ty7Ui9Op1\n-----END OPENSSH PRIVATE KEY-----"
+    rows = v2v_rows(2)
+    rows[1]["source"] = "kvm://root@192.0.2.10/%032x" % 0x7e57
+    source_path = write_plan(tmp_path, rows)
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "platform_zstack_v2v.yml").write_text(json.dumps({"migration_ssh_priv_key": key}))
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "4")
+    rc, output, records = playbook(tmp_path, zstack, inventory_play(), inventory=source_path)
+    assert rc == 0, output[-3000:]
+    assert converted(zstack) == {"imp-000": 1, "imp-001": 1}
+    posts = [e["body"]["params"] for e in zstack.admin.mutations() if (e["method"], e["path"]) == V2V_POST]
+    assert [p.get("sshPrivKey") for p in posts] == [key, key]  # from group_vars to every conversion of the group
+    assert_no_secrets(zstack, output, extra=[key, "wave-plan-key-Qw3Er5Ty7Ui9Op1", json.dumps(key)[1:-1]])
+    assert "wave-plan-key-Qw3Er5Ty7Ui9Op1" not in json.dumps(records)
