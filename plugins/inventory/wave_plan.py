@@ -36,7 +36,11 @@ options:
       - V(.csv) files have a header line naming the columns; other files are YAML, either a list
         of rows or a mapping with the list under C(vms).
       - Required columns are V(vm) (the VM's name or id as the platform knows it) and V(platform);
-        V(source), V(destination) and V(wave) are optional, other columns become host variables.
+        V(source), V(destination) and V(wave) are optional, other columns become host variables (in a
+        YAML plan a list stays a list).
+      - V(platform) is one of V(zstack) (a ZStack storage migration), V(zstack_v2v) (a foreign VM converted
+        into a ZStack VM; V(vm) is the new VM's name, V(source) the source URL, required, V(destination)
+        the primary storage), V(nsx), V(vcenter) or V(powervc).
     required: true
     type: str
   check:
@@ -45,7 +49,8 @@ options:
         (ZStack C(QueryVmInstance) by name, then by uuid for UUID-looking refs not found by name, and
         C(QueryPrimaryStorage); PowerVC C(GET /servers/detail); vCenter one property-collector read of
         every VM, for V(nsx) rows). A platform with no rows in the plan is not contacted. V(vcenter) rows
-        are VMs their migration deploys from a content-library item, so they are not looked up.
+        are VMs their migration deploys from a content-library item, and V(zstack_v2v) rows VMs their
+        conversion creates (from a source only ZStack's conversion reads), so neither is looked up.
       - Credentials come from the same environment variables as the modules, C(ZSTACK_*) for ZStack,
         C(OS_*) (or C(OS_CLOUD)) for PowerVC, C(VMWARE_*) for vCenter (also the vCenter of V(nsx) rows).
       - Each host found gets C(migration_id) (ZStack VM uuid, PowerVC server id, vCenter instance
@@ -72,6 +77,7 @@ plan: waves.csv
 #   vm,platform,source,destination,wave
 #   web01,zstack,ps-ceph-old,ps-ceph-new,1
 #   db01,zstack,ps-ceph-old,ps-ceph-new,2
+#   erp01,zstack_v2v,vmware://155cb773228d346ba8ed1135d48f3718,ps-nfs-01,2   (playbooks/zstack_v2v_import.yml)
 
 # checked.wave_plan.yml, another inventory source: each VM looked up (ZSTACK_HOST, ZSTACK_USERNAME,
 # ZSTACK_PASSWORD, OS_AUTH_URL ... in the environment), hosts completed with migration_id, kept in a
