@@ -3,7 +3,6 @@ and on a hybridcloud.migration.wave_plan inventory (platform zstack_v2v), whole,
 a job, with --limit and serial, and beside the rows of another role in the same plan."""
 
 import json
-import os
 
 import pytest
 
@@ -163,7 +162,6 @@ def test_limit_and_serial_each_make_one_call_per_batch(tmp_path, zstack):
     convert = calls(records, "Convert every VM")
     assert [sorted(e["name"] for e in c["vms"]) for c in convert] == batches  # one call per serial batch
     assert converted(zstack) == {name: 1 for name in wave_1}  # --limit: nothing of the other waves
-
 
 
 @pytest.fixture()
