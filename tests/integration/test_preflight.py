@@ -183,6 +183,25 @@ def test_every_problem_on_every_platform_at_once(tmp_path, cloud):
         assert secret not in proc.stdout + proc.stderr
 
 
+def test_a_conversions_key_from_group_vars_never_shows(tmp_path, cloud):
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\npreflight-key-Zx8Cv6Bn4Mq2Wd0\n-----END OPENSSH PRIVATE KEY-----"
+    rows = [["erp-kvm", "zstack_v2v", "kvm://root@192.0.2.10/%032x" % 0x7e57, "ps-nfs-01"]]
+    source = write_wave(tmp_path, rows, cloud)
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "platform_zstack_v2v.yml").write_text(json.dumps({"migration_ssh_priv_key": key}))
+    # a preflight_vms row may carry it too (from a file: -vvvv echoes a command line's -e)
+    (tmp_path / "rows.json").write_text(json.dumps({"preflight_vms": [
+        {"vm": "erp-kvm-2", "platform": "zstack_v2v", "source": "kvm://root@192.0.2.11/%032x" % 0x7e58,
+         "destination": "ps-nfs-01", "ssh_priv_key": key}]}))
+    proc = preflight(tmp_path, source, "-vvvv", "-e", "@" + str(tmp_path / "rows.json"))
+    assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr
+    assert "preflight: no problem found in 2 objects" in proc.stdout
+    output = proc.stdout + proc.stderr
+    at = output.find("preflight-key-Zx8Cv6Bn4Mq2Wd0")
+    assert at < 0, "the key leaked: ..." + output[max(at - 600, 0):at]
+    assert mutations(cloud) == NO_CALLS
+
+
 def test_unreachable_endpoints_are_listed_with_the_rest(tmp_path, cloud):
     source = write_wave(tmp_path, good_rows(cloud), cloud)
     proc = preflight(tmp_path, source, "-e", "zstack_port=1", "-e", "powervc_password=Wrong-Password-For-Preflight")
