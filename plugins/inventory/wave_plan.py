@@ -12,8 +12,9 @@ description:
   - Reads a wave plan, a file with one row per VM to migrate (VM, platform, source, destination,
     wave), and builds one inventory host per VM, grouped by wave and by platform.
   - The hosts are not machines Ansible connects to; each gets C(ansible_connection=local), and the
-    collection's roles gather the hosts of a play run (C(ansible_play_hosts)) into one bulk call, so
-    C(--limit), C(serial) and AWX job slicing each become one call per slice.
+    collection's roles gather the hosts of a play run (C(ansible_play_batch), the current C(serial)
+    batch) into one bulk call, so C(--limit), C(serial) and AWX job slicing each become one call per
+    slice.
   - Group names are V(wave_<wave>) and V(platform_<platform>); host variables are
     C(migration_vm), C(migration_platform), C(migration_source), C(migration_destination),
     C(migration_wave) and C(migration_<column>) for every other column of the plan.

@@ -292,6 +292,14 @@ def test_role_on_a_wave_plan_one_bulk_call_per_serial_batch(vc, tmp_path):
     # two serial batches of 3 VMs (+ zs-01 in the last): per batch one plan and one deploy call
     assert len(module_calls(vc)) == 4, output[-3000:]
     assert len(deploy_posts(vc)) == 6
+    # each batch deploys its own 3 VMs (ansible_play_batch), not the whole play at the first batch
+    per_call = []
+    for entry in vc.admin.journal():
+        if entry in module_calls(vc):
+            per_call.append(0)
+        elif entry in deploy_posts(vc):
+            per_call[-1] += 1
+    assert per_call == [0, 3, 0, 3], per_call
     assert sorted(vm["name"] for vm in vc.admin.state()["vms"] if vm["name"].startswith("wave-")) == \
         ["wave-%02d" % n for n in range(1, 7)]
     assert all(vms_named(vc, "wave-01")[0]["folder"] == "group-v40" for dummy in [0])
