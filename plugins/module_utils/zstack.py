@@ -219,7 +219,7 @@ class ZStackClient(RestClient):
             return self.base_url + JOBS_PATH + location.split(JOBS_PATH, 1)[1]
         return self.base_url + JOBS_PATH + quote_segment(job_uuid)
 
-    def submit(self, method, path, body, operation, resource=None, job_uuid=None, ask_first=True):
+    def submit(self, method, path, body, operation, resource=None, job_uuid=None):
         """Send an async (mutating) call; return its ApiJob (not waited for).
 
         JOB_UUID, when given, is an X-Job-UUID derived from what the call is meant to do (the same
@@ -237,19 +237,19 @@ class ZStackClient(RestClient):
         first attempt meets "Duplicate job uuid" instead of running twice. After ``retries``
         lost answers the error says so and names the api-job.
 
-        ASK_FIRST false (a bulk call, one GET less per object): the call is sent with JOB_UUID at once,
-        and ZStack's own guard answers for an earlier identical call (api/zstack.md section 4): a
-        ``Duplicate job uuid`` refusal (nothing ran) leads to the same look at that api-job - still
-        running: adopted; ended: sent again with a fresh uuid.
+        Asking first costs one GET, and it is the only way: ZStack shows an accepted call nowhere
+        else until it has processed it. Sending at once and leaning on ZStack's own guard (400
+        ``Duplicate job uuid``) would run nothing twice, but would still send the mutating call twice.
         """
         if not self.use_access_key and self.session_uuid is None:
             self.login()  # now: a failed login must not pass for a lost answer below
-        derived = job_uuid is not None and not ask_first
-        if job_uuid is not None and ask_first:
+        if job_uuid is not None:
             try:
                 running = self.api_job_status(job_uuid, operation, resource)
             except _errors.MigrationError:
-                running = None  # no answer: a fresh uuid below, as if no earlier call were known
+                # No answer: send with JOB_UUID all the same, so that an earlier identical call still
+                # known to ZStack meets its "Duplicate job uuid" guard instead of running twice.
+                running = 404
             if running == 202:
                 job = ApiJob(job_uuid, self.job_location(None, job_uuid), method, path, body, operation, resource)
                 job.adopted = True
@@ -277,15 +277,6 @@ class ZStackClient(RestClient):
                     continue
                 if response.status == 400:
                     text = _body_text(response.body) or ""
-                    if DUPLICATE_JOB in text and job.uuid in text and derived and not lost:
-                        derived = False  # an earlier run's identical call: running, or ended long ago?
-                        if self.api_job_status(job.uuid, operation, resource) == 202:
-                            job.adopted = True
-                            return self._accepted(job, None)
-                        job = ApiJob(uuid.uuid4().hex, None, method, path, body, operation, resource)
-                        job.location = self.job_location(None, job.uuid)
-                        self.last_job = job
-                        continue
                     if DUPLICATE_JOB in text and job.uuid in text:  # an earlier attempt arrived after all
                         return self._accepted(job, None)
                     raise self.error_from(response, operation, resource)

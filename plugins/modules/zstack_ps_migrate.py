@@ -741,7 +741,7 @@ class ZstackPsMigrate(MigrationModule):
             work.update(started=self.client.clock.now(), long_job=None, watch="job", failed_job=None, failure=None)
             entry["started"] = entry["started"] or time.time()
             try:
-                job = self.client.submit("PUT", path, body, OPERATION, resource, call_uuid, ask_first=False)
+                job = self.client.submit("PUT", path, body, OPERATION, resource, call_uuid)
             except MigrationError as error:
                 job = self.client.last_job
                 if job is not None and job.accepted is None:  # may have reached ZStack: the VM will tell

@@ -768,7 +768,7 @@ class ZstackV2vConvert(MigrationModule):
             if work["plan"]["action"] == "submit":
                 work["api_job"] = self.client.submit(
                     "POST", zstack.API + "/v2vs", v2v_body(item, work["resolved"], job_uuid), OPERATION, resource,
-                    call_job_uuid(OPERATION, job_uuid), ask_first=False)
+                    call_job_uuid(OPERATION, job_uuid))
                 if work["api_job"].adopted:
                     work["submitted"] = False
             else:

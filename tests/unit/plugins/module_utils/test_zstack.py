@@ -540,22 +540,27 @@ def test_emulator_a_derived_job_uuid_that_ended_gets_a_fresh_uuid(zstack_emulato
     assert job.uuid != derived and len(job.uuid) == 32
 
 
-def test_emulator_derived_uuid_without_asking_first_adopts_a_running_call_and_renews_an_ended_one(zstack_emulator):
-    # ask_first=False (the bulk form): the call goes out at once; ZStack's "Duplicate job uuid" guard answers
-    # for an earlier identical call: still running -> adopted (nothing ran twice); ended -> a fresh uuid.
-    zstack_emulator.admin.action("migrate-duration", {"seconds": 3})
-    c = emulator_client(zstack_emulator)
-    body = {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": emu.PS_CEPH}, "systemTags": [], "userTags": []}
-    path = "/zstack/v1/vm-instances/%s/actions" % emu.VM_WEB
-    derived = "ab" * 16
-    first = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", "web-01", derived, ask_first=False)
-    assert first.uuid == derived and not first.adopted
-    again = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", "web-01", derived, ask_first=False)
-    assert again.uuid == derived and again.adopted
-    puts = [e for e in zstack_emulator.admin.journal() if e["path"] == path]
-    assert [p["status"] for p in puts] == [202, 400]  # the second was refused by ZStack: one migration
-    assert len([j for j in zstack_emulator.admin.state()["longjobs"] if j["jobName"] == emu.MIGRATE_JOB]) == 1
-    c.wait_job(again, 30)
-    renewed = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", "web-01", derived, ask_first=False)
-    assert renewed.uuid != derived and not renewed.adopted
-    c.close()
+def test_a_derived_job_uuid_is_kept_when_zstack_cannot_be_asked_about_it(server, scripted):
+    # The ask is answered by a proxy's 502: the call still goes out with the derived uuid (never a fresh
+    # one), so that an earlier identical call ZStack still knows would meet its duplicate guard.
+    path = "/zstack/v1/vm-instances/v/actions"
+    derived = "cd" * 16
+    scripted.script[JOB + derived] = [text_response(502, "bad gateway"), json_response(202, {})]
+    scripted.script[path] = [accepted]
+    job = client(server.url, server.ca_path).submit("PUT", path, {}, "PrimaryStorageMigrateVm", "v", derived)
+    assert job.uuid == derived and not job.adopted and job.accepted
+    assert [call[3]["X-Job-UUID"] for call in scripted.calls("PUT", path)] == [derived]
+
+
+def test_a_derived_job_uuid_is_asked_about_once_then_sent_or_adopted(server, scripted):
+    path = "/zstack/v1/vm-instances/v/actions"
+    fresh, running = "ef" * 16, "12" * 16
+    scripted.script[JOB + fresh] = [text_response(404, "the job has been expired")]
+    scripted.script[JOB + running] = [json_response(202, {})]
+    scripted.script[path] = [accepted]
+    c = client(server.url, server.ca_path)
+    sent = c.submit("PUT", path, {}, "PrimaryStorageMigrateVm", "v", fresh)
+    adopted = c.submit("PUT", path, {}, "PrimaryStorageMigrateVm", "v", running)
+    assert (sent.uuid, sent.adopted, adopted.uuid, adopted.adopted) == (fresh, False, running, True)
+    assert [call[3]["X-Job-UUID"] for call in scripted.calls("PUT", path)] == [fresh]
+    assert [call[1] for call in scripted.calls("GET") if call[1].startswith(JOB)] == [JOB + fresh, JOB + running]
