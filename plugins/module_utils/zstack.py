@@ -40,7 +40,8 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._http import
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, PollBackoff, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    TERMINAL_JOB_STATES, chunks, fleet_poll_delay, is_uuid, mask_job_secrets, pick_unique)
+    TERMINAL_JOB_STATES, chunks, earlier_call_action, fleet_poll_delay, is_uuid, mask_job_secrets, next_call_uuid,
+    pick_unique)
 
 API = "/zstack/v1"
 JOBS_PATH = API + "/api-jobs/"
@@ -71,6 +72,7 @@ QUERY_V2V_CONVERSION_HOST = "QueryV2VConversionHost"
 QUERIES = {"vm-instances": QUERY_VM_INSTANCE, "volumes": QUERY_VOLUME, "primary-storage": QUERY_PRIMARY_STORAGE,
            "hosts": QUERY_HOST, "l3-networks": QUERY_L3_NETWORK, "zones": QUERY_ZONE, "clusters": QUERY_CLUSTER,
            "longjobs": QUERY_LONG_JOB, "v2v-conversion-hosts": QUERY_V2V_CONVERSION_HOST}
+CALL_CHAIN = 8  # ended identical calls followed along next_call_uuid before a random uuid is taken
 UNANSWERED_POLLS = 20  # 5xx without a ZStack error in a row, while polling one api-job, before giving up
 
 
@@ -219,7 +221,7 @@ class ZStackClient(RestClient):
             return self.base_url + JOBS_PATH + location.split(JOBS_PATH, 1)[1]
         return self.base_url + JOBS_PATH + quote_segment(job_uuid)
 
-    def submit(self, method, path, body, operation, resource=None, job_uuid=None):
+    def submit(self, method, path, body, operation, resource=None, job_uuid=None, adopt_ended=False):
         """Send an async (mutating) call; return its ApiJob (not waited for).
 
         JOB_UUID, when given, is an X-Job-UUID derived from what the call is meant to do (the same
@@ -227,8 +229,11 @@ class ZStackClient(RestClient):
         asked about it first: an api-job of that uuid still running (202) is an earlier run's
         identical call, accepted but perhaps not yet processed (ZStack checks and starts a call only
         after its 202, so no LongJob or VM state shows it yet): it is adopted, not sent again. When
-        ZStack does not know it (404) it is used; when it finished long ago (an older identical call)
-        the call gets a fresh uuid.
+        ZStack does not know it (404) it is used; when it ended (an older identical call) the call
+        takes the next uuid of a derived chain (``next_call_uuid``), asked about in the same way, so
+        that a re-run finds this call too. ADOPT_ENDED: an identical call that succeeded is adopted
+        (ended) instead, for callers whose plan may be older than that call's end: they read the
+        real state again (``_zstack_plan.earlier_call_action``).
 
         The call is never resent blindly. When its answer is lost (connection reset, read
         timeout, a 5xx from ZStack or a proxy), ZStack is asked about the api-job first: if it
@@ -243,20 +248,22 @@ class ZStackClient(RestClient):
         """
         if not self.use_access_key and self.session_uuid is None:
             self.login()  # now: a failed login must not pass for a lost answer below
-        if job_uuid is not None:
+        for dummy in range(CALL_CHAIN if job_uuid is not None else 0):
             try:
-                running = self.api_job_status(job_uuid, operation, resource)
+                status = self.api_job_status(job_uuid, operation, resource)
             except _errors.MigrationError:
-                # No answer: send with JOB_UUID all the same, so that an earlier identical call still
-                # known to ZStack meets its "Duplicate job uuid" guard instead of running twice.
-                running = 404
-            if running == 202:
+                status = None  # sent with JOB_UUID all the same: ZStack's duplicate guard still holds
+            action = earlier_call_action(status, adopt_ended)
+            if action == "adopt":
                 job = ApiJob(job_uuid, self.job_location(None, job_uuid), method, path, body, operation, resource)
                 job.adopted = True
                 self.last_job = job
                 return self._accepted(job, None)
-            if running != 404:
-                job_uuid = None  # an identical call that ended: its uuid is taken
+            if action == "send":
+                break
+            job_uuid = next_call_uuid(job_uuid)
+        else:
+            job_uuid = None  # a long chain of ended identical calls (or none given): a random uuid
         job = ApiJob(job_uuid or uuid.uuid4().hex, None, method, path, body, operation, resource)
         job.location = self.job_location(None, job.uuid)
         self.last_job = job
@@ -315,7 +322,8 @@ class ZStackClient(RestClient):
             return self.request("GET", JOBS_PATH + quote_segment(job_uuid), operation=operation, resource=resource,
                                 relogin=False, once=True, expect=(202, 404)).status
         except _errors.ApiError as error:
-            if error.status == 503 and error.code:  # the api-job's own failure (ZStack's error body)
+            # the api-job's own failure (ZStack's error body); not our session's: that says nothing of the job
+            if error.status == 503 and error.code and error.code not in SESSION_ERROR_CODES:
                 return 503
             raise
 

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, FakeClock
+from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import next_call_uuid
 from ansible_collections.hybridcloud.migration.plugins.module_utils.zstack import PollBackoff, ZStackClient
 from tests.emulators import zstack as emu
 from tests.emulators._server import Fault, empty_response, json_response, text_response
@@ -528,7 +529,7 @@ def test_emulator_a_derived_job_uuid_still_running_is_adopted_not_sent_again(zst
     assert len(puts) == 1
 
 
-def test_emulator_a_derived_job_uuid_that_ended_gets_a_fresh_uuid(zstack_emulator):
+def test_emulator_a_derived_job_uuid_that_ended_is_followed_by_the_next_of_its_chain(zstack_emulator):
     zstack_emulator.admin.action("migrate-duration", {"seconds": 0.1})
     c = emulator_client(zstack_emulator)
     path = "/zstack/v1/vm-instances/%s/actions" % emu.VM_WEB
@@ -537,7 +538,7 @@ def test_emulator_a_derived_job_uuid_that_ended_gets_a_fresh_uuid(zstack_emulato
         job, result = c.call_async("PUT", path, {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": ps}},
                                    "PrimaryStorageMigrateVm", emu.VM_WEB, 30, derived if ps == emu.PS_CEPH else None)
         assert not job.adopted and {v["primaryStorageUuid"] for v in result["inventory"]["allVolumes"]} == {ps}
-    assert job.uuid != derived and len(job.uuid) == 32
+    assert job.uuid == next_call_uuid(derived)  # the next of the chain: a re-run would find it too
 
 
 def test_a_derived_job_uuid_is_kept_when_zstack_cannot_be_asked_about_it(server, scripted):
@@ -564,3 +565,37 @@ def test_a_derived_job_uuid_is_asked_about_once_then_sent_or_adopted(server, scr
     assert (sent.uuid, sent.adopted, adopted.uuid, adopted.adopted) == (fresh, False, running, True)
     assert [call[3]["X-Job-UUID"] for call in scripted.calls("PUT", path)] == [fresh]
     assert [call[1] for call in scripted.calls("GET") if call[1].startswith(JOB)] == [JOB + fresh, JOB + running]
+
+
+def test_emulator_a_killed_runs_call_on_the_chain_is_adopted_by_the_re_run(zstack_emulator):
+    # The same move made again within the api-job retention: its call takes the next uuid of the chain.
+    # Killed right after it was accepted (not processed yet): the re-run walks the same chain and adopts it.
+    zstack_emulator.admin.action("migrate-duration", {"seconds": 0.1})
+    path = "/zstack/v1/vm-instances/%s/actions" % emu.VM_WEB
+    derived = "c" * 32
+    c = emulator_client(zstack_emulator)
+    for ps in (emu.PS_CEPH, emu.PS_NFS):
+        c.call_async("PUT", path, {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": ps}}, "PrimaryStorageMigrateVm",
+                     emu.VM_WEB, 30, derived if ps == emu.PS_CEPH else None)
+    zstack_emulator.admin.action("accept-delay", {"seconds": 0.5})
+    body = {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": emu.PS_CEPH}}
+    killed = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", emu.VM_WEB, derived)
+    assert killed.uuid == next_call_uuid(derived) and not killed.adopted
+    job, result = emulator_client(zstack_emulator).call_async("PUT", path, body, "PrimaryStorageMigrateVm", emu.VM_WEB,
+                                                              30, derived)
+    assert job.uuid == killed.uuid and job.adopted
+    assert {v["primaryStorageUuid"] for v in result["inventory"]["allVolumes"]} == {emu.PS_CEPH}
+    assert len([e for e in zstack_emulator.admin.journal() if e["path"] == path]) == 3
+
+
+def test_emulator_a_succeeded_identical_call_is_adopted_when_asked_to(zstack_emulator):
+    # adopt_ended: the caller's plan was read before that call ended; it reads the real state again.
+    zstack_emulator.admin.action("migrate-duration", {"seconds": 0.1})
+    path = "/zstack/v1/vm-instances/%s/actions" % emu.VM_WEB
+    body = {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": emu.PS_CEPH}}
+    derived = "d" * 32
+    c = emulator_client(zstack_emulator)
+    c.call_async("PUT", path, body, "PrimaryStorageMigrateVm", emu.VM_WEB, 30, derived)
+    job = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", emu.VM_WEB, derived, adopt_ended=True)
+    assert job.uuid == derived and job.adopted and c.wait_job(job, 30)["inventory"]["uuid"] == emu.VM_WEB
+    assert len([e for e in zstack_emulator.admin.journal() if e["path"] == path]) == 1
