@@ -28,10 +28,11 @@ description:
   - The migration call's C(X-Job-UUID) is derived from the VM, the request and where the volumes are,
     so it is the same on every run that would send the same call. ZStack checks and starts a call only
     after accepting it, so for a moment neither a LongJob nor the VM's state shows it; so before sending
-    the call, the module asks ZStack for that api-job (one C(GET /api-jobs/<uuid>)). Still running (an
-    earlier, interrupted run's call): it is waited for, not sent again. Unknown to ZStack: the call is
-    sent with it. Ended (the same move made before, within ZStack's api-job retention): the call takes the
-    next uuid of a chain derived from it, asked about in the same way, so a re-run finds that call too.
+    the call, the module asks ZStack for that api-job (one C(GET /api-jobs/<uuid>)). When it is still
+    running (an earlier, interrupted run's call), it is waited for, not sent again. When ZStack does not
+    know it, the call is sent with it. When it ended (the same move made before, within ZStack's api-job
+    retention), the call takes the next uuid of a chain derived from it, asked about in the same way, so a
+    re-run finds that call too.
     With O(vms), a call that succeeded after the VMs were read is taken as done and the VM read again;
     only if its volumes still have to move is the next call of the chain sent.
   - Every uuid and name is resolved, and the destination checked, before the migration call. A

@@ -27,10 +27,10 @@ description:
   - The C(X-Job-UUID) of the submit (and of a rerun or cancel) is derived from the LongJob's uuid (and
     its state), the same on every run. ZStack checks and starts a call only after accepting it, so
     for a moment no LongJob shows it; so before sending the call the module asks ZStack for that api-job
-    (one C(GET /api-jobs/<uuid>)). Still running (an earlier, interrupted run's call): it is waited for,
-    not sent again; unknown: the call is sent with it; ended: the call takes the next uuid of a chain
-    derived from it, asked about in the same way. With O(vms), a submit that already succeeded is taken
-    as done and its LongJob followed.
+    (one C(GET /api-jobs/<uuid>)). When it is still running (an earlier, interrupted run's call), it is
+    waited for, not sent again; when ZStack does not know it, the call is sent with it; when it ended, the
+    call takes the next uuid of a chain derived from it, asked about in the same way. With O(vms), a submit
+    that already succeeded is taken as done and its LongJob followed.
   - Before C(POST /v2vs) every object the conversion names is resolved, by uuid or by name (one query
     each), namely O(primary_storage), O(l3_networks), O(default_l3_network) (which must be one of
     O(l3_networks)), O(zone), O(cluster), O(host) (which must be in O(cluster)) and O(conversion_host).
