@@ -119,7 +119,6 @@ def test_killed_run_rerun_sends_no_duplicate_migration(ansible, zstack):
     assert all(outcomes[u] in ("adopted", "unchanged") for u in sent_before)
 
 
-
 def test_killed_while_zstack_still_processes_its_calls_rerun_adopts_them_with_one_put_each(ansible, zstack):
     # The killed run's calls are accepted (202) but not processed yet (accept-delay): no LongJob, no VM
     # state shows them, only their api-jobs. The re-run asks ZStack about each call's X-Job-UUID before

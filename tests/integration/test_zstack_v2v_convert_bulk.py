@@ -101,11 +101,10 @@ def rerun_after_the_kill(ansible, zstack, wave, sent_before):
     run = play(ansible, zstack, task("rerun", vms=wave, parallel=4))
     rerun = run.result("rerun")
     assert rerun["_status"] == "ok" and rerun["changed"] is True, rerun.get("msg")
-    sent = posts(zstack)
-    assert len(sent) == len(wave) and {e["status"] for e in zstack.admin.mutations()
-                                        if e["path"] == "/zstack/v1/v2vs"} == {202}  # no refused duplicate
-    assert {e["body"]["params"]["name"] for e in zstack.admin.mutations() if e["path"] == "/zstack/v1/v2vs"} == {
-        item["vm"] for item in wave}
+    sent = [e for e in zstack.admin.mutations() if e["path"] == "/zstack/v1/v2vs"]
+    assert len(sent) == len(posts(zstack)) == len(wave)
+    assert {e["status"] for e in sent} == {202}  # no refused duplicate
+    assert {e["body"]["params"]["name"] for e in sent} == {item["vm"] for item in wave}
     created = [v["name"] for v in zstack.admin.state()["vm-instances"] if v["name"].startswith("imp-")]
     assert sorted(created) == sorted(item["vm"] for item in wave)  # every VM converted once
     jobs = v2v_jobs(zstack)

@@ -287,7 +287,6 @@ def test_call_job_uuid_is_stable_per_call_and_differs_between_calls():
     assert same not in others and len(others) == 3
 
 
-
 def test_the_next_call_uuid_is_a_stable_chain_of_distinct_uuids():
     first = plan.call_job_uuid("PrimaryStorageMigrateVm", "v" * 32)
     chain = [first]
