@@ -269,6 +269,7 @@ class ZStackClient(RestClient):
         self.last_job = job
         delays = self.backoff.delays()
         lost = []
+        ours_may_have_arrived = job_uuid is None  # a random uuid: only our own attempts can carry it
         while True:
             try:
                 response = self.request(method, path, json_body=body, headers={"X-Job-UUID": job.uuid},
@@ -285,6 +286,8 @@ class ZStackClient(RestClient):
                 if response.status == 400:
                     text = _body_text(response.body) or ""
                     if DUPLICATE_JOB in text and job.uuid in text:  # an earlier attempt arrived after all
+                        # none of ours can have: an earlier run's identical call (ZStack was not asked)
+                        job.adopted = not ours_may_have_arrived
                         return self._accepted(job, None)
                     raise self.error_from(response, operation, resource)
                 if response.status < 300:
@@ -294,6 +297,7 @@ class ZStackClient(RestClient):
                     lost.append("the session had expired")
                     continue
                 problem = self.error_from(response, operation, resource)
+            ours_may_have_arrived = True
             lost.append(str(problem.message))
             if self.api_job_known(job):  # the call arrived; its answer did not
                 job.lost_answers = len(lost)

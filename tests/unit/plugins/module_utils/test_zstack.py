@@ -599,3 +599,15 @@ def test_emulator_a_succeeded_identical_call_is_adopted_when_asked_to(zstack_emu
     job = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", emu.VM_WEB, derived, adopt_ended=True)
     assert job.uuid == derived and job.adopted and c.wait_job(job, 30)["inventory"]["uuid"] == emu.VM_WEB
     assert len([e for e in zstack_emulator.admin.journal() if e["path"] == path]) == 1
+
+
+def test_a_duplicate_refusal_after_an_unanswered_look_is_an_earlier_runs_call_adopted(server, scripted):
+    # ZStack could not be asked; the call goes with the derived uuid and meets ZStack's duplicate guard on
+    # its first attempt: none of this run's attempts can have arrived, so it is an earlier run's call.
+    path = "/zstack/v1/vm-instances/v/actions"
+    derived = "ab" * 16
+    scripted.script[JOB + derived] = [text_response(502, "bad gateway"), json_response(202, {})]
+    scripted.script[path] = [text_response(400, "Duplicate job uuid[%s]" % derived)]
+    job = client(server.url, server.ca_path).submit("PUT", path, {}, "PrimaryStorageMigrateVm", "v", derived)
+    assert job.uuid == derived and job.adopted and job.accepted
+    assert len(scripted.calls("PUT", path)) == 1
