@@ -49,6 +49,32 @@ def call_job_uuid(operation, *identity):
     return uuid.uuid5(CALL_NAMESPACE, json.dumps([operation] + list(identity), sort_keys=True)).hex
 
 
+def next_call_uuid(previous):
+    """The X-Job-UUID that follows PREVIOUS when ZStack already ended a call of that uuid (the same call
+    made again within its api-job retention). Derived too, so that a re-run walks the same chain and
+    finds the call an interrupted run sent with it."""
+    return call_job_uuid("next", previous)
+
+
+def earlier_call_action(status, adopt_ended=False):
+    """What to do with a derived X-Job-UUID, from ZStack's answer about its api-job (STATUS: 202
+    running, 200 done, 503 failed, 404 unknown, None no answer):
+
+    * ``send``: ZStack does not know it (or could not be asked: then its duplicate guard still
+      stops an identical call it knows from running twice);
+    * ``adopt``: an earlier run's identical call is still running (accepted, perhaps not yet
+      processed, so nothing else shows it yet); with ADOPT_ENDED also one that succeeded, which the
+      caller then judges by reading the real state again (a plan read before it ended is stale);
+    * ``next``: it ended (failed, or succeeded when the caller does not adopt that): its uuid is
+      taken, the call goes with ``next_call_uuid``.
+    """
+    if status in (404, None):
+        return "send"
+    if status == 202 or (status == 200 and adopt_ended):
+        return "adopt"
+    return "next"
+
+
 def short_uuid(value):
     """The first 8 characters of a uuid and an ellipsis (``4f2c81d0…``), for messages and diffs."""
     return "%s\u2026" % value[:8] if isinstance(value, str) and len(value) > 12 else value

@@ -40,7 +40,8 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._http import
 from ansible_collections.hybridcloud.migration.plugins.module_utils._module import Connection
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, PollBackoff, wait_for
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
-    TERMINAL_JOB_STATES, chunks, fleet_poll_delay, is_uuid, mask_job_secrets, pick_unique)
+    TERMINAL_JOB_STATES, chunks, earlier_call_action, fleet_poll_delay, is_uuid, mask_job_secrets, next_call_uuid,
+    pick_unique)
 
 API = "/zstack/v1"
 JOBS_PATH = API + "/api-jobs/"
@@ -71,6 +72,7 @@ QUERY_V2V_CONVERSION_HOST = "QueryV2VConversionHost"
 QUERIES = {"vm-instances": QUERY_VM_INSTANCE, "volumes": QUERY_VOLUME, "primary-storage": QUERY_PRIMARY_STORAGE,
            "hosts": QUERY_HOST, "l3-networks": QUERY_L3_NETWORK, "zones": QUERY_ZONE, "clusters": QUERY_CLUSTER,
            "longjobs": QUERY_LONG_JOB, "v2v-conversion-hosts": QUERY_V2V_CONVERSION_HOST}
+CALL_CHAIN = 8  # ended identical calls followed along next_call_uuid before a random uuid is taken
 UNANSWERED_POLLS = 20  # 5xx without a ZStack error in a row, while polling one api-job, before giving up
 
 
@@ -219,7 +221,7 @@ class ZStackClient(RestClient):
             return self.base_url + JOBS_PATH + location.split(JOBS_PATH, 1)[1]
         return self.base_url + JOBS_PATH + quote_segment(job_uuid)
 
-    def submit(self, method, path, body, operation, resource=None, job_uuid=None, ask_first=True):
+    def submit(self, method, path, body, operation, resource=None, job_uuid=None, adopt_ended=False):
         """Send an async (mutating) call; return its ApiJob (not waited for).
 
         JOB_UUID, when given, is an X-Job-UUID derived from what the call is meant to do (the same
@@ -227,8 +229,11 @@ class ZStackClient(RestClient):
         asked about it first: an api-job of that uuid still running (202) is an earlier run's
         identical call, accepted but perhaps not yet processed (ZStack checks and starts a call only
         after its 202, so no LongJob or VM state shows it yet): it is adopted, not sent again. When
-        ZStack does not know it (404) it is used; when it finished long ago (an older identical call)
-        the call gets a fresh uuid.
+        ZStack does not know it (404) it is used; when it ended (an older identical call) the call
+        takes the next uuid of a derived chain (``next_call_uuid``), asked about in the same way, so
+        that a re-run finds this call too. ADOPT_ENDED: an identical call that succeeded is adopted
+        (ended) instead, for callers whose plan may be older than that call's end: they read the
+        real state again (``_zstack_plan.earlier_call_action``).
 
         The call is never resent blindly. When its answer is lost (connection reset, read
         timeout, a 5xx from ZStack or a proxy), ZStack is asked about the api-job first: if it
@@ -237,31 +242,34 @@ class ZStackClient(RestClient):
         first attempt meets "Duplicate job uuid" instead of running twice. After ``retries``
         lost answers the error says so and names the api-job.
 
-        ASK_FIRST false (a bulk call, one GET less per object): the call is sent with JOB_UUID at once,
-        and ZStack's own guard answers for an earlier identical call (api/zstack.md section 4): a
-        ``Duplicate job uuid`` refusal (nothing ran) leads to the same look at that api-job - still
-        running: adopted; ended: sent again with a fresh uuid.
+        Asking first costs one GET, and it is the only way: ZStack shows an accepted call nowhere
+        else until it has processed it. Sending at once and leaning on ZStack's own guard (400
+        ``Duplicate job uuid``) would run nothing twice, but would still send the mutating call twice.
         """
         if not self.use_access_key and self.session_uuid is None:
             self.login()  # now: a failed login must not pass for a lost answer below
-        derived = job_uuid is not None and not ask_first
-        if job_uuid is not None and ask_first:
+        for dummy in range(CALL_CHAIN if job_uuid is not None else 0):
             try:
-                running = self.api_job_status(job_uuid, operation, resource)
+                status = self.api_job_status(job_uuid, operation, resource)
             except _errors.MigrationError:
-                running = None  # no answer: a fresh uuid below, as if no earlier call were known
-            if running == 202:
+                status = None  # sent with JOB_UUID all the same: ZStack's duplicate guard still holds
+            action = earlier_call_action(status, adopt_ended)
+            if action == "adopt":
                 job = ApiJob(job_uuid, self.job_location(None, job_uuid), method, path, body, operation, resource)
                 job.adopted = True
                 self.last_job = job
                 return self._accepted(job, None)
-            if running != 404:
-                job_uuid = None  # an identical call that ended: its uuid is taken
+            if action == "send":
+                break
+            job_uuid = next_call_uuid(job_uuid)
+        else:
+            job_uuid = None  # a long chain of ended identical calls (or none given): a random uuid
         job = ApiJob(job_uuid or uuid.uuid4().hex, None, method, path, body, operation, resource)
         job.location = self.job_location(None, job.uuid)
         self.last_job = job
         delays = self.backoff.delays()
         lost = []
+        ours_may_have_arrived = job_uuid is None  # a random uuid: only our own attempts can carry it
         while True:
             try:
                 response = self.request(method, path, json_body=body, headers={"X-Job-UUID": job.uuid},
@@ -277,16 +285,9 @@ class ZStackClient(RestClient):
                     continue
                 if response.status == 400:
                     text = _body_text(response.body) or ""
-                    if DUPLICATE_JOB in text and job.uuid in text and derived and not lost:
-                        derived = False  # an earlier run's identical call: running, or ended long ago?
-                        if self.api_job_status(job.uuid, operation, resource) == 202:
-                            job.adopted = True
-                            return self._accepted(job, None)
-                        job = ApiJob(uuid.uuid4().hex, None, method, path, body, operation, resource)
-                        job.location = self.job_location(None, job.uuid)
-                        self.last_job = job
-                        continue
                     if DUPLICATE_JOB in text and job.uuid in text:  # an earlier attempt arrived after all
+                        # none of ours can have: an earlier run's identical call (ZStack was not asked)
+                        job.adopted = not ours_may_have_arrived
                         return self._accepted(job, None)
                     raise self.error_from(response, operation, resource)
                 if response.status < 300:
@@ -296,6 +297,7 @@ class ZStackClient(RestClient):
                     lost.append("the session had expired")
                     continue
                 problem = self.error_from(response, operation, resource)
+            ours_may_have_arrived = True
             lost.append(str(problem.message))
             if self.api_job_known(job):  # the call arrived; its answer did not
                 job.lost_answers = len(lost)
@@ -324,7 +326,8 @@ class ZStackClient(RestClient):
             return self.request("GET", JOBS_PATH + quote_segment(job_uuid), operation=operation, resource=resource,
                                 relogin=False, once=True, expect=(202, 404)).status
         except _errors.ApiError as error:
-            if error.status == 503 and error.code:  # the api-job's own failure (ZStack's error body)
+            # the api-job's own failure (ZStack's error body); not our session's: that says nothing of the job
+            if error.status == 503 and error.code and error.code not in SESSION_ERROR_CODES:
                 return 503
             raise
 

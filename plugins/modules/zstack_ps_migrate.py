@@ -27,9 +27,14 @@ description:
     known state; a re-run finds the migration under way (and waits for it) or done (and reports no change).
   - The migration call's C(X-Job-UUID) is derived from the VM, the request and where the volumes are,
     so it is the same on every run that would send the same call. ZStack checks and starts a call only
-    after accepting it, so for a moment neither a LongJob nor the VM's state shows it; a run that finds
-    that api-job still running (an earlier, interrupted run's call) waits for it instead of sending the
-    call again. When that api-job ended long ago (the same move made before), the call gets a new uuid.
+    after accepting it, so for a moment neither a LongJob nor the VM's state shows it; so before sending
+    the call, the module asks ZStack for that api-job (one C(GET /api-jobs/<uuid>)). When it is still
+    running (an earlier, interrupted run's call), it is waited for, not sent again. When ZStack does not
+    know it, the call is sent with it. When it ended (the same move made before, within ZStack's api-job
+    retention), the call takes the next uuid of a chain derived from it, asked about in the same way, so a
+    re-run finds that call too.
+    With O(vms), a call that succeeded after the VMs were read is taken as done and the VM read again;
+    only if its volumes still have to move is the next call of the chain sent.
   - Every uuid and name is resolved, and the destination checked, before the migration call. A
     LocalStorage destination needs O(target_host), and O(target_host) must be in a cluster the
     destination primary storage is attached to.
@@ -60,8 +65,9 @@ options:
         LongJobs.
       - Each VM is decided on its own, as with O(vm) - nothing is sent for a VM whose volumes are already on
         the destination (V(unchanged)); a migration of it already under way is waited for (V(adopted)),
-        never started again, and counts against O(parallel); after a killed run, the call that run sent is
-        found by its C(X-Job-UUID) and adopted. Every VM is attempted even when others fail; the task fails at
+        never started again, and counts against O(parallel); right before a VM's call is sent, ZStack is asked
+        about its C(X-Job-UUID) (see above), so the call of a killed run that ZStack accepted but does not
+        show yet is found and adopted, never sent a second time. Every VM is attempted even when others fail; the task fails at
         the end naming each failed VM with ZStack's error code and message. RV(vms) has each VM's outcome.
       - With O(wait=false), up to O(parallel) migrations are started (those already under way count) and the
         other VMs are reported V(not_started); a later run starts them.
@@ -312,8 +318,8 @@ from ansible_collections.hybridcloud.migration.plugins.module_utils._polling imp
 from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import (
     ACTIVE_JOB_STATES, CHECK_OUTCOMES, MIGRATING_STATES, MIGRATION_JOB_NAME, TERMINAL_JOB_STATES, bulk_entry,
     bulk_failures, bulk_summary, call_job_uuid, destination_problem, in_condition_safe, is_uuid,
-    job_failure_code, job_failure_message, label, match_vms, name_moves, named, plan_ps_migration, ps_migration_body,
-    ps_migration_diff, ps_migration_message, query_value_problem, running_migration_conditions,
+    job_failure_code, job_failure_message, label, match_vms, name_moves, named, next_call_uuid, plan_ps_migration,
+    ps_migration_body, ps_migration_diff, ps_migration_message, query_value_problem, running_migration_conditions,
     running_migrations_by_vm, volume_placement, volumes_moved, volumes_not_moved)
 
 OPERATION = zstack.PRIMARY_STORAGE_MIGRATE_VM
@@ -738,10 +744,14 @@ class ZstackPsMigrate(MigrationModule):
             # Derived from the VM, the call and where its volumes are: a killed run's call that ZStack is
             # still processing is found (202 on its api-job) and adopted, never sent twice.
             call_uuid = call_job_uuid(OPERATION, vm["uuid"], body, [[m["uuid"], m["from"]] for m in work["moves"]])
+            if work.get("after"):  # an identical call adopted, ended, and the VM still to move: the next one
+                call_uuid = next_call_uuid(work["after"])
             work.update(started=self.client.clock.now(), long_job=None, watch="job", failed_job=None, failure=None)
             entry["started"] = entry["started"] or time.time()
             try:
-                job = self.client.submit("PUT", path, body, OPERATION, resource, call_uuid, ask_first=False)
+                # The plan may be older than a call that ended meanwhile: one that succeeded is adopted
+                # (decide reads the VM again) rather than followed by another call.
+                job = self.client.submit("PUT", path, body, OPERATION, resource, call_uuid, adopt_ended=True)
             except MigrationError as error:
                 job = self.client.last_job
                 if job is not None and job.accepted is None:  # may have reached ZStack: the VM will tell
@@ -865,6 +875,8 @@ class ZstackPsMigrate(MigrationModule):
                              error="", ended=time.time())
                 work["state"] = "done"
             elif failure is None and not work["submitted"] and plan["action"] == "migrate" and work["ends"] <= MAX_WAITS:
+                if work["job"] is not None and work["job"].adopted:  # that call's uuid is taken: the next one
+                    work["after"] = work["job"].uuid
                 work.update(state="queued", job=None, long_job=None, watch=None)  # someone else's move ended: ours now
                 entry["outcome"] = None
             else:

@@ -26,8 +26,11 @@ description:
     its last known state; a re-run looks the job up by its uuid and never submits it twice.
   - The C(X-Job-UUID) of the submit (and of a rerun or cancel) is derived from the LongJob's uuid (and
     its state), the same on every run. ZStack checks and starts a call only after accepting it, so
-    for a moment no LongJob shows it; a run that finds that api-job still running (an earlier,
-    interrupted run's call) waits for it instead of sending the call again.
+    for a moment no LongJob shows it; so before sending the call the module asks ZStack for that api-job
+    (one C(GET /api-jobs/<uuid>)). When it is still running (an earlier, interrupted run's call), it is
+    waited for, not sent again; when ZStack does not know it, the call is sent with it; when it ended, the
+    call takes the next uuid of a chain derived from it, asked about in the same way. With O(vms), a submit
+    that already succeeded is taken as done and its LongJob followed.
   - Before C(POST /v2vs) every object the conversion names is resolved, by uuid or by name (one query
     each), namely O(primary_storage), O(l3_networks), O(default_l3_network) (which must be one of
     O(l3_networks)), O(zone), O(cluster), O(host) (which must be in O(cluster)) and O(conversion_host).
@@ -172,7 +175,9 @@ options:
         queries; at most O(parallel) conversions run at once (those already under way count), and one poller
         follows all of them with one LongJob query per round. Each conversion is decided as in the single
         form - a Succeeded LongJob is V(unchanged), a running one is waited for (V(adopted)), a failed or canceled
-        one is run again. Every conversion is attempted; the task fails at the end naming each failed one.
+        one is run again; before a submit is sent, ZStack is asked about its C(X-Job-UUID), so the submit of a
+        killed run that ZStack accepted but shows no LongJob for yet is adopted, never sent a second time.
+        Every conversion is attempted; the task fails at the end naming each failed one.
         RV(vms) has each conversion's outcome.
       - With O(wait=false), up to O(parallel) conversions are started and the others reported V(not_started).
     type: list
@@ -768,7 +773,7 @@ class ZstackV2vConvert(MigrationModule):
             if work["plan"]["action"] == "submit":
                 work["api_job"] = self.client.submit(
                     "POST", zstack.API + "/v2vs", v2v_body(item, work["resolved"], job_uuid), OPERATION, resource,
-                    call_job_uuid(OPERATION, job_uuid), ask_first=False)
+                    call_job_uuid(OPERATION, job_uuid), adopt_ended=True)  # its LongJob tells how it went
                 if work["api_job"].adopted:
                     work["submitted"] = False
             else:

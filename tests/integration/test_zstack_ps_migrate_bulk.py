@@ -119,6 +119,47 @@ def test_killed_run_rerun_sends_no_duplicate_migration(ansible, zstack):
     assert all(outcomes[u] in ("adopted", "unchanged") for u in sent_before)
 
 
+def test_killed_while_zstack_still_processes_its_calls_rerun_adopts_them_with_one_put_each(ansible, zstack):
+    # The killed run's calls are accepted (202) but not processed yet (accept-delay): no LongJob, no VM
+    # state shows them, only their api-jobs. The re-run asks ZStack about each call's X-Job-UUID before
+    # sending it, finds those api-jobs running and adopts them: one PUT per VM in the journal, no refused
+    # duplicate. The window is long (30 s) so that a slow start of the re-run still falls into it.
+    uuids = prepare_many(zstack, 20, migrate_duration=1.0, accept_delay=30.0)
+    running = ansible.start([task("wave", vms=bulk_names(20), parallel=8)], module_defaults=module_defaults(zstack))
+    running.kill_when(lambda: sum(migrations_per_vm(zstack).values()) >= 8, interval=0.02, timeout=180)
+    sent_before = migrations_per_vm(zstack)
+    assert sent_before == {u: 1 for u in uuids[:8]}
+    state = zstack.admin.state()
+    assert [j for j in state["longjobs"] if j["jobName"] == emu.MIGRATE_JOB] == []  # nothing shows them yet
+    assert {vm["state"] for vm in state["vm-instances"] if vm["uuid"] in uuids} == {"Running"}
+    zstack.admin.action("accept-delay", {"seconds": 0})  # the re-run's own calls: processed at once
+    run = play(ansible, zstack, task("rerun", vms=bulk_names(20), parallel=8))
+    rerun = run.result("rerun")
+    assert rerun["_status"] == "ok" and rerun["changed"] is True, rerun.get("msg")
+    puts = [e for e in zstack.admin.mutations() if e["method"] == "PUT" and e["path"].startswith("/zstack/v1/vm-")]
+    assert len(puts) == 20 and {e["status"] for e in puts} == {202}  # no "Duplicate job uuid" refusal
+    assert migrations_per_vm(zstack) == {u: 1 for u in uuids}
+    assert all(where == {emu.PS_CEPH} for where in placement(zstack, uuids).values())
+    jobs = {j["uuid"]: j for j in zstack.admin.state()["longjobs"] if j["jobName"] == emu.MIGRATE_JOB}
+    assert len(jobs) == 20  # each VM migrated once
+    for entry in rerun["vms"]:
+        if entry["uuid"] in sent_before:
+            # adopted through the killed run's api-job (its X-Job-UUID is the LongJob's apiId), not re-sent
+            assert entry["outcome"] == "adopted" and entry["error"] == "", entry
+            api_job, long_job = entry["jobs"]
+            assert jobs[long_job]["apiId"] == api_job
+        else:
+            assert entry["outcome"] == "migrated" and len(entry["jobs"]) == 2, entry
+        assert entry["ended"] >= entry["started"] > 0
+        assert [v["type"] for v in entry["moved_volumes"]] == ["Root", "Data"]
+
+    # and a re-run of that: nothing to do, nothing sent
+    zstack.admin.clear_journal()
+    again = play(ansible, zstack, task("again", vms=bulk_names(20), parallel=8)).result("again")
+    assert again["_status"] == "ok" and again["changed"] is False and operations(zstack) == []
+    assert {e["outcome"] for e in again["vms"]} == {"unchanged"}
+
+
 BAD = [
     ("both", "vm|vms", "mutually exclusive", dict(vm="web-01", vms=["db-01"])),
     ("empty", "vms", "at least one VM", dict(vms=[])),

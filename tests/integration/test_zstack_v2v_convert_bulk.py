@@ -1,5 +1,7 @@
 """zstack_v2v_convert with ``vms`` (issue 14): many conversions in one task, one poller."""
 
+import json
+
 import pytest
 
 from tests.emulators import zstack as emu
@@ -86,3 +88,56 @@ def test_an_items_ssh_key_never_shows(ansible, zstack):
     result = run.result("wave")
     assert result["_status"] == "ok", result.get("msg")
     assert_no_secrets(zstack, run.output, extra=[key, "bulk-item-key-7Yq2Lm9Vx4Rt8Wz1"])
+
+
+def v2v_jobs(zstack):
+    """The conversion LongJobs of this file's items (the seed holds others)."""
+    return {j["uuid"]: j for j in zstack.admin.state()["longjobs"]
+            if j["jobName"] == emu.V2V_JOB and json.loads(j["jobData"])["name"].startswith("imp-")}
+
+
+def rerun_after_the_kill(ansible, zstack, wave, sent_before):
+    """Re-run the killed wave: one POST per conversion in all, each VM created once; the result."""
+    run = play(ansible, zstack, task("rerun", vms=wave, parallel=4))
+    rerun = run.result("rerun")
+    assert rerun["_status"] == "ok" and rerun["changed"] is True, rerun.get("msg")
+    sent = [e for e in zstack.admin.mutations() if e["path"] == "/zstack/v1/v2vs"]
+    assert len(sent) == len(posts(zstack)) == len(wave)
+    assert {e["status"] for e in sent} == {202}  # no refused duplicate
+    assert {e["body"]["params"]["name"] for e in sent} == {item["vm"] for item in wave}
+    created = [v["name"] for v in zstack.admin.state()["vm-instances"] if v["name"].startswith("imp-")]
+    assert sorted(created) == sorted(item["vm"] for item in wave)  # every VM converted once
+    jobs = v2v_jobs(zstack)
+    assert len(jobs) == len(wave) and {j["state"] for j in jobs.values()} == {"Succeeded"}
+    by_name = {v["name"]: v["uuid"] for v in zstack.admin.state()["vm-instances"]}
+    for entry in rerun["vms"]:
+        assert entry["outcome"] == ("adopted" if entry["name"] in sent_before else "converted"), entry
+        assert entry["uuid"] == by_name[entry["name"]] and entry["error"] == ""
+        assert entry["ended"] >= entry["started"] > 0
+    return rerun
+
+
+def test_killed_while_zstack_still_processes_its_posts_rerun_adopts_them(ansible, zstack):
+    # The killed run's POSTs are accepted (202) but not processed (accept-delay): no LongJob shows them,
+    # only their api-jobs. The re-run asks ZStack about each submit's X-Job-UUID before sending it and
+    # adopts the running ones. The window is long (30 s) so that a slow re-run still falls into it.
+    zstack.admin.action("accept-delay", {"seconds": 30})
+    wave = items(6)
+    running = ansible.start([task("wave", vms=wave, parallel=4)], module_defaults=module_defaults(zstack))
+    running.kill_when(lambda: len(posts(zstack)) >= 4, interval=0.02, timeout=180)
+    sent_before = {e["body"]["params"]["name"] for e in zstack.admin.mutations() if e["path"] == "/zstack/v1/v2vs"}
+    assert sent_before == {"imp-00", "imp-01", "imp-02", "imp-03"}
+    assert v2v_jobs(zstack) == {}  # nothing shows them yet
+    zstack.admin.action("accept-delay", {"seconds": 0})  # the re-run's own calls: processed at once
+    rerun_after_the_kill(ansible, zstack, wave, sent_before)
+
+
+def test_killed_mid_conversion_rerun_waits_for_the_running_jobs(ansible, zstack):
+    zstack.admin.action("v2v-duration", {"seconds": 4})
+    wave = items(6)
+    running = ansible.start([task("wave", vms=wave, parallel=4)], module_defaults=module_defaults(zstack))
+    running.kill_when(lambda: sum(j["state"] == "Running" for j in v2v_jobs(zstack).values()) >= 4,
+                      interval=0.02, timeout=180)
+    sent_before = {e["body"]["params"]["name"] for e in zstack.admin.mutations() if e["path"] == "/zstack/v1/v2vs"}
+    assert sent_before == {"imp-00", "imp-01", "imp-02", "imp-03"}
+    rerun_after_the_kill(ansible, zstack, wave, sent_before)

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.module_utils import _errors
 from ansible_collections.hybridcloud.migration.plugins.module_utils._polling import Backoff, FakeClock
+from ansible_collections.hybridcloud.migration.plugins.module_utils._zstack_plan import next_call_uuid
 from ansible_collections.hybridcloud.migration.plugins.module_utils.zstack import PollBackoff, ZStackClient
 from tests.emulators import zstack as emu
 from tests.emulators._server import Fault, empty_response, json_response, text_response
@@ -528,7 +529,7 @@ def test_emulator_a_derived_job_uuid_still_running_is_adopted_not_sent_again(zst
     assert len(puts) == 1
 
 
-def test_emulator_a_derived_job_uuid_that_ended_gets_a_fresh_uuid(zstack_emulator):
+def test_emulator_a_derived_job_uuid_that_ended_is_followed_by_the_next_of_its_chain(zstack_emulator):
     zstack_emulator.admin.action("migrate-duration", {"seconds": 0.1})
     c = emulator_client(zstack_emulator)
     path = "/zstack/v1/vm-instances/%s/actions" % emu.VM_WEB
@@ -537,25 +538,76 @@ def test_emulator_a_derived_job_uuid_that_ended_gets_a_fresh_uuid(zstack_emulato
         job, result = c.call_async("PUT", path, {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": ps}},
                                    "PrimaryStorageMigrateVm", emu.VM_WEB, 30, derived if ps == emu.PS_CEPH else None)
         assert not job.adopted and {v["primaryStorageUuid"] for v in result["inventory"]["allVolumes"]} == {ps}
-    assert job.uuid != derived and len(job.uuid) == 32
+    assert job.uuid == next_call_uuid(derived)  # the next of the chain: a re-run would find it too
 
 
-def test_emulator_derived_uuid_without_asking_first_adopts_a_running_call_and_renews_an_ended_one(zstack_emulator):
-    # ask_first=False (the bulk form): the call goes out at once; ZStack's "Duplicate job uuid" guard answers
-    # for an earlier identical call: still running -> adopted (nothing ran twice); ended -> a fresh uuid.
-    zstack_emulator.admin.action("migrate-duration", {"seconds": 3})
-    c = emulator_client(zstack_emulator)
-    body = {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": emu.PS_CEPH}, "systemTags": [], "userTags": []}
+def test_a_derived_job_uuid_is_kept_when_zstack_cannot_be_asked_about_it(server, scripted):
+    # The ask is answered by a proxy's 502: the call still goes out with the derived uuid (never a fresh
+    # one), so that an earlier identical call ZStack still knows would meet its duplicate guard.
+    path = "/zstack/v1/vm-instances/v/actions"
+    derived = "cd" * 16
+    scripted.script[JOB + derived] = [text_response(502, "bad gateway"), json_response(202, {})]
+    scripted.script[path] = [accepted]
+    job = client(server.url, server.ca_path).submit("PUT", path, {}, "PrimaryStorageMigrateVm", "v", derived)
+    assert job.uuid == derived and not job.adopted and job.accepted
+    assert [call[3]["X-Job-UUID"] for call in scripted.calls("PUT", path)] == [derived]
+
+
+def test_a_derived_job_uuid_is_asked_about_once_then_sent_or_adopted(server, scripted):
+    path = "/zstack/v1/vm-instances/v/actions"
+    fresh, running = "ef" * 16, "12" * 16
+    scripted.script[JOB + fresh] = [text_response(404, "the job has been expired")]
+    scripted.script[JOB + running] = [json_response(202, {})]
+    scripted.script[path] = [accepted]
+    c = client(server.url, server.ca_path)
+    sent = c.submit("PUT", path, {}, "PrimaryStorageMigrateVm", "v", fresh)
+    adopted = c.submit("PUT", path, {}, "PrimaryStorageMigrateVm", "v", running)
+    assert (sent.uuid, sent.adopted, adopted.uuid, adopted.adopted) == (fresh, False, running, True)
+    assert [call[3]["X-Job-UUID"] for call in scripted.calls("PUT", path)] == [fresh]
+    assert [call[1] for call in scripted.calls("GET") if call[1].startswith(JOB)] == [JOB + fresh, JOB + running]
+
+
+def test_emulator_a_killed_runs_call_on_the_chain_is_adopted_by_the_re_run(zstack_emulator):
+    # The same move made again within the api-job retention: its call takes the next uuid of the chain.
+    # Killed right after it was accepted (not processed yet): the re-run walks the same chain and adopts it.
+    zstack_emulator.admin.action("migrate-duration", {"seconds": 0.1})
     path = "/zstack/v1/vm-instances/%s/actions" % emu.VM_WEB
+    derived = "c" * 32
+    c = emulator_client(zstack_emulator)
+    for ps in (emu.PS_CEPH, emu.PS_NFS):
+        c.call_async("PUT", path, {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": ps}}, "PrimaryStorageMigrateVm",
+                     emu.VM_WEB, 30, derived if ps == emu.PS_CEPH else None)
+    zstack_emulator.admin.action("accept-delay", {"seconds": 0.5})
+    body = {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": emu.PS_CEPH}}
+    killed = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", emu.VM_WEB, derived)
+    assert killed.uuid == next_call_uuid(derived) and not killed.adopted
+    job, result = emulator_client(zstack_emulator).call_async("PUT", path, body, "PrimaryStorageMigrateVm", emu.VM_WEB,
+                                                              30, derived)
+    assert job.uuid == killed.uuid and job.adopted
+    assert {v["primaryStorageUuid"] for v in result["inventory"]["allVolumes"]} == {emu.PS_CEPH}
+    assert len([e for e in zstack_emulator.admin.journal() if e["path"] == path]) == 3
+
+
+def test_emulator_a_succeeded_identical_call_is_adopted_when_asked_to(zstack_emulator):
+    # adopt_ended: the caller's plan was read before that call ended; it reads the real state again.
+    zstack_emulator.admin.action("migrate-duration", {"seconds": 0.1})
+    path = "/zstack/v1/vm-instances/%s/actions" % emu.VM_WEB
+    body = {"primaryStorageMigrateVm": {"dstPrimaryStorageUuid": emu.PS_CEPH}}
+    derived = "d" * 32
+    c = emulator_client(zstack_emulator)
+    c.call_async("PUT", path, body, "PrimaryStorageMigrateVm", emu.VM_WEB, 30, derived)
+    job = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", emu.VM_WEB, derived, adopt_ended=True)
+    assert job.uuid == derived and job.adopted and c.wait_job(job, 30)["inventory"]["uuid"] == emu.VM_WEB
+    assert len([e for e in zstack_emulator.admin.journal() if e["path"] == path]) == 1
+
+
+def test_a_duplicate_refusal_after_an_unanswered_look_is_an_earlier_runs_call_adopted(server, scripted):
+    # ZStack could not be asked; the call goes with the derived uuid and meets ZStack's duplicate guard on
+    # its first attempt: none of this run's attempts can have arrived, so it is an earlier run's call.
+    path = "/zstack/v1/vm-instances/v/actions"
     derived = "ab" * 16
-    first = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", "web-01", derived, ask_first=False)
-    assert first.uuid == derived and not first.adopted
-    again = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", "web-01", derived, ask_first=False)
-    assert again.uuid == derived and again.adopted
-    puts = [e for e in zstack_emulator.admin.journal() if e["path"] == path]
-    assert [p["status"] for p in puts] == [202, 400]  # the second was refused by ZStack: one migration
-    assert len([j for j in zstack_emulator.admin.state()["longjobs"] if j["jobName"] == emu.MIGRATE_JOB]) == 1
-    c.wait_job(again, 30)
-    renewed = c.submit("PUT", path, body, "PrimaryStorageMigrateVm", "web-01", derived, ask_first=False)
-    assert renewed.uuid != derived and not renewed.adopted
-    c.close()
+    scripted.script[JOB + derived] = [text_response(502, "bad gateway"), json_response(202, {})]
+    scripted.script[path] = [text_response(400, "Duplicate job uuid[%s]" % derived)]
+    job = client(server.url, server.ca_path).submit("PUT", path, {}, "PrimaryStorageMigrateVm", "v", derived)
+    assert job.uuid == derived and job.adopted and job.accepted
+    assert len(scripted.calls("PUT", path)) == 1

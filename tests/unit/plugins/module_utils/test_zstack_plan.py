@@ -287,6 +287,26 @@ def test_call_job_uuid_is_stable_per_call_and_differs_between_calls():
     assert same not in others and len(others) == 3
 
 
+def test_the_next_call_uuid_is_a_stable_chain_of_distinct_uuids():
+    first = plan.call_job_uuid("PrimaryStorageMigrateVm", "v" * 32)
+    chain = [first]
+    for dummy in range(5):
+        chain.append(plan.next_call_uuid(chain[-1]))
+    assert len(set(chain)) == 6 and all(plan.is_uuid(u) for u in chain)
+    assert plan.next_call_uuid(first) == chain[1]  # the same on every run
+
+
+@pytest.mark.parametrize("status, adopt_ended, action", [
+    (404, False, "send"), (404, True, "send"),
+    (None, False, "send"), (None, True, "send"),  # no answer: ZStack's duplicate guard still holds
+    (202, False, "adopt"), (202, True, "adopt"),  # still running: an earlier run's call, waited for
+    (200, True, "adopt"),  # succeeded while the caller's plan was read: the real state decides
+    (200, False, "next"), (503, False, "next"), (503, True, "next"),  # ended: its uuid is taken
+])
+def test_what_a_derived_call_uuid_known_to_zstack_leads_to(status, adopt_ended, action):
+    assert plan.earlier_call_action(status, adopt_ended) == action
+
+
 def test_a_storage_migration_diff_lists_only_the_volumes_that_move_with_names():
     vm = {"uuid": "f0f7aed586e55a32bd0ee16379608c2b", "name": "web-01"}
     src, dst = {"uuid": "a" * 32, "name": "ps-nfs-01"}, {"uuid": "b" * 32, "name": "ps-ceph-01"}

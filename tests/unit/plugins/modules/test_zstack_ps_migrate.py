@@ -5,10 +5,12 @@ import time
 
 import pytest
 
+from ansible_collections.hybridcloud.migration.plugins.module_utils import _zstack_plan as plan
+from ansible_collections.hybridcloud.migration.plugins.module_utils.zstack import ZStackClient
 from ansible_collections.hybridcloud.migration.plugins.modules import zstack_ps_migrate
 from tests.emulators import zstack as emu
 from tests.emulators._server import Fault
-from tests.unit.plugins.modules.zstack_runner import operations, prepare, run
+from tests.unit.plugins.modules.zstack_runner import connection, operations, prepare, run
 
 ACTIONS = "/zstack/v1/vm-instances/%s/actions"
 
@@ -86,7 +88,8 @@ def test_sys_1001_from_the_emulator_while_the_long_job_goes_on(zstack):
 def test_sys_1001_finds_the_long_job_by_its_data_when_its_api_id_differs(zstack):
     # A LongJob's apiId need not be our X-Job-UUID: the running migration of the VM is found by jobData.
     zstack.admin.fault(method="GET", path="/longjobs", query="apiId", status=200, body={"inventories": []}, times=10)
-    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001, times=2)  # 1st: the look for an earlier run's call
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=404, body="the job has been expired")  # the look for an earlier run's call
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)  # the poll
     result, code = migrate(zstack, vm="web-01", target_primary_storage="ps-ceph-01")
     assert code == 0 and result["changed"] and result["long_job_uuid"], result.get("msg")
     assert {v["primaryStorageUuid"] for v in result["vm"]["allVolumes"]} == {emu.PS_CEPH}
@@ -94,7 +97,8 @@ def test_sys_1001_finds_the_long_job_by_its_data_when_its_api_id_differs(zstack)
 
 def test_sys_1001_without_any_long_job_waits_for_the_vm_state_then_checks_the_volumes(zstack):
     zstack.admin.fault(method="GET", path="/longjobs", status=200, body={"inventories": []}, times=50)
-    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001, times=2)  # 1st: the look for an earlier run's call
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=404, body="the job has been expired")  # the look for an earlier run's call
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)  # the poll
     result, code = migrate(zstack, vm="web-01", target_primary_storage="ps-ceph-01")
     assert code == 0 and result["changed"], result.get("msg")
     assert result["vm"]["state"] == "Running"
@@ -103,7 +107,8 @@ def test_sys_1001_without_any_long_job_waits_for_the_vm_state_then_checks_the_vo
 
 def test_sys_1001_is_reported_when_nothing_moved_and_no_long_job_exists(zstack):
     # Ceph -> LocalStorage is refused at once (no LongJob); the api-job answer shows SYS.1001 instead.
-    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001, times=2)  # 1st: the look for an earlier run's call
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=404, body="the job has been expired")  # the look for an earlier run's call
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)  # the poll
     result, code = migrate(zstack, vm="cache-01", target_primary_storage="ps-local-01", target_host="host-kvm-02")
     assert code == 1 and result["error_code"] == "SYS.1001" and "api timeout" in result["msg"]
     assert "not on the destination" in result["msg"]
@@ -214,3 +219,51 @@ def test_api_job_polls_failing_for_good_are_settled_by_the_long_job(zstack, monk
 def on_destination(zstack):
     web = next(vm for vm in zstack.admin.state()["vm-instances"] if vm["uuid"] == emu.VM_WEB)
     return {volume["primaryStorageUuid"] for volume in web["allVolumes"]} == {emu.PS_CEPH}
+
+
+def test_bulk_a_call_that_ended_after_the_plan_was_read_is_adopted_not_sent_again(zstack):
+    # web-01 waits in the queue (parallel 1, behind db-01's migration under way). An earlier run's call for
+    # it was accepted but not processed when the bulk run read its plan, and has succeeded by the time its
+    # turn comes: asking ZStack about its X-Job-UUID finds it done; it is adopted and the VM read again,
+    # instead of a second PrimaryStorageMigrateVm.
+    c = ZStackClient(zstack.url, ca_path=zstack.ca_path, **{k: v for k, v in connection(zstack).items()
+                                                            if k in ("username", "password")})
+    zstack.admin.action("migrate-duration", {"seconds": 4})
+    c.submit("PUT", ACTIONS % emu.VM_DB, plan.ps_migration_body(emu.PS_CEPH, True, True), "PrimaryStorageMigrateVm")
+    web = c.get_inventory("vm-instances", emu.VM_WEB)
+    body = plan.ps_migration_body(emu.PS_CEPH, True, True)
+    moves = plan.plan_ps_migration(web, web["allVolumes"], emu.PS_CEPH, True)["volumes"]
+    derived = plan.call_job_uuid(zstack_ps_migrate.OPERATION, emu.VM_WEB, body, [[m["uuid"], m["from"]] for m in moves])
+    zstack.admin.action("config", {"migrate_duration": 0.3, "accept_delay": 2.0})
+    c.submit("PUT", ACTIONS % emu.VM_WEB, body, "PrimaryStorageMigrateVm", None, derived)
+    zstack.admin.action("accept-delay", {"seconds": 0})
+    result, code = migrate(zstack, vms=["db-01", "web-01"], parallel=1, target_primary_storage=emu.PS_CEPH)
+    assert code == 0, result
+    db, web = result["vms"]
+    assert db["outcome"] == "adopted" and len(db["jobs"]) == 1  # under way when the plan was read
+    assert web["outcome"] == "adopted" and web["jobs"][0] == derived, web  # through its api-job, not re-sent
+    assert [e["path"] for e in zstack.admin.mutations()].count(ACTIONS % emu.VM_WEB) == 1
+    assert [e["path"] for e in zstack.admin.mutations()].count(ACTIONS % emu.VM_DB) == 1
+    assert result["changed"] is False  # adopted: this run neither moved nor started anything
+    c.close()
+
+
+def test_bulk_the_same_move_made_again_takes_the_next_uuid_of_its_chain_with_one_put(zstack):
+    # web-01 moved to Ceph (with the derived uuid) and back: moving it to Ceph again is the same call. Its
+    # api-job says "succeeded"; adopted, the VM read again still needs the move: one PUT, the next uuid.
+    c = ZStackClient(zstack.url, ca_path=zstack.ca_path, **{k: v for k, v in connection(zstack).items()
+                                                            if k in ("username", "password")})
+    web = c.get_inventory("vm-instances", emu.VM_WEB)
+    body = plan.ps_migration_body(emu.PS_CEPH, True, True)
+    moves = plan.plan_ps_migration(web, web["allVolumes"], emu.PS_CEPH, True)["volumes"]
+    derived = plan.call_job_uuid(zstack_ps_migrate.OPERATION, emu.VM_WEB, body, [[m["uuid"], m["from"]] for m in moves])
+    c.call_async("PUT", ACTIONS % emu.VM_WEB, body, "PrimaryStorageMigrateVm", None, 30, derived)
+    c.call_async("PUT", ACTIONS % emu.VM_WEB, plan.ps_migration_body(emu.PS_NFS, True, True), "PrimaryStorageMigrateVm",
+                 None, 30)
+    c.close()
+    zstack.admin.clear_journal()
+    result, code = migrate(zstack, vms=["web-01"], target_primary_storage=emu.PS_CEPH)
+    assert code == 0 and result["changed"] is True, result
+    entry = result["vms"][0]
+    assert entry["outcome"] == "migrated" and plan.next_call_uuid(derived) in entry["jobs"], entry
+    assert operations(zstack) == [("PUT", ACTIONS % emu.VM_WEB)]

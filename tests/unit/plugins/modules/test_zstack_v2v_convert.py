@@ -81,7 +81,8 @@ def test_sys_1001_on_the_cancel_is_settled_by_the_long_job_state(zstack):
 
 
 def test_a_failed_submit_without_a_long_job_is_reported(zstack):
-    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001, times=2)  # 1st: the look for an earlier run's call
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=404, body="the job has been expired")  # the look for an earlier run's call
+    zstack.admin.fault(method="GET", path="/api-jobs/", status=503, body=SYS_1001)  # the poll
     zstack.admin.fault(method="GET", path="/longjobs/", status=200, body={"inventories": []}, times=10)
     result, code = convert(zstack)
     assert code == 1 and result["error_code"] == "SYS.1001" and "api timeout" in result["msg"]
