@@ -873,8 +873,9 @@ class PowerVCServer(MigrationModule):
 
         def poll():
             listing = self.client.list_servers_detail()  # status is all a poll needs; the VSN is read after
+            by_id = dict((s.get("id"), s) for s in listing)  # one look-up per running VM, not a scan
             for vm in list(running):
-                if self._settled(vm, listing):
+                if self._settled(vm, listing, by_id):
                     running.remove(vm)
             submit()
             return listing if not running and not queue else None
@@ -932,9 +933,9 @@ class PowerVCServer(MigrationModule):
             vm["uncertain"] = str(error)  # decided by the next read: gone or being deleted counts as sent
         return True
 
-    def _settled(self, vm, listing):
-        """Update VM from the server LISTING; True when its job has ended (either way)."""
-        current = next((s for s in listing if vm["id"] and s.get("id") == vm["id"]), None)
+    def _settled(self, vm, listing, by_id):
+        """Update VM from the server LISTING (BY_ID: the same, by id); True when its job has ended (either way)."""
+        current = by_id.get(vm["id"]) if vm["id"] else None
         if vm["kind"] in ("delete", "adopt_delete"):
             if current is None:
                 vm.update(outcome="deleted", ended=time.time(), changed=True)
