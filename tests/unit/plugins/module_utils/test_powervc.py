@@ -309,7 +309,6 @@ def test_bad_auth_url_is_a_parameter_error(url, problem):
     assert problem in str(caught.value)
 
 
-
 def test_create_answer_s_admin_password_is_masked_but_not_one_no_log_value_per_vm(powervc_emulator):
     """One no_log value per created VM would make Ansible's masking of a wave's result O(VMs squared)."""
     settings = powervc.connection_settings(params(powervc_emulator), environ={})
@@ -326,6 +325,7 @@ def test_create_answer_s_admin_password_is_masked_but_not_one_no_log_value_per_v
         assert password not in client.redact("echo %s" % password)
     finally:
         client.close()
+
 
 def test_assign_and_unassign_bodies(powervc_emulator):
     client = make_client(powervc_emulator)
