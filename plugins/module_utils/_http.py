@@ -75,8 +75,13 @@ class Redactor:
         for value in secrets:
             self.add(value)
 
-    def add(self, value):
-        """Remember VALUE (a password, token, session id) as secret from now on."""
+    def add(self, value, announce=True):
+        """Remember VALUE (a password, token, session id) as secret from now on.
+
+        ANNOUNCE false: masked in what this client reports only, not passed to ON_SECRET - for values
+        never echoed (dropped on receipt) and learnt once per object (each of Ansible's no_log values
+        costs one pass over the whole module result).
+        """
         if value is None:
             return
         value = str(value)
@@ -85,7 +90,7 @@ class Redactor:
         for form in echoed_forms(value):
             if form not in self.secrets:
                 self.secrets.add(form)
-                if self.on_secret:  # e.g. Ansible's no_log_values: masked in -vvvv output too
+                if self.on_secret and announce:  # e.g. Ansible's no_log_values: masked in -vvvv output too
                     self.on_secret(form)
 
     def __call__(self, text):

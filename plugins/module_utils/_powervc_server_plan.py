@@ -11,6 +11,8 @@ API data in, decisions out; no I/O. Facts: IBM's PowerVC virtual serial number A
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.hybridcloud.migration.plugins.module_utils._errors import ParameterError
 from ansible_collections.hybridcloud.migration.plugins.module_utils._powervc_plan import (
     AUTO, display_name, find_reserved, normalize_vsn, same_host, server_vsn)
@@ -306,3 +308,108 @@ def failure_summary(entries):
     """'name (id): error; ...' of the failed entries of a bulk result, or '' when none failed."""
     failed = [e for e in entries if e.get("error")]
     return "; ".join("%s (%s): %s" % (e["name"], e.get("id") or "no id", e["error"]) for e in failed)
+
+
+# -- re-deploy plan (the powervc_vsn_redeploy role) ---------------------------------------------
+STEP_DELETE, STEP_MOVE, STEP_CREATE = "delete", "move", "create"
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+# A wave plan host's variables: the row's columns as migration_<column> (plugins/inventory/wave_plan.py).
+_WAVE_COLUMNS = (("image", "migration_image"), ("flavor", "migration_flavor"))
+
+
+def _host_text_key(text):
+    """A host as PowerVC shows it (id in either MTMS form, or display name): letters and digits, upper case."""
+    return _NOT_ALNUM.sub("", str(text or "").upper())
+
+
+def _host_keys(record):
+    """The keys of the host a server or reserved VSN record is on: its host id and display name."""
+    return set(_host_text_key(record.get(k)) for k in ("host", "host_display_name") if record.get(k))
+
+
+def redeploy_rows(vms, hosts, target_host=None, image=None, flavor=None, networks=None):
+    """The VMs to re-deploy as [{vm, virtual_serial_number, image, flavor, networks, target}].
+
+    VMS: the role's list (each vm, virtual_serial_number, image?, flavor?, networks?; all go to TARGET_HOST);
+    when empty, HOSTS: the host variables of a wave plan's hosts (migration_vm, migration_destination,
+    migration_virtual_serial_number or migration_vsn, migration_image, migration_flavor, migration_network).
+    IMAGE, FLAVOR and NETWORKS are the defaults of a VM that names none.
+    """
+    rows = []
+    if vms:
+        if not target_host:
+            raise ParameterError("parameter 'target_host' is required with a list of VMs (the host they all go to)")
+        for index, vm in enumerate(vms):
+            if not vm.get("vm"):
+                raise ParameterError("parameter 'vms[%d].vm' is required (the name of the VM)" % index)
+            rows.append({"vm": vm.get("vm"), "virtual_serial_number": str(vm.get("virtual_serial_number") or "").upper(),
+                         "image": vm["image"] if "image" in vm else image,
+                         "flavor": vm["flavor"] if "flavor" in vm else flavor,
+                         "networks": vm["networks"] if "networks" in vm else networks, "target": target_host})
+        return rows
+    for host in hosts or []:
+        if host.get("migration_platform") != "powervc":
+            continue
+        vsn = host.get("migration_virtual_serial_number", host.get("migration_vsn", ""))
+        row = {"vm": host.get("migration_vm"), "virtual_serial_number": str(vsn or "").upper()}
+        for option, column in _WAVE_COLUMNS:
+            row[option] = host[column] if column in host else {"image": image, "flavor": flavor}[option]
+        row["networks"] = ([{"network": host["migration_network"]}] if "migration_network" in host else networks)
+        row["target"] = host.get("migration_destination")
+        rows.append(row)
+    return rows
+
+
+def redeploy_plan(rows, servers, reserved, check_mode=False):
+    """What re-deploying ROWS (see redeploy_rows) takes, from one read of SERVERS and RESERVED VSNs
+    (as hybridcloud.migration.powervc_vsn_info returns them).
+
+    Each VM: already on its target host, else the steps 'delete' (a server of that name runs on another
+    host: delete it keeping its VSN reserved), 'move' (its VSN is, or will be once that delete is done,
+    reserved on another host: move it to the target host) and 'create'. Returned (each part only what a
+    step of the role takes: a role passes every value it keeps through each later task):
+    'text' (the plan, one line per VM, '; ' apart), 'old' (the names to delete), 'deletes' and 'creates'
+    (powervc_server 'vms' items; with CHECK_MODE only the creates that wait for no delete or move, all
+    that check mode can predict), 'moves' (one per source and target host pair, in order: source_host,
+    target_host, vsns) and 'unchanged' (the VMs already on their target host, as vm, name, id,
+    virtual_serial_number, now, target, outcome 'unchanged', error '').
+    """
+    by_name = dict((s.get("name"), s) for s in servers or [])
+    by_vsn = dict((r.get("virtual_serial_number"), r) for r in reserved or [])
+    plan = {"old": [], "deletes": [], "creates": [], "moves": [], "unchanged": []}
+    moves, lines = {}, []
+    for row in rows:
+        vm, vsn, target = row["vm"], row["virtual_serial_number"], row["target"]
+        key = _host_text_key(target)
+        server = by_name.get(vm) or {}
+        record = by_vsn.get(vsn) or {}
+        there = bool(server) and key in _host_keys(server)
+        old = bool(server) and not there
+        if old and server.get("virtual_serial_number") == vsn:
+            move_from = server.get("host")  # reserved on the old VM's host once it is deleted
+        elif record and key not in _host_keys(record):
+            move_from = record.get("host")
+        else:
+            move_from = ""
+        steps = [] if there else ([STEP_DELETE] if old else []) + ([STEP_MOVE] if move_from else []) + [STEP_CREATE]
+        vm_id = server.get("id") or ""
+        now = (server.get("host_display_name") or server.get("host")) if server else "absent"
+        if not steps:
+            plan["unchanged"].append({"vm": vm, "name": vm, "id": vm_id, "virtual_serial_number": vsn, "now": now,
+                                      "target": target, "outcome": "unchanged", "error": ""})
+        if STEP_DELETE in steps:
+            plan["old"].append(vm)
+            plan["deletes"].append({"vm": vm, "reservation_description": "re-deploy of %s on %s" % (vm, target)})
+        if STEP_MOVE in steps:
+            moves.setdefault((move_from, target), []).append(vsn)
+        if STEP_CREATE in steps and (not check_mode or steps == [STEP_CREATE]):
+            plan["creates"].append({"vm": vm, "virtual_serial_number": vsn, "image": row["image"],
+                                    "flavor": row["flavor"], "networks": row["networks"], "host": target})
+        lines.append("%s%s on %s, VSN %s -> %s: %s" % (
+            vm, " (%s)" % vm_id if vm_id else "", now, vsn, target, ", ".join(
+                {STEP_DELETE: "delete (VSN kept reserved)", STEP_MOVE: "move VSN from %s" % move_from,
+                 STEP_CREATE: "create"}[step] for step in steps) or "already there"))
+    plan["moves"] = [{"source_host": source, "target_host": target, "vsns": vsns}
+                     for (source, target), vsns in moves.items()]
+    plan["text"] = "; ".join(lines) or "nothing to re-deploy"
+    return plan

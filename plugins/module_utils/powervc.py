@@ -594,7 +594,9 @@ class PowerVCClient(RestClient):
                              resource="server %s" % server.get("name"), idempotent=False)
         created = (response.body or {}).get("server") if isinstance(response.body, dict) else None
         created = dict(created) if isinstance(created, dict) else {}
-        self.redact.add(created.pop("adminPass", None))
+        # Dropped here, never echoed; masked in this client's errors, not added to Ansible's no_log values:
+        # one per created VM would make the result's masking pass O(VMs squared) on a wave.
+        self.redact.add(created.pop("adminPass", None), announce=False)
         return created
 
     def delete_server(self, server_id, name=None):

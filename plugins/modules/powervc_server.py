@@ -470,7 +470,8 @@ class PowerVCServer(MigrationModule):
     def _plan_create(self, name, opts, vsn, host, servers, prefix=""):
         """(POST /servers body, the 'create' action, the predicted server) for server NAME from OPTS.
 
-        Every name is resolved here, before anything is sent; PREFIX names the option inside 'vms'.
+        Every name is resolved here, before anything is sent; PREFIX names the option inside 'vms'. SERVERS: those
+        to check the VSN against (the servers that carry it are enough).
         """
         for option in ("image", "flavor"):
             if not opts[option]:
@@ -749,6 +750,7 @@ class PowerVCServer(MigrationModule):
         self.items, names = [], {}
         for index, raw in enumerate(self.params["vms"]):
             item = splan.item_options(raw, self.params, index)
+            item["index"] = index
             name = self.check_name("vms[%d].vm" % index, item["vm"])
             if name in names:
                 self.fail_parameter("vms[%d].vm" % index, "names server %s, as vms[%d] does" % (name, names[name]))
@@ -765,8 +767,14 @@ class PowerVCServer(MigrationModule):
         and one poller (one server list per poll) for all of them; outcomes from the last read."""
         self.hosts = self.client.hosts(needed=any(item["host"] for item in self.items))
         servers = self.client.list_servers()
+        # Indexed once: looking each VM's name and VSN up in the whole list made planning O(VMs x servers).
+        self.by_name, self.by_vsn = {}, {}
+        for server in servers:
+            self.by_name.setdefault(server.get("name"), []).append(server)
+            if server_vsn(server):
+                self.by_vsn.setdefault(server_vsn(server), []).append(server)
         # Every item is planned (and every name resolved) before anything is sent: bad input changes nothing.
-        vms = [self._plan_item(index, item, servers) for index, item in enumerate(self.items)]
+        vms = [self._plan_item(index, item) for index, item in enumerate(self.items)]
         if self.check_mode:
             for vm in vms:
                 vm["final"] = vm["predicted"] if "predicted" in vm else vm["before"]
@@ -778,7 +786,7 @@ class PowerVCServer(MigrationModule):
         listing = self._run_jobs(vms)
         self._bulk_finish(vms, listing)
 
-    def _plan_item(self, index, item, servers):
+    def _plan_item(self, index, item):
         """One VM's plan: kind None (nothing to do), 'create', 'recreate' (wait for the server of that name
         being deleted, then create), 'adopt' (its build runs), 'delete', 'adopt_delete', or 'failed'."""
         prefix = "vms[%d]." % index
@@ -786,7 +794,7 @@ class PowerVCServer(MigrationModule):
         vm = {"index": index, "name": name, "item": item, "kind": None, "id": None, "actions": [], "error": "",
               "outcome": "unchanged", "started": None, "ended": None, "uncertain": None, "changed": False}
         try:
-            existing = splan.find_by_name(servers, name)
+            existing = splan.find_by_name(self.by_name.get(name, []), name)
         except ParameterError as error:
             raise splan.prefixed(error, prefix)
         vm["before"] = self._state(existing)
@@ -823,8 +831,8 @@ class PowerVCServer(MigrationModule):
                 vm.update(kind="adopt", outcome="adopted", predicted=dict(vm["before"], status="ACTIVE"))
                 vm["actions"].append({"action": "adopt", "name": name, "id": vm["id"], "status": existing.get("status")})
             return vm
-        others = [s for s in servers if s is not going]
-        vm["body"], action, vm["predicted"] = self._plan_create(name, item, item["vsn"], host, others, prefix)
+        users = [s for s in self.by_vsn.get(item["vsn"], []) if s is not going]  # the servers its VSN is on
+        vm["body"], action, vm["predicted"] = self._plan_create(name, item, item["vsn"], host, users, prefix)
         vm["actions"].append(action)
         vm["kind"] = "recreate" if going is not None else "create"
         vm["outcome"] = "created"
@@ -834,7 +842,7 @@ class PowerVCServer(MigrationModule):
 
     def _conflict(self, server, item, host, check_vsn=True):
         """'parameter ...: why' when an existing SERVER does not match ITEM (its VSN, its host), else None."""
-        prefix = "vms[%d]." % self.items.index(item)
+        prefix = "vms[%d]." % item["index"]
         for option, problem in (("virtual_serial_number", splan.vsn_conflict(server, item["vsn"]) if check_vsn
                                  else None), ("host", splan.host_conflict(server, host and host["name"]))):
             if problem:
@@ -865,8 +873,9 @@ class PowerVCServer(MigrationModule):
 
         def poll():
             listing = self.client.list_servers_detail()  # status is all a poll needs; the VSN is read after
+            by_id = dict((s.get("id"), s) for s in listing)  # one look-up per running VM, not a scan
             for vm in list(running):
-                if self._settled(vm, listing):
+                if self._settled(vm, listing, by_id):
                     running.remove(vm)
             submit()
             return listing if not running and not queue else None
@@ -924,9 +933,9 @@ class PowerVCServer(MigrationModule):
             vm["uncertain"] = str(error)  # decided by the next read: gone or being deleted counts as sent
         return True
 
-    def _settled(self, vm, listing):
-        """Update VM from the server LISTING; True when its job has ended (either way)."""
-        current = next((s for s in listing if vm["id"] and s.get("id") == vm["id"]), None)
+    def _settled(self, vm, listing, by_id):
+        """Update VM from the server LISTING (BY_ID: the same, by id); True when its job has ended (either way)."""
+        current = by_id.get(vm["id"]) if vm["id"] else None
         if vm["kind"] in ("delete", "adopt_delete"):
             if current is None:
                 vm.update(outcome="deleted", ended=time.time(), changed=True)

@@ -187,3 +187,22 @@ def test_redeploy_from_a_wave_plan_inventory(tmp_path, powervc_emulator):
     assert len(creates) == 3  # w1 and w2 unchanged in the second run; w3 once
     vsns = dict((s["name"], s.get("virtual_serial_number")) for s in powervc_emulator.admin.state()["servers"])
     assert vsns["ibmi-w1"] == "CDF0011" and vsns["ibmi-w3"] == "CDF0013"
+
+
+def test_redeploy_plan_filter_in_ansible_and_its_bad_input(ansible):
+    """The filter the role plans with, as Ansible runs it (2.16 turns its result into text and back)."""
+    info = {"servers": [{"name": "a", "id": "s1", "host": "9080HEX_1234ABC", "host_display_name": "prod-p10-a",
+                         "virtual_serial_number": "ABCD100"}], "reserved_vsns": []}
+    call = "info | hybridcloud.migration.powervc_redeploy_plan([{'vm': 'a', 'virtual_serial_number': 'abcd100'}], []"
+    run = ansible.play([
+        {"name": "plan", "ansible.builtin.set_fact": {"plan": "{{ %s, target_host='dr-p10-b', image='i') }}" % call}},
+        {"name": "show", "ansible.builtin.debug": {"msg": "{{ plan.moves[0].vsns + plan.old + [plan.creates[0].host] }}"}},
+        {"name": "checked", "ansible.builtin.debug": {
+            "msg": "{{ (%s, target_host='dr-p10-b', check_mode=true)).creates | length }}" % call}},
+        {"name": "no target", "ansible.builtin.debug": {"msg": "{{ %s) }}" % call}, "ignore_errors": True},
+    ], play_vars={"info": info})
+    assert run.result("show")["msg"] == ["ABCD100", "a", "dr-p10-b"], run.output
+    assert str(run.result("checked")["msg"]) == "0"  # the create waits for the delete and the move
+    failed = run.result("no target")
+    assert failed["_status"] == "failed"
+    assert "powervc_redeploy_plan: parameter 'target_host' is required" in failed["msg"], failed["msg"]

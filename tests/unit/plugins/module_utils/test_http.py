@@ -255,6 +255,14 @@ def test_redactor_masks_known_values_and_secret_fields():
     assert seen == [SECRET]  # too-short values are not registered
 
 
+def test_redactor_masks_an_unannounced_secret_without_telling_ansible():
+    seen = []
+    redact = Redactor([SECRET], on_secret=seen.append)
+    redact.add("Admin-Pass-0123456789", announce=False)  # e.g. a new VM's password, dropped on receipt
+    assert "Admin-Pass-0123456789" not in redact("echo Admin-Pass-0123456789")
+    assert seen == [SECRET]
+
+
 def test_api_error_text_never_carries_a_secret(server, scripted):
     scripted.script["/echo"] = [json_response(400, {"code": "E", "message": "bad password %s for user" % SECRET})]
     c = client(server, redactor=Redactor([SECRET]))

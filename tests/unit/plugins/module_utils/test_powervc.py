@@ -309,6 +309,24 @@ def test_bad_auth_url_is_a_parameter_error(url, problem):
     assert problem in str(caught.value)
 
 
+def test_create_answer_s_admin_password_is_masked_but_not_one_no_log_value_per_vm(powervc_emulator):
+    """One no_log value per created VM would make Ansible's masking of a wave's result O(VMs squared)."""
+    settings = powervc.connection_settings(params(powervc_emulator), environ={})
+    announced = []
+    client = powervc.PowerVCClient(settings, redactor=Redactor(on_secret=announced.append), warn=[].append,
+                                   clock=FakeClock())
+    try:
+        before, known = list(announced), set(client.redact.secrets)
+        created = client.create_server({"name": "pw-test", "imageRef": "ibmi-7.5-base",
+                                        "flavor": {"vcpus": 1, "ram": 8192, "disk": 0, "extra_specs": {}}})
+        assert created.get("id") and "adminPass" not in created
+        assert announced == before  # not handed to Ansible's no_log values
+        (password,) = set(client.redact.secrets) - known  # still masked in whatever this client reports
+        assert password not in client.redact("echo %s" % password)
+    finally:
+        client.close()
+
+
 def test_assign_and_unassign_bodies(powervc_emulator):
     client = make_client(powervc_emulator)
     server_id = powervc_emulator.info["servers"]["ibmi-test-02"]

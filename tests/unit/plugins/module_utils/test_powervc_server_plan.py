@@ -171,3 +171,97 @@ def test_describe_and_failure_summary():
                {"name": "c", "id": "3", "error": "409 x"}]
     assert plan.failure_summary(entries) == "b (no id): boom; c (3): 409 x"
     assert plan.failure_summary(entries[:1]) == ""
+
+
+# -- re-deploy plan (the powervc_vsn_redeploy role) ------------------------------------------------
+# As hybridcloud.migration.powervc_vsn_info returns them: hosts as ids (TTTTMMM_SSSSSSS) with display names.
+INFO_SERVERS = [
+    {"name": "on-target", "id": "t1", "host": "9109RMD_1031CAT", "host_display_name": "dr-p10-b",
+     "virtual_serial_number": "CDF0001"},
+    {"name": "old-same-vsn", "id": "o1", "host": "9080HEX_1234ABC", "host_display_name": "prod-p10-a",
+     "virtual_serial_number": "ABCD100"},
+    {"name": "old-other-vsn", "id": "o2", "host": "9080HEX_1234ABC", "host_display_name": None,
+     "virtual_serial_number": "ABCD101"},
+]
+INFO_RESERVED = [{"virtual_serial_number": "ABCD200", "host": "9080HEX_1234ABC", "host_display_name": "prod-p10-a"},
+                 {"virtual_serial_number": "CDF0005", "host": "9109RMD_1031CAT", "host_display_name": "dr-p10-b"}]
+
+
+def rows(*specs, **defaults):
+    return plan.redeploy_rows([dict(vm=vm, virtual_serial_number=vsn) for vm, vsn in specs], None,
+                              target_host=defaults.get("target", "DR-P10-B"), image="img", flavor="small",
+                              networks=[{"network": "vlan"}])
+
+
+def test_redeploy_plan_steps_per_vm():
+    result = plan.redeploy_plan(rows(("on-target", "cdf0001"), ("old-same-vsn", "ABCD100"), ("old-other-vsn", "ABCD200"),
+                                     ("new-reserved-here", "CDF0005"), ("new-free", "CDF0009")),
+                                INFO_SERVERS, INFO_RESERVED)
+    lines = result["text"].split("; ")
+    assert lines == [
+        "on-target (t1) on dr-p10-b, VSN CDF0001 -> DR-P10-B: already there",  # display name, any case or punctuation
+        "old-same-vsn (o1) on prod-p10-a, VSN ABCD100 -> DR-P10-B: delete (VSN kept reserved), move VSN from "
+        "9080HEX_1234ABC, create",  # reserved on the old host once the old VM is deleted
+        "old-other-vsn (o2) on 9080HEX_1234ABC, VSN ABCD200 -> DR-P10-B: delete (VSN kept reserved), move VSN from "
+        "9080HEX_1234ABC, create",
+        "new-reserved-here on absent, VSN CDF0005 -> DR-P10-B: create",  # reserved on the target host already
+        "new-free on absent, VSN CDF0009 -> DR-P10-B: create"]
+    assert result["old"] == ["old-same-vsn", "old-other-vsn"]
+    assert result["deletes"] == [{"vm": "old-same-vsn", "reservation_description": "re-deploy of old-same-vsn on DR-P10-B"},
+                                 {"vm": "old-other-vsn", "reservation_description": "re-deploy of old-other-vsn on DR-P10-B"}]
+    # One move per source and target host pair, VSNs in the order of the VMs.
+    assert result["moves"] == [{"source_host": "9080HEX_1234ABC", "target_host": "DR-P10-B",
+                                "vsns": ["ABCD100", "ABCD200"]}]
+    assert [c["vm"] for c in result["creates"]] == ["old-same-vsn", "old-other-vsn", "new-reserved-here", "new-free"]
+    assert result["creates"][0] == {"vm": "old-same-vsn", "virtual_serial_number": "ABCD100", "image": "img",
+                                    "flavor": "small", "networks": [{"network": "vlan"}], "host": "DR-P10-B"}
+    assert result["unchanged"] == [{"vm": "on-target", "name": "on-target", "id": "t1", "virtual_serial_number": "CDF0001",
+                                    "now": "dr-p10-b", "target": "DR-P10-B", "outcome": "unchanged", "error": ""}]
+
+
+def test_redeploy_plan_check_mode_creates_only_what_waits_for_nothing():
+    result = plan.redeploy_plan(rows(("old-same-vsn", "ABCD100"), ("new-reserved-here", "CDF0005"),
+                                     ("new-moved", "ABCD200")), INFO_SERVERS, INFO_RESERVED, check_mode=True)
+    assert [c["vm"] for c in result["creates"]] == ["new-reserved-here"]
+    assert "new-moved on absent, VSN ABCD200 -> DR-P10-B: move VSN from 9080HEX_1234ABC, create" in result["text"]
+    assert result["moves"][0]["vsns"] == ["ABCD100", "ABCD200"]
+
+
+def test_redeploy_plan_hosts_in_either_mtms_form_and_pairs_apart():
+    by_mtms = plan.redeploy_plan(rows(("on-target", "CDF0001"), target="9109-RMD*1031CAT"), INFO_SERVERS, [])
+    assert by_mtms["text"].endswith("already there") and by_mtms["creates"] == []
+    reserved = INFO_RESERVED + [{"virtual_serial_number": "EFG0001", "host": "9109RMD_1031CAT"}]
+    to_a = plan.redeploy_plan(rows(("x1", "ABCD200"), ("x2", "EFG0001"), target="9080HEX_1234ABC"), [], reserved)
+    assert to_a["moves"] == [{"source_host": "9109RMD_1031CAT", "target_host": "9080HEX_1234ABC", "vsns": ["EFG0001"]}]
+    assert plan.redeploy_plan([], INFO_SERVERS, INFO_RESERVED)["text"] == "nothing to re-deploy"
+
+
+def test_redeploy_rows_from_a_wave_plan_inventory_s_hosts():
+    hosts = [{"migration_vm": "w1", "migration_platform": "powervc", "migration_destination": "dr-p10-b",
+              "migration_virtual_serial_number": "cdf0011", "migration_image": "ibmi 7.5", "migration_network": "vlan9"},
+             {"migration_vm": "w2", "migration_platform": "powervc", "migration_destination": "dr-p10-b",
+              "migration_vsn": "CDF0012", "migration_flavor": "big"},
+             {"migration_vm": "web01", "migration_platform": "zstack", "migration_destination": "ps-b"},
+             {"inventory_hostname": "localhost"}]
+    result = plan.redeploy_rows([], hosts, target_host="ignored", image="img", flavor="small", networks=None)
+    assert result == [
+        {"vm": "w1", "virtual_serial_number": "CDF0011", "image": "ibmi 7.5", "flavor": "small",
+         "networks": [{"network": "vlan9"}], "target": "dr-p10-b"},
+        {"vm": "w2", "virtual_serial_number": "CDF0012", "image": "img", "flavor": "big", "networks": None,
+         "target": "dr-p10-b"}]
+
+
+def test_redeploy_rows_from_the_list_keep_an_item_s_own_values():
+    result = plan.redeploy_rows([{"vm": "a", "virtual_serial_number": "abcd001", "image": None, "networks": []}], [],
+                                target_host="dr-p10-b", image="img", flavor="small", networks=[{"network": "x"}])
+    assert result == [{"vm": "a", "virtual_serial_number": "ABCD001", "image": None, "flavor": "small", "networks": [],
+                       "target": "dr-p10-b"}]
+
+
+@pytest.mark.parametrize("vms, target, message", [
+    ([{"vm": "a", "virtual_serial_number": "ABCD001"}], None, "parameter 'target_host' is required"),
+    ([{"vm": "a"}, {"virtual_serial_number": "ABCD001"}], "dr-p10-b", r"parameter 'vms\[1\].vm' is required"),
+])
+def test_redeploy_rows_reject_a_list_without_target_or_names(vms, target, message):
+    with pytest.raises(ParameterError, match=message):
+        plan.redeploy_rows(vms, [], target_host=target)

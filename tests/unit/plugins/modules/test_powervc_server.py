@@ -196,3 +196,22 @@ def test_unlisted_flavors_are_sent_as_flavor_ref_beside_the_vsn(powervc_emulator
     (post,) = [e for e in powervc_emulator.admin.mutations() if e["path"].endswith("/servers")]
     assert post["body"]["server"]["flavorRef"] == "ibmi-small"
     assert post["body"]["server"]["flavor"] == {"extra_specs": {"powervm:virtual_serial_number": "auto"}}
+
+
+def test_wave_checks_each_vsn_against_the_servers_carrying_it(powervc_emulator):
+    """The wave's plan looks names and VSNs up in indexes of one server list: a VSN on another server fails
+    the task naming the item; one on the server of that name being deleted is free for the re-create."""
+    wave = [dict(CREATE, vm="wave-a", virtual_serial_number="auto"),
+            dict(CREATE, vm="wave-b", virtual_serial_number="ABCD100")]  # ABCD100 is on ibmi-prod-01
+    result, code = run_module(powervc_server.main, args(powervc_emulator, vms=wave), check_mode=True)
+    assert code == 1 and "parameter 'vms[1].virtual_serial_number': VSN ABCD100 is in use by server ibmi-prod-01" \
+        in result["msg"]
+    powervc_emulator.admin.action("settings", {"delete_time": 30})
+    deleted, code = run_module(powervc_server.main, args(powervc_emulator, vm="ibmi-prod-01", state="absent",
+                                                         wait=False))
+    assert code == 0 and deleted["changed"] is True
+    again = [dict(CREATE, vm="ibmi-prod-01", virtual_serial_number="ABCD100", host="prod-p10-a")]
+    result, code = run_module(powervc_server.main, args(powervc_emulator, vms=again), check_mode=True)
+    assert code == 0, result
+    assert [a["action"] for a in result["vms"][0]["actions"]] == ["wait_deleted", "create"]
+    assert result["vms"][0]["outcome"] == "created"
