@@ -33,7 +33,7 @@ options:
   hosts:
     description:
       - With empty O(vms), the host variables of the play's hosts of a C(hybridcloud.migration.wave_plan) inventory
-        (for example C(ansible_play_hosts | map('extract', hostvars))). Those whose C(migration_platform) is
+        (for example C(ansible_play_batch | map('extract', hostvars))). Those whose C(migration_platform) is
         C(powervc) are the VMs - C(migration_vm), C(migration_destination) (the target host),
         C(migration_virtual_serial_number) (or C(migration_vsn)), C(migration_image), C(migration_flavor),
         C(migration_network).

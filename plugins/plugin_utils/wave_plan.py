@@ -158,6 +158,46 @@ def complete_hosts(hosts, numbers, found, failures, problems=(), where="wave pla
     return completed
 
 
+# -- a zstack_v2v row as a zstack_v2v_convert item ---------------------------------------------------
+# The plan columns of a zstack_v2v row that are options of its conversion, each with the option it
+# sets (vm, source and destination are vm, url and primary_storage). The module's guest `platform`
+# is the column guest_platform: the plan's own `platform` says zstack_v2v. Other columns are left out
+# (the module refuses unknown options).
+V2V_COLUMNS = dict([(column, column) for column in (
+    "cpu_num", "memory_size", "l3_networks", "default_l3_network", "conversion_host", "zone", "cluster", "host",
+    "vm_type", "strategy", "convert_strategy", "pause_vm", "root_file_system", "description", "long_job_name",
+    "long_job_description", "tag_uuids", "system_tags", "user_tags", "ssh_priv_key")] + [("guest_platform", "platform")])
+
+
+def v2v_items(rows, defaults=None, leave_out=()):
+    """The zstack_v2v_convert items of the zstack_v2v rows of ROWS, each over DEFAULTS.
+
+    A row is a plan row (vm, platform, source, destination and other columns) or a wave_plan host's
+    variables (the same names prefixed ``migration_``). An empty cell sets nothing (the default
+    stands); the options named in LEAVE_OUT are dropped (a check-mode plan needs no ssh_priv_key).
+    """
+    items = []
+    for row in rows or ():
+        def cell(column, row=row):
+            # only the columns read here are looked at: a host's other variables are never templated
+            value = row.get("migration_" + column)
+            return row.get(column) if value is None else value
+        if str(cell("platform") or "").lower() != "zstack_v2v":
+            continue
+        item = dict(defaults or {})
+        for column, option in V2V_COLUMNS.items():
+            value = cell(column)
+            if value not in (None, "", [], "[]"):  # "[]": an empty list column of a CSV plan
+                item[option] = value
+        item.update(vm=cell("vm"), url=cell("source") or None)
+        if cell("destination"):
+            item["primary_storage"] = cell("destination")
+        for option in leave_out:
+            item.pop(option, None)
+        items.append(item)
+    return items
+
+
 def group_names(host_vars):
     """The groups of one planned host: its platform and, when it has one, its wave."""
     groups = ["platform_" + host_vars["migration_platform"]]

@@ -6,7 +6,7 @@
 import pytest
 
 from ansible_collections.hybridcloud.migration.plugins.plugin_utils.wave_plan import (
-    WavePlanError, check_rows, complete_hosts, group_names, lookups, plan_hosts, read_rows)
+    WavePlanError, check_rows, complete_hosts, group_names, lookups, plan_hosts, read_rows, v2v_items)
 
 
 def test_rows_become_hosts_with_migration_vars_and_extra_columns():
@@ -133,6 +133,24 @@ def test_a_v2v_row_without_its_source_url_is_a_problem_of_the_plan():
     assert sorted(hosts) == ["erp-02", "web-01"]
     assert problems == ["row 1 (erp-01): a zstack_v2v row needs column 'source', the source URL of the VM to convert "
                         "(vmware://... or kvm://...)"]
+
+
+def test_v2v_items_from_host_vars_and_from_plan_rows_read_the_same():
+    hosts = plan_hosts([{"vm": "erp-01", "platform": "zstack_v2v", "source": "vmware://155cb773228d346ba8ed1135d48f3718",
+                         "destination": "ps-nfs-01", "cpu_num": 4, "guest_platform": "Linux", "l3_networks": "[]",
+                         "ssh_priv_key": "k", "owner": "team-a"},
+                        {"vm": "web-01", "platform": "zstack", "source": "ps-a", "destination": "ps-b"}])
+    defaults = {"cpu_num": 2, "l3_networks": ["l3-prod"], "cluster": "cl-1"}
+    items = v2v_items(list(hosts.values()), defaults)
+    # a row's own cell wins; an empty one (CSV "[]") leaves the default; unknown columns and other platforms left out
+    assert items == [{"cpu_num": "4", "l3_networks": ["l3-prod"], "cluster": "cl-1", "platform": "Linux",
+                      "ssh_priv_key": "k", "vm": "erp-01", "url": "vmware://155cb773228d346ba8ed1135d48f3718",
+                      "primary_storage": "ps-nfs-01"}]
+    row = {"vm": "erp-01", "platform": "zstack_v2v", "source": "vmware://155cb773228d346ba8ed1135d48f3718",
+           "destination": "ps-nfs-01", "cpu_num": "4", "guest_platform": "Linux", "ssh_priv_key": "k"}
+    assert v2v_items([row], defaults) == items
+    assert "ssh_priv_key" not in v2v_items([row], defaults, ["ssh_priv_key"])[0]
+    assert defaults == {"cpu_num": 2, "l3_networks": ["l3-prod"], "cluster": "cl-1"}  # not changed in place
 
 
 def test_a_list_in_a_known_column_is_one_text():
