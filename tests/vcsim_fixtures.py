@@ -12,6 +12,7 @@ Load with ``pytest_plugins = ["tests.vcsim_fixtures"]`` (or ``-p tests.vcsim_fix
 
 import atexit
 import collections
+import contextlib
 import json
 import os
 import ssl
@@ -165,21 +166,23 @@ def vcsim(tmp_path_factory):
     inst.stop()
 
 
+@contextlib.contextmanager
+def running_pair(tmp_dir, source, target):
+    """A source vCenter (VDS 6.6) and an NSX-backed target (VDS 7.0), started together and stopped
+    on exit; SOURCE and TARGET are each one's other launcher options."""
+    src = start_vcsim(tmp_dir, wait=False, name="src", tls=True, vds_version="6.6.0", **source)
+    dst = start_vcsim(tmp_dir, wait=False, name="dst", tls=True, vds_version="7.0.0", **target)
+    try:
+        src.wait_ready()
+        dst.wait_ready()
+        yield VcsimPair(src, dst)
+    finally:
+        src.stop()
+        dst.stop()
+
+
 @pytest.fixture(scope="session")
 def vcsim_pair(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("vcsim_pair")
-    source = start_vcsim(tmp, wait=False, name="source", tls=True, nics=2,
-                         instance_uuid=str(uuid.uuid4()), vds_version="6.6.0")
-    target = start_vcsim(tmp, wait=False, name="target", tls=True, vm=1,
-                         instance_uuid=str(uuid.uuid4()), nsx_segments=3, opaque=2,
-                         vds_version="7.0.0")
-    try:
-        source.wait_ready()
-        target.wait_ready()
-    except Exception:
-        source.stop()
-        target.stop()
-        raise
-    yield VcsimPair(source, target)
-    source.stop()
-    target.stop()
+    with running_pair(tmp_path_factory.mktemp("vcsim_pair"), dict(nics=2, instance_uuid=str(uuid.uuid4())),
+                      dict(vm=1, instance_uuid=str(uuid.uuid4()), nsx_segments=3, opaque=2)) as pair:
+        yield pair

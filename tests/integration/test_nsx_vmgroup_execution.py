@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.vcsim_fixtures import start_vcsim
+from tests.vcsim_fixtures import running_pair, start_vcsim
 
 MODULE = "hybridcloud.migration.nsx_vmgroup_execution"
 MISSING_LS = "0000aaaa-0000-4000-8000-00000000dead"
@@ -30,16 +30,9 @@ def vc(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("nsx-pair")
-    source = start_vcsim(tmp, wait=False, name="src", tls=True, host=3, vm=1, nics=2, vds_version="6.6.0",
-                         relocate_ms=RELOCATE_MS, password=VC_PASSWORD)
-    target = start_vcsim(tmp, wait=False, name="dst", tls=True, host=2, vm=1, nsx_segments=3, opaque=2,
-                         vds_version="7.0.0", relocate_ms=RELOCATE_MS, password=VC_PASSWORD + "-target")
-    source.wait_ready()
-    target.wait_ready()
-    yield source, target
-    source.stop()
-    target.stop()
+    with running_pair(tmp_path_factory.mktemp("nsx-pair"), dict(host=3, vm=1, nics=2, relocate_ms=RELOCATE_MS, password=VC_PASSWORD),
+                      dict(host=2, vm=1, nsx_segments=3, opaque=2, relocate_ms=RELOCATE_MS, password=VC_PASSWORD + "-target")) as both:
+        yield both
 
 
 def nsx_args(nsx, auth="basic"):

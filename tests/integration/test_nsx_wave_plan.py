@@ -15,23 +15,16 @@ import pytest
 
 from tests.integration.playbook import COLLECTIONS_PATH, ROOT
 from tests.integration.test_nsx_vmgroup_execution import VC_PASSWORD, launcher_tasks, load_inventory
-from tests.vcsim_fixtures import start_vcsim
+from tests.vcsim_fixtures import running_pair
 
 BIN = os.path.dirname(sys.executable)
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("nsx-wave")
-    source = start_vcsim(tmp, wait=False, name="src", tls=True, host=3, vm=2, nics=1, vds_version="6.6.0",
-                         relocate_ms=300, password=VC_PASSWORD)
-    target = start_vcsim(tmp, wait=False, name="dst", tls=True, host=2, vm=1, nsx_segments=2, opaque=1,
-                         vds_version="7.0.0", relocate_ms=300, password=VC_PASSWORD + "-target")
-    source.wait_ready()
-    target.wait_ready()
-    yield source, target
-    source.stop()
-    target.stop()
+    with running_pair(tmp_path_factory.mktemp("nsx-wave"), dict(host=3, vm=2, nics=1, relocate_ms=300, password=VC_PASSWORD),
+                      dict(host=2, vm=1, nsx_segments=2, opaque=1, relocate_ms=300, password=VC_PASSWORD + "-target")) as both:
+        yield both
 
 
 def write_inventory(tmp_path, nsx, source, target):

@@ -18,7 +18,7 @@ from tests.emulators import zstack as zstack_emu
 from tests.integration.playbook import COLLECTIONS_PATH, ROOT
 from tests.integration.test_nsx_vmgroup_execution import VC_PASSWORD, launcher_tasks, load_inventory
 from tests.integration.zstack_helpers import PASSWORD as ZSTACK_PASSWORD, operations as zstack_operations, prepare
-from tests.vcsim_fixtures import start_vcsim
+from tests.vcsim_fixtures import running_pair
 
 READ_ONLY_ACTIONS = ("action=find", "action=filter")
 BIN = os.path.dirname(sys.executable)
@@ -28,16 +28,9 @@ LOGIN_PATHS = [r"^/api/session", r"^/v3/auth/tokens", r"/accounts/login", r"/acc
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("preflight-vc")
-    source = start_vcsim(tmp, wait=False, name="src", tls=True, host=2, vm=1, nics=1, vds_version="6.6.0",
-                         relocate_ms=300, password=VC_PASSWORD)
-    target = start_vcsim(tmp, wait=False, name="dst", tls=True, host=2, vm=1, nsx_segments=2, opaque=1,
-                         vds_version="7.0.0", relocate_ms=300, password=VC_PASSWORD + "-target")
-    source.wait_ready()
-    target.wait_ready()
-    yield source, target
-    source.stop()
-    target.stop()
+    with running_pair(tmp_path_factory.mktemp("preflight-vc"), dict(host=2, vm=1, nics=1, relocate_ms=300, password=VC_PASSWORD),
+                      dict(host=2, vm=1, nsx_segments=2, opaque=1, relocate_ms=300, password=VC_PASSWORD + "-target")) as both:
+        yield both
 
 
 @pytest.fixture
